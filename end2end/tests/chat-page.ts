@@ -1,0 +1,65 @@
+import { expect, type Browser, type Locator, type Page } from '@playwright/test';
+
+/** The chat page as a person sees it: found by role and label, never by markup position. */
+export class ChatPage {
+  readonly nickname: Locator;
+  readonly message: Locator;
+  readonly send: Locator;
+  readonly log: Locator;
+  readonly status: Locator;
+  readonly online: Locator;
+
+  constructor(readonly page: Page) {
+    this.nickname = page.getByLabel('Nickname');
+    this.message = page.getByLabel('Message', { exact: true });
+    this.send = page.getByRole('button', { name: 'Send' });
+    this.log = page.getByRole('log', { name: 'Messages' });
+    this.status = page.getByRole('status');
+    this.online = page.getByRole('list', { name: 'Online users' });
+  }
+
+  static async open(browser: Browser, nickname?: string): Promise<ChatPage> {
+    const context = await browser.newContext();
+    const chat = new ChatPage(await context.newPage());
+    await chat.goto();
+    if (nickname) {
+      await chat.setNickname(nickname);
+    }
+    return chat;
+  }
+
+  async goto() {
+    await this.page.goto('/');
+    await this.connected();
+  }
+
+  async connected() {
+    await expect(this.status).toHaveText('Connected');
+  }
+
+  async setNickname(nickname: string) {
+    await this.nickname.fill(nickname);
+    await this.nickname.press('Tab');
+    await expect(this.online.getByText(nickname, { exact: true })).toBeVisible();
+  }
+
+  async say(text: string) {
+    await this.message.fill(text);
+    await this.send.click();
+    await expect(this.message).toHaveValue('');
+  }
+
+  /** A message line by its exact text. */
+  line(text: string): Locator {
+    return this.log.getByRole('listitem').filter({ has: this.page.getByText(text, { exact: true }) });
+  }
+
+  async close() {
+    await this.page.context().close();
+  }
+}
+
+/** Unique per test run, so tests sharing one server never see each other's messages as their own. */
+export function unique(prefix: string): string {
+  return `${prefix}-${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
+}

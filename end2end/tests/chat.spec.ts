@@ -1,0 +1,188 @@
+import { test, expect } from '@playwright/test';
+import AxeBuilder from '@axe-core/playwright';
+import { ChatPage, unique } from './chat-page';
+
+test('two people chat both ways, each message shown once with its author and time', async ({ browser }) => {
+  const aliceName = unique('alice');
+  const bobName = unique('bob');
+  const alice = await ChatPage.open(browser, aliceName);
+  const bob = await ChatPage.open(browser, bobName);
+
+  const hello = unique('hello from alice');
+  await alice.say(hello);
+  await expect(alice.line(hello)).toHaveCount(1);
+  await expect(alice.line(hello)).not.toHaveClass(/pending/);
+  await expect(bob.line(hello)).toHaveCount(1);
+  await expect(bob.line(hello)).toContainText(aliceName);
+  await expect(bob.line(hello).locator('time')).toHaveAttribute('datetime', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+
+  const reply = unique('hi alice');
+  await bob.say(reply);
+  await expect(alice.line(reply)).toContainText(bobName);
+  await expect(bob.line(reply)).toHaveCount(1);
+  await alice.close();
+  await bob.close();
+});
+
+test('the welcome from Natter is shown to the new client only', async ({ browser }) => {
+  const first = await ChatPage.open(browser, unique('first'));
+  const welcomes = first.log.getByRole('listitem').filter({ hasText: 'Welcome to Natter' });
+  await expect(welcomes).toHaveCount(1);
+  await expect(welcomes.first()).toContainText('Natter');
+  const second = await ChatPage.open(browser, unique('second'));
+  await expect(second.log.getByRole('listitem').filter({ hasText: 'Welcome to Natter' })).toHaveCount(1);
+  await expect(welcomes).toHaveCount(1);
+  await first.close();
+  await second.close();
+});
+
+test('a reload keeps the history in order and remembers the nickname', async ({ browser }) => {
+  const name = unique('carol');
+  const chat = await ChatPage.open(browser, name);
+  const first = unique('first');
+  const second = unique('second');
+  await chat.say(first);
+  await chat.say(second);
+  await expect(chat.line(second)).not.toHaveClass(/pending/);
+
+  await chat.page.reload();
+  await chat.connected();
+  await expect(chat.nickname).toHaveValue(name);
+  const texts = await chat.log.getByRole('listitem').locator('.body').allTextContents();
+  expect(texts.indexOf(first)).toBeGreaterThanOrEqual(0);
+  expect(texts.indexOf(second)).toBe(texts.indexOf(first) + 1);
+  await chat.close();
+});
+
+test('HTML in messages and nicknames is shown as text and never runs', async ({ browser }) => {
+  const payloads = ['<img src=x onerror=alert(1)>', '<script>alert(1)</script>', '<b>bold?</b></textarea>'];
+  const sender = await ChatPage.open(browser, `<i>${unique('x')}</i>`);
+  const reader = await ChatPage.open(browser, unique('reader'));
+  let dialogs = 0;
+  for (const chat of [sender, reader]) {
+    chat.page.on('dialog', async (dialog) => {
+      dialogs += 1;
+      await dialog.dismiss();
+    });
+  }
+  for (const payload of payloads) {
+    await sender.say(payload);
+  }
+  for (const chat of [sender, reader]) {
+    for (const payload of payloads) {
+      await expect(chat.line(payload)).toHaveCount(1);
+    }
+    await expect(chat.log.locator('img, script, b, i')).toHaveCount(0);
+  }
+  // Server-rendered too: a fresh load shows the same literal text.
+  await reader.page.reload();
+  await reader.connected();
+  await expect(reader.line(payloads[0])).toHaveCount(1);
+  await expect(reader.log.locator('img, script, b, i')).toHaveCount(0);
+  expect(dialogs).toBe(0);
+  await sender.close();
+  await reader.close();
+});
+
+test('Enter sends, Shift+Enter makes a new line, and empty messages cannot be sent', async ({ browser }) => {
+  const chat = await ChatPage.open(browser, unique('dave'));
+  await expect(chat.send).toBeDisabled();
+  await chat.message.fill('   ');
+  await expect(chat.send).toBeDisabled();
+  await chat.message.press('Enter');
+  await expect(chat.log.getByRole('listitem')).toHaveCount(await chat.log.getByRole('listitem').count());
+
+  const firstLine = unique('line one');
+  await chat.message.fill(firstLine);
+  await chat.message.press('Shift+Enter');
+  await chat.message.pressSequentially('line two');
+  await expect(chat.message).toHaveValue(`${firstLine}\nline two`);
+  await chat.message.press('Enter');
+  await expect(chat.message).toHaveValue('');
+  const line = chat.log.getByRole('listitem').filter({ hasText: firstLine });
+  await expect(line.locator('.body')).toHaveText(`${firstLine}\nline two`);
+  await chat.close();
+});
+
+test('the composer counts down near the limit and refuses an over-long message', async ({ browser }) => {
+  const chat = await ChatPage.open(browser, unique('erin'));
+  await chat.message.fill('x'.repeat(3_990));
+  await expect(chat.page.getByText('10 characters left')).toBeVisible();
+  await chat.message.fill('x'.repeat(4_001));
+  await expect(chat.page.getByText('1 characters too many')).toBeVisible();
+  await expect(chat.send).toBeDisabled();
+  await chat.close();
+});
+
+test('an invalid nickname is explained and nothing is sent', async ({ browser }) => {
+  const chat = await ChatPage.open(browser);
+  await chat.nickname.fill('x'.repeat(33).slice(0, 32) + '\u200b');
+  await chat.nickname.press('Tab');
+  await expect(chat.page.getByRole('alert').filter({ hasText: 'invisible characters' })).toBeVisible();
+  await chat.nickname.fill('');
+  const text = unique('nameless');
+  await chat.message.fill(text);
+  await chat.send.click();
+  await expect(chat.page.getByText('Choose a nickname first.')).toBeVisible();
+  await expect(chat.message).toHaveValue(text);
+  await expect(chat.line(text)).toHaveCount(0);
+  await chat.close();
+});
+
+test('the online list shows people joining and leaving', async ({ browser }) => {
+  const watcherName = unique('watcher');
+  const visitorName = unique('visitor');
+  const watcher = await ChatPage.open(browser, watcherName);
+  const visitor = await ChatPage.open(browser, visitorName);
+  await expect(watcher.online.getByText(visitorName, { exact: true })).toBeVisible();
+  await visitor.close();
+  await expect(watcher.online.getByText(visitorName, { exact: true })).toHaveCount(0);
+  await expect(watcher.online.getByText(watcherName, { exact: true })).toBeVisible();
+  await watcher.close();
+});
+
+test('the page works at 375 px wide', async ({ browser }) => {
+  const context = await browser.newContext({ viewport: { width: 375, height: 740 } });
+  const chat = new ChatPage(await context.newPage());
+  await chat.goto();
+  await chat.setNickname(unique('phone'));
+  const text = unique('from a phone');
+  await chat.say(text);
+  await expect(chat.line(text)).toBeVisible();
+  for (const control of [chat.nickname, chat.message, chat.send]) {
+    const box = await control.boundingBox();
+    expect(box!.x).toBeGreaterThanOrEqual(0);
+    expect(box!.x + box!.width).toBeLessThanOrEqual(375);
+  }
+  const scrollWidth = await chat.page.evaluate(() => document.documentElement.scrollWidth);
+  expect(scrollWidth).toBeLessThanOrEqual(375);
+  await context.close();
+});
+
+for (const colorScheme of ['light', 'dark'] as const) {
+  test(`no accessibility violations in the ${colorScheme} theme`, async ({ browser }) => {
+    const context = await browser.newContext({ colorScheme });
+    const chat = new ChatPage(await context.newPage());
+    await chat.goto();
+    await chat.setNickname(unique('axe'));
+    await chat.say(unique('accessible message'));
+    const results = await new AxeBuilder({ page: chat.page }).analyze();
+    expect(results.violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target).join(', ')})`)).toEqual([]);
+    await context.close();
+  });
+}
+
+test('screenshot for the README', async ({ browser }) => {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 640 } });
+  const alice = new ChatPage(await context.newPage());
+  await alice.goto();
+  await alice.setNickname('alice');
+  const bob = await ChatPage.open(browser, 'bob');
+  await alice.say('Hi Bob! Natter is up and running.');
+  await bob.say('Hi Alice, every message is stored before it is acked.');
+  await alice.say('And <b>HTML</b> stays plain text.');
+  await expect(alice.line('And <b>HTML</b> stays plain text.')).not.toHaveClass(/pending/);
+  await alice.page.screenshot({ path: '../docs/screenshot.png' });
+  await bob.close();
+  await context.close();
+});

@@ -1,0 +1,37 @@
+import { test, expect, request } from '@playwright/test';
+import WebSocket from 'ws';
+
+// Runs with JavaScript disabled: what the server renders must stand on its own.
+test('the server-rendered page shows the history as text', async ({ page, baseURL }) => {
+  const body = `server-rendered ${Date.now()} <em>not html</em>`;
+  await postOverWebsocket(baseURL!, 'ssr-checker', body);
+  await page.goto('/');
+  const log = page.getByRole('log', { name: 'Messages' });
+  await expect(log.getByText(body, { exact: true })).toBeVisible();
+  await expect(log.locator('em')).toHaveCount(0);
+  await expect(page.getByLabel('Nickname')).toBeVisible();
+  await expect(page.getByText('Natter needs JavaScript to send messages')).toBeVisible();
+  const api = await request.newContext({ baseURL });
+  const history = await (await api.get('/api/history')).json();
+  expect(history.map((m: { body: string }) => m.body)).toContain(body);
+});
+
+/** Posts a message as a bot would: plain JSON over the websocket. */
+async function postOverWebsocket(baseURL: string, nickname: string, body: string): Promise<void> {
+  const socket = new WebSocket(baseURL.replace(/^http/, 'ws') + '/ws');
+  await new Promise<void>((resolve, reject) => {
+    socket.on('error', reject);
+    socket.on('open', () => socket.send(JSON.stringify({ type: 'hello', nickname })));
+    socket.on('message', (data) => {
+      const frame = JSON.parse(data.toString());
+      if (frame.type === 'welcome') {
+        socket.send(JSON.stringify({ type: 'send', client_msg_id: `ssr-${Date.now()}`, body }));
+      } else if (frame.type === 'ack') {
+        socket.close();
+        resolve();
+      } else if (frame.type === 'error') {
+        reject(new Error(frame.message));
+      }
+    });
+  });
+}

@@ -1,0 +1,144 @@
+//! The chat's reactive state, shared by every component through context. Components read signals and
+//! call the methods here; the browser's socket task (`client`, hydrate only) turns commands into
+//! frames and frames into signal updates. On the server the command queue is absent and the state
+//! only renders the first paint.
+
+use futures::channel::mpsc::UnboundedSender;
+use leptos::prelude::*;
+
+use crate::protocol::{validate_body, validate_nickname, ChatMessage};
+use crate::timeline::Timeline;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Connection {
+    Connecting,
+    Connected,
+    /// Disconnected; the next attempt starts in this many seconds.
+    Retrying {
+        seconds: u32,
+    },
+}
+
+/// What the page asks the socket task to do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Command {
+    Send { nickname: String, body: String },
+    SetNickname(String),
+    Retry(String),
+}
+
+#[derive(Clone, Copy)]
+pub struct ChatState {
+    pub timeline: RwSignal<Timeline>,
+    pub online: RwSignal<Vec<String>>,
+    pub connection: RwSignal<Connection>,
+    /// The nickname field's text.
+    pub nickname: RwSignal<String>,
+    /// The nickname the server accepted for this connection.
+    pub confirmed_nickname: RwSignal<Option<String>>,
+    pub nickname_error: RwSignal<Option<String>>,
+    /// A problem to show near the composer (a refused frame not tied to one message).
+    pub alert: RwSignal<Option<String>>,
+    commands: StoredValue<Option<UnboundedSender<Command>>>,
+}
+
+impl ChatState {
+    pub fn new(history: Vec<ChatMessage>, online: Vec<String>) -> Self {
+        Self {
+            timeline: RwSignal::new(Timeline::from_history(history)),
+            online: RwSignal::new(online),
+            connection: RwSignal::new(Connection::Connecting),
+            nickname: RwSignal::new(String::new()),
+            confirmed_nickname: RwSignal::new(None),
+            nickname_error: RwSignal::new(None),
+            alert: RwSignal::new(None),
+            commands: StoredValue::new(None),
+        }
+    }
+
+    /// Called once by the socket task when it starts.
+    pub fn attach(&self, commands: UnboundedSender<Command>) {
+        self.commands.set_value(Some(commands));
+    }
+
+    pub fn is_connected(&self) -> bool {
+        self.connection.get() == Connection::Connected
+    }
+
+    /// Validates and queues a message; returns whether it was queued. When it was not, the reason
+    /// is shown where it belongs (the nickname field or the composer) and the composer keeps the text.
+    pub fn submit(&self, body: &str) -> bool {
+        let nickname = match validate_nickname(&self.nickname.get_untracked()) {
+            Ok(nickname) => nickname,
+            Err(refused) => {
+                self.nickname_error.set(Some(refused.message));
+                return false;
+            }
+        };
+        let body = match validate_body(body) {
+            Ok(body) => body,
+            Err(refused) => {
+                self.alert.set(Some(refused.message));
+                return false;
+            }
+        };
+        self.nickname_error.set(None);
+        self.alert.set(None);
+        self.command(Command::Send { nickname, body });
+        true
+    }
+
+    /// The nickname field was committed (blur or Enter).
+    pub fn commit_nickname(&self) {
+        match validate_nickname(&self.nickname.get_untracked()) {
+            Ok(nickname) => {
+                self.nickname_error.set(None);
+                if self.confirmed_nickname.get_untracked().as_ref() != Some(&nickname) {
+                    self.command(Command::SetNickname(nickname));
+                }
+            }
+            Err(refused) if !self.nickname.get_untracked().trim().is_empty() => {
+                self.nickname_error.set(Some(refused.message));
+            }
+            Err(_) => self.nickname_error.set(None),
+        }
+    }
+
+    pub fn retry(&self, client_msg_id: String) {
+        self.command(Command::Retry(client_msg_id));
+    }
+
+    pub fn discard(&self, client_msg_id: &str) {
+        self.timeline.update(|timeline| timeline.discard(client_msg_id));
+    }
+
+    fn command(&self, command: Command) {
+        self.commands.with_value(|commands| {
+            if let Some(commands) = commands {
+                let _ = commands.unbounded_send(command);
+            }
+        });
+    }
+}
+
+/// Milliseconds to wait before reconnect attempt number `failures` (1-based): doubling from half a
+/// second up to 15 s, spread by `jitter` in [0, 1) so clients dropped together do not return together.
+pub fn retry_delay_ms(failures: u32, jitter: f64) -> u32 {
+    let base = 500u32.saturating_mul(1 << failures.saturating_sub(1).min(5)).min(15_000);
+    (f64::from(base) * (0.5 + jitter.clamp(0.0, 1.0))) as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_delays_double_up_to_a_cap_and_are_jittered() {
+        assert_eq!(retry_delay_ms(1, 0.5), 500);
+        assert_eq!(retry_delay_ms(2, 0.5), 1_000);
+        assert_eq!(retry_delay_ms(3, 0.5), 2_000);
+        assert_eq!(retry_delay_ms(50, 0.5), 15_000);
+        assert_eq!(retry_delay_ms(1, 0.0), 250);
+        assert_eq!(retry_delay_ms(1, 0.999), 749);
+    }
+}

@@ -1,0 +1,27 @@
+//! Connected, connecting, or reconnecting with a countdown.
+
+use leptos::prelude::*;
+
+use crate::chat::{ChatState, Connection};
+
+#[component]
+pub fn ConnectionStatus() -> impl IntoView {
+    let chat = expect_context::<ChatState>();
+    let label = move || match chat.connection.get() {
+        Connection::Connecting => "Connecting…".to_owned(),
+        Connection::Connected => "Connected".to_owned(),
+        Connection::Retrying { seconds: 0 } => "Reconnecting…".to_owned(),
+        Connection::Retrying { seconds } => format!("Disconnected — retrying in {seconds} s"),
+    };
+    let state = move || match chat.connection.get() {
+        Connection::Connecting => "connecting",
+        Connection::Connected => "connected",
+        Connection::Retrying { .. } => "retrying",
+    };
+    view! {
+        <p class="connection" data-state=state role="status">
+            <span class="dot" aria-hidden="true"></span>
+            {label}
+        </p>
+    }
+}

@@ -1,0 +1,45 @@
+//! One line of the conversation. Text is always inserted as text nodes, never as HTML.
+
+use leptos::prelude::*;
+
+use crate::chat::ChatState;
+use crate::components::local_time::LocalTime;
+use crate::timeline::{Line, LineStatus};
+
+#[component]
+pub fn MessageLine(line: Line) -> impl IntoView {
+    let chat = expect_context::<ChatState>();
+    let class = match &line.status {
+        LineStatus::Stored => "message",
+        LineStatus::Pending => "message pending",
+        LineStatus::Failed(_) => "message failed",
+        LineStatus::Notice => "message notice",
+    };
+    let time = line.sent_at.map(|millis| view! { <LocalTime millis/> });
+    let state = match line.status.clone() {
+        LineStatus::Pending => Some(view! { <span class="state">"Sending…"</span> }.into_any()),
+        LineStatus::Failed(reason) => {
+            let client_msg_id = line.client_msg_id.clone().unwrap_or_default();
+            let retry_id = client_msg_id.clone();
+            Some(
+                view! {
+                    <span class="state" role="alert">"Not sent: " {reason}</span>
+                    <button type="button" class="link" on:click=move |_| chat.retry(retry_id.clone())>"Retry"</button>
+                    <button type="button" class="link" on:click=move |_| chat.discard(&client_msg_id)>"Discard"</button>
+                }
+                .into_any(),
+            )
+        }
+        LineStatus::Stored | LineStatus::Notice => None,
+    };
+    view! {
+        <li class=class data-id=line.id>
+            <div class="meta">
+                <span class="nick">{line.nickname}</span>
+                {time}
+                {state}
+            </div>
+            <p class="body">{line.body}</p>
+        </li>
+    }
+}

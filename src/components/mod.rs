@@ -1,0 +1,9 @@
+//! One component per file.
+
+pub mod composer;
+pub mod connection_status;
+pub mod local_time;
+pub mod message;
+pub mod message_list;
+pub mod nickname;
+pub mod online_list;

@@ -1,0 +1,190 @@
+//! Runtime settings: built-in defaults, then `Leptos.toml`, then environment variables, then flags.
+//! Parsing is separate from reading files and the environment so each rule can be tested alone.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use clap::Parser;
+use serde::Deserialize;
+
+const DEFAULT_CONFIG: &str = "Leptos.toml";
+
+/// Natter: self-hosted real-time group chat.
+///
+/// Settings come from Leptos.toml (or --config), overridden by environment variables, overridden by
+/// these flags.
+#[derive(Debug, Default, Parser)]
+#[command(name = "natter", version)]
+pub struct Cli {
+    /// Address and port to listen on. The default accepts local connections only; use 0.0.0.0:8080
+    /// to serve other machines. [default: 127.0.0.1:8080]
+    #[arg(long, env = "NATTER_ADDR", value_name = "HOST:PORT")]
+    pub addr: Option<SocketAddr>,
+    /// SQLite database file, created with its folder when missing. [default: data/natter.db]
+    #[arg(long, env = "NATTER_DB", value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// Log filter: error, warn, info, debug, trace, or per module (natter=debug). RUST_LOG wins
+    /// over this. [default: info]
+    #[arg(long, env = "NATTER_LOG", value_name = "FILTER")]
+    pub log: Option<String>,
+    /// Folder holding the built site (pkg/ with the WASM, and the public/ assets). [default: target/site]
+    #[arg(long, env = "LEPTOS_SITE_ROOT", value_name = "DIR")]
+    pub site_root: Option<String>,
+    /// Runtime configuration file. A missing Leptos.toml in the working folder is fine (defaults
+    /// apply); a file named here must exist. [default: Leptos.toml]
+    #[arg(long, env = "NATTER_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Settings {
+    pub addr: SocketAddr,
+    pub db: PathBuf,
+    pub log: String,
+    pub site_root: String,
+    pub limits: Limits,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    pub max_ws_message_bytes: usize,
+    pub ping_interval_secs: u64,
+    pub hello_timeout_secs: u64,
+    pub broadcast_buffer: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self { max_ws_message_bytes: 1 << 20, ping_interval_secs: 25, hello_timeout_secs: 10, broadcast_buffer: 1024 }
+    }
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            db: PathBuf::from("data/natter.db"),
+            log: "info".into(),
+            site_root: "target/site".into(),
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// The file's shape: every key optional, unknown keys refused so a typo is not silently ignored.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct FileSettings {
+    server: FileServer,
+    limits: Option<Limits>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct FileServer {
+    addr: Option<SocketAddr>,
+    db: Option<PathBuf>,
+    log: Option<String>,
+    site_root: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{path} is not valid: {source}")]
+    Parse { path: PathBuf, source: Box<toml::de::Error> },
+    #[error("invalid setting: {0}")]
+    Invalid(String),
+}
+
+impl Settings {
+    /// Settings for this process: the file the CLI names (or ./Leptos.toml if present), then flags
+    /// and environment variables, which clap has already merged into `cli`.
+    pub fn load(cli: &Cli) -> Result<Self, ConfigError> {
+        let text = match &cli.config {
+            Some(path) => Some(read(path)?),
+            None if Path::new(DEFAULT_CONFIG).exists() => Some(read(Path::new(DEFAULT_CONFIG))?),
+            None => None,
+        };
+        let path = cli.config.clone().unwrap_or_else(|| DEFAULT_CONFIG.into());
+        Self::resolve(text.as_deref(), &path, cli)
+    }
+
+    fn resolve(file: Option<&str>, path: &Path, cli: &Cli) -> Result<Self, ConfigError> {
+        let file: FileSettings = match file {
+            Some(text) => toml::from_str(text)
+                .map_err(|source| ConfigError::Parse { path: path.to_owned(), source: Box::new(source) })?,
+            None => FileSettings::default(),
+        };
+        let defaults = Settings::default();
+        let settings = Settings {
+            addr: cli.addr.or(file.server.addr).unwrap_or(defaults.addr),
+            db: cli.db.clone().or(file.server.db).unwrap_or(defaults.db),
+            log: cli.log.clone().or(file.server.log).unwrap_or(defaults.log),
+            site_root: cli.site_root.clone().or(file.server.site_root).unwrap_or(defaults.site_root),
+            limits: file.limits.unwrap_or_default(),
+        };
+        settings.check()?;
+        Ok(settings)
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        let limits = &self.limits;
+        if limits.max_ws_message_bytes < crate::protocol::MAX_FRAME_BYTES {
+            return Err(ConfigError::Invalid(format!(
+                "limits.max_ws_message_bytes must be at least {} (the protocol's frame limit)",
+                crate::protocol::MAX_FRAME_BYTES
+            )));
+        }
+        if limits.ping_interval_secs == 0 || limits.hello_timeout_secs == 0 || limits.broadcast_buffer == 0 {
+            return Err(ConfigError::Invalid(
+                "limits.ping_interval_secs, hello_timeout_secs and broadcast_buffer must be above 0".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn read(path: &Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_leptos_toml_is_valid_and_matches_the_defaults() {
+        let shipped = include_str!("../Leptos.toml");
+        let settings = Settings::resolve(Some(shipped), Path::new("Leptos.toml"), &Cli::default()).unwrap();
+        assert_eq!(settings, Settings::default());
+    }
+
+    #[test]
+    fn flags_override_the_file_which_overrides_defaults() {
+        let file = "[server]\naddr = \"127.0.0.1:9000\"\ndb = \"/tmp/file.db\"\n[limits]\nping_interval_secs = 5\n";
+        let cli = Cli { db: Some("/tmp/flag.db".into()), ..Cli::default() };
+        let settings = Settings::resolve(Some(file), Path::new("x.toml"), &cli).unwrap();
+        assert_eq!(settings.addr.port(), 9000);
+        assert_eq!(settings.db, PathBuf::from("/tmp/flag.db"));
+        assert_eq!(settings.limits.ping_interval_secs, 5);
+        assert_eq!(settings.limits.hello_timeout_secs, Limits::default().hello_timeout_secs);
+    }
+
+    #[test]
+    fn typos_and_impossible_limits_are_refused() {
+        let typo = Settings::resolve(Some("[server]\nadress = \"x\"\n"), Path::new("x.toml"), &Cli::default());
+        assert!(matches!(typo, Err(ConfigError::Parse { .. })));
+        let tiny =
+            Settings::resolve(Some("[limits]\nmax_ws_message_bytes = 10\n"), Path::new("x.toml"), &Cli::default());
+        assert!(matches!(tiny, Err(ConfigError::Invalid(_))));
+    }
+
+    #[test]
+    fn a_named_config_file_must_exist() {
+        let cli = Cli { config: Some("/nonexistent/natter.toml".into()), ..Cli::default() };
+        assert!(matches!(Settings::load(&cli), Err(ConfigError::Read { .. })));
+    }
+}

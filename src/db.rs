@@ -1,0 +1,445 @@
+//! All SQL lives here. SQLite allows one writer at a time, so one thread owns the writing connection
+//! and commits queued messages in groups (one transaction, one fsync, many messages); reads run on
+//! a small pool of read-only connections on tokio's blocking threads. Nothing here blocks the async
+//! runtime.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::protocol::ChatMessage;
+
+/// Migrations in order; `PRAGMA user_version` counts how many are applied.
+const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_messages.sql")];
+/// How many queued writes one transaction may take: large enough to amortise the fsync under load,
+/// small enough that the first message in a group does not wait long for the last.
+const MAX_GROUP: usize = 256;
+/// Queued writes before senders wait; bounds memory when the disk is slower than the clients.
+const WRITE_QUEUE: usize = 4_096;
+/// Idle read connections kept open for reuse.
+const IDLE_READERS: usize = 8;
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("cannot create the database folder {path}: {source}")]
+    CreateDir { path: PathBuf, source: std::io::Error },
+    #[error("the database is at schema version {found}, newer than this Natter knows ({known})")]
+    TooNew { found: usize, known: usize },
+    #[error("cannot start the writer thread: {0}")]
+    Thread(std::io::Error),
+    #[error("the store is shut down")]
+    Closed,
+    #[error("a database task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
+
+/// A message to store, already validated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewMessage {
+    pub nickname: String,
+    pub body: String,
+    pub client_msg_id: String,
+}
+
+/// The outcome of an insert: the stored message, and whether it was stored earlier under the same
+/// `(nickname, client_msg_id)` (a resend).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Inserted {
+    pub message: ChatMessage,
+    pub duplicate: bool,
+}
+
+/// Called on the writer thread after each commit with the newly stored messages, in id order and
+/// before any sender hears its ack: this is what keeps broadcast order equal to commit order.
+pub type OnCommit = Box<dyn Fn(&[ChatMessage]) + Send + 'static>;
+
+enum Job {
+    Insert(NewMessage, oneshot::Sender<Result<Inserted, DbError>>),
+    Shutdown(oneshot::Sender<()>),
+}
+
+/// A handle to the database; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    writer: mpsc::Sender<Job>,
+    readers: Arc<ReadPool>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path`, applies migrations and starts the writer.
+    pub fn open(path: &Path, on_commit: OnCommit) -> Result<Self, DbError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| DbError::CreateDir { path: dir.to_owned(), source })?;
+        }
+        let mut conn = Connection::open(path)?;
+        configure_writer(&conn)?;
+        migrate(&mut conn)?;
+        let (writer, jobs) = mpsc::channel(WRITE_QUEUE);
+        std::thread::Builder::new()
+            .name("natter-db-writer".into())
+            .spawn(move || Writer::new(conn, on_commit).run(jobs))
+            .map_err(DbError::Thread)?;
+        let readers = Arc::new(ReadPool { path: path.to_owned(), idle: Mutex::new(Vec::new()) });
+        Ok(Self { writer, readers })
+    }
+
+    /// Stores a message and returns it with its id once the transaction has committed.
+    pub async fn insert(&self, message: NewMessage) -> Result<Inserted, DbError> {
+        let (reply, answer) = oneshot::channel();
+        self.writer.send(Job::Insert(message, reply)).await.map_err(|_| DbError::Closed)?;
+        answer.await.map_err(|_| DbError::Closed)?
+    }
+
+    /// Up to `limit` messages older than `before` (or the newest), oldest first.
+    pub async fn history(&self, before: Option<i64>, limit: u32) -> Result<Vec<ChatMessage>, DbError> {
+        let before = before.unwrap_or(i64::MAX);
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT id, nickname, body, sent_at, client_msg_id FROM messages
+                 WHERE id < ?1 ORDER BY id DESC LIMIT ?2",
+            )?;
+            let mut page = stmt.query_map((before, limit), message_from_row)?.collect::<Result<Vec<_>, _>>()?;
+            page.reverse();
+            Ok(page)
+        })
+        .await
+    }
+
+    /// Up to `limit` messages newer than `after`, oldest first: what a reconnecting client missed.
+    pub async fn since(&self, after: i64, limit: u32) -> Result<Vec<ChatMessage>, DbError> {
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT id, nickname, body, sent_at, client_msg_id FROM messages
+                 WHERE id > ?1 ORDER BY id LIMIT ?2",
+            )?;
+            let page = stmt.query_map((after, limit), message_from_row)?.collect::<Result<Vec<_>, _>>()?;
+            Ok(page)
+        })
+        .await
+    }
+
+    /// The newest message id, 0 when there is none.
+    pub async fn last_id(&self) -> Result<i64, DbError> {
+        self.read(|conn| conn.query_row("SELECT coalesce(max(id), 0) FROM messages", [], |row| row.get(0))).await
+    }
+
+    /// Finishes every write queued so far, then stops the writer. Later inserts fail with `Closed`.
+    pub async fn shutdown(&self) {
+        let (done, finished) = oneshot::channel();
+        if self.writer.send(Job::Shutdown(done)).await.is_ok() {
+            let _ = finished.await;
+        }
+    }
+
+    async fn read<T, F>(&self, query: F) -> Result<T, DbError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        let readers = Arc::clone(&self.readers);
+        tokio::task::spawn_blocking(move || readers.with_connection(query)).await?
+    }
+}
+
+fn message_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ChatMessage> {
+    Ok(ChatMessage {
+        id: row.get(0)?,
+        nickname: row.get(1)?,
+        body: row.get(2)?,
+        sent_at: row.get(3)?,
+        client_msg_id: row.get(4)?,
+    })
+}
+
+fn configure_writer(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    // WAL lets readers run while the writer commits; FULL syncs the WAL on every commit, so an acked
+    // message survives a power cut, not only a crash.
+    conn.pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(())
+}
+
+/// Applies the migrations the database has not seen yet, each in its own transaction.
+fn migrate(conn: &mut Connection) -> Result<(), DbError> {
+    let applied: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    let applied = usize::try_from(applied).unwrap_or(usize::MAX);
+    if applied > MIGRATIONS.len() {
+        return Err(DbError::TooNew { found: applied, known: MIGRATIONS.len() });
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", index as i64 + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+struct Writer {
+    conn: Connection,
+    on_commit: OnCommit,
+    /// Timestamps never go backwards, even if the system clock does, so time order matches id order.
+    last_sent_at: i64,
+}
+
+impl Writer {
+    fn new(conn: Connection, on_commit: OnCommit) -> Self {
+        Self { conn, on_commit, last_sent_at: 0 }
+    }
+
+    fn run(mut self, mut jobs: mpsc::Receiver<Job>) {
+        let mut group = Vec::with_capacity(MAX_GROUP);
+        while let Some(job) = jobs.blocking_recv() {
+            let mut shutdown = None;
+            match job {
+                Job::Insert(message, reply) => group.push((message, reply)),
+                Job::Shutdown(done) => shutdown = Some(done),
+            }
+            while shutdown.is_none() && group.len() < MAX_GROUP {
+                match jobs.try_recv() {
+                    Ok(Job::Insert(message, reply)) => group.push((message, reply)),
+                    Ok(Job::Shutdown(done)) => shutdown = Some(done),
+                    Err(_) => break,
+                }
+            }
+            if !group.is_empty() {
+                self.commit_group(std::mem::take(&mut group));
+            }
+            if let Some(done) = shutdown {
+                let _ = self.conn.execute_batch("PRAGMA optimize");
+                let _ = done.send(());
+                return;
+            }
+        }
+    }
+
+    /// Commits a group in one transaction. If that fails, each message is tried on its own so one
+    /// bad row cannot fail its neighbours.
+    fn commit_group(&mut self, group: Vec<(NewMessage, oneshot::Sender<Result<Inserted, DbError>>)>) {
+        let messages: Vec<&NewMessage> = group.iter().map(|(message, _)| message).collect();
+        match self.insert_all(&messages) {
+            Ok(results) => {
+                self.announce(&results);
+                for ((_, reply), result) in group.into_iter().zip(results) {
+                    let _ = reply.send(Ok(result));
+                }
+            }
+            Err(error) if group.len() == 1 => {
+                let _ = group.into_iter().next().map(|(_, reply)| reply.send(Err(error.into())));
+            }
+            Err(_) => {
+                for (message, reply) in group {
+                    let result = self.insert_all(&[&message]).map(|mut one| one.remove(0));
+                    if let Ok(inserted) = &result {
+                        self.announce(std::slice::from_ref(inserted));
+                    }
+                    let _ = reply.send(result.map_err(DbError::from));
+                }
+            }
+        }
+    }
+
+    fn insert_all(&mut self, messages: &[&NewMessage]) -> rusqlite::Result<Vec<Inserted>> {
+        let sent_at = now_millis().max(self.last_sent_at);
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut results = Vec::with_capacity(messages.len());
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO messages (nickname, body, sent_at, client_msg_id) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (nickname, client_msg_id) DO NOTHING RETURNING id",
+            )?;
+            let mut existing = tx.prepare_cached(
+                "SELECT id, nickname, body, sent_at, client_msg_id FROM messages
+                 WHERE nickname = ?1 AND client_msg_id = ?2",
+            )?;
+            for message in messages {
+                let params = (&message.nickname, &message.body, sent_at, &message.client_msg_id);
+                let id: Option<i64> = insert.query_row(params, |row| row.get(0)).optional()?;
+                results.push(match id {
+                    Some(id) => Inserted {
+                        message: ChatMessage {
+                            id,
+                            nickname: message.nickname.clone(),
+                            body: message.body.clone(),
+                            sent_at,
+                            client_msg_id: message.client_msg_id.clone(),
+                        },
+                        duplicate: false,
+                    },
+                    None => Inserted {
+                        message: existing.query_row((&message.nickname, &message.client_msg_id), message_from_row)?,
+                        duplicate: true,
+                    },
+                });
+            }
+        }
+        tx.commit()?;
+        self.last_sent_at = sent_at;
+        Ok(results)
+    }
+
+    fn announce(&self, results: &[Inserted]) {
+        let fresh: Vec<ChatMessage> = results.iter().filter(|r| !r.duplicate).map(|r| r.message.clone()).collect();
+        if !fresh.is_empty() {
+            (self.on_commit)(&fresh);
+        }
+    }
+}
+
+fn now_millis() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Read-only connections, opened on demand and kept for reuse.
+struct ReadPool {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl ReadPool {
+    fn with_connection<T>(&self, query: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, DbError> {
+        let reused = self.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).pop();
+        let conn = match reused {
+            Some(conn) => conn,
+            None => {
+                let conn = Connection::open_with_flags(
+                    &self.path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )?;
+                conn.busy_timeout(BUSY_TIMEOUT)?;
+                conn
+            }
+        };
+        let result = query(&conn)?;
+        let mut idle = self.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if idle.len() < IDLE_READERS {
+            idle.push(conn);
+        }
+        Ok(result)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc as std_mpsc;
+
+    fn message(nickname: &str, client_msg_id: &str, body: &str) -> NewMessage {
+        NewMessage { nickname: nickname.into(), body: body.into(), client_msg_id: client_msg_id.into() }
+    }
+
+    fn open(path: &Path) -> (Store, std_mpsc::Receiver<Vec<ChatMessage>>) {
+        let (tx, rx) = std_mpsc::channel();
+        let store = Store::open(
+            path,
+            Box::new(move |m: &[ChatMessage]| {
+                let _ = tx.send(m.to_vec());
+            }),
+        )
+        .unwrap();
+        (store, rx)
+    }
+
+    #[tokio::test]
+    async fn inserts_get_increasing_ids_and_page_back_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = open(&dir.path().join("natter.db"));
+        for i in 0..120 {
+            let inserted = store.insert(message("alice", &format!("c{i}"), &format!("m{i}"))).await.unwrap();
+            assert_eq!(inserted.message.id, i + 1);
+            assert!(!inserted.duplicate);
+        }
+        let newest = store.history(None, 50).await.unwrap();
+        assert_eq!(newest.len(), 50);
+        assert_eq!(newest.first().unwrap().body, "m70");
+        assert_eq!(newest.last().unwrap().body, "m119");
+        let older = store.history(Some(newest[0].id), 50).await.unwrap();
+        assert_eq!(older.last().unwrap().id + 1, newest[0].id);
+        let oldest = store.history(Some(older[0].id), 50).await.unwrap();
+        assert_eq!(oldest.len(), 20);
+        assert_eq!(oldest[0].body, "m0");
+        assert_eq!(
+            store.since(115, 50).await.unwrap().iter().map(|m| m.id).collect::<Vec<_>>(),
+            [116, 117, 118, 119, 120]
+        );
+        assert_eq!(store.last_id().await.unwrap(), 120);
+    }
+
+    #[tokio::test]
+    async fn a_resend_returns_the_original_and_is_not_announced_twice() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, announced) = open(&dir.path().join("natter.db"));
+        let first = store.insert(message("alice", "same", "hello")).await.unwrap();
+        let again = store.insert(message("alice", "same", "hello (edited in transit)")).await.unwrap();
+        assert!(again.duplicate);
+        assert_eq!(again.message, first.message);
+        // Another author may use the same client id: it is only unique per author.
+        let bob = store.insert(message("bob", "same", "hi")).await.unwrap();
+        assert!(!bob.duplicate);
+        let announced: Vec<i64> = announced.try_iter().flatten().map(|m| m.id).collect();
+        assert_eq!(announced, [first.message.id, bob.message.id]);
+        assert_eq!(store.history(None, 50).await.unwrap().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn concurrent_writers_are_announced_in_commit_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, announced) = open(&dir.path().join("natter.db"));
+        let tasks: Vec<_> = (0..20)
+            .map(|sender| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    for i in 0..25 {
+                        store.insert(message(&format!("s{sender}"), &format!("{i}"), "x")).await.unwrap();
+                    }
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap();
+        }
+        let ids: Vec<i64> = announced.try_iter().flatten().map(|m| m.id).collect();
+        assert_eq!(ids, (1..=500).collect::<Vec<_>>());
+    }
+
+    #[tokio::test]
+    async fn data_survives_a_restart_and_shutdown_finishes_queued_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nested/dir/natter.db");
+        {
+            let (store, _) = open(&path);
+            let pending: Vec<_> = (0..10)
+                .map(|i| {
+                    let store = store.clone();
+                    tokio::spawn(async move { store.insert(message("alice", &format!("{i}"), "kept")).await })
+                })
+                .collect();
+            for task in pending {
+                task.await.unwrap().unwrap();
+            }
+            store.shutdown().await;
+            assert!(matches!(store.insert(message("alice", "late", "x")).await, Err(DbError::Closed)));
+        }
+        let (store, _) = open(&path);
+        assert_eq!(store.history(None, 50).await.unwrap().len(), 10);
+        let next = store.insert(message("bob", "b", "after restart")).await.unwrap();
+        assert_eq!(next.message.id, 11);
+    }
+
+    #[tokio::test]
+    async fn a_database_from_a_newer_natter_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("natter.db");
+        Connection::open(&path).unwrap().pragma_update(None, "user_version", 99).unwrap();
+        let error = Store::open(&path, Box::new(|_: &[ChatMessage]| {})).err().unwrap();
+        assert!(matches!(error, DbError::TooNew { found: 99, .. }));
+    }
+}

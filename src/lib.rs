@@ -1,0 +1,33 @@
+//! Natter: self-hosted real-time group chat. One crate, two builds: `ssr` (the axum server, SQLite,
+//! server-side rendering) and `hydrate` (the same components compiled to WASM for the browser).
+
+pub mod api;
+pub mod app;
+pub mod chat;
+pub mod components;
+pub mod error;
+pub mod pages;
+pub mod protocol;
+pub mod time_format;
+pub mod timeline;
+
+#[cfg(feature = "hydrate")]
+mod client;
+#[cfg(feature = "ssr")]
+pub mod config;
+#[cfg(feature = "ssr")]
+pub mod db;
+#[cfg(feature = "ssr")]
+pub mod hub;
+#[cfg(feature = "ssr")]
+pub mod server;
+#[cfg(feature = "ssr")]
+pub mod ws;
+
+/// The browser entry point: attach the WASM components to the server-rendered page.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(app::App);
+}

@@ -1,0 +1,58 @@
+//! The chat page: loads history and presence with server functions (so they are in the server-rendered
+//! HTML), then hands them to the live chat.
+
+use leptos::prelude::*;
+
+use crate::api::{get_history, get_online};
+use crate::chat::ChatState;
+use crate::components::{
+    composer::Composer, connection_status::ConnectionStatus, message_list::MessageList, nickname::NicknameField,
+    online_list::OnlineList,
+};
+use crate::error::AppError;
+use crate::protocol::ChatMessage;
+
+#[component]
+pub fn ChatPage() -> impl IntoView {
+    let history = Resource::new(|| (), |()| get_history(None, None));
+    let online = Resource::new(|| (), |()| get_online());
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading the conversation…"</p> }>
+            {move || Suspend::new(async move { view! { <Chat history=history.await online=online.await/> } })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn Chat(history: Result<Vec<ChatMessage>, AppError>, online: Result<Vec<String>, AppError>) -> impl IntoView {
+    let load_error = history.as_ref().err().map(ToString::to_string);
+    let chat = ChatState::new(history.unwrap_or_default(), online.unwrap_or_default());
+    provide_context(chat);
+    // The socket exists only in the browser; effects never run on the server.
+    Effect::new(move |_| {
+        #[cfg(feature = "hydrate")]
+        crate::client::start(chat);
+    });
+    view! {
+        <div class="app">
+            <header class="topbar">
+                <h1>"Natter"</h1>
+                <ConnectionStatus/>
+            </header>
+            <div class="layout">
+                <main class="conversation">
+                    {load_error.map(|error| view! { <p class="load-error" role="alert">{error}</p> })}
+                    <noscript>
+                        <p class="noscript">"Natter needs JavaScript to send messages; the history below is read-only."</p>
+                    </noscript>
+                    <MessageList/>
+                    <form class="composer-form" on:submit=|ev| ev.prevent_default()>
+                        <NicknameField/>
+                        <Composer/>
+                    </form>
+                </main>
+                <OnlineList/>
+            </div>
+        </div>
+    }
+}

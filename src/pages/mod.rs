@@ -1,0 +1,3 @@
+//! Route-level views.
+
+pub mod chat;

@@ -1,0 +1,402 @@
+//! The wire format: every frame that crosses the websocket, the message type server functions return,
+//! and the limits and validation rules both ends apply. The server and the WASM client compile this same
+//! module, so a rule checked in the browser is the rule enforced on the server. `docs/protocol.md`
+//! documents every frame; the golden tests at the bottom pin the JSON.
+
+use serde::{Deserialize, Serialize};
+
+/// Longest message body, in Unicode scalar values (what a person counts as characters).
+pub const MAX_MESSAGE_CHARS: usize = 4_000;
+/// Longest nickname, in Unicode scalar values.
+pub const MAX_NICKNAME_CHARS: usize = 32;
+/// Longest `client_msg_id`; long enough for a UUID or a bot's own scheme.
+pub const MAX_CLIENT_MSG_ID_CHARS: usize = 64;
+/// Largest text frame the server reads and answers with an error frame. A maximal message is at most
+/// 4,000 characters × 6 bytes of JSON escaping = 24 KB, so 64 KiB leaves room for the envelope.
+pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+/// Messages the page shows on first load, and the default history page size.
+pub const HISTORY_PAGE: u32 = 50;
+/// Largest history page a client may ask for.
+pub const MAX_HISTORY_PAGE: u32 = 200;
+/// The author name of everything the server itself says. Nobody may take it as a nickname.
+pub const SERVER_NAME: &str = "Natter";
+
+/// A stored chat message as clients see it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    /// Assigned by the server in commit order: strictly increasing, never reused.
+    pub id: i64,
+    pub nickname: String,
+    pub body: String,
+    /// Milliseconds since the Unix epoch, UTC, taken when the server stored the message.
+    pub sent_at: i64,
+    /// The sender's own id for this message, so the sender recognises its copy.
+    pub client_msg_id: String,
+}
+
+/// Frames a client sends.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ClientFrame {
+    /// The first frame on every connection. `since` asks for every message with a larger id
+    /// (catch-up after a reconnect); without it the client gets live traffic only.
+    Hello {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        nickname: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        since: Option<i64>,
+    },
+    /// Take or change the nickname this connection speaks as.
+    Nick { nickname: String },
+    /// Post a message. Sending the same `client_msg_id` again returns the original ack.
+    Send { client_msg_id: String, body: String },
+}
+
+/// The `type` names of [`ClientFrame`], to tell an unknown frame type from a malformed known one.
+const CLIENT_FRAME_TYPES: [&str; 3] = ["hello", "nick", "send"];
+
+/// Frames the server sends.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerFrame {
+    /// The answer to `hello`, addressed to this connection alone.
+    Welcome {
+        from: String,
+        text: String,
+        /// Nicknames online now, sorted.
+        online: Vec<String>,
+        /// The newest stored message id (0 when there is none).
+        last_id: i64,
+    },
+    /// Messages the client missed, oldest first, in pages. `complete` is true on the last page.
+    History {
+        messages: Vec<ChatMessage>,
+        complete: bool,
+    },
+    /// A message committed just now.
+    Message {
+        message: ChatMessage,
+    },
+    /// The sender's own message is stored.
+    Ack {
+        client_msg_id: String,
+        id: i64,
+        sent_at: i64,
+    },
+    /// The connection's nickname is now `nickname`.
+    NickOk {
+        nickname: String,
+    },
+    UserJoined {
+        nickname: String,
+    },
+    UserLeft {
+        nickname: String,
+    },
+    /// Everyone online now; sent when a connection fell behind and may have missed join/leave frames.
+    Presence {
+        online: Vec<String>,
+    },
+    /// A request was refused; nothing was stored. `client_msg_id` names the refused message, if any.
+    Error {
+        code: ErrorCode,
+        message: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client_msg_id: Option<String>,
+    },
+}
+
+/// Machine-readable reasons for an error frame or a refused request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    MalformedFrame,
+    UnknownFrameType,
+    FrameTooLarge,
+    HelloRequired,
+    EmptyMessage,
+    MessageTooLong,
+    InvalidCharacters,
+    InvalidClientMsgId,
+    NicknameRequired,
+    InvalidNickname,
+    InvalidRequest,
+    Internal,
+}
+
+/// A refused input: what went wrong, for machines and for people.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct Rejection {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl Rejection {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self { code, message: message.into() }
+    }
+
+    /// The error frame that tells a client about this rejection.
+    pub fn into_frame(self, client_msg_id: Option<String>) -> ServerFrame {
+        ServerFrame::Error { code: self.code, message: self.message, client_msg_id }
+    }
+}
+
+/// Reads one client text frame, telling apart oversized, malformed and unknown frames so each gets
+/// its own error code.
+pub fn decode_client_frame(text: &str) -> Result<ClientFrame, Rejection> {
+    if text.len() > MAX_FRAME_BYTES {
+        return Err(Rejection::new(ErrorCode::FrameTooLarge, format!("frames are limited to {MAX_FRAME_BYTES} bytes")));
+    }
+    let value: serde_json::Value = serde_json::from_str(text)
+        .map_err(|e| Rejection::new(ErrorCode::MalformedFrame, format!("not valid JSON: {e}")))?;
+    let Some(kind) = value.get("type").and_then(|t| t.as_str()).map(str::to_owned) else {
+        return Err(Rejection::new(ErrorCode::MalformedFrame, "a frame must be a JSON object with a string \"type\""));
+    };
+    if !CLIENT_FRAME_TYPES.contains(&kind.as_str()) {
+        return Err(Rejection::new(
+            ErrorCode::UnknownFrameType,
+            format!("unknown frame type {kind:?}; expected one of {CLIENT_FRAME_TYPES:?}"),
+        ));
+    }
+    serde_json::from_value(value)
+        .map_err(|e| Rejection::new(ErrorCode::MalformedFrame, format!("bad \"{kind}\" frame: {e}")))
+}
+
+impl ServerFrame {
+    /// The JSON text of this frame. Serialising these types cannot fail (no maps with non-string
+    /// keys, no custom serialisers), so a failure is a bug worth a loud panic in tests.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("server frames always serialise")
+    }
+}
+
+impl ClientFrame {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("client frames always serialise")
+    }
+}
+
+/// Characters that render as nothing or reorder text around them: allowed in a nickname they let one
+/// person pass for another.
+fn is_invisible_or_bidi(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
+        | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}' | '\u{FFA0}'
+        | '\u{FFF0}'..='\u{FFF8}' | '\u{E0000}'..='\u{E0FFF}')
+}
+
+/// Checks a nickname and returns it trimmed.
+pub fn validate_nickname(raw: &str) -> Result<String, Rejection> {
+    let nickname = raw.trim();
+    let invalid = |why: &str| Rejection::new(ErrorCode::InvalidNickname, why);
+    if nickname.is_empty() {
+        return Err(invalid("Choose a nickname first."));
+    }
+    if nickname.chars().count() > MAX_NICKNAME_CHARS {
+        return Err(invalid(&format!("Nicknames are at most {MAX_NICKNAME_CHARS} characters.")));
+    }
+    if nickname.chars().any(|c| c.is_control() || is_invisible_or_bidi(c)) {
+        return Err(invalid("Nicknames cannot contain control or invisible characters."));
+    }
+    if nickname.eq_ignore_ascii_case(SERVER_NAME) {
+        return Err(invalid(&format!("\"{SERVER_NAME}\" is the server's own name.")));
+    }
+    Ok(nickname.to_owned())
+}
+
+/// Checks a message body and returns what is stored: line breaks normalised to `\n`, blank lines
+/// around the text removed (indentation inside it is kept, for code).
+pub fn validate_body(raw: &str) -> Result<String, Rejection> {
+    let normalised = raw.replace("\r\n", "\n").replace('\r', "\n");
+    let Some(first_visible) = normalised.find(|c: char| !c.is_whitespace()) else {
+        return Err(Rejection::new(ErrorCode::EmptyMessage, "Type a message first."));
+    };
+    let first_line_start = normalised[..first_visible].rfind('\n').map_or(0, |i| i + 1);
+    let body = normalised[first_line_start..].trim_end();
+    let chars = body.chars().count();
+    if chars > MAX_MESSAGE_CHARS {
+        return Err(Rejection::new(
+            ErrorCode::MessageTooLong,
+            format!("Messages are at most {MAX_MESSAGE_CHARS} characters; this one has {chars}."),
+        ));
+    }
+    if body.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return Err(Rejection::new(ErrorCode::InvalidCharacters, "Messages cannot contain control characters."));
+    }
+    Ok(body.to_owned())
+}
+
+/// Checks a client's message id: short, printable ASCII without spaces, so it is safe in logs.
+pub fn validate_client_msg_id(id: &str) -> Result<(), Rejection> {
+    let ok = !id.is_empty()
+        && id.len() <= MAX_CLIENT_MSG_ID_CHARS
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'));
+    if ok {
+        Ok(())
+    } else {
+        Err(Rejection::new(
+            ErrorCode::InvalidClientMsgId,
+            format!("client_msg_id must be 1 to {MAX_CLIENT_MSG_ID_CHARS} characters of A-Z a-z 0-9 - _ . :"),
+        ))
+    }
+}
+
+/// Clamps a requested history page size to what the server serves.
+pub fn history_limit(requested: Option<u32>) -> u32 {
+    requested.unwrap_or(HISTORY_PAGE).clamp(1, MAX_HISTORY_PAGE)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn sample_message() -> ChatMessage {
+        ChatMessage {
+            id: 42,
+            nickname: "alice".into(),
+            body: "hi <b>there</b>".into(),
+            sent_at: 1_764_000_000_000,
+            client_msg_id: "c-1".into(),
+        }
+    }
+
+    #[test]
+    fn client_frames_decode_from_their_documented_json() {
+        let cases = [
+            (
+                r#"{"type":"hello","nickname":"alice","since":41}"#,
+                ClientFrame::Hello { nickname: Some("alice".into()), since: Some(41) },
+            ),
+            (r#"{"type":"hello"}"#, ClientFrame::Hello { nickname: None, since: None }),
+            (r#"{"type":"nick","nickname":"bob"}"#, ClientFrame::Nick { nickname: "bob".into() }),
+            (
+                r#"{"type":"send","client_msg_id":"c-1","body":"hello"}"#,
+                ClientFrame::Send { client_msg_id: "c-1".into(), body: "hello".into() },
+            ),
+        ];
+        for (text, frame) in cases {
+            assert_eq!(decode_client_frame(text).unwrap(), frame, "{text}");
+        }
+    }
+
+    #[test]
+    fn server_frames_encode_to_their_documented_json() {
+        let cases = [
+            (
+                ServerFrame::Welcome {
+                    from: "Natter".into(),
+                    text: "Welcome, alice!".into(),
+                    online: vec!["alice".into()],
+                    last_id: 41,
+                },
+                json!({"type":"welcome","from":"Natter","text":"Welcome, alice!","online":["alice"],"last_id":41}),
+            ),
+            (
+                ServerFrame::Message { message: sample_message() },
+                json!({"type":"message","message":{"id":42,"nickname":"alice","body":"hi <b>there</b>",
+                    "sent_at":1_764_000_000_000_i64,"client_msg_id":"c-1"}}),
+            ),
+            (
+                ServerFrame::History { messages: vec![], complete: true },
+                json!({"type":"history","messages":[],"complete":true}),
+            ),
+            (
+                ServerFrame::Ack { client_msg_id: "c-1".into(), id: 42, sent_at: 7 },
+                json!({"type":"ack","client_msg_id":"c-1","id":42,"sent_at":7}),
+            ),
+            (ServerFrame::NickOk { nickname: "bob".into() }, json!({"type":"nick_ok","nickname":"bob"})),
+            (ServerFrame::UserJoined { nickname: "bob".into() }, json!({"type":"user_joined","nickname":"bob"})),
+            (ServerFrame::UserLeft { nickname: "bob".into() }, json!({"type":"user_left","nickname":"bob"})),
+            (
+                ServerFrame::Presence { online: vec!["alice".into(), "bob".into()] },
+                json!({"type":"presence","online":["alice","bob"]}),
+            ),
+            (
+                Rejection::new(ErrorCode::EmptyMessage, "Type a message first.").into_frame(Some("c-1".into())),
+                json!({"type":"error","code":"empty_message","message":"Type a message first.","client_msg_id":"c-1"}),
+            ),
+            (
+                Rejection::new(ErrorCode::MalformedFrame, "x").into_frame(None),
+                json!({"type":"error","code":"malformed_frame","message":"x"}),
+            ),
+        ];
+        for (frame, expected) in cases {
+            let encoded: serde_json::Value = serde_json::from_str(&frame.to_json()).unwrap();
+            assert_eq!(encoded, expected);
+            let decoded: ServerFrame = serde_json::from_value(expected).unwrap();
+            assert_eq!(decoded, frame);
+        }
+    }
+
+    #[test]
+    fn bad_frames_get_distinct_codes() {
+        let code = |text: &str| decode_client_frame(text).unwrap_err().code;
+        assert_eq!(code("not json"), ErrorCode::MalformedFrame);
+        assert_eq!(code("[1,2]"), ErrorCode::MalformedFrame);
+        assert_eq!(code(r#"{"type":3}"#), ErrorCode::MalformedFrame);
+        assert_eq!(code(r#"{"type":"shout","body":"x"}"#), ErrorCode::UnknownFrameType);
+        assert_eq!(code(r#"{"type":"send","body":"x"}"#), ErrorCode::MalformedFrame);
+        assert_eq!(
+            code(r#"{"type":"send","client_msg_id":"a","body":"x","nickname":"eve"}"#),
+            ErrorCode::MalformedFrame
+        );
+        let huge = format!(r#"{{"type":"send","client_msg_id":"a","body":"{}"}}"#, "x".repeat(MAX_FRAME_BYTES));
+        assert_eq!(code(&huge), ErrorCode::FrameTooLarge);
+    }
+
+    #[test]
+    fn nicknames_are_trimmed_and_bounded() {
+        assert_eq!(validate_nickname("  alice ").unwrap(), "alice");
+        assert_eq!(validate_nickname(&"é".repeat(32)).unwrap().chars().count(), 32);
+        for bad in [
+            "",
+            "   ",
+            &"a".repeat(33),
+            "al\u{200B}ice",
+            "ali\u{202E}ce",
+            "a\u{0007}b",
+            "line\nbreak",
+            "natter",
+            "NATTER",
+        ] {
+            assert_eq!(validate_nickname(bad).unwrap_err().code, ErrorCode::InvalidNickname, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn bodies_keep_their_text_and_lose_surrounding_blank_lines() {
+        assert_eq!(validate_body("\n\nhello\r\nworld\n\n").unwrap(), "hello\nworld");
+        assert_eq!(validate_body("    indented code").unwrap(), "    indented code");
+        assert_eq!(validate_body("\n \n\tfn main() {}\n").unwrap(), "\tfn main() {}");
+        assert_eq!(validate_body("<script>alert(1)</script>").unwrap(), "<script>alert(1)</script>");
+        assert_eq!(validate_body(&"x".repeat(MAX_MESSAGE_CHARS)).unwrap().len(), MAX_MESSAGE_CHARS);
+    }
+
+    #[test]
+    fn bad_bodies_are_refused_with_their_reason() {
+        let code = |body: &str| validate_body(body).unwrap_err().code;
+        assert_eq!(code(""), ErrorCode::EmptyMessage);
+        assert_eq!(code(" \n\t \r\n "), ErrorCode::EmptyMessage);
+        assert_eq!(code(&"x".repeat(MAX_MESSAGE_CHARS + 1)), ErrorCode::MessageTooLong);
+        assert_eq!(code("nul\u{0}byte"), ErrorCode::InvalidCharacters);
+    }
+
+    #[test]
+    fn client_msg_ids_are_short_and_plain() {
+        assert!(validate_client_msg_id("0b6f2c9e-8d0c-4a5e-9a43-2d1f7c1e9b10").is_ok());
+        for bad in ["", "has space", "<x>", &"a".repeat(65)] {
+            assert!(validate_client_msg_id(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn history_limits_are_clamped() {
+        assert_eq!(history_limit(None), HISTORY_PAGE);
+        assert_eq!(history_limit(Some(0)), 1);
+        assert_eq!(history_limit(Some(10_000)), MAX_HISTORY_PAGE);
+    }
+}

@@ -1,0 +1,247 @@
+//! The HTTP server: shared state, the router (pages, server functions, `/ws`, `/healthz`, static
+//! files) and a run loop with graceful shutdown. `main` and the integration tests both start Natter
+//! through [`Server::bind`], so tests exercise exactly what users run.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{FromRef, State};
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::serve::ListenerExt;
+use axum::{Json, Router};
+use clap::Parser;
+use leptos::config::LeptosOptions;
+use leptos::prelude::provide_context;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::app::{shell, App};
+use crate::config::{Cli, Settings};
+use crate::db::{DbError, Store};
+use crate::hub::Hub;
+
+/// How long shutdown waits for open websockets to take their close frames.
+const CLOSE_GRACE: Duration = Duration::from_secs(5);
+
+/// Everything a request handler, server function or socket may need; cheap to clone.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub settings: Arc<Settings>,
+    pub store: Store,
+    pub hub: Arc<Hub>,
+    /// Cancelled when the server starts shutting down; sockets close on it.
+    pub shutdown: CancellationToken,
+    /// Counts open sockets so shutdown can wait for them.
+    pub tracker: TaskTracker,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error("cannot open the database: {0}")]
+    Database(#[from] DbError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen { addr: SocketAddr, source: std::io::Error },
+    #[error("server error: {0}")]
+    Serve(std::io::Error),
+}
+
+impl AppState {
+    /// Opens the database and wires the store's commits to the hub.
+    pub async fn open(settings: Settings) -> Result<Self, StartError> {
+        let hub = Arc::new(Hub::new(settings.limits.broadcast_buffer));
+        let publisher = Arc::clone(&hub);
+        let path = settings.db.clone();
+        let store = tokio::task::spawn_blocking(move || {
+            Store::open(&path, Box::new(move |messages| publisher.publish_messages(messages)))
+        })
+        .await
+        .map_err(DbError::from)??;
+        Ok(Self {
+            leptos_options: leptos_options(&settings),
+            settings: Arc::new(settings),
+            store,
+            hub,
+            shutdown: CancellationToken::new(),
+            tracker: TaskTracker::new(),
+        })
+    }
+}
+
+/// Leptos's options are built here from our settings rather than read from Cargo.toml at run time,
+/// so one file (Leptos.toml) configures the running server.
+fn leptos_options(settings: &Settings) -> LeptosOptions {
+    let reload_port = std::env::var("LEPTOS_RELOAD_PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(3001);
+    LeptosOptions::builder()
+        .output_name(env!("CARGO_CRATE_NAME"))
+        .site_root(settings.site_root.as_str())
+        .site_addr(settings.addr)
+        .reload_port(reload_port)
+        .build()
+}
+
+pub fn router(state: AppState) -> Router {
+    let provide_state = {
+        let state = state.clone();
+        move || provide_context(state.clone())
+    };
+    let render_shell = {
+        let options = state.leptos_options.clone();
+        move || shell(options.clone())
+    };
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/ws", get(crate::ws::upgrade))
+        .leptos_routes_with_context(&state, generate_route_list(App), provide_state.clone(), render_shell)
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(provide_state, shell))
+        .with_state(state)
+}
+
+/// For load balancers and start-up scripts: 200 when the database answers, 503 when it does not.
+async fn healthz(State(store): State<Store>) -> (StatusCode, Json<serde_json::Value>) {
+    match store.last_id().await {
+        Ok(_) => (StatusCode::OK, Json(serde_json::json!({ "status": "ok" }))),
+        Err(error) => {
+            tracing::error!(%error, "health check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({ "status": "unavailable" })))
+        }
+    }
+}
+
+/// A bound, ready server; `run` serves until the shutdown future completes.
+pub struct Server {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl Server {
+    pub async fn bind(settings: Settings) -> Result<Self, StartError> {
+        let addr = settings.addr;
+        let listener = TcpListener::bind(addr).await.map_err(|source| StartError::Listen { addr, source })?;
+        let state = AppState::open(settings).await?;
+        Ok(Self { listener, state })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().unwrap_or(self.state.settings.addr)
+    }
+
+    /// Serves until `stop` resolves, then stops accepting, sends every socket a close frame, and
+    /// finishes queued database writes before returning.
+    pub async fn run(self, stop: impl Future<Output = ()> + Send + 'static) -> Result<(), StartError> {
+        let Self { listener, state } = self;
+        let shutdown = state.shutdown.clone();
+        let tracker = state.tracker.clone();
+        let store = state.store.clone();
+        tokio::spawn({
+            let shutdown = shutdown.clone();
+            async move {
+                tokio::select! {
+                    () = stop => shutdown.cancel(),
+                    () = shutdown.cancelled() => {}
+                }
+            }
+        });
+        // Chat frames are small and latency matters more than packet count.
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
+        let served =
+            axum::serve(listener, router(state)).with_graceful_shutdown(shutdown.clone().cancelled_owned()).await;
+        shutdown.cancel();
+        tracker.close();
+        if tokio::time::timeout(CLOSE_GRACE, tracker.wait()).await.is_err() {
+            tracing::warn!("some websockets did not close in time");
+        }
+        store.shutdown().await;
+        served.map_err(StartError::Serve)
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn termination() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down: closing sockets and finishing writes");
+}
+
+/// The `natter` binary.
+pub async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::load(&cli) {
+        Ok(settings) => settings,
+        Err(error) => {
+            eprintln!("natter: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(&settings.log);
+    let db = settings.db.display().to_string();
+    let server = match Server::bind(settings).await {
+        Ok(server) => server,
+        Err(error) => {
+            tracing::error!(%error, "cannot start");
+            return ExitCode::FAILURE;
+        }
+    };
+    tracing::info!(addr = %server.local_addr(), db, "Natter is serving on http://{}", server.local_addr());
+    match server.run(termination()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(%error, "server failed");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(default_filter: &str) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env()
+        .or_else(|_| EnvFilter::try_new(default_filter))
+        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
+}
+
+/// The state inside a server function (provided as context by `router`).
+pub fn app_state() -> Result<AppState, crate::error::AppError> {
+    leptos::prelude::use_context::<AppState>()
+        .ok_or_else(|| crate::error::AppError::internal("server function", &"AppState missing from context"))
+}
+
+/// Runs a server function body and gives its error the right HTTP status (400 for a refusal,
+/// 500 for a failure) instead of the framework's blanket 500.
+pub async fn respond<T>(
+    body: impl Future<Output = Result<T, crate::error::AppError>>,
+) -> Result<T, crate::error::AppError> {
+    let result = body.await;
+    if let Err(error) = &result {
+        if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+            response.set_status(error.status());
+        }
+    }
+    result
+}

@@ -1,0 +1,66 @@
+//! Times on screen. The server renders UTC (it cannot know the reader's zone, and the first paint
+//! must match in the browser or hydration breaks); after hydration the browser shows local time.
+
+/// `2026-11-24T23:05:09Z` for a `<time datetime>` attribute.
+pub fn iso_utc(millis: i64) -> String {
+    let (date, seconds) = split(millis);
+    format!("{date}T{:02}:{:02}:{:02}Z", seconds / 3600, seconds / 60 % 60, seconds % 60)
+}
+
+/// `23:05 UTC`: the first-paint text.
+pub fn utc_clock(millis: i64) -> String {
+    let (_, seconds) = split(millis);
+    format!("{:02}:{:02} UTC", seconds / 3600, seconds / 60 % 60)
+}
+
+fn split(millis: i64) -> (String, i64) {
+    let seconds = millis.div_euclid(1000);
+    let (days, second_of_day) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
+    let (year, month, day) = civil_from_days(days);
+    (format!("{year:04}-{month:02}-{day:02}"), second_of_day)
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let mp = (5 * day_of_year + 2) / 153;
+    let day = (day_of_year - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+/// The reader's local time (`23:05`) and full date-time for a tooltip.
+#[cfg(feature = "hydrate")]
+pub fn local_clock(millis: i64) -> (String, String) {
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(millis as f64));
+    let options = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&options, &"hour".into(), &"2-digit".into());
+    let _ = js_sys::Reflect::set(&options, &"minute".into(), &"2-digit".into());
+    let clock = date.to_locale_time_string_with_options("default", &options);
+    (clock.into(), date.to_locale_string("default", &wasm_bindgen::JsValue::UNDEFINED).into())
+}
+
+/// Without a browser there is no local zone: UTC stands in.
+#[cfg(not(feature = "hydrate"))]
+pub fn local_clock(millis: i64) -> (String, String) {
+    (utc_clock(millis), iso_utc(millis))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_utc_dates_and_clocks() {
+        assert_eq!(iso_utc(0), "1970-01-01T00:00:00Z");
+        assert_eq!(iso_utc(1_764_025_509_000), "2025-11-24T23:05:09Z");
+        assert_eq!(iso_utc(951_782_400_000), "2000-02-29T00:00:00Z");
+        assert_eq!(utc_clock(1_764_025_509_999), "23:05 UTC");
+        assert_eq!(iso_utc(-1_000), "1969-12-31T23:59:59Z");
+    }
+}

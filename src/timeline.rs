@@ -1,0 +1,268 @@
+//! The message list as the page holds it: stored messages in id order, then the user's own messages
+//! still waiting for their ack, plus notices from the server. Pure data and rules, so the merging of
+//! history, live frames, acks and resends is tested natively; components only render it.
+
+use crate::protocol::ChatMessage;
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum LineStatus {
+    Stored,
+    /// Sent (or queued to send) and not yet acknowledged.
+    Pending,
+    /// Refused by the server; the user may retry or discard it.
+    Failed(String),
+    /// Said by the server to this client alone; not stored.
+    Notice,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Line {
+    /// Stable across the pending → stored change, so the row is updated, not replaced.
+    pub key: String,
+    pub id: Option<i64>,
+    pub nickname: String,
+    pub body: String,
+    pub sent_at: Option<i64>,
+    pub client_msg_id: Option<String>,
+    pub status: LineStatus,
+    /// Stored lines sort by id; pending ones after all stored ones; notices after the stored line
+    /// that was newest when they arrived.
+    order: (i64, u64),
+}
+
+impl Line {
+    pub fn is_pending(&self) -> bool {
+        self.status == LineStatus::Pending
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Timeline {
+    lines: Vec<Line>,
+    sequence: u64,
+}
+
+fn message_key(nickname: &str, client_msg_id: &str) -> String {
+    format!("m:{nickname}:{client_msg_id}")
+}
+
+impl Timeline {
+    pub fn from_history(messages: Vec<ChatMessage>) -> Self {
+        let mut timeline = Self::default();
+        for message in messages {
+            timeline.apply_message(message);
+        }
+        timeline
+    }
+
+    pub fn lines(&self) -> &[Line] {
+        &self.lines
+    }
+
+    /// The newest stored id: what to resume from after a reconnect.
+    pub fn last_id(&self) -> i64 {
+        self.lines.iter().filter_map(|line| line.id).max().unwrap_or(0)
+    }
+
+    /// Messages the server has not acknowledged, oldest first: resent after every reconnect (the
+    /// server answers a resend with the original ack, so nothing is stored twice).
+    pub fn unacknowledged(&self) -> Vec<(String, String)> {
+        self.lines
+            .iter()
+            .filter(|line| line.is_pending())
+            .filter_map(|line| Some((line.client_msg_id.clone()?, line.body.clone())))
+            .collect()
+    }
+
+    pub fn add_pending(&mut self, nickname: &str, body: &str, client_msg_id: &str) {
+        let order = (i64::MAX, self.next_sequence());
+        self.lines.push(Line {
+            key: message_key(nickname, client_msg_id),
+            id: None,
+            nickname: nickname.to_owned(),
+            body: body.to_owned(),
+            sent_at: None,
+            client_msg_id: Some(client_msg_id.to_owned()),
+            status: LineStatus::Pending,
+            order,
+        });
+    }
+
+    /// A stored message, from history, catch-up or live: added once, or confirms the pending copy.
+    pub fn apply_message(&mut self, message: ChatMessage) {
+        if self.lines.iter().any(|line| line.id == Some(message.id)) {
+            return;
+        }
+        let key = message_key(&message.nickname, &message.client_msg_id);
+        match self.lines.iter_mut().find(|line| line.key == key) {
+            Some(line) => {
+                line.id = Some(message.id);
+                line.sent_at = Some(message.sent_at);
+                line.body = message.body;
+                line.status = LineStatus::Stored;
+                line.order = (message.id, 0);
+            }
+            None => self.lines.push(Line {
+                key,
+                id: Some(message.id),
+                order: (message.id, 0),
+                nickname: message.nickname,
+                body: message.body,
+                sent_at: Some(message.sent_at),
+                client_msg_id: Some(message.client_msg_id),
+                status: LineStatus::Stored,
+            }),
+        }
+        self.sort();
+    }
+
+    /// The server stored one of our pending messages.
+    pub fn apply_ack(&mut self, client_msg_id: &str, id: i64, sent_at: i64) {
+        if let Some(line) = self.own_line(client_msg_id) {
+            line.id = Some(id);
+            line.sent_at = Some(sent_at);
+            line.status = LineStatus::Stored;
+            line.order = (id, 0);
+        }
+        // Our live copy may have arrived first and been added as a separate line: keep one.
+        let mut seen = false;
+        self.lines.retain(|line| {
+            let same = line.id == Some(id);
+            let keep = !(same && seen);
+            seen |= same;
+            keep
+        });
+        self.sort();
+    }
+
+    pub fn fail(&mut self, client_msg_id: &str, reason: &str) {
+        if let Some(line) = self.own_line(client_msg_id) {
+            line.status = LineStatus::Failed(reason.to_owned());
+        }
+    }
+
+    /// Puts a failed message back in the queue; returns its body to send again.
+    pub fn retry(&mut self, client_msg_id: &str) -> Option<String> {
+        let line = self.own_line(client_msg_id)?;
+        line.status = LineStatus::Pending;
+        Some(line.body.clone())
+    }
+
+    pub fn discard(&mut self, client_msg_id: &str) {
+        self.lines.retain(|line| line.id.is_some() || line.client_msg_id.as_deref() != Some(client_msg_id));
+    }
+
+    pub fn add_notice(&mut self, from: &str, text: &str) {
+        let sequence = self.next_sequence();
+        let after = self.last_id();
+        self.lines.push(Line {
+            key: format!("n:{sequence}"),
+            id: None,
+            nickname: from.to_owned(),
+            body: text.to_owned(),
+            sent_at: None,
+            client_msg_id: None,
+            status: LineStatus::Notice,
+            order: (after, sequence),
+        });
+        self.sort();
+    }
+
+    /// A message of ours that has no id yet (pending or failed).
+    fn own_line(&mut self, client_msg_id: &str) -> Option<&mut Line> {
+        self.lines.iter_mut().find(|line| line.id.is_none() && line.client_msg_id.as_deref() == Some(client_msg_id))
+    }
+
+    fn next_sequence(&mut self) -> u64 {
+        self.sequence += 1;
+        self.sequence
+    }
+
+    fn sort(&mut self) {
+        self.lines.sort_by_key(|line| line.order);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stored(id: i64, nickname: &str, client_msg_id: &str) -> ChatMessage {
+        ChatMessage {
+            id,
+            nickname: nickname.into(),
+            body: format!("body {id}"),
+            sent_at: id * 1000,
+            client_msg_id: client_msg_id.into(),
+        }
+    }
+
+    fn ids(timeline: &Timeline) -> Vec<Option<i64>> {
+        timeline.lines().iter().map(|line| line.id).collect()
+    }
+
+    #[test]
+    fn history_and_live_copies_of_a_message_show_once_in_id_order() {
+        let mut timeline = Timeline::from_history(vec![stored(1, "a", "x1"), stored(3, "b", "x3")]);
+        timeline.apply_message(stored(2, "c", "x2"));
+        timeline.apply_message(stored(3, "b", "x3"));
+        assert_eq!(ids(&timeline), [Some(1), Some(2), Some(3)]);
+        assert_eq!(timeline.last_id(), 3);
+    }
+
+    #[test]
+    fn a_pending_message_is_confirmed_in_place_by_its_ack_then_its_live_copy() {
+        let mut timeline = Timeline::from_history(vec![stored(1, "a", "x1")]);
+        timeline.add_pending("me", "hello", "c1");
+        assert!(timeline.lines()[1].is_pending());
+        assert_eq!(timeline.unacknowledged(), [("c1".to_owned(), "hello".to_owned())]);
+        timeline.apply_ack("c1", 2, 2000);
+        timeline.apply_message(stored(2, "me", "c1"));
+        assert_eq!(ids(&timeline), [Some(1), Some(2)]);
+        assert_eq!(timeline.lines()[1].status, LineStatus::Stored);
+        assert_eq!(timeline.lines()[1].key, "m:me:c1");
+        assert!(timeline.unacknowledged().is_empty());
+    }
+
+    #[test]
+    fn a_live_copy_arriving_before_the_ack_still_leaves_one_line() {
+        let mut timeline = Timeline::default();
+        timeline.add_pending("me", "hello", "c1");
+        timeline.apply_message(stored(7, "me", "c1"));
+        timeline.apply_ack("c1", 7, 7000);
+        assert_eq!(ids(&timeline), [Some(7)]);
+    }
+
+    #[test]
+    fn someone_elses_message_with_the_same_client_id_is_not_taken_for_ours() {
+        let mut timeline = Timeline::default();
+        timeline.add_pending("me", "mine", "c1");
+        timeline.apply_message(stored(4, "other", "c1"));
+        assert_eq!(ids(&timeline), [Some(4), None]);
+        assert!(timeline.lines()[1].is_pending());
+    }
+
+    #[test]
+    fn stored_messages_sort_before_pending_ones_and_notices_stay_where_they_arrived() {
+        let mut timeline = Timeline::from_history(vec![stored(1, "a", "x1")]);
+        timeline.add_pending("me", "waiting", "c9");
+        timeline.add_notice("Natter", "Welcome!");
+        timeline.apply_message(stored(2, "b", "x2"));
+        let bodies: Vec<&str> = timeline.lines().iter().map(|line| line.body.as_str()).collect();
+        assert_eq!(bodies, ["body 1", "Welcome!", "body 2", "waiting"]);
+    }
+
+    #[test]
+    fn failed_messages_can_be_retried_or_discarded() {
+        let mut timeline = Timeline::default();
+        timeline.add_pending("me", "one", "c1");
+        timeline.add_pending("me", "two", "c2");
+        timeline.fail("c1", "Messages are at most 4000 characters");
+        assert_eq!(timeline.lines()[0].status, LineStatus::Failed("Messages are at most 4000 characters".into()));
+        assert_eq!(timeline.unacknowledged().len(), 1);
+        assert_eq!(timeline.retry("c1").as_deref(), Some("one"));
+        assert_eq!(timeline.unacknowledged().len(), 2);
+        timeline.discard("c2");
+        assert_eq!(timeline.lines().len(), 1);
+    }
+}

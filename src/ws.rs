@@ -1,0 +1,341 @@
+//! One websocket connection, from `hello` to close. The handler is generic over the socket's
+//! `Sink`/`Stream` halves so tests can drive it with channels; `upgrade` plugs it into axum.
+//!
+//! Ordering rules that keep delivery exact: the connection subscribes to the hub before it reads the
+//! database, and remembers the newest message id it delivered, so a message that arrives both from a
+//! catch-up page and live is delivered once, and none committed in between is missed.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::{close_code, CloseFrame, Message, Utf8Bytes, WebSocketUpgrade};
+use axum::extract::State;
+use axum::response::Response;
+use futures::{Sink, SinkExt, Stream, StreamExt};
+use tokio::sync::broadcast::{self, error::RecvError, error::TryRecvError};
+use tokio::time::Instant;
+
+use crate::db::NewMessage;
+use crate::error::AppError;
+use crate::hub::Broadcast;
+use crate::protocol::{
+    decode_client_frame, validate_body, validate_client_msg_id, validate_nickname, ChatMessage, ClientFrame, ErrorCode,
+    Rejection, ServerFrame, SERVER_NAME,
+};
+use crate::server::AppState;
+
+/// Messages per `history` frame during catch-up.
+const CATCH_UP_PAGE: u32 = 200;
+/// Live frames written before one flush: batching writes saves a syscall per frame under load.
+const MAX_BURST: usize = 64;
+
+/// Axum handler for `GET /ws`.
+pub async fn upgrade(socket: WebSocketUpgrade, State(state): State<AppState>) -> Response {
+    let limit = state.settings.limits.max_ws_message_bytes;
+    socket
+        // tungstenite zero-fills its read buffer before every read: keep it small.
+        .read_buffer_size(4 * 1024)
+        .max_message_size(limit)
+        .max_frame_size(limit)
+        .on_upgrade(move |socket| async move {
+            // Held while the connection lives so shutdown can wait for its close frame.
+            let _alive = state.tracker.token();
+            let (sink, stream) = socket.split();
+            serve(state, sink, stream).await;
+        })
+}
+
+/// Serves one connection until the client leaves, the transport fails or the server shuts down.
+pub async fn serve<S, R>(state: AppState, sink: S, mut stream: R)
+where
+    S: Sink<Message> + Unpin,
+    R: Stream<Item = Result<Message, axum::Error>> + Unpin,
+{
+    let mut connection = Connection { sink, state, nickname: None, last_delivered: 0, last_heard: Instant::now() };
+    if let Ok(mut live) = connection.start(&mut stream).await {
+        let _ = connection.run(&mut stream, &mut live).await;
+    }
+    if let Some(nickname) = connection.nickname.take() {
+        connection.state.hub.leave(&nickname);
+    }
+}
+
+/// The connection is over; whatever ended it has been handled.
+struct Gone;
+
+struct Connection<S> {
+    sink: S,
+    state: AppState,
+    nickname: Option<String>,
+    /// The newest message id this client has been sent.
+    last_delivered: i64,
+    last_heard: Instant,
+}
+
+impl<S: Sink<Message> + Unpin> Connection<S> {
+    /// Waits for `hello`, then subscribes, greets and catches the client up.
+    async fn start<R>(&mut self, stream: &mut R) -> Result<broadcast::Receiver<Arc<Broadcast>>, Gone>
+    where
+        R: Stream<Item = Result<Message, axum::Error>> + Unpin,
+    {
+        let timeout = Duration::from_secs(self.state.settings.limits.hello_timeout_secs);
+        let deadline = tokio::time::sleep(timeout);
+        tokio::pin!(deadline);
+        let (nickname, since) = loop {
+            let incoming = tokio::select! {
+                incoming = stream.next() => incoming,
+                () = &mut deadline => return Err(self.close(close_code::POLICY, "no hello frame in time").await),
+                () = self.state.shutdown.cancelled() => return Err(self.close(close_code::AWAY, "server shutting down").await),
+            };
+            match self.read(incoming).await? {
+                Some(ClientFrame::Hello { nickname, since }) => break (nickname, since),
+                Some(other) => {
+                    let refused = Rejection::new(ErrorCode::HelloRequired, r#"send {"type":"hello"} first"#);
+                    self.send(&refused.into_frame(client_msg_id_of(&other))).await?;
+                }
+                None => {}
+            }
+        };
+
+        let live = self.state.hub.subscribe();
+        let nickname = match nickname.as_deref().map(validate_nickname) {
+            Some(Ok(nickname)) => Some(nickname),
+            Some(Err(refused)) => {
+                self.send(&refused.into_frame(None)).await?;
+                None
+            }
+            None => None,
+        };
+        if let Some(nickname) = &nickname {
+            self.state.hub.join(nickname);
+        }
+        self.nickname = nickname;
+        let last_id = self.state.store.last_id().await.map_err(|e| AppError::internal("last id", &e)).ok();
+        self.send(&self.welcome(last_id.unwrap_or(0))).await?;
+        match since {
+            Some(since) => self.catch_up(since).await?,
+            None => self.last_delivered = last_id.unwrap_or(0),
+        }
+        Ok(live)
+    }
+
+    fn welcome(&self, last_id: i64) -> ServerFrame {
+        let online = self.state.hub.online();
+        let others = online.iter().filter(|n| Some(*n) != self.nickname.as_ref()).count();
+        let company = match others {
+            0 => "Nobody else is here yet.".to_owned(),
+            1 => "1 other person is here.".to_owned(),
+            n => format!("{n} other people are here."),
+        };
+        let text = match &self.nickname {
+            Some(nickname) => format!("Welcome to {SERVER_NAME}, {nickname}! {company}"),
+            None => format!("Welcome to {SERVER_NAME}! Pick a nickname to join in. {company}"),
+        };
+        ServerFrame::Welcome { from: SERVER_NAME.to_owned(), text, online, last_id }
+    }
+
+    async fn run<R>(&mut self, stream: &mut R, live: &mut broadcast::Receiver<Arc<Broadcast>>) -> Result<(), Gone>
+    where
+        R: Stream<Item = Result<Message, axum::Error>> + Unpin,
+    {
+        let ping_every = Duration::from_secs(self.state.settings.limits.ping_interval_secs);
+        let mut ping = tokio::time::interval_at(Instant::now() + ping_every, ping_every);
+        loop {
+            tokio::select! {
+                () = self.state.shutdown.cancelled() => {
+                    return Err(self.close(close_code::AWAY, "server shutting down").await);
+                }
+                incoming = stream.next() => {
+                    if let Some(frame) = self.read(incoming).await? {
+                        self.handle(frame).await?;
+                    }
+                }
+                received = live.recv() => match received {
+                    Ok(first) => self.deliver_burst(first, live).await?,
+                    Err(RecvError::Lagged(missed)) => self.resync(missed).await?,
+                    Err(RecvError::Closed) => return Err(Gone),
+                },
+                _ = ping.tick() => {
+                    // A peer that answered nothing for two intervals is half-open: free its resources.
+                    if self.last_heard.elapsed() > ping_every * 2 {
+                        return Err(self.close(close_code::POLICY, "no answer to ping").await);
+                    }
+                    self.sink.send(Message::Ping(Default::default())).await.map_err(|_| Gone)?;
+                }
+            }
+        }
+    }
+
+    /// Turns one transport event into a client frame, answering whatever is not one.
+    async fn read(&mut self, incoming: Option<Result<Message, axum::Error>>) -> Result<Option<ClientFrame>, Gone> {
+        let message = match incoming {
+            None | Some(Ok(Message::Close(_))) => return Err(Gone),
+            Some(Err(error)) if is_too_large(&error) => {
+                return Err(self.close(close_code::SIZE, "message too big").await);
+            }
+            Some(Err(_)) => return Err(Gone),
+            Some(Ok(message)) => message,
+        };
+        self.last_heard = Instant::now();
+        match message {
+            Message::Text(text) => match decode_client_frame(text.as_str()) {
+                Ok(frame) => Ok(Some(frame)),
+                Err(refused) => {
+                    self.send(&refused.into_frame(None)).await?;
+                    Ok(None)
+                }
+            },
+            Message::Binary(_) => {
+                let refused = Rejection::new(ErrorCode::MalformedFrame, "frames are JSON text, not binary");
+                self.send(&refused.into_frame(None)).await?;
+                Ok(None)
+            }
+            Message::Ping(_) | Message::Pong(_) | Message::Close(_) => Ok(None),
+        }
+    }
+
+    async fn handle(&mut self, frame: ClientFrame) -> Result<(), Gone> {
+        match frame {
+            ClientFrame::Hello { .. } => {
+                let refused = Rejection::new(ErrorCode::InvalidRequest, "hello was already received");
+                self.send(&refused.into_frame(None)).await
+            }
+            ClientFrame::Nick { nickname } => {
+                let answer = match validate_nickname(&nickname) {
+                    Ok(nickname) => {
+                        self.rename(nickname.clone());
+                        ServerFrame::NickOk { nickname }
+                    }
+                    Err(refused) => refused.into_frame(None),
+                };
+                self.send(&answer).await
+            }
+            ClientFrame::Send { client_msg_id, body } => {
+                let answer = match self.store_message(&client_msg_id, &body).await {
+                    Ok(stored) => ServerFrame::Ack { client_msg_id, id: stored.id, sent_at: stored.sent_at },
+                    Err(refused) => refused.into_frame(Some(client_msg_id)),
+                };
+                self.send(&answer).await
+            }
+        }
+    }
+
+    fn rename(&mut self, nickname: String) {
+        if self.nickname.as_ref() == Some(&nickname) {
+            return;
+        }
+        // Join first so a rename between two tabs of one person never shows them leaving.
+        self.state.hub.join(&nickname);
+        if let Some(old) = self.nickname.replace(nickname) {
+            self.state.hub.leave(&old);
+        }
+    }
+
+    /// Validates and commits a message; the hub broadcasts it from the writer once committed.
+    async fn store_message(&self, client_msg_id: &str, body: &str) -> Result<ChatMessage, Rejection> {
+        let Some(nickname) = self.nickname.clone() else {
+            return Err(Rejection::new(ErrorCode::NicknameRequired, "Choose a nickname before sending."));
+        };
+        validate_client_msg_id(client_msg_id)?;
+        let body = validate_body(body)?;
+        let message = NewMessage { nickname, body, client_msg_id: client_msg_id.to_owned() };
+        match self.state.store.insert(message).await {
+            Ok(inserted) => Ok(inserted.message),
+            Err(error) => Err(AppError::internal("storing a message", &error).into_rejection()),
+        }
+    }
+
+    /// Sends every stored message after `since`, in pages, and moves the delivery mark past them.
+    async fn catch_up(&mut self, since: i64) -> Result<(), Gone> {
+        let mut after = since.max(self.last_delivered);
+        loop {
+            let page = match self.state.store.since(after, CATCH_UP_PAGE).await {
+                Ok(page) => page,
+                Err(error) => {
+                    let failure = AppError::internal("catch-up", &error).into_rejection();
+                    self.send(&failure.into_frame(None)).await?;
+                    return Err(self.close(close_code::ERROR, "catch-up failed; reconnect").await);
+                }
+            };
+            let complete = page.len() < CATCH_UP_PAGE as usize;
+            if let Some(last) = page.last() {
+                after = last.id;
+            }
+            self.send(&ServerFrame::History { messages: page, complete }).await?;
+            if complete {
+                self.last_delivered = after;
+                return Ok(());
+            }
+        }
+    }
+
+    /// This connection fell behind the hub and frames were dropped for it: never skip silently,
+    /// refill what it missed from the database and refresh presence.
+    async fn resync(&mut self, missed: u64) -> Result<(), Gone> {
+        tracing::warn!(missed, "slow websocket reader lagged; resyncing it from the database");
+        self.catch_up(self.last_delivered).await?;
+        self.send(&ServerFrame::Presence { online: self.state.hub.online() }).await
+    }
+
+    /// Writes one live frame and whatever else is already waiting, then flushes once.
+    async fn deliver_burst(
+        &mut self,
+        first: Arc<Broadcast>,
+        live: &mut broadcast::Receiver<Arc<Broadcast>>,
+    ) -> Result<(), Gone> {
+        self.feed(&first).await?;
+        for _ in 1..MAX_BURST {
+            match live.try_recv() {
+                Ok(next) => self.feed(&next).await?,
+                Err(TryRecvError::Lagged(missed)) => {
+                    self.sink.flush().await.map_err(|_| Gone)?;
+                    return self.resync(missed).await;
+                }
+                Err(TryRecvError::Empty | TryRecvError::Closed) => break,
+            }
+        }
+        self.sink.flush().await.map_err(|_| Gone)
+    }
+
+    async fn feed(&mut self, frame: &Broadcast) -> Result<(), Gone> {
+        if let Some(id) = frame.message_id {
+            if id <= self.last_delivered {
+                return Ok(()); // already sent during catch-up
+            }
+            self.last_delivered = id;
+        }
+        self.sink.feed(Message::Text(frame.text.clone())).await.map_err(|_| Gone)
+    }
+
+    async fn send(&mut self, frame: &ServerFrame) -> Result<(), Gone> {
+        let text: Utf8Bytes = frame.to_json().into();
+        self.sink.send(Message::Text(text)).await.map_err(|_| Gone)
+    }
+
+    /// Sends a close frame; the connection is over whether or not the peer still listens.
+    async fn close(&mut self, code: u16, reason: &'static str) -> Gone {
+        let frame = CloseFrame { code, reason: reason.into() };
+        let _ = self.sink.send(Message::Close(Some(frame))).await;
+        Gone
+    }
+}
+
+fn client_msg_id_of(frame: &ClientFrame) -> Option<String> {
+    match frame {
+        ClientFrame::Send { client_msg_id, .. } => Some(client_msg_id.clone()),
+        _ => None,
+    }
+}
+
+/// tungstenite refuses a frame over the configured size with a capacity error; RFC 6455 says to
+/// answer it with close code 1009, which tungstenite does not send by itself.
+fn is_too_large(error: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(current) = source {
+        if let Some(tungstenite::Error::Capacity(_)) = current.downcast_ref::<tungstenite::Error>() {
+            return true;
+        }
+        source = current.source();
+    }
+    false
+}

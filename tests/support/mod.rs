@@ -1,0 +1,177 @@
+//! A real Natter server on an ephemeral port with a temp-file database, and protocol clients for it.
+#![allow(dead_code)] // each test file uses its own part of this module
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use natter::config::{Limits, Settings};
+use natter::server::Server;
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// Long enough for a loaded CI machine; tests only wait this long when something is broken.
+pub const PATIENCE: Duration = Duration::from_secs(10);
+
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub db: PathBuf,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl TestServer {
+    pub async fn start(db: &Path) -> Self {
+        Self::start_with(db, Limits { hello_timeout_secs: 1, ..Limits::default() }).await
+    }
+
+    pub async fn start_with(db: &Path, limits: Limits) -> Self {
+        let settings =
+            Settings { addr: SocketAddr::from(([127, 0, 0, 1], 0)), db: db.to_owned(), limits, ..Settings::default() };
+        let server = Server::bind(settings).await.expect("server starts");
+        let addr = server.local_addr();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            server
+                .run(async move {
+                    let _ = stopped.await;
+                })
+                .await
+                .expect("server runs and stops cleanly");
+        });
+        Self { addr, db: db.to_owned(), stop: Some(stop), task: Some(task) }
+    }
+
+    /// Graceful shutdown, as on SIGTERM; returns once the server has finished.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            tokio::time::timeout(PATIENCE, task).await.expect("server stops in time").expect("server task");
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, String) {
+        http_get(self.addr, path).await
+    }
+
+    pub async fn client(&self) -> Client {
+        Client::connect(self.addr).await
+    }
+
+    /// A client that said hello and read its welcome.
+    pub async fn join(&self, nickname: Option<&str>, since: Option<i64>) -> (Client, Value) {
+        let mut client = self.client().await;
+        let mut hello = json!({ "type": "hello" });
+        if let Some(nickname) = nickname {
+            hello["nickname"] = json!(nickname);
+        }
+        if let Some(since) = since {
+            hello["since"] = json!(since);
+        }
+        client.send(hello).await;
+        let welcome = client.expect("welcome").await;
+        (client, welcome)
+    }
+}
+
+/// HTTP/1.0 so the server answers with a plain, unchunked body.
+pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    let request = format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\nAccept: */*\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.expect("write request");
+    let mut response = Vec::new();
+    tokio::time::timeout(PATIENCE, stream.read_to_end(&mut response)).await.expect("response in time").expect("read");
+    let response = String::from_utf8_lossy(&response).into_owned();
+    let status = response.split(' ').nth(1).and_then(|code| code.parse().ok()).expect("status line");
+    let body = response.split_once("\r\n\r\n").map(|(_, body)| body.to_owned()).unwrap_or_default();
+    (status, body)
+}
+
+pub struct Client {
+    socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+impl Client {
+    pub async fn connect(addr: SocketAddr) -> Self {
+        let (socket, _) =
+            tokio_tungstenite::connect_async(format!("ws://{addr}/ws")).await.expect("websocket connects");
+        Self { socket }
+    }
+
+    pub async fn send(&mut self, frame: Value) {
+        self.send_text(frame.to_string()).await;
+    }
+
+    pub async fn send_text(&mut self, text: String) {
+        self.socket.send(Message::text(text)).await.expect("send");
+    }
+
+    pub async fn send_message(&mut self, client_msg_id: &str, body: &str) {
+        self.send(json!({ "type": "send", "client_msg_id": client_msg_id, "body": body })).await;
+    }
+
+    /// The next JSON frame, skipping pings.
+    pub async fn next(&mut self) -> Value {
+        loop {
+            let message = tokio::time::timeout(PATIENCE, self.socket.next())
+                .await
+                .expect("a frame in time")
+                .expect("socket open")
+                .expect("frame readable");
+            match message {
+                Message::Text(text) => return serde_json::from_str(text.as_str()).expect("frames are JSON"),
+                Message::Ping(_) | Message::Pong(_) => {}
+                other => panic!("expected a text frame, got {other:?}"),
+            }
+        }
+    }
+
+    /// The next frame of type `kind`, skipping others (presence chatter, the sender's own copies).
+    pub async fn expect(&mut self, kind: &str) -> Value {
+        loop {
+            let frame = self.next().await;
+            if frame["type"] == kind {
+                return frame;
+            }
+        }
+    }
+
+    /// Sends a message and returns its ack.
+    pub async fn post(&mut self, client_msg_id: &str, body: &str) -> Value {
+        self.send_message(client_msg_id, body).await;
+        self.expect("ack").await
+    }
+
+    /// Waits for the server to close the socket and returns the close code.
+    pub async fn closed(&mut self) -> Option<CloseCode> {
+        loop {
+            match tokio::time::timeout(PATIENCE, self.socket.next()).await.expect("close in time") {
+                Some(Ok(Message::Close(frame))) => return frame.map(|f| f.code),
+                Some(Ok(_)) => {}
+                Some(Err(_)) | None => return None,
+            }
+        }
+    }
+
+    /// Asserts nothing but pings arrives for a short while.
+    pub async fn assert_quiet(&mut self) {
+        if let Ok(Some(Ok(Message::Text(text)))) =
+            tokio::time::timeout(Duration::from_millis(300), self.socket.next()).await
+        {
+            panic!("unexpected frame {text}");
+        }
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.socket.close(None).await;
+    }
+}
