@@ -316,6 +316,8 @@ async fn the_page_contains_recent_history_as_escaped_text() {
     assert!(!page.contains("<script>alert(1)"));
     assert!(!page.contains("<img src=x"));
     assert!(page.contains(r#"role="log""#));
+    // Playwright's "JavaScript disabled" still parses <noscript> as if scripts ran, so check it here.
+    assert!(page.contains("<noscript><p class=\"noscript\">Natter needs JavaScript to send messages"));
     let (status, _) = server.get("/no-such-page").await;
     assert_eq!(status, 404);
     server.stop().await;

@@ -34,7 +34,7 @@ pub fn Composer() -> impl IntoView {
         })
     };
     view! {
-        <div class="field message">
+        <div class="field composer-field">
             <label for="message">"Message"</label>
             <textarea
                 id="message"

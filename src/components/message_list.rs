@@ -1,7 +1,7 @@
 //! The conversation. Follows new messages only while the reader is at the bottom, so scrolling up to
 //! read is never interrupted.
 
-use leptos::html::Ol;
+use leptos::html::Div;
 use leptos::prelude::*;
 
 use crate::chat::ChatState;
@@ -13,7 +13,7 @@ const STICKY_MARGIN: i32 = 48;
 #[component]
 pub fn MessageList() -> impl IntoView {
     let chat = expect_context::<ChatState>();
-    let list = NodeRef::<Ol>::new();
+    let list = NodeRef::<Div>::new();
     let at_bottom = StoredValue::new(true);
     Effect::new(move |_| {
         chat.timeline.track();
@@ -29,12 +29,14 @@ pub fn MessageList() -> impl IntoView {
     };
     let lines = move || chat.timeline.with(|timeline| timeline.lines().to_vec());
     view! {
-        <ol class="messages" role="log" aria-label="Messages" aria-live="polite" tabindex="0" node_ref=list on:scroll=on_scroll>
-            <For
-                each=lines
-                key=|line| (line.key.clone(), line.status.clone(), line.id)
-                children=|line| view! { <MessageLine line/> }
-            />
-        </ol>
+        <div class="messages" role="log" aria-label="Messages" tabindex="0" node_ref=list on:scroll=on_scroll>
+            <ol>
+                <For
+                    each=lines
+                    key=|line| (line.key.clone(), line.status.clone(), line.id)
+                    children=|line| view! { <MessageLine line/> }
+                />
+            </ol>
+        </div>
     }
 }

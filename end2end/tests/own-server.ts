@@ -1,0 +1,38 @@
+import { expect } from '@playwright/test';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** A Natter server of a test's own (the release build), for tests that stop it or need a clean database. */
+export class OwnServer {
+  private process?: ChildProcess;
+  readonly url: string;
+
+  constructor(
+    readonly port: number,
+    readonly db = join(mkdtempSync(join(tmpdir(), 'natter-e2e-')), 'natter.db'),
+  ) {
+    this.url = `http://127.0.0.1:${port}`;
+  }
+
+  async start() {
+    this.process = spawn(
+      '../target/release/natter',
+      ['--addr', `127.0.0.1:${this.port}`, '--db', this.db, '--site-root', '../target/site'],
+      { stdio: 'ignore' },
+    );
+    await expect
+      .poll(async () => (await fetch(`${this.url}/healthz`).catch(() => null))?.status, { timeout: 20_000 })
+      .toBe(200);
+  }
+
+  /** Graceful stop (SIGTERM), waiting for the process to exit. */
+  async stop() {
+    const process = this.process;
+    if (!process || process.exitCode !== null) return;
+    const exited = new Promise((resolve) => process.once('exit', resolve));
+    process.kill('SIGTERM');
+    await exited;
+  }
+}

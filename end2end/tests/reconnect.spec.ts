@@ -1,0 +1,39 @@
+import { test, expect } from '@playwright/test';
+import { ChatPage, unique } from './chat-page';
+import { OwnServer } from './own-server';
+
+// This test stops and restarts the server, so it has one of its own.
+const server = new OwnServer(Number(process.env.E2E_RECONNECT_PORT ?? 3919));
+test.beforeAll(() => server.start());
+test.afterAll(() => server.stop());
+
+test('after a server restart the page reconnects by itself and catches up with what it missed', async ({ browser }) => {
+  const readerContext = await browser.newContext({ baseURL: server.url });
+  const reader = new ChatPage(await readerContext.newPage());
+  await reader.goto();
+  await reader.setNickname(unique('reader'));
+  const before = unique('before the restart');
+  await reader.say(before);
+  await expect(reader.line(before)).not.toHaveClass(/pending/);
+
+  await server.stop();
+  await expect(reader.status).toContainText(/retrying in \d+ s|Reconnecting|Connecting/);
+  await server.start();
+
+  // Someone else speaks before the reader is back: the reader must still get it, once.
+  const writerContext = await browser.newContext({ baseURL: server.url });
+  const writer = new ChatPage(await writerContext.newPage());
+  await writer.goto();
+  await writer.setNickname(unique('writer'));
+  const missed = unique('said while the reader was away');
+  await writer.say(missed);
+
+  await reader.connected();
+  await expect(reader.line(missed)).toHaveCount(1);
+  await expect(reader.line(before)).toHaveCount(1);
+  const after = unique('after reconnecting');
+  await reader.say(after);
+  await expect(writer.line(after)).toHaveCount(1);
+  await readerContext.close();
+  await writerContext.close();
+});
