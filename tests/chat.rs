@@ -322,3 +322,49 @@ async fn the_page_contains_recent_history_as_escaped_text() {
     assert_eq!(status, 404);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_reader_that_falls_behind_is_resynced_and_misses_nothing() {
+    const WRITERS: usize = 10;
+    const EACH: usize = 40;
+    let (_dir, db) = temp_db();
+    // A one-frame buffer: a commit group published back to back makes readers lag, which forces the
+    // resync-from-database path.
+    let limits = natter::config::Limits { broadcast_buffer: 1, ..natter::config::Limits::default() };
+    let server = TestServer::start_with(&db, limits).await;
+    let (mut reader, _) = server.join(Some("reader"), None).await;
+    let body = "x".repeat(3_000);
+    let mut writers = Vec::new();
+    for w in 0..WRITERS {
+        let (mut writer, _) = server.join(Some(&format!("writer{w}")), None).await;
+        let body = body.clone();
+        writers.push(tokio::spawn(async move {
+            for i in 0..EACH {
+                writer.send_message(&format!("w{w}-{i}"), &body).await;
+            }
+            for _ in 0..EACH {
+                writer.expect("ack").await;
+            }
+        }));
+    }
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    let total = (WRITERS * EACH) as i64;
+    let (mut ids, mut resyncs) = (Vec::new(), 0);
+    while (ids.len() as i64) < total {
+        let frame = reader.next().await;
+        match frame["type"].as_str().unwrap() {
+            "message" => ids.push(frame["message"]["id"].as_i64().unwrap()),
+            "history" => {
+                resyncs += 1;
+                ids.extend(frame["messages"].as_array().unwrap().iter().map(|m| m["id"].as_i64().unwrap()));
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(ids, (1..=total).collect::<Vec<_>>(), "every message once, in order");
+    eprintln!("resyncs: {resyncs}");
+    assert!(resyncs > 0, "the bursts should have made the reader lag and resync");
+    server.stop().await;
+}

@@ -174,3 +174,67 @@ for (const colorScheme of ['light', 'dark'] as const) {
     await context.close();
   });
 }
+
+test('a sent message is marked pending until the server confirms it', async ({ browser }) => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  // Stand between page and server and hold back confirmations until told to let them through.
+  let holding = true;
+  const held: (string | Buffer)[] = [];
+  let deliver: (frame: string | Buffer) => void = () => {};
+  await page.routeWebSocket(/\/ws$/, (socket) => {
+    const server = socket.connectToServer();
+    socket.onMessage((frame) => server.send(frame));
+    deliver = (frame) => socket.send(frame);
+    server.onMessage((frame) => {
+      const type = JSON.parse(frame.toString()).type;
+      if (holding && (type === 'ack' || type === 'message')) held.push(frame);
+      else socket.send(frame);
+    });
+  });
+  const chat = new ChatPage(page);
+  await chat.goto();
+  await chat.setNickname(unique('patient'));
+  const text = unique('waiting for the server');
+  await chat.say(text);
+  await expect(chat.line(text)).toHaveClass(/pending/);
+  await expect(chat.line(text)).toContainText('Sending…');
+  holding = false;
+  held.splice(0).forEach(deliver);
+  await expect(chat.line(text)).not.toHaveClass(/pending/);
+  await expect(chat.line(text)).not.toContainText('Sending…');
+  await expect(chat.line(text)).toHaveCount(1);
+  await context.close();
+});
+
+test('the list follows new messages only while the reader is at the bottom', async ({ browser }) => {
+  const reader = await ChatPage.open(browser, unique('scroller'));
+  const writer = await ChatPage.open(browser, unique('chatty'));
+  for (let i = 0; i < 25; i++) {
+    await writer.say(unique(`filler ${i}`));
+  }
+  const atBottom = () =>
+    reader.log.evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight <= 48);
+  const last = unique('last filler');
+  await writer.say(last);
+  await expect(reader.line(last)).toBeVisible();
+  expect(await atBottom()).toBe(true);
+
+  // Scrolled up to read: a new message must not pull the reader away.
+  await reader.log.evaluate((el) => el.scrollTo({ top: 0 }));
+  await reader.log.dispatchEvent('scroll');
+  const unseen = unique('arrives while reading');
+  await writer.say(unseen);
+  await expect(reader.line(unseen)).toHaveCount(1);
+  expect(await reader.log.evaluate((el) => el.scrollTop)).toBe(0);
+
+  // Back at the bottom: following resumes.
+  await reader.log.evaluate((el) => el.scrollTo({ top: el.scrollHeight }));
+  await reader.log.dispatchEvent('scroll');
+  const next = unique('followed again');
+  await writer.say(next);
+  await expect(reader.line(next)).toBeVisible();
+  await expect.poll(atBottom).toBe(true);
+  await reader.close();
+  await writer.close();
+});

@@ -18,6 +18,10 @@ test('after a server restart the page reconnects by itself and catches up with w
 
   await server.stop();
   await expect(reader.status).toContainText(/retrying in \d+ s|Reconnecting|Connecting/);
+  // Nothing can be sent while disconnected; the typed text waits in the box.
+  const typed = unique('typed while offline');
+  await reader.message.fill(typed);
+  await expect(reader.send).toBeDisabled();
   await server.start();
 
   // Someone else speaks before the reader is back: the reader must still get it, once.
@@ -29,6 +33,8 @@ test('after a server restart the page reconnects by itself and catches up with w
   await writer.say(missed);
 
   await reader.connected();
+  await expect(reader.send).toBeEnabled();
+  await expect(reader.message).toHaveValue(typed);
   await expect(reader.line(missed)).toHaveCount(1);
   await expect(reader.line(before)).toHaveCount(1);
   const after = unique('after reconnecting');
