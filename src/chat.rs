@@ -6,7 +6,7 @@
 use futures::channel::mpsc::UnboundedSender;
 use leptos::prelude::*;
 
-use crate::protocol::{validate_body, validate_nickname, ChatMessage};
+use crate::protocol::{validate_body, validate_nickname, Account, ChatMessage};
 use crate::timeline::Timeline;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -22,7 +22,7 @@ pub enum Connection {
 /// What the page asks the socket task to do.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Command {
-    Send { nickname: String, body: String },
+    Send { body: String },
     SetNickname(String),
     Retry(String),
 }
@@ -32,10 +32,10 @@ pub struct ChatState {
     pub timeline: RwSignal<Timeline>,
     pub online: RwSignal<Vec<String>>,
     pub connection: RwSignal<Connection>,
+    /// The signed-in account; `None` for a visitor who has not picked a nickname.
+    pub me: RwSignal<Option<Account>>,
     /// The nickname field's text.
     pub nickname: RwSignal<String>,
-    /// The nickname the server accepted for this connection.
-    pub confirmed_nickname: RwSignal<Option<String>>,
     pub nickname_error: RwSignal<Option<String>>,
     /// A problem to show near the composer (a refused frame not tied to one message).
     pub alert: RwSignal<Option<String>>,
@@ -43,13 +43,13 @@ pub struct ChatState {
 }
 
 impl ChatState {
-    pub fn new(history: Vec<ChatMessage>, online: Vec<String>) -> Self {
+    pub fn new(history: Vec<ChatMessage>, online: Vec<String>, me: Option<Account>) -> Self {
         Self {
             timeline: RwSignal::new(Timeline::from_history(history)),
             online: RwSignal::new(online),
             connection: RwSignal::new(Connection::Connecting),
-            nickname: RwSignal::new(String::new()),
-            confirmed_nickname: RwSignal::new(None),
+            nickname: RwSignal::new(me.as_ref().map(|account| account.nickname.clone()).unwrap_or_default()),
+            me: RwSignal::new(me),
             nickname_error: RwSignal::new(None),
             alert: RwSignal::new(None),
             commands: StoredValue::new(None),
@@ -66,15 +66,12 @@ impl ChatState {
     }
 
     /// Validates and queues a message; returns whether it was queued. When it was not, the reason
-    /// is shown where it belongs (the nickname field or the composer) and the composer keeps the text.
+    /// is shown near the composer, which keeps the text.
     pub fn submit(&self, body: &str) -> bool {
-        let nickname = match validate_nickname(&self.nickname.get_untracked()) {
-            Ok(nickname) => nickname,
-            Err(refused) => {
-                self.nickname_error.set(Some(refused.message));
-                return false;
-            }
-        };
+        if self.me.get_untracked().is_none() {
+            self.alert.set(Some("Choose a nickname and join first.".into()));
+            return false;
+        }
         let body = match validate_body(body) {
             Ok(body) => body,
             Err(refused) => {
@@ -82,25 +79,21 @@ impl ChatState {
                 return false;
             }
         };
-        self.nickname_error.set(None);
         self.alert.set(None);
-        self.command(Command::Send { nickname, body });
+        self.command(Command::Send { body });
         true
     }
 
-    /// The nickname field was committed (blur or Enter).
+    /// The signed-in user committed an edit of the nickname field (blur or Enter): rename.
     pub fn commit_nickname(&self) {
+        let Some(me) = self.me.get_untracked() else { return };
         match validate_nickname(&self.nickname.get_untracked()) {
+            Ok(nickname) if nickname == me.nickname => self.nickname_error.set(None),
             Ok(nickname) => {
                 self.nickname_error.set(None);
-                if self.confirmed_nickname.get_untracked().as_ref() != Some(&nickname) {
-                    self.command(Command::SetNickname(nickname));
-                }
+                self.command(Command::SetNickname(nickname));
             }
-            Err(refused) if !self.nickname.get_untracked().trim().is_empty() => {
-                self.nickname_error.set(Some(refused.message));
-            }
-            Err(_) => self.nickname_error.set(None),
+            Err(refused) => self.nickname_error.set(Some(refused.message)),
         }
     }
 

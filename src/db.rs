@@ -10,10 +10,22 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::protocol::ChatMessage;
+use crate::identity::Nickname;
+use crate::protocol::{Account, ChatMessage, Role};
+
+/// One schema change: SQL, or Rust where the change needs our own logic.
+enum Migration {
+    Sql(&'static str),
+    Code(fn(&rusqlite::Transaction<'_>) -> rusqlite::Result<()>),
+}
 
 /// Migrations in order; `PRAGMA user_version` counts how many are applied.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_messages.sql")];
+const MIGRATIONS: &[Migration] = &[
+    Migration::Sql(include_str!("../migrations/0001_messages.sql")),
+    Migration::Sql(include_str!("../migrations/0002_users.sql")),
+    Migration::Code(give_messages_authors),
+    Migration::Sql(include_str!("../migrations/0003_messages_by_author.sql")),
+];
 /// How many queued writes one transaction may take: large enough to amortise the fsync under load,
 /// small enough that the first message in a group does not wait long for the last.
 const MAX_GROUP: usize = 256;
@@ -35,6 +47,9 @@ pub enum DbError {
     Thread(std::io::Error),
     #[error("the store is shut down")]
     Closed,
+    /// The nickname's key is taken: a refusal, not a failure.
+    #[error("nickname taken")]
+    NicknameTaken,
     #[error("a database task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
 }
@@ -42,13 +57,15 @@ pub enum DbError {
 /// A message to store, already validated.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewMessage {
+    pub author_id: i64,
+    /// The author's nickname now; kept with the message as a record of the name it was sent under.
     pub nickname: String,
     pub body: String,
     pub client_msg_id: String,
 }
 
 /// The outcome of an insert: the stored message, and whether it was stored earlier under the same
-/// `(nickname, client_msg_id)` (a resend).
+/// `(author_id, client_msg_id)` (a resend).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Inserted {
     pub message: ChatMessage,
@@ -59,10 +76,19 @@ pub struct Inserted {
 /// before any sender hears its ack: this is what keeps broadcast order equal to commit order.
 pub type OnCommit = Box<dyn Fn(&[ChatMessage]) + Send + 'static>;
 
+/// Any other write: runs on the writer thread in its own transaction, in queue order.
+type WriteFn = Box<dyn FnOnce(&mut Connection) + Send>;
+
 enum Job {
     Insert(NewMessage, oneshot::Sender<Result<Inserted, DbError>>),
+    Write(WriteFn),
     Shutdown(oneshot::Sender<()>),
 }
+
+const MESSAGE_COLUMNS: &str =
+    "SELECT m.id, m.author_id, coalesce(u.nickname, m.nickname), m.body, m.sent_at, m.client_msg_id
+     FROM messages m LEFT JOIN users u ON u.id = m.author_id";
+const ACCOUNT_COLUMNS: &str = "SELECT id, nickname, role, is_bot FROM users";
 
 /// A handle to the database; cheap to clone.
 #[derive(Clone)]
@@ -100,10 +126,8 @@ impl Store {
     pub async fn history(&self, before: Option<i64>, limit: u32) -> Result<Vec<ChatMessage>, DbError> {
         let before = before.unwrap_or(i64::MAX);
         self.read(move |conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT id, nickname, body, sent_at, client_msg_id FROM messages
-                 WHERE id < ?1 ORDER BY id DESC LIMIT ?2",
-            )?;
+            let mut stmt =
+                conn.prepare_cached(&format!("{MESSAGE_COLUMNS} WHERE m.id < ?1 ORDER BY m.id DESC LIMIT ?2"))?;
             let mut page = stmt.query_map((before, limit), message_from_row)?.collect::<Result<Vec<_>, _>>()?;
             page.reverse();
             Ok(page)
@@ -114,10 +138,7 @@ impl Store {
     /// Up to `limit` messages newer than `after`, oldest first: what a reconnecting client missed.
     pub async fn since(&self, after: i64, limit: u32) -> Result<Vec<ChatMessage>, DbError> {
         self.read(move |conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT id, nickname, body, sent_at, client_msg_id FROM messages
-                 WHERE id > ?1 ORDER BY id LIMIT ?2",
-            )?;
+            let mut stmt = conn.prepare_cached(&format!("{MESSAGE_COLUMNS} WHERE m.id > ?1 ORDER BY m.id LIMIT ?2"))?;
             let page = stmt.query_map((after, limit), message_from_row)?.collect::<Result<Vec<_>, _>>()?;
             Ok(page)
         })
@@ -127,6 +148,89 @@ impl Store {
     /// The newest message id, 0 when there is none.
     pub async fn last_id(&self) -> Result<i64, DbError> {
         self.read(|conn| conn.query_row("SELECT coalesce(max(id), 0) FROM messages", [], |row| row.get(0))).await
+    }
+
+    /// Creates a user (the first person becomes admin) and a session for them, in one transaction.
+    pub async fn create_user(
+        &self,
+        nickname: Nickname,
+        session_hash: Vec<u8>,
+        expires_at: i64,
+    ) -> Result<Account, DbError> {
+        self.write(move |tx| {
+            let now = now_millis();
+            let id: i64 = tx
+                .query_row(
+                    "INSERT INTO users (nickname, nickname_key, role, created_at)
+                     VALUES (?1, ?2, CASE WHEN EXISTS (SELECT 1 FROM users WHERE NOT is_bot) THEN 'member' ELSE 'admin' END, ?3)
+                     RETURNING id",
+                    (&nickname.display, &nickname.key, now),
+                    |row| row.get(0),
+                )
+                .map_err(taken_if_unique)?;
+            tx.execute(
+                "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+                (&session_hash, id, now, expires_at),
+            )?;
+            Ok(tx.query_row(&format!("{ACCOUNT_COLUMNS} WHERE id = ?1"), [id], account_from_row)?)
+        })
+        .await
+    }
+
+    /// The account behind a session token hash, if the session exists, has not expired, and its
+    /// user is not banned.
+    pub async fn session_account(&self, session_hash: Vec<u8>) -> Result<Option<Account>, DbError> {
+        self.read(move |conn| {
+            conn.prepare_cached(&format!(
+                "{ACCOUNT_COLUMNS} WHERE banned_at IS NULL AND id = (SELECT user_id FROM sessions
+                 WHERE token_hash = ?1 AND (expires_at IS NULL OR expires_at > ?2))"
+            ))?
+            .query_row((&session_hash, now_millis()), account_from_row)
+            .optional()
+        })
+        .await
+    }
+
+    pub async fn end_session(&self, session_hash: Vec<u8>) -> Result<(), DbError> {
+        self.write(move |tx| {
+            tx.execute("DELETE FROM sessions WHERE token_hash = ?1", [&session_hash])?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Renames a user; `NicknameTaken` if another user's nickname looks the same.
+    pub async fn rename(&self, user_id: i64, nickname: Nickname) -> Result<(), DbError> {
+        self.write(move |tx| {
+            tx.execute(
+                "UPDATE users SET nickname = ?1, nickname_key = ?2 WHERE id = ?3",
+                (&nickname.display, &nickname.key, user_id),
+            )
+            .map_err(taken_if_unique)?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Runs `change` in its own IMMEDIATE transaction on the writer thread, after every write
+    /// queued before it.
+    async fn write<T, F>(&self, change: F) -> Result<T, DbError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&rusqlite::Transaction<'_>) -> Result<T, DbError> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let job: WriteFn = Box::new(move |conn| {
+            let result =
+                conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(DbError::from).and_then(|tx| {
+                    let value = change(&tx)?;
+                    tx.commit()?;
+                    Ok(value)
+                });
+            let _ = reply.send(result);
+        });
+        self.writer.send(Job::Write(job)).await.map_err(|_| DbError::Closed)?;
+        answer.await.map_err(|_| DbError::Closed)?
     }
 
     /// Finishes every write queued so far, then stops the writer. Later inserts fail with `Closed`.
@@ -150,11 +254,49 @@ impl Store {
 fn message_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ChatMessage> {
     Ok(ChatMessage {
         id: row.get(0)?,
-        nickname: row.get(1)?,
-        body: row.get(2)?,
-        sent_at: row.get(3)?,
-        client_msg_id: row.get(4)?,
+        author_id: row.get::<_, Option<i64>>(1)?.unwrap_or(0),
+        nickname: row.get(2)?,
+        body: row.get(3)?,
+        sent_at: row.get(4)?,
+        client_msg_id: row.get(5)?,
     })
+}
+
+fn account_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Account> {
+    let role = match row.get_ref(2)?.as_str()? {
+        "admin" => Role::Admin,
+        _ => Role::Member,
+    };
+    Ok(Account { id: row.get(0)?, nickname: row.get(1)?, role, is_bot: row.get(3)? })
+}
+
+/// A unique-constraint failure on users is a taken nickname; anything else stays an error.
+fn taken_if_unique(error: rusqlite::Error) -> DbError {
+    match error.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::ConstraintViolation) => DbError::NicknameTaken,
+        _ => DbError::Sqlite(error),
+    }
+}
+
+/// Migration step: every nickname that posted before accounts existed becomes a user, and its
+/// messages get that author. Nicknames that now look alike merge into one user.
+fn give_messages_authors(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
+    let nicknames: Vec<String> = tx
+        .prepare("SELECT nickname FROM messages GROUP BY nickname ORDER BY min(id)")?
+        .query_map([], |row| row.get(0))?
+        .collect::<Result<_, _>>()?;
+    for legacy in nicknames {
+        let key = crate::identity::nickname(&legacy).map_or_else(|_| format!("legacy:{legacy}"), |n| n.key);
+        tx.execute(
+            "INSERT INTO users (nickname, nickname_key, created_at) VALUES (?1, ?2, ?3) ON CONFLICT (nickname_key) DO NOTHING",
+            (&legacy, &key, now_millis()),
+        )?;
+        tx.execute(
+            "UPDATE messages SET author_id = (SELECT id FROM users WHERE nickname_key = ?2) WHERE nickname = ?1",
+            (&legacy, &key),
+        )?;
+    }
+    Ok(())
 }
 
 fn configure_writer(conn: &Connection) -> rusqlite::Result<()> {
@@ -174,9 +316,12 @@ fn migrate(conn: &mut Connection) -> Result<(), DbError> {
     if applied > MIGRATIONS.len() {
         return Err(DbError::TooNew { found: applied, known: MIGRATIONS.len() });
     }
-    for (index, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
+    for (index, migration) in MIGRATIONS.iter().enumerate().skip(applied) {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.execute_batch(sql)?;
+        match migration {
+            Migration::Sql(sql) => tx.execute_batch(sql)?,
+            Migration::Code(step) => step(&tx)?,
+        }
         tx.pragma_update(None, "user_version", index as i64 + 1)?;
         tx.commit()?;
     }
@@ -195,28 +340,33 @@ impl Writer {
         Self { conn, on_commit, last_sent_at: 0 }
     }
 
+    /// Takes jobs in queue order. Consecutive inserts are committed together; any other job ends
+    /// the group, so writes never overtake one another.
     fn run(mut self, mut jobs: mpsc::Receiver<Job>) {
-        let mut group = Vec::with_capacity(MAX_GROUP);
-        while let Some(job) = jobs.blocking_recv() {
-            let mut shutdown = None;
+        let mut next = None;
+        loop {
+            let Some(job) = next.take().or_else(|| jobs.blocking_recv()) else { return };
             match job {
-                Job::Insert(message, reply) => group.push((message, reply)),
-                Job::Shutdown(done) => shutdown = Some(done),
-            }
-            while shutdown.is_none() && group.len() < MAX_GROUP {
-                match jobs.try_recv() {
-                    Ok(Job::Insert(message, reply)) => group.push((message, reply)),
-                    Ok(Job::Shutdown(done)) => shutdown = Some(done),
-                    Err(_) => break,
+                Job::Insert(message, reply) => {
+                    let mut group = vec![(message, reply)];
+                    while group.len() < MAX_GROUP {
+                        match jobs.try_recv() {
+                            Ok(Job::Insert(message, reply)) => group.push((message, reply)),
+                            Ok(other) => {
+                                next = Some(other);
+                                break;
+                            }
+                            Err(_) => break,
+                        }
+                    }
+                    self.commit_group(group);
                 }
-            }
-            if !group.is_empty() {
-                self.commit_group(std::mem::take(&mut group));
-            }
-            if let Some(done) = shutdown {
-                let _ = self.conn.execute_batch("PRAGMA optimize");
-                let _ = done.send(());
-                return;
+                Job::Write(change) => change(&mut self.conn),
+                Job::Shutdown(done) => {
+                    let _ = self.conn.execute_batch("PRAGMA optimize");
+                    let _ = done.send(());
+                    return;
+                }
             }
         }
     }
@@ -253,20 +403,19 @@ impl Writer {
         let mut results = Vec::with_capacity(messages.len());
         {
             let mut insert = tx.prepare_cached(
-                "INSERT INTO messages (nickname, body, sent_at, client_msg_id) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (nickname, client_msg_id) DO NOTHING RETURNING id",
+                "INSERT INTO messages (author_id, nickname, body, sent_at, client_msg_id) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (author_id, client_msg_id) DO NOTHING RETURNING id",
             )?;
-            let mut existing = tx.prepare_cached(
-                "SELECT id, nickname, body, sent_at, client_msg_id FROM messages
-                 WHERE nickname = ?1 AND client_msg_id = ?2",
-            )?;
+            let mut existing =
+                tx.prepare_cached(&format!("{MESSAGE_COLUMNS} WHERE m.author_id = ?1 AND m.client_msg_id = ?2"))?;
             for message in messages {
-                let params = (&message.nickname, &message.body, sent_at, &message.client_msg_id);
+                let params = (message.author_id, &message.nickname, &message.body, sent_at, &message.client_msg_id);
                 let id: Option<i64> = insert.query_row(params, |row| row.get(0)).optional()?;
                 results.push(match id {
                     Some(id) => Inserted {
                         message: ChatMessage {
                             id,
+                            author_id: message.author_id,
                             nickname: message.nickname.clone(),
                             body: message.body.clone(),
                             sent_at,
@@ -275,7 +424,7 @@ impl Writer {
                         duplicate: false,
                     },
                     None => Inserted {
-                        message: existing.query_row((&message.nickname, &message.client_msg_id), message_from_row)?,
+                        message: existing.query_row((message.author_id, &message.client_msg_id), message_from_row)?,
                         duplicate: true,
                     },
                 });
@@ -294,7 +443,7 @@ impl Writer {
     }
 }
 
-fn now_millis() -> i64 {
+pub fn now_millis() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 
@@ -332,8 +481,18 @@ mod tests {
     use super::*;
     use std::sync::mpsc as std_mpsc;
 
-    fn message(nickname: &str, client_msg_id: &str, body: &str) -> NewMessage {
-        NewMessage { nickname: nickname.into(), body: body.into(), client_msg_id: client_msg_id.into() }
+    fn message(author: &Account, client_msg_id: &str, body: &str) -> NewMessage {
+        NewMessage {
+            author_id: author.id,
+            nickname: author.nickname.clone(),
+            body: body.into(),
+            client_msg_id: client_msg_id.into(),
+        }
+    }
+
+    async fn user(store: &Store, nickname: &str) -> Account {
+        let nickname = crate::identity::nickname(nickname).unwrap();
+        store.create_user(nickname.clone(), nickname.key.into_bytes(), i64::MAX).await.unwrap()
     }
 
     fn open(path: &Path) -> (Store, std_mpsc::Receiver<Vec<ChatMessage>>) {
@@ -352,8 +511,9 @@ mod tests {
     async fn inserts_get_increasing_ids_and_page_back_in_order() {
         let dir = tempfile::tempdir().unwrap();
         let (store, _) = open(&dir.path().join("natter.db"));
+        let alice = user(&store, "alice").await;
         for i in 0..120 {
-            let inserted = store.insert(message("alice", &format!("c{i}"), &format!("m{i}"))).await.unwrap();
+            let inserted = store.insert(message(&alice, &format!("c{i}"), &format!("m{i}"))).await.unwrap();
             assert_eq!(inserted.message.id, i + 1);
             assert!(!inserted.duplicate);
         }
@@ -377,12 +537,13 @@ mod tests {
     async fn a_resend_returns_the_original_and_is_not_announced_twice() {
         let dir = tempfile::tempdir().unwrap();
         let (store, announced) = open(&dir.path().join("natter.db"));
-        let first = store.insert(message("alice", "same", "hello")).await.unwrap();
-        let again = store.insert(message("alice", "same", "hello (edited in transit)")).await.unwrap();
+        let (alice, bob) = (user(&store, "alice").await, user(&store, "bob").await);
+        let first = store.insert(message(&alice, "same", "hello")).await.unwrap();
+        let again = store.insert(message(&alice, "same", "hello (edited in transit)")).await.unwrap();
         assert!(again.duplicate);
         assert_eq!(again.message, first.message);
         // Another author may use the same client id: it is only unique per author.
-        let bob = store.insert(message("bob", "same", "hi")).await.unwrap();
+        let bob = store.insert(message(&bob, "same", "hi")).await.unwrap();
         assert!(!bob.duplicate);
         let announced: Vec<i64> = announced.try_iter().flatten().map(|m| m.id).collect();
         assert_eq!(announced, [first.message.id, bob.message.id]);
@@ -393,12 +554,17 @@ mod tests {
     async fn concurrent_writers_are_announced_in_commit_order() {
         let dir = tempfile::tempdir().unwrap();
         let (store, announced) = open(&dir.path().join("natter.db"));
-        let tasks: Vec<_> = (0..20)
+        let mut senders = Vec::new();
+        for sender in 0..20 {
+            senders.push(user(&store, &format!("s{sender}")).await);
+        }
+        let tasks: Vec<_> = senders
+            .into_iter()
             .map(|sender| {
                 let store = store.clone();
                 tokio::spawn(async move {
                     for i in 0..25 {
-                        store.insert(message(&format!("s{sender}"), &format!("{i}"), "x")).await.unwrap();
+                        store.insert(message(&sender, &format!("{i}"), "x")).await.unwrap();
                     }
                 })
             })
@@ -416,22 +582,80 @@ mod tests {
         let path = dir.path().join("nested/dir/natter.db");
         {
             let (store, _) = open(&path);
+            let alice = user(&store, "alice").await;
             let pending: Vec<_> = (0..10)
                 .map(|i| {
-                    let store = store.clone();
-                    tokio::spawn(async move { store.insert(message("alice", &format!("{i}"), "kept")).await })
+                    let (store, alice) = (store.clone(), alice.clone());
+                    tokio::spawn(async move { store.insert(message(&alice, &format!("{i}"), "kept")).await })
                 })
                 .collect();
             for task in pending {
                 task.await.unwrap().unwrap();
             }
             store.shutdown().await;
-            assert!(matches!(store.insert(message("alice", "late", "x")).await, Err(DbError::Closed)));
+            assert!(matches!(store.insert(message(&alice, "late", "x")).await, Err(DbError::Closed)));
         }
         let (store, _) = open(&path);
         assert_eq!(store.history(None, 50).await.unwrap().len(), 10);
-        let next = store.insert(message("bob", "b", "after restart")).await.unwrap();
+        let bob = user(&store, "bob").await;
+        let next = store.insert(message(&bob, "b", "after restart")).await.unwrap();
         assert_eq!(next.message.id, 11);
+    }
+
+    #[tokio::test]
+    async fn the_first_person_is_admin_and_lookalike_nicknames_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = open(&dir.path().join("natter.db"));
+        let alice = user(&store, "alice").await;
+        assert_eq!(alice.role, Role::Admin);
+        let cyrillic = crate::identity::nickname("\u{0430}lice").unwrap();
+        let taken = store.create_user(cyrillic, b"s2".to_vec(), i64::MAX).await;
+        assert!(matches!(taken, Err(DbError::NicknameTaken)));
+        let bob = user(&store, "bob").await;
+        assert_eq!(bob.role, Role::Member);
+        assert!(matches!(
+            store.rename(bob.id, crate::identity::nickname("ALICE").unwrap()).await,
+            Err(DbError::NicknameTaken)
+        ));
+        store.rename(bob.id, crate::identity::nickname("robert").unwrap()).await.unwrap();
+        let session = crate::identity::nickname("bob").unwrap().key.into_bytes();
+        assert_eq!(store.session_account(session.clone()).await.unwrap().unwrap().nickname, "robert");
+        store.end_session(session.clone()).await.unwrap();
+        assert_eq!(store.session_account(session).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn expired_sessions_sign_nobody_in() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = open(&dir.path().join("natter.db"));
+        store
+            .create_user(crate::identity::nickname("old").unwrap(), b"stale".to_vec(), now_millis() - 1)
+            .await
+            .unwrap();
+        assert_eq!(store.session_account(b"stale".to_vec()).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn messages_from_before_accounts_get_authors() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("natter.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(include_str!("../migrations/0001_messages.sql")).unwrap();
+            conn.execute_batch(
+                "INSERT INTO messages (nickname, body, sent_at, client_msg_id) VALUES
+                   ('alice', 'one', 1, 'a'), ('bob', 'two', 2, 'b'), ('ALICE', 'three', 3, 'c');
+                 PRAGMA user_version = 1;",
+            )
+            .unwrap();
+        }
+        let (store, _) = open(&path);
+        let history = store.history(None, 50).await.unwrap();
+        let authors: Vec<i64> = history.iter().map(|m| m.author_id).collect();
+        assert_eq!(authors[0], authors[2], "alice and ALICE are one person now");
+        assert_ne!(authors[0], authors[1]);
+        assert!(authors.iter().all(|&id| id > 0));
+        assert_eq!(history[2].nickname, "alice");
     }
 
     #[tokio::test]

@@ -2,11 +2,13 @@
 //! by all sockets (`Utf8Bytes` clones are reference counts), so a message to a thousand readers costs
 //! one serialisation, not a thousand.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::extract::ws::Utf8Bytes;
 use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
 
 use crate::protocol::{ChatMessage, ServerFrame};
 
@@ -16,26 +18,60 @@ pub struct Broadcast {
     /// The id of the chat message inside, so a connection that already delivered it from the
     /// database during catch-up can skip the live copy.
     pub message_id: Option<i64>,
+    /// A user's new nickname, so that user's other connections adopt it.
+    pub renamed: Option<(i64, String)>,
     pub text: Utf8Bytes,
 }
 
 impl Broadcast {
     fn new(message_id: Option<i64>, frame: &ServerFrame) -> Arc<Self> {
-        Arc::new(Self { message_id, text: frame.to_json().into() })
+        Arc::new(Self { message_id, renamed: None, text: frame.to_json().into() })
     }
+}
+
+struct Online {
+    nickname: String,
+    connections: usize,
+}
+
+/// An open socket, so it can be closed from elsewhere (sign-out).
+struct Registered {
+    session: Vec<u8>,
+    closer: CancellationToken,
 }
 
 pub struct Hub {
     sender: broadcast::Sender<Arc<Broadcast>>,
-    /// Open connections per nickname: a person with three tabs is online once.
-    online: Mutex<BTreeMap<String, usize>>,
+    /// Open connections per user: a person with three tabs is online once.
+    online: Mutex<BTreeMap<i64, Online>>,
+    connections: Mutex<HashMap<u64, Registered>>,
+    next_connection: AtomicU64,
+}
+
+/// Unregisters its connection when dropped.
+pub struct ConnectionGuard<'a> {
+    hub: &'a Hub,
+    id: u64,
+    /// Cancelled when the connection's session ends.
+    pub closed: CancellationToken,
+}
+
+impl Drop for ConnectionGuard<'_> {
+    fn drop(&mut self) {
+        lock(&self.hub.connections).remove(&self.id);
+    }
 }
 
 impl Hub {
     /// `capacity` frames may wait for the slowest connection before it lags and must resync.
     pub fn new(capacity: usize) -> Self {
         let (sender, _) = broadcast::channel(capacity);
-        Self { sender, online: Mutex::new(BTreeMap::new()) }
+        Self {
+            sender,
+            online: Mutex::new(BTreeMap::new()),
+            connections: Mutex::new(HashMap::new()),
+            next_connection: AtomicU64::new(0),
+        }
     }
 
     /// Subscribe before reading anything from the database, so nothing committed in between is missed.
@@ -51,41 +87,69 @@ impl Hub {
         }
     }
 
-    /// Counts a connection as `nickname`; announces the nickname when it was not online before.
-    pub fn join(&self, nickname: &str) {
-        let mut online = self.lock_online();
-        let connections = online.entry(nickname.to_owned()).or_insert(0);
-        *connections += 1;
-        if *connections == 1 {
+    /// Counts a connection of a user; announces the user when they were not online before.
+    pub fn join(&self, user_id: i64, nickname: &str) {
+        let mut online = lock(&self.online);
+        let entry = online.entry(user_id).or_insert_with(|| Online { nickname: nickname.to_owned(), connections: 0 });
+        entry.connections += 1;
+        if entry.connections == 1 {
             // Published under the lock so join and leave announcements keep the order of the counts.
             self.publish(Broadcast::new(None, &ServerFrame::UserJoined { nickname: nickname.to_owned() }));
         }
     }
 
-    /// Uncounts a connection; announces the nickname's departure when it was the last one.
-    pub fn leave(&self, nickname: &str) {
-        let mut online = self.lock_online();
-        let Some(connections) = online.get_mut(nickname) else { return };
-        *connections -= 1;
-        if *connections == 0 {
-            online.remove(nickname);
-            self.publish(Broadcast::new(None, &ServerFrame::UserLeft { nickname: nickname.to_owned() }));
+    /// Uncounts a connection; announces the user's departure when it was their last one.
+    pub fn leave(&self, user_id: i64) {
+        let mut online = lock(&self.online);
+        let Some(entry) = online.get_mut(&user_id) else { return };
+        entry.connections -= 1;
+        if entry.connections == 0 {
+            let nickname = online.remove(&user_id).map(|entry| entry.nickname).unwrap_or_default();
+            self.publish(Broadcast::new(None, &ServerFrame::UserLeft { nickname }));
         }
+    }
+
+    /// Tells everyone a user's new nickname (they are shown under it from now on, online or not).
+    pub fn rename(&self, user_id: i64, from: &str, to: &str) {
+        let mut online = lock(&self.online);
+        if let Some(entry) = online.get_mut(&user_id) {
+            entry.nickname = to.to_owned();
+        }
+        let frame = ServerFrame::UserRenamed { user_id, from: from.to_owned(), to: to.to_owned() };
+        let text = frame.to_json().into();
+        self.publish(Arc::new(Broadcast { message_id: None, renamed: Some((user_id, to.to_owned())), text }));
     }
 
     /// Nicknames online now, sorted.
     pub fn online(&self) -> Vec<String> {
-        self.lock_online().keys().cloned().collect()
+        let mut nicknames: Vec<String> = lock(&self.online).values().map(|entry| entry.nickname.clone()).collect();
+        nicknames.sort_by_key(|nickname| nickname.to_lowercase());
+        nicknames
+    }
+
+    /// Registers an open socket of `session`; its token is cancelled when the session ends.
+    pub fn register(&self, session: Vec<u8>) -> ConnectionGuard<'_> {
+        let id = self.next_connection.fetch_add(1, Ordering::Relaxed);
+        let closer = CancellationToken::new();
+        lock(&self.connections).insert(id, Registered { session, closer: closer.clone() });
+        ConnectionGuard { hub: self, id, closed: closer }
+    }
+
+    /// Closes every socket of a session (after sign-out).
+    pub fn end_session(&self, session: &[u8]) {
+        for registered in lock(&self.connections).values().filter(|r| r.session == session) {
+            registered.closer.cancel();
+        }
     }
 
     fn publish(&self, broadcast: Arc<Broadcast>) {
         // An error only means nobody is connected, which is fine: messages are already stored.
         let _ = self.sender.send(broadcast);
     }
+}
 
-    fn lock_online(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, usize>> {
-        self.online.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[cfg(test)]
@@ -94,7 +158,14 @@ mod tests {
     use tokio::sync::broadcast::error::TryRecvError;
 
     fn message(id: i64) -> ChatMessage {
-        ChatMessage { id, nickname: "a".into(), body: format!("m{id}"), sent_at: 0, client_msg_id: format!("{id}") }
+        ChatMessage {
+            id,
+            author_id: 1,
+            nickname: "a".into(),
+            body: format!("m{id}"),
+            sent_at: 0,
+            client_msg_id: format!("{id}"),
+        }
     }
 
     fn drain(receiver: &mut broadcast::Receiver<Arc<Broadcast>>) -> Vec<Arc<Broadcast>> {
@@ -127,15 +198,17 @@ mod tests {
     fn presence_counts_connections_and_announces_only_first_join_and_last_leave() {
         let hub = Hub::new(64);
         let mut watcher = hub.subscribe();
-        hub.join("bob");
-        hub.join("alice");
-        hub.join("alice");
+        hub.join(2, "bob");
+        hub.join(1, "alice");
+        hub.join(1, "alice");
         assert_eq!(hub.online(), ["alice", "bob"]);
-        hub.leave("alice");
+        hub.leave(1);
         assert_eq!(hub.online(), ["alice", "bob"]);
-        hub.leave("alice");
-        hub.leave("nobody");
+        hub.leave(1);
+        hub.leave(99);
         assert_eq!(hub.online(), ["bob"]);
+        hub.rename(2, "bob", "Bobby");
+        assert_eq!(hub.online(), ["Bobby"]);
         let frames: Vec<ServerFrame> =
             drain(&mut watcher).iter().map(|f| serde_json::from_str(f.text.as_str()).unwrap()).collect();
         assert_eq!(
@@ -144,8 +217,22 @@ mod tests {
                 ServerFrame::UserJoined { nickname: "bob".into() },
                 ServerFrame::UserJoined { nickname: "alice".into() },
                 ServerFrame::UserLeft { nickname: "alice".into() },
+                ServerFrame::UserRenamed { user_id: 2, from: "bob".into(), to: "Bobby".into() },
             ]
         );
+    }
+
+    #[test]
+    fn ending_a_session_closes_only_its_connections() {
+        let hub = Hub::new(4);
+        let first = hub.register(b"one".to_vec());
+        let second = hub.register(b"one".to_vec());
+        let other = hub.register(b"two".to_vec());
+        hub.end_session(b"one");
+        assert!(first.closed.is_cancelled() && second.closed.is_cancelled());
+        assert!(!other.closed.is_cancelled());
+        drop(first);
+        assert_eq!(lock(&hub.connections).len(), 2);
     }
 
     #[test]

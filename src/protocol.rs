@@ -26,6 +26,9 @@ pub const SERVER_NAME: &str = "Natter";
 pub struct ChatMessage {
     /// Assigned by the server in commit order: strictly increasing, never reused.
     pub id: i64,
+    /// The author's user id: stable across renames.
+    pub author_id: i64,
+    /// The author's current nickname.
     pub nickname: String,
     pub body: String,
     /// Milliseconds since the Unix epoch, UTC, taken when the server stored the message.
@@ -34,19 +37,34 @@ pub struct ChatMessage {
     pub client_msg_id: String,
 }
 
-/// Frames a client sends.
+/// Who a signed-in client is.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub struct Account {
+    pub id: i64,
+    pub nickname: String,
+    pub role: Role,
+    pub is_bot: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Member,
+    Admin,
+}
+
+/// Frames a client sends. Unknown fields are ignored: in particular a frame cannot choose its
+/// author, which is always the signed-in user.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientFrame {
     /// The first frame on every connection. `since` asks for every message with a larger id
     /// (catch-up after a reconnect); without it the client gets live traffic only.
     Hello {
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        nickname: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
         since: Option<i64>,
     },
-    /// Take or change the nickname this connection speaks as.
+    /// Change the signed-in user's nickname.
     Nick { nickname: String },
     /// Post a message. Sending the same `client_msg_id` again returns the original ack.
     Send { client_msg_id: String, body: String },
@@ -63,6 +81,8 @@ pub enum ServerFrame {
     Welcome {
         from: String,
         text: String,
+        /// Who this connection speaks as.
+        you: Account,
         /// Nicknames online now, sorted.
         online: Vec<String>,
         /// The newest stored message id (0 when there is none).
@@ -83,9 +103,15 @@ pub enum ServerFrame {
         id: i64,
         sent_at: i64,
     },
-    /// The connection's nickname is now `nickname`.
+    /// Your nickname is now `nickname` (normalised).
     NickOk {
         nickname: String,
+    },
+    /// A user changed nickname; their messages now show the new one.
+    UserRenamed {
+        user_id: i64,
+        from: String,
+        to: String,
     },
     UserJoined {
         nickname: String,
@@ -118,8 +144,9 @@ pub enum ErrorCode {
     MessageTooLong,
     InvalidCharacters,
     InvalidClientMsgId,
-    NicknameRequired,
     InvalidNickname,
+    NicknameTaken,
+    Unauthenticated,
     InvalidRequest,
     Internal,
 }
@@ -257,6 +284,7 @@ mod tests {
     fn sample_message() -> ChatMessage {
         ChatMessage {
             id: 42,
+            author_id: 7,
             nickname: "alice".into(),
             body: "hi <b>there</b>".into(),
             sent_at: 1_764_000_000_000,
@@ -267,11 +295,13 @@ mod tests {
     #[test]
     fn client_frames_decode_from_their_documented_json() {
         let cases = [
+            (r#"{"type":"hello","since":41}"#, ClientFrame::Hello { since: Some(41) }),
+            (r#"{"type":"hello"}"#, ClientFrame::Hello { since: None }),
+            // A frame cannot choose its author: such fields are ignored.
             (
-                r#"{"type":"hello","nickname":"alice","since":41}"#,
-                ClientFrame::Hello { nickname: Some("alice".into()), since: Some(41) },
+                r#"{"type":"send","client_msg_id":"c-2","body":"hi","nickname":"mallory","author_id":1}"#,
+                ClientFrame::Send { client_msg_id: "c-2".into(), body: "hi".into() },
             ),
-            (r#"{"type":"hello"}"#, ClientFrame::Hello { nickname: None, since: None }),
             (r#"{"type":"nick","nickname":"bob"}"#, ClientFrame::Nick { nickname: "bob".into() }),
             (
                 r#"{"type":"send","client_msg_id":"c-1","body":"hello"}"#,
@@ -290,14 +320,16 @@ mod tests {
                 ServerFrame::Welcome {
                     from: "Natter".into(),
                     text: "Welcome, alice!".into(),
+                    you: Account { id: 7, nickname: "alice".into(), role: Role::Admin, is_bot: false },
                     online: vec!["alice".into()],
                     last_id: 41,
                 },
-                json!({"type":"welcome","from":"Natter","text":"Welcome, alice!","online":["alice"],"last_id":41}),
+                json!({"type":"welcome","from":"Natter","text":"Welcome, alice!",
+                    "you":{"id":7,"nickname":"alice","role":"admin","is_bot":false},"online":["alice"],"last_id":41}),
             ),
             (
                 ServerFrame::Message { message: sample_message() },
-                json!({"type":"message","message":{"id":42,"nickname":"alice","body":"hi <b>there</b>",
+                json!({"type":"message","message":{"id":42,"author_id":7,"nickname":"alice","body":"hi <b>there</b>",
                     "sent_at":1_764_000_000_000_i64,"client_msg_id":"c-1"}}),
             ),
             (
@@ -309,6 +341,10 @@ mod tests {
                 json!({"type":"ack","client_msg_id":"c-1","id":42,"sent_at":7}),
             ),
             (ServerFrame::NickOk { nickname: "bob".into() }, json!({"type":"nick_ok","nickname":"bob"})),
+            (
+                ServerFrame::UserRenamed { user_id: 7, from: "dave".into(), to: "david".into() },
+                json!({"type":"user_renamed","user_id":7,"from":"dave","to":"david"}),
+            ),
             (ServerFrame::UserJoined { nickname: "bob".into() }, json!({"type":"user_joined","nickname":"bob"})),
             (ServerFrame::UserLeft { nickname: "bob".into() }, json!({"type":"user_left","nickname":"bob"})),
             (
@@ -340,10 +376,6 @@ mod tests {
         assert_eq!(code(r#"{"type":3}"#), ErrorCode::MalformedFrame);
         assert_eq!(code(r#"{"type":"shout","body":"x"}"#), ErrorCode::UnknownFrameType);
         assert_eq!(code(r#"{"type":"send","body":"x"}"#), ErrorCode::MalformedFrame);
-        assert_eq!(
-            code(r#"{"type":"send","client_msg_id":"a","body":"x","nickname":"eve"}"#),
-            ErrorCode::MalformedFrame
-        );
         let huge = format!(r#"{{"type":"send","client_msg_id":"a","body":"{}"}}"#, "x".repeat(MAX_FRAME_BYTES));
         assert_eq!(code(&huge), ErrorCode::FrameTooLarge);
     }

@@ -25,6 +25,7 @@ use crate::app::{shell, App};
 use crate::config::{Cli, Settings};
 use crate::db::{DbError, Store};
 use crate::hub::Hub;
+use crate::identity::{Secret, SecretError};
 
 /// How long shutdown waits for open websockets to take their close frames.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
@@ -40,6 +41,7 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     /// Counts open sockets so shutdown can wait for them.
     pub tracker: TaskTracker,
+    pub secret: Secret,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +50,8 @@ pub enum StartError {
     Config(#[from] crate::config::ConfigError),
     #[error("cannot open the database: {0}")]
     Database(#[from] DbError),
+    #[error("cannot load the session secret: {0}")]
+    Secret(#[from] SecretError),
     #[error("cannot listen on {addr}: {source}")]
     Listen { addr: SocketAddr, source: std::io::Error },
     #[error("server error: {0}")]
@@ -60,8 +64,9 @@ impl AppState {
         let hub = Arc::new(Hub::new(settings.limits.broadcast_buffer));
         let publisher = Arc::clone(&hub);
         let path = settings.db.clone();
-        let store = tokio::task::spawn_blocking(move || {
-            Store::open(&path, Box::new(move |messages| publisher.publish_messages(messages)))
+        let (store, secret) = tokio::task::spawn_blocking(move || -> Result<_, StartError> {
+            let store = Store::open(&path, Box::new(move |messages| publisher.publish_messages(messages)))?;
+            Ok((store, Secret::load(&path)?))
         })
         .await
         .map_err(DbError::from)??;
@@ -72,6 +77,7 @@ impl AppState {
             hub,
             shutdown: CancellationToken::new(),
             tracker: TaskTracker::new(),
+            secret,
         })
     }
 }
@@ -230,6 +236,35 @@ fn init_logging(default_filter: &str) {
 pub fn app_state() -> Result<AppState, crate::error::AppError> {
     leptos::prelude::use_context::<AppState>()
         .ok_or_else(|| crate::error::AppError::internal("server function", &"AppState missing from context"))
+}
+
+/// The signed-in account and its session hash, from the cookie (or bearer token) of the request a
+/// server function is answering.
+pub async fn current_session(
+    state: &AppState,
+) -> Result<Option<(crate::protocol::Account, Vec<u8>)>, crate::error::AppError> {
+    let Some(parts) = leptos::prelude::use_context::<axum::http::request::Parts>() else { return Ok(None) };
+    let Some(token) = crate::identity::token_from_headers(&parts.headers) else { return Ok(None) };
+    let session = state.secret.token_hash(&token);
+    let account = state
+        .store
+        .session_account(session.clone())
+        .await
+        .map_err(|error| crate::error::AppError::internal("session", &error))?;
+    Ok(account.map(|account| (account, session)))
+}
+
+/// Whether the current request came over https (for the cookie's Secure flag).
+pub fn request_is_https() -> bool {
+    leptos::prelude::use_context::<axum::http::request::Parts>()
+        .is_some_and(|parts| crate::identity::is_https(&parts.headers))
+}
+
+/// Adds a Set-Cookie header to a server function's response.
+pub fn set_cookie(value: axum::http::HeaderValue) {
+    if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+        response.append_header(axum::http::header::SET_COOKIE, value);
+    }
 }
 
 /// Runs a server function body and gives its error the right HTTP status (400 for a refusal,

@@ -20,6 +20,8 @@ pub struct Line {
     /// Stable across the pending → stored change, so the row is updated, not replaced.
     pub key: String,
     pub id: Option<i64>,
+    /// The author's user id; `None` for notices from the server.
+    pub author_id: Option<i64>,
     pub nickname: String,
     pub body: String,
     pub sent_at: Option<i64>,
@@ -42,8 +44,8 @@ pub struct Timeline {
     sequence: u64,
 }
 
-fn message_key(nickname: &str, client_msg_id: &str) -> String {
-    format!("m:{nickname}:{client_msg_id}")
+fn message_key(author_id: i64, client_msg_id: &str) -> String {
+    format!("m:{author_id}:{client_msg_id}")
 }
 
 impl Timeline {
@@ -74,11 +76,12 @@ impl Timeline {
             .collect()
     }
 
-    pub fn add_pending(&mut self, nickname: &str, body: &str, client_msg_id: &str) {
+    pub fn add_pending(&mut self, author_id: i64, nickname: &str, body: &str, client_msg_id: &str) {
         let order = (i64::MAX, self.next_sequence());
         self.lines.push(Line {
-            key: message_key(nickname, client_msg_id),
+            key: message_key(author_id, client_msg_id),
             id: None,
+            author_id: Some(author_id),
             nickname: nickname.to_owned(),
             body: body.to_owned(),
             sent_at: None,
@@ -93,7 +96,7 @@ impl Timeline {
         if self.lines.iter().any(|line| line.id == Some(message.id)) {
             return;
         }
-        let key = message_key(&message.nickname, &message.client_msg_id);
+        let key = message_key(message.author_id, &message.client_msg_id);
         match self.lines.iter_mut().find(|line| line.key == key) {
             Some(line) => {
                 line.id = Some(message.id);
@@ -105,6 +108,7 @@ impl Timeline {
             None => self.lines.push(Line {
                 key,
                 id: Some(message.id),
+                author_id: Some(message.author_id),
                 order: (message.id, 0),
                 nickname: message.nickname,
                 body: message.body,
@@ -158,6 +162,7 @@ impl Timeline {
         self.lines.push(Line {
             key: format!("n:{sequence}"),
             id: None,
+            author_id: None,
             nickname: from.to_owned(),
             body: text.to_owned(),
             sent_at: None,
@@ -166,6 +171,13 @@ impl Timeline {
             order: (after, sequence),
         });
         self.sort();
+    }
+
+    /// Shows every line by a user under their new nickname.
+    pub fn rename_author(&mut self, author_id: i64, nickname: &str) {
+        for line in self.lines.iter_mut().filter(|line| line.author_id == Some(author_id)) {
+            line.nickname = nickname.to_owned();
+        }
     }
 
     /// A message of ours that has no id yet (pending or failed).
@@ -187,9 +199,15 @@ impl Timeline {
 mod tests {
     use super::*;
 
+    /// Users in these tests: "me" is 1, "a" 2, "b" 3, "c" 4, "other" 5.
+    fn author(nickname: &str) -> i64 {
+        ["me", "a", "b", "c", "other"].iter().position(|n| *n == nickname).unwrap() as i64 + 1
+    }
+
     fn stored(id: i64, nickname: &str, client_msg_id: &str) -> ChatMessage {
         ChatMessage {
             id,
+            author_id: author(nickname),
             nickname: nickname.into(),
             body: format!("body {id}"),
             sent_at: id * 1000,
@@ -213,21 +231,21 @@ mod tests {
     #[test]
     fn a_pending_message_is_confirmed_in_place_by_its_ack_then_its_live_copy() {
         let mut timeline = Timeline::from_history(vec![stored(1, "a", "x1")]);
-        timeline.add_pending("me", "hello", "c1");
+        timeline.add_pending(1, "me", "hello", "c1");
         assert!(timeline.lines()[1].is_pending());
         assert_eq!(timeline.unacknowledged(), [("c1".to_owned(), "hello".to_owned())]);
         timeline.apply_ack("c1", 2, 2000);
         timeline.apply_message(stored(2, "me", "c1"));
         assert_eq!(ids(&timeline), [Some(1), Some(2)]);
         assert_eq!(timeline.lines()[1].status, LineStatus::Stored);
-        assert_eq!(timeline.lines()[1].key, "m:me:c1");
+        assert_eq!(timeline.lines()[1].key, "m:1:c1");
         assert!(timeline.unacknowledged().is_empty());
     }
 
     #[test]
     fn a_live_copy_arriving_before_the_ack_still_leaves_one_line() {
         let mut timeline = Timeline::default();
-        timeline.add_pending("me", "hello", "c1");
+        timeline.add_pending(1, "me", "hello", "c1");
         timeline.apply_message(stored(7, "me", "c1"));
         timeline.apply_ack("c1", 7, 7000);
         assert_eq!(ids(&timeline), [Some(7)]);
@@ -236,7 +254,7 @@ mod tests {
     #[test]
     fn someone_elses_message_with_the_same_client_id_is_not_taken_for_ours() {
         let mut timeline = Timeline::default();
-        timeline.add_pending("me", "mine", "c1");
+        timeline.add_pending(1, "me", "mine", "c1");
         timeline.apply_message(stored(4, "other", "c1"));
         assert_eq!(ids(&timeline), [Some(4), None]);
         assert!(timeline.lines()[1].is_pending());
@@ -245,7 +263,7 @@ mod tests {
     #[test]
     fn stored_messages_sort_before_pending_ones_and_notices_stay_where_they_arrived() {
         let mut timeline = Timeline::from_history(vec![stored(1, "a", "x1")]);
-        timeline.add_pending("me", "waiting", "c9");
+        timeline.add_pending(1, "me", "waiting", "c9");
         timeline.add_notice("Natter", "Welcome!");
         timeline.apply_message(stored(2, "b", "x2"));
         let bodies: Vec<&str> = timeline.lines().iter().map(|line| line.body.as_str()).collect();
@@ -255,8 +273,8 @@ mod tests {
     #[test]
     fn failed_messages_can_be_retried_or_discarded() {
         let mut timeline = Timeline::default();
-        timeline.add_pending("me", "one", "c1");
-        timeline.add_pending("me", "two", "c2");
+        timeline.add_pending(1, "me", "one", "c1");
+        timeline.add_pending(1, "me", "two", "c2");
         timeline.fail("c1", "Messages are at most 4000 characters");
         assert_eq!(timeline.lines()[0].status, LineStatus::Failed("Messages are at most 4000 characters".into()));
         assert_eq!(timeline.unacknowledged().len(), 1);
@@ -264,5 +282,28 @@ mod tests {
         assert_eq!(timeline.unacknowledged().len(), 2);
         timeline.discard("c2");
         assert_eq!(timeline.lines().len(), 1);
+    }
+}
+
+#[cfg(test)]
+mod rename_tests {
+    use super::*;
+
+    #[test]
+    fn a_rename_relabels_every_line_by_that_author_and_no_other() {
+        let message = |id: i64, author_id: i64, nickname: &str| ChatMessage {
+            id,
+            author_id,
+            nickname: nickname.into(),
+            body: "x".into(),
+            sent_at: 0,
+            client_msg_id: format!("{id}"),
+        };
+        let mut timeline =
+            Timeline::from_history(vec![message(1, 7, "dave"), message(2, 8, "erin"), message(3, 7, "dave")]);
+        timeline.add_pending(7, "dave", "pending", "p1");
+        timeline.rename_author(7, "david");
+        let names: Vec<&str> = timeline.lines().iter().map(|line| line.nickname.as_str()).collect();
+        assert_eq!(names, ["david", "erin", "david", "david"]);
     }
 }

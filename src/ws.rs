@@ -10,16 +10,19 @@ use std::time::Duration;
 
 use axum::extract::ws::{close_code, CloseFrame, Message, Utf8Bytes, WebSocketUpgrade};
 use axum::extract::State;
-use axum::response::Response;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use futures::{Sink, SinkExt, Stream, StreamExt};
 use tokio::sync::broadcast::{self, error::RecvError, error::TryRecvError};
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
-use crate::db::NewMessage;
+use crate::db::{DbError, NewMessage};
 use crate::error::AppError;
 use crate::hub::Broadcast;
+use crate::identity;
 use crate::protocol::{
-    decode_client_frame, validate_body, validate_client_msg_id, validate_nickname, ChatMessage, ClientFrame, ErrorCode,
+    decode_client_frame, validate_body, validate_client_msg_id, Account, ChatMessage, ClientFrame, ErrorCode,
     Rejection, ServerFrame, SERVER_NAME,
 };
 use crate::server::AppState;
@@ -29,8 +32,23 @@ const CATCH_UP_PAGE: u32 = 200;
 /// Live frames written before one flush: batching writes saves a syscall per frame under load.
 const MAX_BURST: usize = 64;
 
-/// Axum handler for `GET /ws`.
-pub async fn upgrade(socket: WebSocketUpgrade, State(state): State<AppState>) -> Response {
+/// Axum handler for `GET /ws`: only for signed-in users and bots, and only from our own pages.
+pub async fn upgrade(socket: WebSocketUpgrade, State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if !identity::same_origin(&headers) {
+        return (StatusCode::FORBIDDEN, "websocket connections from other sites are refused").into_response();
+    }
+    let Some(token) = identity::token_from_headers(&headers) else {
+        return (StatusCode::UNAUTHORIZED, "sign in first: no session cookie or bearer token").into_response();
+    };
+    let session = state.secret.token_hash(&token);
+    let account = match state.store.session_account(session.clone()).await {
+        Ok(Some(account)) => account,
+        Ok(None) => return (StatusCode::UNAUTHORIZED, "the session or token is not valid").into_response(),
+        Err(error) => {
+            let failure = AppError::internal("websocket sign-in", &error);
+            return (StatusCode::INTERNAL_SERVER_ERROR, failure.to_string()).into_response();
+        }
+    };
     let limit = state.settings.limits.max_ws_message_bytes;
     socket
         // tungstenite zero-fills its read buffer before every read: keep it small.
@@ -40,23 +58,27 @@ pub async fn upgrade(socket: WebSocketUpgrade, State(state): State<AppState>) ->
         .on_upgrade(move |socket| async move {
             // Held while the connection lives so shutdown can wait for its close frame.
             let _alive = state.tracker.token();
+            let hub = Arc::clone(&state.hub);
+            let registration = hub.register(session);
             let (sink, stream) = socket.split();
-            serve(state, sink, stream).await;
+            serve(state, account, registration.closed.clone(), sink, stream).await;
         })
 }
 
-/// Serves one connection until the client leaves, the transport fails or the server shuts down.
-pub async fn serve<S, R>(state: AppState, sink: S, mut stream: R)
+/// Serves one signed-in connection until the client leaves, the transport fails, its session ends
+/// (`signed_out`) or the server shuts down.
+pub async fn serve<S, R>(state: AppState, account: Account, signed_out: CancellationToken, sink: S, mut stream: R)
 where
     S: Sink<Message> + Unpin,
     R: Stream<Item = Result<Message, axum::Error>> + Unpin,
 {
-    let mut connection = Connection { sink, state, nickname: None, last_delivered: 0, last_heard: Instant::now() };
+    let mut connection =
+        Connection { sink, state, account, signed_out, joined: false, last_delivered: 0, last_heard: Instant::now() };
     if let Ok(mut live) = connection.start(&mut stream).await {
         let _ = connection.run(&mut stream, &mut live).await;
     }
-    if let Some(nickname) = connection.nickname.take() {
-        connection.state.hub.leave(&nickname);
+    if connection.joined {
+        connection.state.hub.leave(connection.account.id);
     }
 }
 
@@ -66,7 +88,11 @@ struct Gone;
 struct Connection<S> {
     sink: S,
     state: AppState,
-    nickname: Option<String>,
+    /// Who speaks on this connection: from the session, never from a frame.
+    account: Account,
+    signed_out: CancellationToken,
+    /// Whether this connection counts in presence.
+    joined: bool,
     /// The newest message id this client has been sent.
     last_delivered: i64,
     last_heard: Instant,
@@ -81,14 +107,14 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
         let timeout = Duration::from_secs(self.state.settings.limits.hello_timeout_secs);
         let deadline = tokio::time::sleep(timeout);
         tokio::pin!(deadline);
-        let (nickname, since) = loop {
+        let since = loop {
             let incoming = tokio::select! {
                 incoming = stream.next() => incoming,
                 () = &mut deadline => return Err(self.close(close_code::POLICY, "no hello frame in time").await),
                 () = self.state.shutdown.cancelled() => return Err(self.close(close_code::AWAY, "server shutting down").await),
             };
             match self.read(incoming).await? {
-                Some(ClientFrame::Hello { nickname, since }) => break (nickname, since),
+                Some(ClientFrame::Hello { since }) => break since,
                 Some(other) => {
                     let refused = Rejection::new(ErrorCode::HelloRequired, r#"send {"type":"hello"} first"#);
                     self.send(&refused.into_frame(client_msg_id_of(&other))).await?;
@@ -98,18 +124,8 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
         };
 
         let live = self.state.hub.subscribe();
-        let nickname = match nickname.as_deref().map(validate_nickname) {
-            Some(Ok(nickname)) => Some(nickname),
-            Some(Err(refused)) => {
-                self.send(&refused.into_frame(None)).await?;
-                None
-            }
-            None => None,
-        };
-        if let Some(nickname) = &nickname {
-            self.state.hub.join(nickname);
-        }
-        self.nickname = nickname;
+        self.state.hub.join(self.account.id, &self.account.nickname);
+        self.joined = true;
         let last_id = self.state.store.last_id().await.map_err(|e| AppError::internal("last id", &e)).ok();
         self.send(&self.welcome(last_id.unwrap_or(0))).await?;
         match since {
@@ -121,17 +137,13 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
 
     fn welcome(&self, last_id: i64) -> ServerFrame {
         let online = self.state.hub.online();
-        let others = online.iter().filter(|n| Some(*n) != self.nickname.as_ref()).count();
-        let company = match others {
+        let company = match online.len().saturating_sub(1) {
             0 => "Nobody else is here yet.".to_owned(),
             1 => "1 other person is here.".to_owned(),
             n => format!("{n} other people are here."),
         };
-        let text = match &self.nickname {
-            Some(nickname) => format!("Welcome to {SERVER_NAME}, {nickname}! {company}"),
-            None => format!("Welcome to {SERVER_NAME}! Pick a nickname to join in. {company}"),
-        };
-        ServerFrame::Welcome { from: SERVER_NAME.to_owned(), text, online, last_id }
+        let text = format!("Welcome to {SERVER_NAME}, {}! {company}", self.account.nickname);
+        ServerFrame::Welcome { from: SERVER_NAME.to_owned(), text, you: self.account.clone(), online, last_id }
     }
 
     async fn run<R>(&mut self, stream: &mut R, live: &mut broadcast::Receiver<Arc<Broadcast>>) -> Result<(), Gone>
@@ -144,6 +156,9 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
             tokio::select! {
                 () = self.state.shutdown.cancelled() => {
                     return Err(self.close(close_code::AWAY, "server shutting down").await);
+                }
+                () = self.signed_out.cancelled() => {
+                    return Err(self.close(close_code::POLICY, "signed out").await);
                 }
                 incoming = stream.next() => {
                     if let Some(frame) = self.read(incoming).await? {
@@ -201,11 +216,8 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
                 self.send(&refused.into_frame(None)).await
             }
             ClientFrame::Nick { nickname } => {
-                let answer = match validate_nickname(&nickname) {
-                    Ok(nickname) => {
-                        self.rename(nickname.clone());
-                        ServerFrame::NickOk { nickname }
-                    }
+                let answer = match self.rename(&nickname).await {
+                    Ok(nickname) => ServerFrame::NickOk { nickname },
                     Err(refused) => refused.into_frame(None),
                 };
                 self.send(&answer).await
@@ -220,25 +232,34 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
         }
     }
 
-    fn rename(&mut self, nickname: String) {
-        if self.nickname.as_ref() == Some(&nickname) {
-            return;
+    /// Renames the signed-in user everywhere (other tabs and readers learn it from the hub).
+    async fn rename(&mut self, requested: &str) -> Result<String, Rejection> {
+        let nickname = identity::nickname(requested)?;
+        if nickname.display == self.account.nickname {
+            return Ok(nickname.display);
         }
-        // Join first so a rename between two tabs of one person never shows them leaving.
-        self.state.hub.join(&nickname);
-        if let Some(old) = self.nickname.replace(nickname) {
-            self.state.hub.leave(&old);
+        let display = nickname.display.clone();
+        match self.state.store.rename(self.account.id, nickname).await {
+            Ok(()) => {
+                self.state.hub.rename(self.account.id, &self.account.nickname, &display);
+                self.account.nickname = display.clone();
+                Ok(display)
+            }
+            Err(DbError::NicknameTaken) => Err(identity::nickname_taken()),
+            Err(error) => Err(AppError::internal("rename", &error).into_rejection()),
         }
     }
 
     /// Validates and commits a message; the hub broadcasts it from the writer once committed.
     async fn store_message(&self, client_msg_id: &str, body: &str) -> Result<ChatMessage, Rejection> {
-        let Some(nickname) = self.nickname.clone() else {
-            return Err(Rejection::new(ErrorCode::NicknameRequired, "Choose a nickname before sending."));
-        };
         validate_client_msg_id(client_msg_id)?;
         let body = validate_body(body)?;
-        let message = NewMessage { nickname, body, client_msg_id: client_msg_id.to_owned() };
+        let message = NewMessage {
+            author_id: self.account.id,
+            nickname: self.account.nickname.clone(),
+            body,
+            client_msg_id: client_msg_id.to_owned(),
+        };
         match self.state.store.insert(message).await {
             Ok(inserted) => Ok(inserted.message),
             Err(error) => Err(AppError::internal("storing a message", &error).into_rejection()),
@@ -298,6 +319,12 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
     }
 
     async fn feed(&mut self, frame: &Broadcast) -> Result<(), Gone> {
+        // Renamed in another tab: speak under the new name here too.
+        if let Some((user_id, nickname)) = &frame.renamed {
+            if *user_id == self.account.id {
+                self.account.nickname.clone_from(nickname);
+            }
+        }
         if let Some(id) = frame.message_id {
             if id <= self.last_delivered {
                 return Ok(()); // already sent during catch-up

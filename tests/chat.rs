@@ -22,10 +22,10 @@ async fn history(server: &TestServer) -> Vec<Value> {
 async fn a_message_reaches_every_client_and_its_sender_gets_an_ack() {
     let (_dir, db) = temp_db();
     let server = TestServer::start(&db).await;
-    let (mut alice, welcome) = server.join(Some("alice"), None).await;
+    let (mut alice, welcome) = server.join("alice", None).await;
     assert_eq!(welcome["from"], "Natter");
     assert!(welcome["text"].as_str().unwrap().contains("alice"), "{welcome}");
-    let (mut bob, _) = server.join(Some("bob"), None).await;
+    let (mut bob, _) = server.join("bob", None).await;
 
     let ack = alice.post("c-1", "hello bob").await;
     let id = ack["id"].as_i64().expect("ack carries the stored id");
@@ -46,8 +46,8 @@ async fn a_message_reaches_every_client_and_its_sender_gets_an_ack() {
 async fn the_welcome_is_addressed_to_the_new_client_only() {
     let (_dir, db) = temp_db();
     let server = TestServer::start(&db).await;
-    let (mut alice, _) = server.join(Some("alice"), None).await;
-    let (_bob, welcome) = server.join(Some("bob"), None).await;
+    let (mut alice, _) = server.join("alice", None).await;
+    let (_bob, welcome) = server.join("bob", None).await;
     assert_eq!(welcome["online"], json!(["alice", "bob"]));
     assert!(welcome["text"].as_str().unwrap().contains("1 other person"), "{welcome}");
     // alice hears that bob joined, but not bob's welcome.
@@ -61,11 +61,12 @@ async fn the_welcome_is_addressed_to_the_new_client_only() {
 async fn presence_follows_joins_renames_and_leaves_counting_tabs_once() {
     let (_dir, db) = temp_db();
     let server = TestServer::start(&db).await;
-    let (mut watcher, _) = server.join(Some("watcher"), None).await;
+    let (mut watcher, _) = server.join("watcher", None).await;
     watcher.expect("user_joined").await; // itself
-    let (carol_tab_1, _) = server.join(Some("carol"), None).await;
+    let carol = server.register("carol").await;
+    let (carol_tab_1, _) = server.join_as(&carol, None).await;
     assert_eq!(watcher.expect("user_joined").await["nickname"], "carol");
-    let (carol_tab_2, _) = server.join(Some("carol"), None).await;
+    let (carol_tab_2, _) = server.join_as(&carol, None).await;
     carol_tab_1.close().await;
     let (status, body) = server.get("/api/online").await;
     assert_eq!(status, 200);
@@ -73,16 +74,24 @@ async fn presence_follows_joins_renames_and_leaves_counting_tabs_once() {
     carol_tab_2.close().await;
     assert_eq!(watcher.expect("user_left").await["nickname"], "carol");
 
-    let (mut dave, _) = server.join(Some("dave"), None).await;
+    let (mut dave, _) = server.join("dave", None).await;
     assert_eq!(watcher.expect("user_joined").await["nickname"], "dave");
-    dave.send(json!({ "type": "nick", "nickname": "david" })).await;
-    assert_eq!(dave.expect("nick_ok").await["nickname"], "david");
-    assert_eq!(watcher.expect("user_joined").await["nickname"], "david");
-    assert_eq!(watcher.expect("user_left").await["nickname"], "dave");
+    let before = dave.post("d-0", "as dave").await;
+    dave.send(json!({ "type": "nick", "nickname": "ｄａｖｉｄ" })).await;
+    assert_eq!(dave.expect("nick_ok").await["nickname"], "david", "stored in NFKC form");
+    let renamed = watcher.expect("user_renamed").await;
+    assert_eq!(renamed["from"], "dave");
+    assert_eq!(renamed["to"], "david");
+    let (status, body) = server.get("/api/online").await;
+    assert_eq!((status, serde_json::from_str::<Value>(&body).unwrap()), (200, json!(["david", "watcher"])));
     let ack = dave.post("d-1", "renamed").await;
     let stored = history(&server).await;
     assert_eq!(stored.last().unwrap()["id"], ack["id"]);
     assert_eq!(stored.last().unwrap()["nickname"], "david");
+    // Earlier messages show the new name too: the author is a user, not a string.
+    let earlier = stored.iter().find(|m| m["id"] == before["id"]).unwrap();
+    assert_eq!(earlier["nickname"], "david");
+    assert_eq!(earlier["author_id"], renamed["user_id"]);
     server.stop().await;
 }
 
@@ -90,7 +99,7 @@ async fn presence_follows_joins_renames_and_leaves_counting_tabs_once() {
 async fn a_late_client_gets_history_from_the_server_function_and_catch_up() {
     let (_dir, db) = temp_db();
     let server = TestServer::start(&db).await;
-    let (mut alice, _) = server.join(Some("alice"), None).await;
+    let (mut alice, _) = server.join("alice", None).await;
     let mut ids = Vec::new();
     for i in 0..5 {
         ids.push(alice.post(&format!("c-{i}"), &format!("message {i}")).await["id"].as_i64().unwrap());
@@ -104,7 +113,7 @@ async fn a_late_client_gets_history_from_the_server_function_and_catch_up() {
     assert_eq!(older.iter().map(|m| m["id"].as_i64().unwrap()).collect::<Vec<_>>(), &ids[1..3]);
 
     // A client that has seen up to ids[1] gets exactly what came after.
-    let (mut carol, welcome) = server.join(Some("carol"), Some(ids[1])).await;
+    let (mut carol, welcome) = server.join("carol", Some(ids[1])).await;
     assert_eq!(welcome["last_id"], ids[4]);
     let caught_up = carol.expect("history").await;
     assert_eq!(caught_up["complete"], true);
@@ -118,15 +127,16 @@ async fn a_late_client_gets_history_from_the_server_function_and_catch_up() {
 async fn a_reconnecting_client_receives_exactly_what_it_missed() {
     let (_dir, db) = temp_db();
     let server = TestServer::start(&db).await;
-    let (mut alice, _) = server.join(Some("alice"), None).await;
-    let (bob, _) = server.join(Some("bob"), None).await;
+    let (mut alice, _) = server.join("alice", None).await;
+    let bob_session = server.register("bob").await;
+    let (bob, _) = server.join_as(&bob_session, None).await;
     let seen = alice.post("a-0", "before the drop").await["id"].as_i64().unwrap();
     bob.close().await;
     let mut missed = Vec::new();
     for i in 1..=3 {
         missed.push(alice.post(&format!("a-{i}"), &format!("while away {i}")).await["id"].as_i64().unwrap());
     }
-    let (mut bob, _) = server.join(Some("bob"), Some(seen)).await;
+    let (mut bob, _) = server.join_as(&bob_session, Some(seen)).await;
     let caught_up = bob.expect("history").await;
     let ids: Vec<i64> = caught_up["messages"].as_array().unwrap().iter().map(|m| m["id"].as_i64().unwrap()).collect();
     assert_eq!(ids, missed);
@@ -141,14 +151,14 @@ async fn a_reconnecting_client_receives_exactly_what_it_missed() {
 async fn catch_up_larger_than_a_page_arrives_complete_and_in_order() {
     let (_dir, db) = temp_db();
     let server = TestServer::start(&db).await;
-    let (mut alice, _) = server.join(Some("alice"), None).await;
+    let (mut alice, _) = server.join("alice", None).await;
     for i in 0..450 {
         alice.send_message(&format!("bulk-{i}"), &format!("bulk {i}")).await;
     }
     for _ in 0..450 {
         alice.expect("ack").await;
     }
-    let (mut late, _) = server.join(None, Some(0)).await;
+    let (mut late, _) = server.join("late", Some(0)).await;
     let mut ids = Vec::new();
     loop {
         let page = late.expect("history").await;
@@ -165,11 +175,12 @@ async fn catch_up_larger_than_a_page_arrives_complete_and_in_order() {
 async fn a_resent_message_is_stored_once_and_acked_with_the_original_id() {
     let (_dir, db) = temp_db();
     let server = TestServer::start(&db).await;
-    let (mut alice, _) = server.join(Some("alice"), None).await;
+    let session = server.register("alice").await;
+    let (mut alice, _) = server.join_as(&session, None).await;
     let first = alice.post("same-id", "only once").await;
     alice.close().await;
     for _ in 0..4 {
-        let (mut again, _) = server.join(Some("alice"), None).await;
+        let (mut again, _) = server.join_as(&session, None).await;
         assert_eq!(again.post("same-id", "only once").await, first);
         again.close().await;
     }
@@ -181,7 +192,7 @@ async fn a_resent_message_is_stored_once_and_acked_with_the_original_id() {
 async fn history_survives_a_restart_on_the_same_database() {
     let (_dir, db) = temp_db();
     let server = TestServer::start(&db).await;
-    let (mut alice, _) = server.join(Some("alice"), None).await;
+    let (mut alice, _) = server.join("alice", None).await;
     for i in 0..3 {
         alice.post(&format!("r-{i}"), &format!("kept {i}")).await;
     }
@@ -190,7 +201,7 @@ async fn history_survives_a_restart_on_the_same_database() {
 
     let server = TestServer::start(&db).await;
     assert_eq!(history(&server).await, before);
-    let (mut bob, _) = server.join(Some("bob"), None).await;
+    let (mut bob, _) = server.join("bob", None).await;
     let ack = bob.post("b-1", "after restart").await;
     assert_eq!(ack["id"], before.last().unwrap()["id"].as_i64().unwrap() + 1);
     server.stop().await;
@@ -200,13 +211,7 @@ async fn history_survives_a_restart_on_the_same_database() {
 async fn bad_frames_get_error_frames_store_nothing_and_keep_the_socket() {
     let (_dir, db) = temp_db();
     let server = TestServer::start(&db).await;
-    let (mut anonymous, _) = server.join(None, None).await;
-    anonymous.send_message("x-1", "who am I?").await;
-    let refused = anonymous.expect("error").await;
-    assert_eq!(refused["code"], "nickname_required");
-    assert_eq!(refused["client_msg_id"], "x-1");
-
-    let (mut eve, _) = server.join(Some("eve"), None).await;
+    let (mut eve, _) = server.join("eve", None).await;
     let cases: Vec<(String, &str)> = vec![
         ("{not json".into(), "malformed_frame"),
         (json!({ "type": "shout", "body": "hi" }).to_string(), "unknown_frame_type"),
@@ -240,13 +245,14 @@ async fn bad_frames_get_error_frames_store_nothing_and_keep_the_socket() {
 async fn frames_before_hello_are_refused_and_a_silent_client_is_closed() {
     let (_dir, db) = temp_db();
     let server = TestServer::start(&db).await;
-    let mut early = server.client().await;
+    let session = server.register("early").await;
+    let mut early = server.client(&session).await;
     early.send_message("too-early", "hi").await;
     let refused = early.expect("error").await;
     assert_eq!(refused["code"], "hello_required");
     assert_eq!(refused["client_msg_id"], "too-early");
     // The test server allows 1 s for hello.
-    let mut silent = server.client().await;
+    let mut silent = server.client(&session).await;
     assert_eq!(silent.closed().await, Some(CloseCode::Policy));
     server.stop().await;
 }
@@ -255,8 +261,8 @@ async fn frames_before_hello_are_refused_and_a_silent_client_is_closed() {
 async fn an_oversized_websocket_message_closes_that_socket_with_1009_only() {
     let (_dir, db) = temp_db();
     let server = TestServer::start(&db).await;
-    let (mut bystander, _) = server.join(Some("bystander"), None).await;
-    let (mut flooder, _) = server.join(Some("flooder"), None).await;
+    let (mut bystander, _) = server.join("bystander", None).await;
+    let (mut flooder, _) = server.join("flooder", None).await;
     flooder.send_text("z".repeat(2 << 20)).await;
     assert_eq!(flooder.closed().await, Some(CloseCode::Size));
     let ack = bystander.post("b-1", "unaffected").await;
@@ -268,7 +274,7 @@ async fn an_oversized_websocket_message_closes_that_socket_with_1009_only() {
 async fn shutdown_sends_every_socket_a_going_away_close_frame() {
     let (_dir, db) = temp_db();
     let server = TestServer::start(&db).await;
-    let (mut client, _) = server.join(Some("alice"), None).await;
+    let (mut client, _) = server.join("alice", None).await;
     let ack = client.post("s-1", "stored before shutdown").await;
     let stopping = tokio::spawn(server.stop());
     assert_eq!(client.closed().await, Some(CloseCode::Away));
@@ -305,7 +311,7 @@ async fn server_functions_refuse_bad_arguments_with_400_and_a_reason() {
 async fn the_page_contains_recent_history_as_escaped_text() {
     let (_dir, db) = temp_db();
     let server = TestServer::start(&db).await;
-    let (mut mallory, _) = server.join(Some("<b>mallory</b>"), None).await;
+    let (mut mallory, _) = server.join("<b>mallory</b>", None).await;
     mallory.post("p-1", "<script>alert(1)</script>").await;
     mallory.post("p-2", "<img src=x onerror=alert(1)>").await;
     let (status, page) = server.get("/").await;
@@ -332,11 +338,11 @@ async fn a_reader_that_falls_behind_is_resynced_and_misses_nothing() {
     // resync-from-database path.
     let limits = natter::config::Limits { broadcast_buffer: 1, ..natter::config::Limits::default() };
     let server = TestServer::start_with(&db, limits).await;
-    let (mut reader, _) = server.join(Some("reader"), None).await;
+    let (mut reader, _) = server.join("reader", None).await;
     let body = "x".repeat(3_000);
     let mut writers = Vec::new();
     for w in 0..WRITERS {
-        let (mut writer, _) = server.join(Some(&format!("writer{w}")), None).await;
+        let (mut writer, _) = server.join(&format!("writer{w}"), None).await;
         let body = body.clone();
         writers.push(tokio::spawn(async move {
             for i in 0..EACH {

@@ -1,8 +1,9 @@
-import { expect, type Browser, type Locator, type Page } from '@playwright/test';
+import { expect, type Browser, type BrowserContextOptions, type Locator, type Page } from '@playwright/test';
 
 /** The chat page as a person sees it: found by role and label, never by markup position. */
 export class ChatPage {
   readonly nickname: Locator;
+  readonly join: Locator;
   readonly message: Locator;
   readonly send: Locator;
   readonly log: Locator;
@@ -11,6 +12,7 @@ export class ChatPage {
 
   constructor(readonly page: Page) {
     this.nickname = page.getByLabel('Nickname');
+    this.join = page.getByRole('button', { name: 'Join' });
     this.message = page.getByLabel('Message', { exact: true });
     this.send = page.getByRole('button', { name: 'Send' });
     this.log = page.getByRole('log', { name: 'Messages' });
@@ -18,12 +20,13 @@ export class ChatPage {
     this.online = page.getByRole('list', { name: 'Online users' });
   }
 
-  static async open(browser: Browser, nickname?: string): Promise<ChatPage> {
-    const context = await browser.newContext();
+  /** A new browser (its own cookies): a visitor until it joins as `nickname`. */
+  static async open(browser: Browser, nickname?: string, options?: BrowserContextOptions): Promise<ChatPage> {
+    const context = await browser.newContext(options);
     const chat = new ChatPage(await context.newPage());
-    await chat.goto();
+    await chat.page.goto('/');
     if (nickname) {
-      await chat.setNickname(nickname);
+      await chat.joinAs(nickname);
     }
     return chat;
   }
@@ -33,13 +36,22 @@ export class ChatPage {
     await this.connected();
   }
 
+  /** Joins as a visitor: picks the nickname and waits until connected and listed online. */
+  async joinAs(nickname: string) {
+    await this.nickname.fill(nickname);
+    await this.join.click();
+    await this.connected();
+    await expect(this.online.getByText(nickname, { exact: true })).toBeVisible();
+  }
+
   async connected() {
     await expect(this.status).toHaveText('Connected');
   }
 
-  async setNickname(nickname: string) {
+  /** Renames a signed-in user. */
+  async rename(nickname: string) {
     await this.nickname.fill(nickname);
-    await this.nickname.press('Tab');
+    await this.nickname.press('Enter');
     await expect(this.online.getByText(nickname, { exact: true })).toBeVisible();
   }
 

@@ -47,7 +47,9 @@ test('a reload keeps the history in order and remembers the nickname', async ({ 
 
   await chat.page.reload();
   await chat.connected();
+  // The session cookie remembers who this is: no need to join again.
   await expect(chat.nickname).toHaveValue(name);
+  await expect(chat.join).toHaveCount(0);
   const texts = await chat.log.getByRole('listitem').locator('.body').allTextContents();
   expect(texts.indexOf(first)).toBeGreaterThanOrEqual(0);
   expect(texts.indexOf(second)).toBe(texts.indexOf(first) + 1);
@@ -117,19 +119,64 @@ test('the composer counts down near the limit and refuses an over-long message',
   await chat.close();
 });
 
-test('an invalid nickname is explained and nothing is sent', async ({ browser }) => {
+test('a visitor must pick a valid, free nickname before chatting', async ({ browser }) => {
+  const taken = unique('taken');
+  const owner = await ChatPage.open(browser, taken);
   const chat = await ChatPage.open(browser);
+  await expect(chat.status).toHaveText('Not joined yet');
+  await chat.message.fill(unique('nameless'));
+  await expect(chat.send).toBeDisabled();
+
   await chat.nickname.fill('ev\u200be');
-  await chat.nickname.press('Tab');
+  await chat.join.click();
   await expect(chat.page.getByRole('alert').filter({ hasText: 'invisible characters' })).toBeVisible();
   await chat.nickname.fill('');
-  const text = unique('nameless');
-  await chat.message.fill(text);
-  await chat.send.click();
-  await expect(chat.page.getByText('Choose a nickname first.')).toBeVisible();
-  await expect(chat.message).toHaveValue(text);
-  await expect(chat.line(text)).toHaveCount(0);
+  await chat.join.click();
+  await expect(chat.page.getByRole('alert').filter({ hasText: 'Choose a nickname first.' })).toBeVisible();
+  // A lookalike of a taken nickname (upper case here) is refused by the server.
+  await chat.nickname.fill(taken.toUpperCase());
+  await chat.join.click();
+  await expect(chat.page.getByRole('alert').filter({ hasText: 'is taken' })).toBeVisible();
+  await expect(chat.status).toHaveText('Not joined yet');
+
+  await chat.joinAs(unique('free'));
+  await expect(chat.send).toBeEnabled();
+  await owner.close();
   await chat.close();
+});
+
+test('a rename is announced and relabels earlier messages everywhere', async ({ browser }) => {
+  const before = unique('dave');
+  const after = unique('david');
+  const dave = await ChatPage.open(browser, before);
+  const reader = await ChatPage.open(browser, unique('reader'));
+  const text = unique('said before the rename');
+  await dave.say(text);
+  await expect(reader.line(text)).toContainText(before);
+  await dave.rename(after);
+  await expect(reader.log.getByText(`${before} is now known as ${after}.`)).toBeVisible();
+  await expect(reader.line(text)).toContainText(after);
+  await expect(reader.online.getByText(after, { exact: true })).toBeVisible();
+  await expect(reader.online.getByText(before, { exact: true })).toHaveCount(0);
+  await reader.page.reload();
+  await expect(reader.line(text)).toContainText(after);
+  await dave.close();
+  await reader.close();
+});
+
+test('signing out ends the session: the page becomes a visitor again and others see the leave', async ({ browser }) => {
+  const name = unique('leaver');
+  const leaver = await ChatPage.open(browser, name);
+  const watcher = await ChatPage.open(browser, unique('watcher'));
+  await expect(watcher.online.getByText(name, { exact: true })).toBeVisible();
+  await leaver.page.getByRole('button', { name: 'Sign out' }).click();
+  await expect(leaver.join).toBeVisible();
+  await expect(leaver.status).toHaveText('Not joined yet');
+  await expect(watcher.online.getByText(name, { exact: true })).toHaveCount(0);
+  await leaver.page.reload();
+  await expect(leaver.join).toBeVisible();
+  await leaver.close();
+  await watcher.close();
 });
 
 test('the online list shows people joining and leaving', async ({ browser }) => {
@@ -147,8 +194,8 @@ test('the online list shows people joining and leaving', async ({ browser }) => 
 test('the page works at 375 px wide', async ({ browser }) => {
   const context = await browser.newContext({ viewport: { width: 375, height: 740 } });
   const chat = new ChatPage(await context.newPage());
-  await chat.goto();
-  await chat.setNickname(unique('phone'));
+  await chat.page.goto('/');
+  await chat.joinAs(unique('phone'));
   const text = unique('from a phone');
   await chat.say(text);
   await expect(chat.line(text)).toBeVisible();
@@ -166,8 +213,11 @@ for (const colorScheme of ['light', 'dark'] as const) {
   test(`no accessibility violations in the ${colorScheme} theme`, async ({ browser }) => {
     const context = await browser.newContext({ colorScheme });
     const chat = new ChatPage(await context.newPage());
-    await chat.goto();
-    await chat.setNickname(unique('axe'));
+    await chat.page.goto('/');
+    // The visitor's page (join form) must pass too, not only the signed-in one.
+    const visitor = await new AxeBuilder({ page: chat.page }).analyze();
+    expect(visitor.violations.map((v) => `${v.id}: ${v.help}`)).toEqual([]);
+    await chat.joinAs(unique('axe'));
     await chat.say(unique('accessible message'));
     const results = await new AxeBuilder({ page: chat.page }).analyze();
     expect(results.violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target).join(', ')})`)).toEqual([]);
@@ -193,8 +243,8 @@ test('a sent message is marked pending until the server confirms it', async ({ b
     });
   });
   const chat = new ChatPage(page);
-  await chat.goto();
-  await chat.setNickname(unique('patient'));
+  await page.goto('/');
+  await chat.joinAs(unique('patient'));
   const text = unique('waiting for the server');
   await chat.say(text);
   await expect(chat.line(text)).toHaveClass(/pending/);

@@ -4,7 +4,7 @@ import WebSocket from 'ws';
 // Runs with JavaScript disabled: what the server renders must stand on its own.
 test('the server-rendered page shows the history as text', async ({ page, baseURL }) => {
   const body = `server-rendered ${Date.now()} <em>not html</em>`;
-  await postOverWebsocket(baseURL!, 'ssr-checker', body);
+  await postOverWebsocket(baseURL!, `ssr-checker-${Date.now()}`, body);
   await page.goto('/');
   const log = page.getByRole('log', { name: 'Messages' });
   await expect(log.getByText(body, { exact: true })).toBeVisible();
@@ -15,12 +15,19 @@ test('the server-rendered page shows the history as text', async ({ page, baseUR
   expect(history.map((m: { body: string }) => m.body)).toContain(body);
 });
 
-/** Posts a message as a bot would: plain JSON over the websocket. */
+/** Joins and posts a message as any program could: one HTTP call, then plain JSON over the websocket. */
 async function postOverWebsocket(baseURL: string, nickname: string, body: string): Promise<void> {
-  const socket = new WebSocket(baseURL.replace(/^http/, 'ws') + '/ws');
+  const joined = await fetch(`${baseURL}/api/join`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+    body: new URLSearchParams({ nickname }).toString(),
+  });
+  expect(joined.status).toBe(200);
+  const cookie = joined.headers.getSetCookie()[0].split(';')[0];
+  const socket = new WebSocket(baseURL.replace(/^http/, 'ws') + '/ws', { headers: { cookie } });
   await new Promise<void>((resolve, reject) => {
     socket.on('error', reject);
-    socket.on('open', () => socket.send(JSON.stringify({ type: 'hello', nickname })));
+    socket.on('open', () => socket.send(JSON.stringify({ type: 'hello' })));
     socket.on('message', (data) => {
       const frame = JSON.parse(data.toString());
       if (frame.type === 'welcome') {

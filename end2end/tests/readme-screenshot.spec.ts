@@ -8,20 +8,14 @@ test.beforeAll(() => server.start());
 test.afterAll(() => server.stop());
 
 test('screenshot for the README', async ({ browser }) => {
-  const context = await browser.newContext({ viewport: { width: 1100, height: 620 }, baseURL: server.url });
-  const alice = new ChatPage(await context.newPage());
-  await alice.goto();
-  await alice.setNickname('alice');
-  const bobContext = await browser.newContext({ baseURL: server.url });
-  const bob = new ChatPage(await bobContext.newPage());
-  await bob.goto();
-  await bob.setNickname('bob');
+  const alice = await ChatPage.open(browser, 'alice', { viewport: { width: 1100, height: 620 }, baseURL: server.url });
+  const bob = await ChatPage.open(browser, 'bob', { baseURL: server.url });
   await alice.say('Hi Bob! Natter is up and running.');
   await bob.say('Hi Alice. Every message is on disk before it is acknowledged.');
   await alice.say('And <b>HTML</b> stays plain text.');
   await expect(alice.line('And <b>HTML</b> stays plain text.')).not.toHaveClass(/pending/);
   await expect(alice.line('Hi Alice. Every message is on disk before it is acknowledged.')).toBeVisible();
   await alice.page.screenshot({ path: '../docs/screenshot.png' });
-  await bobContext.close();
-  await context.close();
+  await bob.close();
+  await alice.close();
 });

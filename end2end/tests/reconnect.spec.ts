@@ -8,10 +8,7 @@ test.beforeAll(() => server.start());
 test.afterAll(() => server.stop());
 
 test('after a server restart the page reconnects by itself and catches up with what it missed', async ({ browser }) => {
-  const readerContext = await browser.newContext({ baseURL: server.url });
-  const reader = new ChatPage(await readerContext.newPage());
-  await reader.goto();
-  await reader.setNickname(unique('reader'));
+  const reader = await ChatPage.open(browser, unique('reader'), { baseURL: server.url });
   const before = unique('before the restart');
   await reader.say(before);
   await expect(reader.line(before)).not.toHaveClass(/pending/);
@@ -25,10 +22,7 @@ test('after a server restart the page reconnects by itself and catches up with w
   await server.start();
 
   // Someone else speaks before the reader is back: the reader must still get it, once.
-  const writerContext = await browser.newContext({ baseURL: server.url });
-  const writer = new ChatPage(await writerContext.newPage());
-  await writer.goto();
-  await writer.setNickname(unique('writer'));
+  const writer = await ChatPage.open(browser, unique('writer'), { baseURL: server.url });
   const missed = unique('said while the reader was away');
   await writer.say(missed);
 
@@ -40,6 +34,6 @@ test('after a server restart the page reconnects by itself and catches up with w
   const after = unique('after reconnecting');
   await reader.say(after);
   await expect(writer.line(after)).toHaveCount(1);
-  await readerContext.close();
-  await writerContext.close();
+  await reader.close();
+  await writer.close();
 });

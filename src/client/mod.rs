@@ -1,7 +1,6 @@
 //! The browser's side of the socket: connect, say hello with the last id seen, resend what was not
-//! acknowledged, apply server frames to the chat state, and reconnect with backoff and jitter.
-
-mod storage;
+//! acknowledged, apply server frames to the chat state, and reconnect with backoff and jitter. The
+//! session cookie identifies the user; the task ends when the session does.
 
 use std::pin::pin;
 
@@ -11,13 +10,10 @@ use gloo_net::websocket::{futures::WebSocket, Message};
 use leptos::prelude::*;
 
 use crate::chat::{retry_delay_ms, ChatState, Command, Connection};
-use crate::protocol::{validate_nickname, ClientFrame, ErrorCode, ServerFrame};
+use crate::protocol::{ClientFrame, ErrorCode, ServerFrame};
 
-/// Starts the socket task for this page. Call once, after hydration.
+/// Starts the socket task for a signed-in page, after hydration.
 pub fn start(chat: ChatState) {
-    if let Some(nickname) = storage::load_nickname() {
-        chat.nickname.set(nickname);
-    }
     let (commands, queue) = mpsc::unbounded();
     chat.attach(commands);
     leptos::task::spawn_local(run(chat, queue));
@@ -36,15 +32,22 @@ async fn run(chat: ChatState, mut commands: mpsc::UnboundedReceiver<Command>) {
         chat.connection.set(Connection::Connecting);
         if let Some(url) = socket_url() {
             if let Ok(socket) = WebSocket::open(&url) {
-                let mut session = Session { chat, greeted, sent_nickname: None };
+                let mut session = Session { chat, greeted, welcomed: false };
                 if session.serve(socket, &mut commands).await.is_break() {
                     return;
                 }
-                if session.greeted {
+                if session.welcomed {
                     failures = 0;
                 }
                 greeted = session.greeted;
             }
+        }
+        // Refused or dropped: if the session is gone (signed out elsewhere, expired), stop trying
+        // and show the join form again.
+        if let Ok(None) = crate::api::get_me().await {
+            chat.me.set(None);
+            chat.connection.set(Connection::Connecting);
+            return;
         }
         failures += 1;
         wait_before_retry(chat, failures).await;
@@ -66,8 +69,8 @@ struct Session {
     chat: ChatState,
     /// Whether any connection of this page was welcomed (the greeting is shown once).
     greeted: bool,
-    /// The nickname last sent to the server on this connection.
-    sent_nickname: Option<String>,
+    /// Whether this connection was welcomed.
+    welcomed: bool,
 }
 
 type Sink = futures::stream::SplitSink<WebSocket, Message>;
@@ -91,10 +94,8 @@ impl Session {
             .chain(stream::once(async { Event::Closed }));
         let mut events = pin!(stream::select(frames, commands.by_ref().map(Event::Command)));
 
-        let nickname = validate_nickname(&self.chat.nickname.get_untracked()).ok();
         let since = Some(self.chat.timeline.with_untracked(|timeline| timeline.last_id()));
-        self.sent_nickname = nickname.clone();
-        if send(&mut sink, &ClientFrame::Hello { nickname, since }).await.is_err() {
+        if send(&mut sink, &ClientFrame::Hello { since }).await.is_err() {
             return std::ops::ControlFlow::Continue(());
         }
         while let Some(event) = events.next().await {
@@ -117,15 +118,14 @@ impl Session {
         };
         let chat = self.chat;
         match frame {
-            ServerFrame::Welcome { from, text, online, .. } => {
+            ServerFrame::Welcome { from, text, you, online, .. } => {
                 if !self.greeted {
                     chat.timeline.update(|timeline| timeline.add_notice(&from, &text));
                     self.greeted = true;
                 }
-                if let Some(nickname) = &self.sent_nickname {
-                    chat.confirmed_nickname.set(Some(nickname.clone()));
-                    storage::save_nickname(nickname);
-                }
+                self.welcomed = true;
+                chat.nickname.set(you.nickname.clone());
+                chat.me.set(Some(you));
                 chat.online.set(online);
                 chat.connection.set(Connection::Connected);
                 // Anything not acknowledged before the last disconnect goes again; the server
@@ -144,9 +144,33 @@ impl Session {
                 chat.timeline.update(|timeline| timeline.apply_ack(&client_msg_id, id, sent_at));
             }
             ServerFrame::NickOk { nickname } => {
-                storage::save_nickname(&nickname);
                 chat.nickname_error.set(None);
-                chat.confirmed_nickname.set(Some(nickname));
+                chat.nickname.set(nickname.clone());
+                chat.me.update(|me| {
+                    if let Some(me) = me {
+                        me.nickname = nickname;
+                    }
+                });
+            }
+            ServerFrame::UserRenamed { user_id, from, to } => {
+                chat.online.update(|online| {
+                    online.retain(|name| *name != from);
+                    if let Err(position) = online.binary_search(&to) {
+                        online.insert(position, to.clone());
+                    }
+                });
+                chat.timeline.update(|timeline| {
+                    timeline.rename_author(user_id, &to);
+                    timeline.add_notice(crate::protocol::SERVER_NAME, &format!("{from} is now known as {to}."));
+                });
+                if chat.me.with_untracked(|me| me.as_ref().is_some_and(|me| me.id == user_id)) {
+                    chat.nickname.set(to.clone());
+                    chat.me.update(|me| {
+                        if let Some(me) = me {
+                            me.nickname = to;
+                        }
+                    });
+                }
             }
             ServerFrame::UserJoined { nickname } => chat.online.update(|online| {
                 if let Err(position) = online.binary_search(&nickname) {
@@ -157,9 +181,7 @@ impl Session {
             ServerFrame::Presence { online } => chat.online.set(online),
             ServerFrame::Error { code, message, client_msg_id } => match (client_msg_id, code) {
                 (Some(client_msg_id), _) => chat.timeline.update(|timeline| timeline.fail(&client_msg_id, &message)),
-                (None, ErrorCode::InvalidNickname) => {
-                    self.sent_nickname = None;
-                    chat.confirmed_nickname.set(None);
+                (None, ErrorCode::InvalidNickname | ErrorCode::NicknameTaken) => {
                     chat.nickname_error.set(Some(message));
                 }
                 (None, _) => chat.alert.set(Some(message)),
@@ -170,13 +192,13 @@ impl Session {
 
     async fn on_command(&mut self, command: Command, sink: &mut Sink) -> Result<(), ()> {
         match command {
-            Command::Send { nickname, body } => {
-                self.ensure_nickname(&nickname, sink).await?;
+            Command::Send { body } => {
+                let Some(me) = self.chat.me.get_untracked() else { return Ok(()) };
                 let client_msg_id = new_client_msg_id();
-                self.chat.timeline.update(|timeline| timeline.add_pending(&nickname, &body, &client_msg_id));
+                self.chat.timeline.update(|timeline| timeline.add_pending(me.id, &me.nickname, &body, &client_msg_id));
                 send(sink, &ClientFrame::Send { client_msg_id, body }).await
             }
-            Command::SetNickname(nickname) => self.ensure_nickname(&nickname, sink).await,
+            Command::SetNickname(nickname) => send(sink, &ClientFrame::Nick { nickname }).await,
             Command::Retry(client_msg_id) => {
                 let Some(body) = self.chat.timeline.try_update(|timeline| timeline.retry(&client_msg_id)).flatten()
                 else {
@@ -185,15 +207,6 @@ impl Session {
                 send(sink, &ClientFrame::Send { client_msg_id, body }).await
             }
         }
-    }
-
-    /// Frames are handled in order, so a `nick` sent before a `send` applies to it.
-    async fn ensure_nickname(&mut self, nickname: &str, sink: &mut Sink) -> Result<(), ()> {
-        if self.sent_nickname.as_deref() == Some(nickname) {
-            return Ok(());
-        }
-        self.sent_nickname = Some(nickname.to_owned());
-        send(sink, &ClientFrame::Nick { nickname: nickname.to_owned() }).await
     }
 }
 

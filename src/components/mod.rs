@@ -7,3 +7,4 @@ pub mod message;
 pub mod message_list;
 pub mod nickname;
 pub mod online_list;
+pub mod sign_out;

@@ -1,29 +1,65 @@
-//! The nickname field. Remembered in the browser; committed to the server on blur or Enter.
+//! The nickname field. For a visitor it is the way in ("Join" creates the account and signs this
+//! browser in); for a signed-in user, editing it and pressing Enter or leaving the field renames them.
 
 use leptos::prelude::*;
 
+use crate::api::join_chat;
 use crate::chat::ChatState;
-use crate::protocol::MAX_NICKNAME_CHARS;
+use crate::protocol::{validate_nickname, MAX_NICKNAME_CHARS};
 
 #[component]
 pub fn NicknameField() -> impl IntoView {
     let chat = expect_context::<ChatState>();
-    let commit = move || chat.commit_nickname();
+    let joining = RwSignal::new(false);
+    let signed_in = move || chat.me.with(Option::is_some);
+    let join = move || {
+        let nickname = match validate_nickname(&chat.nickname.get_untracked()) {
+            Ok(nickname) => nickname,
+            Err(refused) => return chat.nickname_error.set(Some(refused.message)),
+        };
+        joining.set(true);
+        leptos::task::spawn_local(async move {
+            match join_chat(nickname).await {
+                Ok(account) => {
+                    chat.nickname_error.set(None);
+                    chat.nickname.set(account.nickname.clone());
+                    chat.me.set(Some(account));
+                }
+                Err(error) => chat.nickname_error.set(Some(error.to_string())),
+            }
+            joining.set(false);
+        });
+    };
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if signed_in() {
+            chat.commit_nickname();
+        } else {
+            join();
+        }
+    };
     view! {
-        <div class="field nickname">
-            <label for="nickname">"Nickname"</label>
-            <input
-                id="nickname"
-                name="nickname"
-                type="text"
-                autocomplete="nickname"
-                maxlength=MAX_NICKNAME_CHARS
-                aria-invalid=move || chat.nickname_error.get().is_some().to_string()
-                aria-describedby="nickname-error"
-                bind:value=chat.nickname
-                on:change=move |_| commit()
-            />
-            <p id="nickname-error" class="field-error" role="alert">{move || chat.nickname_error.get()}</p>
-        </div>
+        <form class="identity" on:submit=on_submit>
+            <div class="field nickname">
+                <label for="nickname">"Nickname"</label>
+                <div class="inline">
+                    <input
+                        id="nickname"
+                        name="nickname"
+                        type="text"
+                        autocomplete="nickname"
+                        maxlength=MAX_NICKNAME_CHARS
+                        aria-invalid=move || chat.nickname_error.get().is_some().to_string()
+                        aria-describedby="nickname-error"
+                        bind:value=chat.nickname
+                        on:change=move |_| chat.commit_nickname()
+                    />
+                    <Show when=move || !signed_in()>
+                        <button type="submit" class="join" disabled=move || joining.get()>"Join"</button>
+                    </Show>
+                </div>
+                <p id="nickname-error" class="field-error" role="alert">{move || chat.nickname_error.get()}</p>
+            </div>
+        </form>
     }
 }

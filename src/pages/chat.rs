@@ -3,41 +3,57 @@
 
 use leptos::prelude::*;
 
-use crate::api::{get_history, get_online};
+use crate::api::{get_history, get_me, get_online};
 use crate::chat::ChatState;
 use crate::components::{
     composer::Composer, connection_status::ConnectionStatus, message_list::MessageList, nickname::NicknameField,
-    online_list::OnlineList,
+    online_list::OnlineList, sign_out::SignOutButton,
 };
 use crate::error::AppError;
-use crate::protocol::ChatMessage;
+use crate::protocol::{Account, ChatMessage};
 
 #[component]
 pub fn ChatPage() -> impl IntoView {
     let history = Resource::new(|| (), |()| get_history(None, None));
     let online = Resource::new(|| (), |()| get_online());
+    let me = Resource::new(|| (), |()| get_me());
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading the conversation…"</p> }>
-            {move || Suspend::new(async move { view! { <Chat history=history.await online=online.await/> } })}
+            {move || Suspend::new(async move {
+                let me = me.await.ok().flatten();
+                view! { <Chat history=history.await online=online.await me/> }
+            })}
         </Suspense>
     }
 }
 
 #[component]
-fn Chat(history: Result<Vec<ChatMessage>, AppError>, online: Result<Vec<String>, AppError>) -> impl IntoView {
+fn Chat(
+    history: Result<Vec<ChatMessage>, AppError>,
+    online: Result<Vec<String>, AppError>,
+    me: Option<Account>,
+) -> impl IntoView {
     let load_error = history.as_ref().err().map(ToString::to_string);
-    let chat = ChatState::new(history.unwrap_or_default(), online.unwrap_or_default());
+    let chat = ChatState::new(history.unwrap_or_default(), online.unwrap_or_default(), me);
     provide_context(chat);
-    // The socket exists only in the browser; effects never run on the server.
-    Effect::new(move |_| {
-        #[cfg(feature = "hydrate")]
-        crate::client::start(chat);
+    // The socket exists only in the browser (effects never run on the server), and only while
+    // signed in: it starts on sign-in and its task ends when the session does.
+    Effect::new(move |running: Option<bool>| {
+        let signed_in = chat.me.with(Option::is_some);
+        if signed_in && running != Some(true) {
+            #[cfg(feature = "hydrate")]
+            crate::client::start(chat);
+        }
+        signed_in
     });
     view! {
         <div class="app">
             <header class="topbar">
                 <h1>"Natter"</h1>
-                <ConnectionStatus/>
+                <div class="topbar-end">
+                    <ConnectionStatus/>
+                    <SignOutButton/>
+                </div>
             </header>
             <div class="layout">
                 <main class="conversation">
@@ -46,8 +62,8 @@ fn Chat(history: Result<Vec<ChatMessage>, AppError>, online: Result<Vec<String>,
                         <p class="noscript">"Natter needs JavaScript to send messages; the history below is read-only."</p>
                     </noscript>
                     <MessageList/>
+                    <NicknameField/>
                     <form class="composer-form" on:submit=|ev| ev.prevent_default()>
-                        <NicknameField/>
                         <Composer/>
                     </form>
                 </main>

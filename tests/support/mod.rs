@@ -13,6 +13,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
@@ -60,20 +61,36 @@ impl TestServer {
     }
 
     pub async fn get(&self, path: &str) -> (u16, String) {
-        http_get(self.addr, path).await
+        let response = http(self.addr, "GET", path, None, "").await;
+        (response.status, response.body)
     }
 
-    pub async fn client(&self) -> Client {
-        Client::connect(self.addr).await
+    /// Creates an account through the join server function; returns its session token.
+    pub async fn register(&self, nickname: &str) -> String {
+        let response = self.try_register(nickname).await;
+        assert_eq!(response.status, 200, "joining as {nickname}: {}", response.body);
+        response.session_token().expect("join sets the session cookie")
     }
 
-    /// A client that said hello and read its welcome.
-    pub async fn join(&self, nickname: Option<&str>, since: Option<i64>) -> (Client, Value) {
-        let mut client = self.client().await;
+    pub async fn try_register(&self, nickname: &str) -> HttpResponse {
+        http(self.addr, "POST", "/api/join", None, &format!("nickname={}", form_encode(nickname))).await
+    }
+
+    /// A signed-in client, before hello.
+    pub async fn client(&self, token: &str) -> Client {
+        Client::connect(self.addr, Some(token), None).await.expect("websocket connects")
+    }
+
+    /// Registers `nickname`, connects, says hello and reads the welcome.
+    pub async fn join(&self, nickname: &str, since: Option<i64>) -> (Client, Value) {
+        let token = self.register(nickname).await;
+        self.join_as(&token, since).await
+    }
+
+    /// Connects with an existing session, says hello and reads the welcome.
+    pub async fn join_as(&self, token: &str, since: Option<i64>) -> (Client, Value) {
+        let mut client = self.client(token).await;
         let mut hello = json!({ "type": "hello" });
-        if let Some(nickname) = nickname {
-            hello["nickname"] = json!(nickname);
-        }
         if let Some(since) = since {
             hello["since"] = json!(since);
         }
@@ -83,17 +100,49 @@ impl TestServer {
     }
 }
 
-/// HTTP/1.0 so the server answers with a plain, unchunked body.
-pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
+pub struct HttpResponse {
+    pub status: u16,
+    pub head: String,
+    pub body: String,
+}
+
+impl HttpResponse {
+    pub fn session_token(&self) -> Option<String> {
+        self.head
+            .lines()
+            .filter_map(|line| line.strip_prefix("set-cookie: ").or_else(|| line.strip_prefix("Set-Cookie: ")))
+            .find_map(|cookie| cookie.strip_prefix("natter_session="))
+            .map(|rest| rest.split(';').next().unwrap_or_default().to_owned())
+    }
+}
+
+/// One HTTP/1.0 request (so the body comes back unchunked), as a bot or curl would send it.
+pub async fn http(addr: SocketAddr, method: &str, path: &str, token: Option<&str>, form: &str) -> HttpResponse {
     let mut stream = TcpStream::connect(addr).await.expect("connect");
-    let request = format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\nAccept: */*\r\n\r\n");
+    let cookie = token.map(|token| format!("Cookie: natter_session={token}\r\n")).unwrap_or_default();
+    let body_headers = if method == "POST" {
+        format!("Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n", form.len())
+    } else {
+        String::new()
+    };
+    let request =
+        format!("{method} {path} HTTP/1.0\r\nHost: {addr}\r\nAccept: */*\r\n{cookie}{body_headers}\r\n{form}");
     stream.write_all(request.as_bytes()).await.expect("write request");
     let mut response = Vec::new();
     tokio::time::timeout(PATIENCE, stream.read_to_end(&mut response)).await.expect("response in time").expect("read");
     let response = String::from_utf8_lossy(&response).into_owned();
     let status = response.split(' ').nth(1).and_then(|code| code.parse().ok()).expect("status line");
-    let body = response.split_once("\r\n\r\n").map(|(_, body)| body.to_owned()).unwrap_or_default();
-    (status, body)
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    HttpResponse { status, head: head.to_owned(), body: body.to_owned() }
+}
+
+fn form_encode(text: &str) -> String {
+    text.bytes()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (byte as char).to_string(),
+            _ => format!("%{byte:02X}"),
+        })
+        .collect()
 }
 
 pub struct Client {
@@ -101,10 +150,20 @@ pub struct Client {
 }
 
 impl Client {
-    pub async fn connect(addr: SocketAddr) -> Self {
-        let (socket, _) =
-            tokio_tungstenite::connect_async(format!("ws://{addr}/ws")).await.expect("websocket connects");
-        Self { socket }
+    /// Opens `/ws` with an optional session cookie and Origin; `Err` carries the refusal's HTTP status.
+    pub async fn connect(addr: SocketAddr, token: Option<&str>, origin: Option<&str>) -> Result<Self, u16> {
+        let mut request = format!("ws://{addr}/ws").into_client_request().expect("request");
+        if let Some(token) = token {
+            request.headers_mut().insert("cookie", format!("natter_session={token}").parse().expect("header"));
+        }
+        if let Some(origin) = origin {
+            request.headers_mut().insert("origin", origin.parse().expect("header"));
+        }
+        match tokio_tungstenite::connect_async(request).await {
+            Ok((socket, _)) => Ok(Self { socket }),
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => Err(response.status().as_u16()),
+            Err(other) => panic!("websocket failed: {other}"),
+        }
     }
 
     pub async fn send(&mut self, frame: Value) {

@@ -1,0 +1,39 @@
+//! Sign out: ends this browser's session (its sockets close) and starts over as a visitor.
+
+use leptos::prelude::*;
+
+use crate::api::sign_out;
+use crate::chat::ChatState;
+
+#[component]
+pub fn SignOutButton() -> impl IntoView {
+    let chat = expect_context::<ChatState>();
+    let signing_out = RwSignal::new(false);
+    let on_click = move |_| {
+        signing_out.set(true);
+        leptos::task::spawn_local(async move {
+            match sign_out().await {
+                Ok(()) => reload(),
+                Err(error) => {
+                    chat.alert.set(Some(error.to_string()));
+                    signing_out.set(false);
+                }
+            }
+        });
+    };
+    view! {
+        <Show when=move || chat.me.with(Option::is_some)>
+            <button type="button" class="link sign-out" disabled=move || signing_out.get() on:click=on_click>
+                "Sign out"
+            </button>
+        </Show>
+    }
+}
+
+/// A fresh page is the simplest way to drop everything the signed-in page held.
+fn reload() {
+    #[cfg(feature = "hydrate")]
+    if let Some(window) = web_sys::window() {
+        let _ = window.location().reload();
+    }
+}

@@ -1,0 +1,245 @@
+//! Who is speaking. Nicknames are normalised and compared by their confusable skeleton, so "аlice"
+//! (Cyrillic а) cannot pass for "alice"; sessions are random tokens that the database stores only as
+//! keyed hashes, so a copy of the database alone does not let anyone sign in.
+
+use std::path::{Path, PathBuf};
+
+use axum::http::header::{AUTHORIZATION, COOKIE};
+use axum::http::{HeaderMap, HeaderValue};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use unicode_normalization::UnicodeNormalization;
+use unicode_security::confusable_detection::skeleton;
+
+use crate::protocol::{validate_nickname, ErrorCode, Rejection};
+
+pub const SESSION_COOKIE: &str = "natter_session";
+/// A browser session lasts a year from its last use; signing out ends it at once.
+pub const SESSION_DAYS: i64 = 365;
+const SECRET_ENV: &str = "NATTER_SECRET";
+const KEY_FILE: &str = "natter.key";
+
+/// A nickname as shown, and the key that decides whether two nicknames are the same person.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Nickname {
+    pub display: String,
+    pub key: String,
+}
+
+/// Validates a nickname and computes its uniqueness key: NFKC (so full-width and ligature forms
+/// become plain letters), then lower case, then the Unicode confusable skeleton (UTS #39).
+pub fn nickname(raw: &str) -> Result<Nickname, Rejection> {
+    let display: String = validate_nickname(raw)?.nfkc().collect();
+    // Normalisation can change length or reveal characters: check the result again.
+    let display = validate_nickname(&display)?;
+    let key = skeleton(&display.to_lowercase()).collect::<String>().to_lowercase();
+    Ok(Nickname { display, key })
+}
+
+pub fn nickname_taken() -> Rejection {
+    Rejection::new(ErrorCode::NicknameTaken, "That nickname, or one that looks just like it, is taken.")
+}
+
+/// The server's secret for hashing session tokens.
+#[derive(Clone)]
+pub struct Secret(Vec<u8>);
+
+#[derive(Debug, thiserror::Error)]
+pub enum SecretError {
+    #[error("{SECRET_ENV} must be at least 32 characters")]
+    TooShort,
+    #[error("cannot read or create the key file {path}: {source}")]
+    KeyFile { path: PathBuf, source: std::io::Error },
+    #[error("the key file {0} is damaged (expected 64 hex digits)")]
+    Damaged(PathBuf),
+    #[error("no randomness from the operating system: {0}")]
+    Random(getrandom::Error),
+}
+
+impl Secret {
+    /// From `NATTER_SECRET`, or else from `natter.key` beside the database, created on first start.
+    pub fn load(db: &Path) -> Result<Self, SecretError> {
+        if let Ok(secret) = std::env::var(SECRET_ENV) {
+            return if secret.len() >= 32 { Ok(Self(secret.into_bytes())) } else { Err(SecretError::TooShort) };
+        }
+        let path = db.parent().filter(|dir| !dir.as_os_str().is_empty()).unwrap_or(Path::new(".")).join(KEY_FILE);
+        let key_file_error = |source| SecretError::KeyFile { path: path.clone(), source };
+        match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                decode_hex(text.trim()).filter(|key| key.len() == 32).map(Self).ok_or(SecretError::Damaged(path))
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                let key = random_bytes::<32>()?;
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir).map_err(key_file_error)?;
+                }
+                write_private(&path, &encode_hex(&key)).map_err(key_file_error)?;
+                Ok(Self(key.to_vec()))
+            }
+            Err(error) => Err(key_file_error(error)),
+        }
+    }
+
+    #[cfg(test)]
+    pub fn for_tests() -> Self {
+        Self(vec![7; 32])
+    }
+
+    /// What the database stores for a token: HMAC-SHA256 under the secret.
+    pub fn token_hash(&self, token: &str) -> Vec<u8> {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.0).expect("HMAC takes keys of any length");
+        mac.update(token.as_bytes());
+        mac.finalize().into_bytes().to_vec()
+    }
+}
+
+/// A new session or bot token: 256 random bits, hex.
+pub fn new_token() -> Result<String, SecretError> {
+    Ok(encode_hex(&random_bytes::<32>()?))
+}
+
+fn random_bytes<const N: usize>() -> Result<[u8; N], SecretError> {
+    let mut bytes = [0u8; N];
+    getrandom::fill(&mut bytes).map_err(SecretError::Random)?;
+    Ok(bytes)
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    file.write_all(contents.as_bytes())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    std::fs::write(path, contents)
+}
+
+fn encode_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+fn decode_hex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect()
+}
+
+/// The credential a request carries: a bot's bearer token, or a browser's session cookie.
+pub fn token_from_headers(headers: &HeaderMap) -> Option<String> {
+    if let Some(bearer) =
+        headers.get(AUTHORIZATION).and_then(|value| value.to_str().ok()).and_then(|value| value.strip_prefix("Bearer "))
+    {
+        return Some(bearer.trim().to_owned());
+    }
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|cookies| cookies.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value.to_owned())
+        .filter(|value| !value.is_empty())
+}
+
+/// The Set-Cookie value for a new session. `Secure` when the site is served over https, so the
+/// cookie never travels in clear.
+pub fn session_cookie(token: &str, secure: bool) -> HeaderValue {
+    let max_age = SESSION_DAYS * 24 * 3600;
+    let secure = if secure { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
+    ))
+    .expect("hex tokens make valid header values")
+}
+
+pub fn expired_cookie() -> HeaderValue {
+    HeaderValue::from_static("natter_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0")
+}
+
+/// Whether the request reached us over https, directly or through a proxy that says so.
+pub fn is_https(headers: &HeaderMap) -> bool {
+    headers.get("x-forwarded-proto").and_then(|value| value.to_str().ok()).is_some_and(|proto| proto == "https")
+}
+
+/// A browser's websocket must come from our own pages: its Origin must name the host it connects to.
+/// Clients that send no Origin (bots, command-line tools) are not browsers and are allowed.
+pub fn same_origin(headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get("origin").and_then(|value| value.to_str().ok()) else {
+        return true;
+    };
+    let host = headers.get("host").and_then(|value| value.to_str().ok()).unwrap_or_default();
+    let origin_host = origin.split_once("://").map_or("", |(_, rest)| rest);
+    !host.is_empty() && origin_host.eq_ignore_ascii_case(host)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(raw: &str) -> String {
+        nickname(raw).unwrap().key
+    }
+
+    #[test]
+    fn lookalike_nicknames_share_a_key() {
+        assert_eq!(key("alice"), key("ALICE"));
+        assert_eq!(key("alice"), key("\u{0430}lice")); // Cyrillic а
+        assert_eq!(key("alice"), key("ａｌｉｃｅ")); // full-width
+        assert_eq!(key("paypal"), key("paypa1"));
+        assert_ne!(key("alice"), key("alicia"));
+    }
+
+    #[test]
+    fn nicknames_are_shown_in_nfkc_form() {
+        assert_eq!(nickname("ｂｏｂ").unwrap().display, "bob");
+        assert_eq!(nickname("  Zoë ").unwrap().display, "Zoë");
+        assert_eq!(nickname("ali\u{200B}ce").unwrap_err().code, ErrorCode::InvalidNickname);
+    }
+
+    #[test]
+    fn tokens_are_hashed_under_the_secret() {
+        let secret = Secret::for_tests();
+        let token = new_token().unwrap();
+        assert_eq!(token.len(), 64);
+        assert_eq!(secret.token_hash(&token), secret.token_hash(&token));
+        assert_ne!(secret.token_hash(&token), Secret(vec![8; 32]).token_hash(&token));
+        assert_ne!(new_token().unwrap(), token);
+    }
+
+    #[test]
+    fn the_key_file_is_created_once_and_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("natter.db");
+        let first = Secret::load(&db).unwrap();
+        let again = Secret::load(&db).unwrap();
+        assert_eq!(first.token_hash("t"), again.token_hash("t"));
+        std::fs::write(dir.path().join(KEY_FILE), "nonsense").unwrap();
+        assert!(matches!(Secret::load(&db), Err(SecretError::Damaged(_))));
+    }
+
+    #[test]
+    fn credentials_come_from_bearer_or_cookie() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(token_from_headers(&headers), None);
+        headers.insert(COOKIE, HeaderValue::from_static("theme=dark; natter_session=abc; x=y"));
+        assert_eq!(token_from_headers(&headers).as_deref(), Some("abc"));
+        headers.insert(AUTHORIZATION, HeaderValue::from_static("Bearer bot-token"));
+        assert_eq!(token_from_headers(&headers).as_deref(), Some("bot-token"));
+    }
+
+    #[test]
+    fn only_same_origin_browsers_and_origin_less_clients_pass() {
+        let mut headers = HeaderMap::new();
+        headers.insert("host", HeaderValue::from_static("chat.example:8080"));
+        assert!(same_origin(&headers));
+        headers.insert("origin", HeaderValue::from_static("http://chat.example:8080"));
+        assert!(same_origin(&headers));
+        headers.insert("origin", HeaderValue::from_static("https://evil.example"));
+        assert!(!same_origin(&headers));
+    }
+}

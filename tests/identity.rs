@@ -1,0 +1,141 @@
+//! Nobody speaks as someone else: accounts, sessions, lookalike nicknames, authenticated sockets.
+
+mod support;
+
+use serde_json::{json, Value};
+use support::{http, Client, TestServer};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+async fn start() -> (tempfile::TempDir, TestServer) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = TestServer::start(&dir.path().join("natter.db")).await;
+    (dir, server)
+}
+
+async fn me(server: &TestServer, token: Option<&str>) -> Value {
+    let response = http(server.addr, "GET", "/api/me", token, "").await;
+    assert_eq!(response.status, 200, "{}", response.body);
+    serde_json::from_str(&response.body).expect("JSON")
+}
+
+#[tokio::test]
+async fn joining_creates_an_account_and_an_http_only_session_cookie() {
+    let (_dir, server) = start().await;
+    let response = server.try_register("alice").await;
+    assert_eq!(response.status, 200, "{}", response.body);
+    let cookie = response.head.lines().find(|line| line.to_lowercase().starts_with("set-cookie:")).unwrap();
+    for attribute in ["HttpOnly", "SameSite=Lax", "Path=/"] {
+        assert!(cookie.contains(attribute), "{cookie}");
+    }
+    assert!(!cookie.contains("Secure"), "plain http gets no Secure flag: {cookie}");
+    let token = response.session_token().unwrap();
+    assert_eq!(token.len(), 64);
+    let account = me(&server, Some(&token)).await;
+    assert_eq!(account["nickname"], "alice");
+    assert_eq!(account["role"], "admin", "the first person is the admin");
+    assert_eq!(me(&server, None).await, Value::Null);
+    let bob = server.register("bob").await;
+    assert_eq!(me(&server, Some(&bob)).await["role"], "member");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn lookalike_and_invalid_nicknames_are_refused() {
+    let (_dir, server) = start().await;
+    server.register("alice").await;
+    for lookalike in ["ALICE", "\u{0430}lice", "ａｌｉｃｅ", " alice "] {
+        let response = server.try_register(lookalike).await;
+        assert_eq!(response.status, 400, "{lookalike:?}: {}", response.body);
+        let error: Value = serde_json::from_str(&response.body).unwrap();
+        assert_eq!(error["Invalid"]["code"], "nickname_taken", "{lookalike:?}");
+        assert!(response.session_token().is_none());
+    }
+    for invalid in ["", "al\u{200B}ice", "evil\u{202E}gnp", "Natter", &"x".repeat(33)] {
+        let response = server.try_register(invalid).await;
+        assert_eq!(response.status, 400, "{invalid:?}");
+        let error: Value = serde_json::from_str(&response.body).unwrap();
+        assert_eq!(error["Invalid"]["code"], "invalid_nickname", "{invalid:?}");
+    }
+    // Renaming into someone else's lookalike is refused too, and changes nothing.
+    let (mut bob, _) = server.join("bob", None).await;
+    bob.send(json!({ "type": "nick", "nickname": "Alice" })).await;
+    assert_eq!(bob.expect("error").await["code"], "nickname_taken");
+    bob.send(json!({ "type": "nick", "nickname": "b\u{200B}ob" })).await;
+    assert_eq!(bob.expect("error").await["code"], "invalid_nickname");
+    let ack = bob.post("b-1", "still bob").await;
+    let (_, body) = server.get("/api/history").await;
+    let history: Vec<Value> = serde_json::from_str(&body).unwrap();
+    assert_eq!(history[0]["id"], ack["id"]);
+    assert_eq!(history[0]["nickname"], "bob");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_websocket_refuses_missing_forged_and_cross_site_credentials() {
+    let (_dir, server) = start().await;
+    assert_eq!(Client::connect(server.addr, None, None).await.err(), Some(401));
+    assert_eq!(Client::connect(server.addr, Some(&"0".repeat(64)), None).await.err(), Some(401));
+    let token = server.register("alice").await;
+    let evil = Client::connect(server.addr, Some(&token), Some("https://evil.example")).await;
+    assert_eq!(evil.err(), Some(403));
+    let own_origin = format!("http://{}", server.addr);
+    assert!(Client::connect(server.addr, Some(&token), Some(&own_origin)).await.is_ok());
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_frame_naming_another_author_is_stored_under_the_real_one() {
+    let (_dir, server) = start().await;
+    let (mut victim, welcome) = server.join("victim", None).await;
+    let victim_id = welcome["you"]["id"].clone();
+    let (mut mallory, welcome) = server.join("mallory", None).await;
+    let mallory_id = welcome["you"]["id"].clone();
+    mallory
+        .send(json!({ "type": "send", "client_msg_id": "m-1", "body": "I am the victim",
+                      "nickname": "victim", "author_id": victim_id, "author": "victim" }))
+        .await;
+    let ack = mallory.expect("ack").await;
+    let seen = victim.expect("message").await["message"].clone();
+    assert_eq!(seen["id"], ack["id"]);
+    assert_eq!(seen["nickname"], "mallory");
+    assert_eq!(seen["author_id"], mallory_id);
+    let (_, body) = server.get("/api/history").await;
+    let history: Vec<Value> = serde_json::from_str(&body).unwrap();
+    assert_eq!(history[0]["author_id"], mallory_id);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn signing_out_closes_the_sessions_sockets_and_ends_the_session() {
+    let (_dir, server) = start().await;
+    let token = server.register("alice").await;
+    let (mut first_tab, _) = server.join_as(&token, None).await;
+    let (mut second_tab, _) = server.join_as(&token, None).await;
+    let (mut other_person, _) = server.join("bob", None).await;
+
+    let response = http(server.addr, "POST", "/api/sign_out", Some(&token), "").await;
+    assert_eq!(response.status, 200, "{}", response.body);
+    assert!(response.head.contains("natter_session=;"), "the cookie is cleared: {}", response.head);
+    assert_eq!(first_tab.closed().await, Some(CloseCode::Policy));
+    assert_eq!(second_tab.closed().await, Some(CloseCode::Policy));
+    assert_eq!(other_person.expect("user_left").await["nickname"], "alice");
+    assert!(other_person.post("b-1", "bob is unaffected").await["id"].is_i64());
+
+    assert_eq!(Client::connect(server.addr, Some(&token), None).await.err(), Some(401));
+    assert_eq!(me(&server, Some(&token)).await, Value::Null);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn sessions_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("natter.db");
+    let server = TestServer::start(&db).await;
+    let token = server.register("alice").await;
+    server.stop().await;
+    assert!(dir.path().join("natter.key").exists(), "the generated secret is kept beside the database");
+    let server = TestServer::start(&db).await;
+    let (_, welcome) = server.join_as(&token, None).await;
+    assert_eq!(welcome["you"]["nickname"], "alice");
+    server.stop().await;
+}
