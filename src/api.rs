@@ -49,14 +49,13 @@ pub async fn join_chat(nickname: String) -> Result<Account, AppError> {
         use crate::identity;
         let state = crate::server::app_state()?;
         let nickname = identity::nickname(&nickname)?;
-        let token = identity::new_token().map_err(|error| AppError::internal("new session", &error))?;
-        let expires_at = crate::db::now_millis() + identity::SESSION_DAYS * 24 * 3600 * 1000;
-        let account = match state.store.create_user(nickname, state.secret.token_hash(&token), expires_at).await {
+        let session = crate::server::NewSession::issue(&state)?;
+        let account = match state.store.create_user(nickname, session.hash.clone(), session.expires_at).await {
             Ok(account) => account,
             Err(crate::db::DbError::NicknameTaken) => return Err(identity::nickname_taken().into()),
             Err(error) => return Err(AppError::internal("create user", &error)),
         };
-        crate::server::set_cookie(identity::session_cookie(&token, crate::server::request_is_https()));
+        session.send_cookie();
         tracing::info!(user_id = account.id, nickname = %account.nickname, "new user");
         Ok(account)
     })
@@ -74,6 +73,69 @@ pub async fn sign_out() -> Result<(), AppError> {
         }
         crate::server::set_cookie(crate::identity::expired_cookie());
         Ok(())
+    })
+    .await
+}
+
+/// Sets (or replaces) the signed-in user's password, so they can sign in on other devices.
+#[server(endpoint = "set_password")]
+pub async fn set_password(password: String) -> Result<(), AppError> {
+    crate::server::respond(async move {
+        crate::protocol::validate_password(&password)?;
+        let state = crate::server::app_state()?;
+        let (account, _) = crate::server::current_session(&state).await?.ok_or_else(crate::server::sign_in_first)?;
+        let hash = tokio::task::spawn_blocking(move || crate::identity::hash_password(&password))
+            .await
+            .map_err(|error| AppError::internal("hash password", &error))?
+            .map_err(|error| AppError::internal("hash password", &error))?;
+        state
+            .store
+            .set_password_hash(account.id, hash)
+            .await
+            .map_err(|error| AppError::internal("set password", &error))
+    })
+    .await
+}
+
+/// Signs this browser in as an existing user with a password. Failed attempts are limited per
+/// nickname and per address (429 with the wait when exceeded).
+#[server(endpoint = "sign_in")]
+pub async fn sign_in(nickname: String, password: String) -> Result<Account, AppError> {
+    crate::server::respond(async move {
+        use crate::protocol::{ErrorCode, Rejection};
+        let state = crate::server::app_state()?;
+        let key = crate::identity::nickname(&nickname).map(|n| n.key).unwrap_or(nickname);
+        let address = crate::server::client_address().map(|ip| ip.to_string()).unwrap_or_default();
+        let throttle = &state.sign_in_throttle;
+        if let Err(wait) = throttle.by_nickname.check(&key).and(throttle.by_address.check(&address)) {
+            let minutes = wait.as_secs().div_ceil(60);
+            let message = format!("Too many failed sign-ins. Try again in {minutes} minute(s).");
+            return Err(Rejection::new(ErrorCode::RateLimited, message).into());
+        }
+        let credentials =
+            state.store.credentials(key.clone()).await.map_err(|error| AppError::internal("sign in", &error))?;
+        let verified = match credentials {
+            Some((account, Some(hash))) => tokio::task::spawn_blocking(move || {
+                crate::identity::verify_password(&password, &hash).then_some(account)
+            })
+            .await
+            .map_err(|error| AppError::internal("verify password", &error))?,
+            _ => None,
+        };
+        let Some(account) = verified else {
+            throttle.by_nickname.fail(&key);
+            throttle.by_address.fail(&address);
+            return Err(Rejection::new(ErrorCode::SignInFailed, "Wrong nickname or password.").into());
+        };
+        throttle.by_nickname.clear(&key);
+        let session = crate::server::NewSession::issue(&state)?;
+        state
+            .store
+            .create_session(account.id, session.hash.clone(), session.expires_at)
+            .await
+            .map_err(|error| AppError::internal("create session", &error))?;
+        session.send_cookie();
+        Ok(account)
     })
     .await
 }

@@ -191,6 +191,38 @@ impl Store {
         .await
     }
 
+    pub async fn create_session(&self, user_id: i64, session_hash: Vec<u8>, expires_at: i64) -> Result<(), DbError> {
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+                (&session_hash, user_id, now_millis(), expires_at),
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn set_password_hash(&self, user_id: i64, password_hash: String) -> Result<(), DbError> {
+        self.write(move |tx| {
+            tx.execute("UPDATE users SET password_hash = ?1 WHERE id = ?2", (&password_hash, user_id))?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// The account with this nickname key and its password hash, unless banned or a bot.
+    pub async fn credentials(&self, nickname_key: String) -> Result<Option<(Account, Option<String>)>, DbError> {
+        self.read(move |conn| {
+            conn.prepare_cached(
+                "SELECT id, nickname, role, is_bot, password_hash FROM users
+                 WHERE nickname_key = ?1 AND banned_at IS NULL AND NOT is_bot",
+            )?
+            .query_row([&nickname_key], |row| Ok((account_from_row(row)?, row.get(4)?)))
+            .optional()
+        })
+        .await
+    }
+
     pub async fn end_session(&self, session_hash: Vec<u8>) -> Result<(), DbError> {
         self.write(move |tx| {
             tx.execute("DELETE FROM sessions WHERE token_hash = ?1", [&session_hash])?;

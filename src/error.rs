@@ -58,6 +58,10 @@ impl AppError {
     pub fn status(&self) -> axum::http::StatusCode {
         use axum::http::StatusCode;
         match self {
+            Self::Invalid { code: ErrorCode::Unauthenticated | ErrorCode::SignInFailed, .. } => {
+                StatusCode::UNAUTHORIZED
+            }
+            Self::Invalid { code: ErrorCode::RateLimited, .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Invalid { .. } | Self::Transport(_) => StatusCode::BAD_REQUEST,
             Self::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -4,6 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
 use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::{HeaderMap, HeaderValue};
 use hmac::{Hmac, Mac};
@@ -54,6 +56,8 @@ pub enum SecretError {
     Damaged(PathBuf),
     #[error("no randomness from the operating system: {0}")]
     Random(getrandom::Error),
+    #[error("cannot hash the password: {0}")]
+    Hash(argon2::password_hash::Error),
 }
 
 impl Secret {
@@ -91,6 +95,18 @@ impl Secret {
         mac.update(token.as_bytes());
         mac.finalize().into_bytes().to_vec()
     }
+}
+
+/// An argon2id hash (PHC string, with its own random salt) of a password. CPU-heavy by design (tens of
+/// milliseconds): call it off the async runtime.
+pub fn hash_password(password: &str) -> Result<String, SecretError> {
+    let salt = SaltString::encode_b64(&random_bytes::<16>()?).map_err(SecretError::Hash)?;
+    Ok(Argon2::default().hash_password(password.as_bytes(), &salt).map_err(SecretError::Hash)?.to_string())
+}
+
+/// Whether `password` matches a stored hash; a damaged hash matches nothing. Also CPU-heavy.
+pub fn verify_password(password: &str, stored: &str) -> bool {
+    PasswordHash::new(stored).is_ok_and(|hash| Argon2::default().verify_password(password.as_bytes(), &hash).is_ok())
 }
 
 /// A new session or bot token: 256 random bits, hex.
@@ -209,6 +225,16 @@ mod tests {
         assert_eq!(secret.token_hash(&token), secret.token_hash(&token));
         assert_ne!(secret.token_hash(&token), Secret(vec![8; 32]).token_hash(&token));
         assert_ne!(new_token().unwrap(), token);
+    }
+
+    #[test]
+    fn passwords_hash_with_argon2id_and_verify() {
+        let hash = hash_password("correct horse battery").unwrap();
+        assert!(hash.starts_with("$argon2id$"), "{hash}");
+        assert!(verify_password("correct horse battery", &hash));
+        assert!(!verify_password("Correct horse battery", &hash));
+        assert!(!verify_password("anything", "not a hash"));
+        assert_ne!(hash_password("correct horse battery").unwrap(), hash, "salted");
     }
 
     #[test]

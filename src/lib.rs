@@ -24,6 +24,8 @@ pub mod identity;
 #[cfg(feature = "ssr")]
 pub mod server;
 #[cfg(feature = "ssr")]
+pub mod throttle;
+#[cfg(feature = "ssr")]
 pub mod ws;
 
 /// The browser entry point: attach the WASM components to the server-rendered page.

@@ -9,6 +9,9 @@ use serde::{Deserialize, Serialize};
 pub const MAX_MESSAGE_CHARS: usize = 4_000;
 /// Longest nickname, in Unicode scalar values.
 pub const MAX_NICKNAME_CHARS: usize = 32;
+/// Password length bounds, in characters: long enough to resist guessing, short enough to hash cheaply.
+pub const MIN_PASSWORD_CHARS: usize = 8;
+pub const MAX_PASSWORD_CHARS: usize = 256;
 /// Longest `client_msg_id`; long enough for a UUID or a bot's own scheme.
 pub const MAX_CLIENT_MSG_ID_CHARS: usize = 64;
 /// Largest text frame the server reads and answers with an error frame. A maximal message is at most
@@ -147,6 +150,9 @@ pub enum ErrorCode {
     InvalidNickname,
     NicknameTaken,
     Unauthenticated,
+    InvalidPassword,
+    SignInFailed,
+    RateLimited,
     InvalidRequest,
     Internal,
 }
@@ -232,6 +238,19 @@ pub fn validate_nickname(raw: &str) -> Result<String, Rejection> {
         return Err(invalid(&format!("\"{SERVER_NAME}\" is the server's own name.")));
     }
     Ok(nickname.to_owned())
+}
+
+/// Checks a new password's length (any characters are fine: it is only ever hashed).
+pub fn validate_password(password: &str) -> Result<(), Rejection> {
+    let chars = password.chars().count();
+    if (MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&chars) {
+        Ok(())
+    } else {
+        Err(Rejection::new(
+            ErrorCode::InvalidPassword,
+            format!("Passwords are {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS} characters."),
+        ))
+    }
 }
 
 /// Checks a message body and returns what is stored: line breaks normalised to `\n`, blank lines
@@ -415,6 +434,15 @@ mod tests {
         assert_eq!(code(" \n\t \r\n "), ErrorCode::EmptyMessage);
         assert_eq!(code(&"x".repeat(MAX_MESSAGE_CHARS + 1)), ErrorCode::MessageTooLong);
         assert_eq!(code("nul\u{0}byte"), ErrorCode::InvalidCharacters);
+    }
+
+    #[test]
+    fn passwords_must_be_long_enough_and_not_absurdly_long() {
+        assert!(validate_password("correct horse").is_ok());
+        assert!(validate_password("çççççççç").is_ok());
+        for bad in ["", "short", &"x".repeat(257)] {
+            assert_eq!(validate_password(bad).unwrap_err().code, ErrorCode::InvalidPassword);
+        }
     }
 
     #[test]

@@ -42,6 +42,7 @@ pub struct AppState {
     /// Counts open sockets so shutdown can wait for them.
     pub tracker: TaskTracker,
     pub secret: Secret,
+    pub sign_in_throttle: Arc<crate::throttle::SignInThrottle>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -78,6 +79,7 @@ impl AppState {
             shutdown: CancellationToken::new(),
             tracker: TaskTracker::new(),
             secret,
+            sign_in_throttle: Arc::default(),
         })
     }
 }
@@ -160,8 +162,9 @@ impl Server {
         let listener = listener.tap_io(|tcp| {
             let _ = tcp.set_nodelay(true);
         });
-        let served =
-            axum::serve(listener, router(state)).with_graceful_shutdown(shutdown.clone().cancelled_owned()).await;
+        let served = axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+            .await;
         shutdown.cancel();
         tracker.close();
         if tokio::time::timeout(CLOSE_GRACE, tracker.wait()).await.is_err() {
@@ -254,10 +257,41 @@ pub async fn current_session(
     Ok(account.map(|account| (account, session)))
 }
 
+/// The address the current request came from (the proxy's, behind a reverse proxy).
+pub fn client_address() -> Option<std::net::IpAddr> {
+    let parts = leptos::prelude::use_context::<axum::http::request::Parts>()?;
+    parts.extensions.get::<axum::extract::ConnectInfo<SocketAddr>>().map(|info| info.0.ip())
+}
+
 /// Whether the current request came over https (for the cookie's Secure flag).
 pub fn request_is_https() -> bool {
     leptos::prelude::use_context::<axum::http::request::Parts>()
         .is_some_and(|parts| crate::identity::is_https(&parts.headers))
+}
+
+/// A session about to be stored: the token goes to the browser, its hash to the database.
+pub struct NewSession {
+    token: String,
+    pub hash: Vec<u8>,
+    pub expires_at: i64,
+}
+
+impl NewSession {
+    pub fn issue(state: &AppState) -> Result<Self, crate::error::AppError> {
+        use crate::identity;
+        let token = identity::new_token().map_err(|error| crate::error::AppError::internal("new session", &error))?;
+        let expires_at = crate::db::now_millis() + identity::SESSION_DAYS * 24 * 3600 * 1000;
+        Ok(Self { hash: state.secret.token_hash(&token), token, expires_at })
+    }
+
+    /// Gives the browser its cookie; call once the session is stored.
+    pub fn send_cookie(self) {
+        set_cookie(crate::identity::session_cookie(&self.token, request_is_https()));
+    }
+}
+
+pub fn sign_in_first() -> crate::error::AppError {
+    crate::protocol::Rejection::new(crate::protocol::ErrorCode::Unauthenticated, "Sign in first.").into()
 }
 
 /// Adds a Set-Cookie header to a server function's response.

@@ -139,3 +139,81 @@ async fn sessions_survive_a_restart() {
     assert_eq!(welcome["you"]["nickname"], "alice");
     server.stop().await;
 }
+
+fn form(fields: &[(&str, &str)]) -> String {
+    fields.iter().map(|(name, value)| format!("{name}={}", value.replace(' ', "+"))).collect::<Vec<_>>().join("&")
+}
+
+#[tokio::test]
+async fn a_password_lets_the_same_user_sign_in_on_another_device() {
+    let (_dir, server) = start().await;
+    let laptop = server.register("alice").await;
+    let alice_id = me(&server, Some(&laptop)).await["id"].clone();
+
+    let no_session = http(server.addr, "POST", "/api/set_password", None, &form(&[("password", "long enough")])).await;
+    assert_eq!(no_session.status, 401, "{}", no_session.body);
+    let too_short =
+        http(server.addr, "POST", "/api/set_password", Some(&laptop), &form(&[("password", "short")])).await;
+    assert_eq!(too_short.status, 400);
+    assert!(too_short.body.contains("invalid_password"), "{}", too_short.body);
+    let set =
+        http(server.addr, "POST", "/api/set_password", Some(&laptop), &form(&[("password", "correct horse")])).await;
+    assert_eq!(set.status, 200, "{}", set.body);
+
+    let wrong =
+        http(server.addr, "POST", "/api/sign_in", None, &form(&[("nickname", "alice"), ("password", "wrong horse")]))
+            .await;
+    assert_eq!(wrong.status, 401);
+    assert!(wrong.body.contains("sign_in_failed"), "{}", wrong.body);
+    assert!(wrong.session_token().is_none());
+
+    // Any way of writing the nickname that is the same key signs in as the same user.
+    let phone =
+        http(server.addr, "POST", "/api/sign_in", None, &form(&[("nickname", "ALICE"), ("password", "correct horse")]))
+            .await;
+    assert_eq!(phone.status, 200, "{}", phone.body);
+    let phone = phone.session_token().expect("a new session cookie");
+    assert_ne!(phone, laptop);
+    assert_eq!(me(&server, Some(&phone)).await["id"], alice_id);
+    let (mut on_phone, _) = server.join_as(&phone, None).await;
+    let (mut on_laptop, _) = server.join_as(&laptop, None).await;
+    let ack = on_phone.post("p-1", "from my phone").await;
+    let seen = on_laptop.expect("message").await["message"].clone();
+    assert_eq!((seen["id"].clone(), seen["author_id"].clone()), (ack["id"].clone(), alice_id));
+
+    // Signing out on the phone leaves the laptop signed in.
+    http(server.addr, "POST", "/api/sign_out", Some(&phone), "").await;
+    assert_eq!(me(&server, Some(&laptop)).await["nickname"], "alice");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn password_guessing_is_cut_off_after_five_failures_per_nickname() {
+    let (_dir, server) = start().await;
+    let token = server.register("bob").await;
+    http(server.addr, "POST", "/api/set_password", Some(&token), &form(&[("password", "the real one")])).await;
+    for attempt in 0..5 {
+        let guess = format!("guess{attempt}xx");
+        let response =
+            http(server.addr, "POST", "/api/sign_in", None, &form(&[("nickname", "bob"), ("password", &guess)])).await;
+        assert_eq!(response.status, 401, "attempt {attempt}");
+    }
+    let blocked =
+        http(server.addr, "POST", "/api/sign_in", None, &form(&[("nickname", "bob"), ("password", "the real one")]))
+            .await;
+    assert_eq!(blocked.status, 429, "{}", blocked.body);
+    assert!(blocked.body.contains("rate_limited"));
+    assert!(blocked.session_token().is_none());
+    // Users without a password cannot be signed into at all.
+    server.register("carol").await;
+    let carol = http(
+        server.addr,
+        "POST",
+        "/api/sign_in",
+        None,
+        &form(&[("nickname", "carol"), ("password", "anything at all")]),
+    )
+    .await;
+    assert_eq!(carol.status, 401);
+    server.stop().await;
+}

@@ -288,3 +288,33 @@ test('the list follows new messages only while the reader is at the bottom', asy
   await reader.close();
   await writer.close();
 });
+
+test('a password keeps the nickname: sign out here, sign in on another device', async ({ browser }) => {
+  const name = unique('traveller');
+  const laptop = await ChatPage.open(browser, name);
+  await laptop.page.getByText('Use this nickname on other devices').click();
+  await laptop.page.getByLabel('New password').fill('correct horse battery');
+  await laptop.page.getByRole('button', { name: 'Set password' }).click();
+  await expect(laptop.page.getByText('Password saved.')).toBeVisible();
+  const before = unique('from the laptop');
+  await laptop.say(before);
+  await laptop.page.getByRole('button', { name: 'Sign out' }).click();
+  await expect(laptop.join).toBeVisible();
+
+  const phone = await ChatPage.open(browser);
+  await phone.nickname.fill(name);
+  await phone.page.getByText('Already have a password? Sign in').click();
+  await phone.page.getByLabel('Password', { exact: true }).fill('wrong password');
+  await phone.page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(phone.page.getByRole('alert').filter({ hasText: 'Wrong nickname or password.' })).toBeVisible();
+  await phone.page.getByLabel('Password', { exact: true }).fill('correct horse battery');
+  await phone.page.getByRole('button', { name: 'Sign in' }).click();
+  await phone.connected();
+  await expect(phone.nickname).toHaveValue(name);
+  await expect(phone.line(before)).toContainText(name);
+  const after = unique('from the phone');
+  await phone.say(after);
+  await expect(phone.line(after)).not.toHaveClass(/pending/);
+  await laptop.close();
+  await phone.close();
+});

@@ -7,4 +7,6 @@ pub mod message;
 pub mod message_list;
 pub mod nickname;
 pub mod online_list;
+pub mod password;
+pub mod sign_in;
 pub mod sign_out;

@@ -7,7 +7,7 @@ use crate::api::{get_history, get_me, get_online};
 use crate::chat::ChatState;
 use crate::components::{
     composer::Composer, connection_status::ConnectionStatus, message_list::MessageList, nickname::NicknameField,
-    online_list::OnlineList, sign_out::SignOutButton,
+    online_list::OnlineList, password::PasswordForm, sign_in::SignInForm, sign_out::SignOutButton,
 };
 use crate::error::AppError;
 use crate::protocol::{Account, ChatMessage};
@@ -63,11 +63,15 @@ fn Chat(
                     </noscript>
                     <MessageList/>
                     <NicknameField/>
+                    <SignInForm/>
                     <form class="composer-form" on:submit=|ev| ev.prevent_default()>
                         <Composer/>
                     </form>
                 </main>
-                <OnlineList/>
+                <div class="side">
+                    <OnlineList/>
+                    <PasswordForm/>
+                </div>
             </div>
         </div>
     }
