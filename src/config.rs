@@ -4,36 +4,69 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use serde::Deserialize;
 
 const DEFAULT_CONFIG: &str = "Leptos.toml";
 
 /// Natter: self-hosted real-time group chat.
 ///
-/// Settings come from Leptos.toml (or --config), overridden by environment variables, overridden by
-/// these flags.
+/// Without a command, serves the chat. Settings come from Leptos.toml (or --config), overridden by
+/// environment variables, overridden by these flags; the admin commands use the same settings to
+/// find the database and the running server.
 #[derive(Debug, Default, Parser)]
 #[command(name = "natter", version)]
 pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
     /// Address and port to listen on. The default accepts local connections only; use 0.0.0.0:8080
     /// to serve other machines. [default: 127.0.0.1:8080]
-    #[arg(long, env = "NATTER_ADDR", value_name = "HOST:PORT")]
+    #[arg(long, global = true, env = "NATTER_ADDR", value_name = "HOST:PORT")]
     pub addr: Option<SocketAddr>,
     /// SQLite database file, created with its folder when missing. [default: data/natter.db]
-    #[arg(long, env = "NATTER_DB", value_name = "PATH")]
+    #[arg(long, global = true, env = "NATTER_DB", value_name = "PATH")]
     pub db: Option<PathBuf>,
     /// Log filter: error, warn, info, debug, trace, or per module (natter=debug). RUST_LOG wins
     /// over this. [default: info]
-    #[arg(long, env = "NATTER_LOG", value_name = "FILTER")]
+    #[arg(long, global = true, env = "NATTER_LOG", value_name = "FILTER")]
     pub log: Option<String>,
     /// Folder holding the built site (pkg/ with the WASM, and the public/ assets). [default: target/site]
-    #[arg(long, env = "LEPTOS_SITE_ROOT", value_name = "DIR")]
+    #[arg(long, global = true, env = "LEPTOS_SITE_ROOT", value_name = "DIR")]
     pub site_root: Option<String>,
     /// Runtime configuration file. A missing Leptos.toml in the working folder is fine (defaults
     /// apply); a file named here must exist. [default: Leptos.toml]
-    #[arg(long, env = "NATTER_CONFIG", value_name = "PATH")]
+    #[arg(long, global = true, env = "NATTER_CONFIG", value_name = "PATH")]
     pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the chat (what plain `natter` does).
+    Serve,
+    /// Give a user the admin role (admins delete messages, ban users and manage rooms).
+    Admin {
+        /// The user's nickname (any spelling with the same letters, such as different case, works).
+        nickname: String,
+    },
+    /// Manage bots: accounts that speak the protocol with a token instead of a cookie.
+    Bot {
+        #[command(subcommand)]
+        action: BotCommand,
+    },
+    /// Send an announcement from "Natter" to everyone, through the running server.
+    Announce {
+        /// The announcement's text.
+        text: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BotCommand {
+    /// Create a bot and print its token (shown once; keep it secret).
+    Create {
+        /// The bot's nickname: unique like any other.
+        name: String,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

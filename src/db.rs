@@ -11,7 +11,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::identity::Nickname;
-use crate::protocol::{Account, ChatMessage, Role};
+use crate::protocol::{Account, ChatMessage, MessageKind, Role, SERVER_NAME};
 
 /// One schema change: SQL, or Rust where the change needs our own logic.
 enum Migration {
@@ -25,6 +25,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration::Sql(include_str!("../migrations/0002_users.sql")),
     Migration::Code(give_messages_authors),
     Migration::Sql(include_str!("../migrations/0003_messages_by_author.sql")),
+    Migration::Sql(include_str!("../migrations/0004_message_kind.sql")),
 ];
 /// How many queued writes one transaction may take: large enough to amortise the fsync under load,
 /// small enough that the first message in a group does not wait long for the last.
@@ -62,6 +63,7 @@ pub struct NewMessage {
     pub nickname: String,
     pub body: String,
     pub client_msg_id: String,
+    pub kind: MessageKind,
 }
 
 /// The outcome of an insert: the stored message, and whether it was stored earlier under the same
@@ -86,7 +88,7 @@ enum Job {
 }
 
 const MESSAGE_COLUMNS: &str =
-    "SELECT m.id, m.author_id, coalesce(u.nickname, m.nickname), m.body, m.sent_at, m.client_msg_id
+    "SELECT m.id, m.author_id, coalesce(u.nickname, m.nickname), m.body, m.sent_at, m.client_msg_id, m.kind
      FROM messages m LEFT JOIN users u ON u.id = m.author_id";
 const ACCOUNT_COLUMNS: &str = "SELECT id, nickname, role, is_bot FROM users";
 
@@ -223,6 +225,49 @@ impl Store {
         .await
     }
 
+    /// Makes the user with this nickname key an admin; `None` if there is no such user.
+    pub async fn make_admin(&self, nickname_key: String) -> Result<Option<Account>, DbError> {
+        self.write(move |tx| {
+            tx.execute("UPDATE users SET role = 'admin' WHERE nickname_key = ?1 AND NOT is_bot", [&nickname_key])?;
+            let account = tx
+                .query_row(&format!("{ACCOUNT_COLUMNS} WHERE nickname_key = ?1"), [&nickname_key], account_from_row)
+                .optional()?;
+            Ok(account)
+        })
+        .await
+    }
+
+    /// Creates a bot user with a token session that does not expire.
+    pub async fn create_bot(&self, nickname: Nickname, token_hash: Vec<u8>) -> Result<Account, DbError> {
+        self.write(move |tx| {
+            let now = now_millis();
+            let id: i64 = tx
+                .query_row(
+                    "INSERT INTO users (nickname, nickname_key, is_bot, created_at) VALUES (?1, ?2, 1, ?3) RETURNING id",
+                    (&nickname.display, &nickname.key, now),
+                    |row| row.get(0),
+                )
+                .map_err(taken_if_unique)?;
+            tx.execute("INSERT INTO sessions (token_hash, user_id, created_at) VALUES (?1, ?2, ?3)", (&token_hash, id, now))?;
+            Ok(tx.query_row(&format!("{ACCOUNT_COLUMNS} WHERE id = ?1"), [id], account_from_row)?)
+        })
+        .await
+    }
+
+    /// The built-in "Natter" account that authors announcements; created on first use. Nobody can
+    /// take its nickname (it is reserved) or sign in as it with a password.
+    pub async fn system_account(&self) -> Result<Account, DbError> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO users (nickname, nickname_key, role, is_bot, created_at) VALUES (?1, 'natter', 'admin', 1, ?2)
+                 ON CONFLICT (nickname_key) DO NOTHING",
+                (SERVER_NAME, now_millis()),
+            )?;
+            Ok(tx.query_row(&format!("{ACCOUNT_COLUMNS} WHERE nickname_key = 'natter'"), [], account_from_row)?)
+        })
+        .await
+    }
+
     pub async fn end_session(&self, session_hash: Vec<u8>) -> Result<(), DbError> {
         self.write(move |tx| {
             tx.execute("DELETE FROM sessions WHERE token_hash = ?1", [&session_hash])?;
@@ -291,6 +336,7 @@ fn message_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ChatMessage> {
         body: row.get(3)?,
         sent_at: row.get(4)?,
         client_msg_id: row.get(5)?,
+        kind: if row.get_ref(6)?.as_str()? == "announcement" { MessageKind::Announcement } else { MessageKind::Chat },
     })
 }
 
@@ -435,13 +481,19 @@ impl Writer {
         let mut results = Vec::with_capacity(messages.len());
         {
             let mut insert = tx.prepare_cached(
-                "INSERT INTO messages (author_id, nickname, body, sent_at, client_msg_id) VALUES (?1, ?2, ?3, ?4, ?5)
+                "INSERT INTO messages (author_id, nickname, body, sent_at, client_msg_id, kind)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                  ON CONFLICT (author_id, client_msg_id) DO NOTHING RETURNING id",
             )?;
             let mut existing =
                 tx.prepare_cached(&format!("{MESSAGE_COLUMNS} WHERE m.author_id = ?1 AND m.client_msg_id = ?2"))?;
             for message in messages {
-                let params = (message.author_id, &message.nickname, &message.body, sent_at, &message.client_msg_id);
+                let kind = match message.kind {
+                    MessageKind::Chat => "chat",
+                    MessageKind::Announcement => "announcement",
+                };
+                let params =
+                    (message.author_id, &message.nickname, &message.body, sent_at, &message.client_msg_id, kind);
                 let id: Option<i64> = insert.query_row(params, |row| row.get(0)).optional()?;
                 results.push(match id {
                     Some(id) => Inserted {
@@ -452,6 +504,7 @@ impl Writer {
                             body: message.body.clone(),
                             sent_at,
                             client_msg_id: message.client_msg_id.clone(),
+                            kind: message.kind,
                         },
                         duplicate: false,
                     },
@@ -519,6 +572,7 @@ mod tests {
             nickname: author.nickname.clone(),
             body: body.into(),
             client_msg_id: client_msg_id.into(),
+            kind: MessageKind::Chat,
         }
     }
 

@@ -62,6 +62,7 @@ impl AppError {
                 StatusCode::UNAUTHORIZED
             }
             Self::Invalid { code: ErrorCode::RateLimited, .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Invalid { code: ErrorCode::Forbidden, .. } => StatusCode::FORBIDDEN,
             Self::Invalid { .. } | Self::Transport(_) => StatusCode::BAD_REQUEST,
             Self::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }

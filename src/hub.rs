@@ -165,6 +165,7 @@ mod tests {
             body: format!("m{id}"),
             sent_at: 0,
             client_msg_id: format!("{id}"),
+            kind: crate::protocol::MessageKind::Chat,
         }
     }
 

@@ -11,6 +11,10 @@ pub mod protocol;
 pub mod time_format;
 pub mod timeline;
 
+#[cfg(feature = "ssr")]
+pub mod bot_api;
+#[cfg(feature = "ssr")]
+pub mod cli;
 #[cfg(feature = "hydrate")]
 mod client;
 #[cfg(feature = "ssr")]
@@ -21,6 +25,8 @@ pub mod db;
 pub mod hub;
 #[cfg(feature = "ssr")]
 pub mod identity;
+#[cfg(feature = "ssr")]
+pub mod messages;
 #[cfg(feature = "ssr")]
 pub mod server;
 #[cfg(feature = "ssr")]

@@ -38,6 +38,17 @@ pub struct ChatMessage {
     pub sent_at: i64,
     /// The sender's own id for this message, so the sender recognises its copy.
     pub client_msg_id: String,
+    /// Ordinary chat, or an announcement from the server's admins.
+    #[serde(default)]
+    pub kind: MessageKind,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageKind {
+    #[default]
+    Chat,
+    Announcement,
 }
 
 /// Who a signed-in client is.
@@ -153,6 +164,7 @@ pub enum ErrorCode {
     InvalidPassword,
     SignInFailed,
     RateLimited,
+    Forbidden,
     InvalidRequest,
     Internal,
 }
@@ -308,6 +320,7 @@ mod tests {
             body: "hi <b>there</b>".into(),
             sent_at: 1_764_000_000_000,
             client_msg_id: "c-1".into(),
+            kind: MessageKind::Chat,
         }
     }
 
@@ -349,7 +362,7 @@ mod tests {
             (
                 ServerFrame::Message { message: sample_message() },
                 json!({"type":"message","message":{"id":42,"author_id":7,"nickname":"alice","body":"hi <b>there</b>",
-                    "sent_at":1_764_000_000_000_i64,"client_msg_id":"c-1"}}),
+                    "sent_at":1_764_000_000_000_i64,"client_msg_id":"c-1","kind":"chat"}}),
             ),
             (
                 ServerFrame::History { messages: vec![], complete: true },

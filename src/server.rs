@@ -22,7 +22,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::app::{shell, App};
-use crate::config::{Cli, Settings};
+use crate::config::{BotCommand, Cli, Command, Settings};
 use crate::db::{DbError, Store};
 use crate::hub::Hub;
 use crate::identity::{Secret, SecretError};
@@ -108,6 +108,8 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/ws", get(crate::ws::upgrade))
+        .route("/api/bot/messages", axum::routing::post(crate::bot_api::post_message))
+        .route("/api/announce", axum::routing::post(crate::bot_api::announce))
         .leptos_routes_with_context(&state, generate_route_list(App), provide_state.clone(), render_shell)
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(provide_state, shell))
         .with_state(state)
@@ -198,7 +200,7 @@ async fn termination() {
     tracing::info!("shutting down: closing sockets and finishing writes");
 }
 
-/// The `natter` binary.
+/// The `natter` binary: serve, or run an admin command.
 pub async fn main() -> ExitCode {
     let cli = Cli::parse();
     let settings = match Settings::load(&cli) {
@@ -208,6 +210,37 @@ pub async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let outcome = match &cli.command {
+        None | Some(Command::Serve) => return serve(settings).await,
+        Some(Command::Admin { nickname }) => crate::cli::make_admin(&settings, nickname)
+            .await
+            .map(|account| format!("{} is now an admin.", account.nickname)),
+        Some(Command::Bot { action: BotCommand::Create { name } }) => {
+            crate::cli::create_bot(&settings, name).await.map(|(bot, token)| {
+                format!(
+                    "Created bot {} (user {}). Its token, shown only now:\n\n{token}\n\n\
+                     Connect to /ws with the header `Authorization: Bearer <token>`; see docs/protocol.md.",
+                    bot.nickname, bot.id
+                )
+            })
+        }
+        Some(Command::Announce { text }) => {
+            crate::cli::announce(&settings, text).await.map(|id| format!("Announced (message {id})."))
+        }
+    };
+    match outcome {
+        Ok(report) => {
+            println!("{report}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("natter: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(settings: Settings) -> ExitCode {
     init_logging(&settings.log);
     let db = settings.db.display().to_string();
     let server = match Server::bind(settings).await {
@@ -261,6 +294,31 @@ pub async fn current_session(
 pub fn client_address() -> Option<std::net::IpAddr> {
     let parts = leptos::prelude::use_context::<axum::http::request::Parts>()?;
     parts.extensions.get::<axum::extract::ConnectInfo<SocketAddr>>().map(|info| info.0.ip())
+}
+
+/// Who is making a request to `/ws` or the bot API: a same-site browser with a session cookie, or a
+/// program with a bearer token. Refusals are ready responses: 403 for a foreign Origin, 401 for a
+/// missing, unknown, expired or banned credential.
+pub async fn authenticate(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+) -> Result<(crate::protocol::Account, Vec<u8>), axum::response::Response> {
+    use crate::bot_api::unauthorized;
+    if !crate::identity::same_origin(headers) {
+        return Err(unauthorized(StatusCode::FORBIDDEN, "requests from other sites are refused"));
+    }
+    let Some(token) = crate::identity::token_from_headers(headers) else {
+        return Err(unauthorized(StatusCode::UNAUTHORIZED, "sign in first: no session cookie or bearer token"));
+    };
+    let session = state.secret.token_hash(&token);
+    match state.store.session_account(session.clone()).await {
+        Ok(Some(account)) => Ok((account, session)),
+        Ok(None) => Err(unauthorized(StatusCode::UNAUTHORIZED, "the session or token is not valid")),
+        Err(error) => {
+            let failure = crate::error::AppError::internal("sign-in", &error);
+            Err(unauthorized(StatusCode::INTERNAL_SERVER_ERROR, &failure.to_string()))
+        }
+    }
 }
 
 /// Whether the current request came over https (for the cookie's Secure flag).

@@ -2,7 +2,7 @@
 //! still waiting for their ack, plus notices from the server. Pure data and rules, so the merging of
 //! history, live frames, acks and resends is tested natively; components only render it.
 
-use crate::protocol::ChatMessage;
+use crate::protocol::{ChatMessage, MessageKind};
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum LineStatus {
@@ -26,6 +26,7 @@ pub struct Line {
     pub body: String,
     pub sent_at: Option<i64>,
     pub client_msg_id: Option<String>,
+    pub kind: MessageKind,
     pub status: LineStatus,
     /// Stored lines sort by id; pending ones after all stored ones; notices after the stored line
     /// that was newest when they arrived.
@@ -86,6 +87,7 @@ impl Timeline {
             body: body.to_owned(),
             sent_at: None,
             client_msg_id: Some(client_msg_id.to_owned()),
+            kind: MessageKind::Chat,
             status: LineStatus::Pending,
             order,
         });
@@ -114,6 +116,7 @@ impl Timeline {
                 body: message.body,
                 sent_at: Some(message.sent_at),
                 client_msg_id: Some(message.client_msg_id),
+                kind: message.kind,
                 status: LineStatus::Stored,
             }),
         }
@@ -167,6 +170,7 @@ impl Timeline {
             body: text.to_owned(),
             sent_at: None,
             client_msg_id: None,
+            kind: MessageKind::Chat,
             status: LineStatus::Notice,
             order: (after, sequence),
         });
@@ -212,6 +216,7 @@ mod tests {
             body: format!("body {id}"),
             sent_at: id * 1000,
             client_msg_id: client_msg_id.into(),
+            kind: crate::protocol::MessageKind::Chat,
         }
     }
 
@@ -298,6 +303,7 @@ mod rename_tests {
             body: "x".into(),
             sent_at: 0,
             client_msg_id: format!("{id}"),
+            kind: crate::protocol::MessageKind::Chat,
         };
         let mut timeline =
             Timeline::from_history(vec![message(1, 7, "dave"), message(2, 8, "erin"), message(3, 7, "dave")]);

@@ -10,22 +10,21 @@ use std::time::Duration;
 
 use axum::extract::ws::{close_code, CloseFrame, Message, Utf8Bytes, WebSocketUpgrade};
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use futures::{Sink, SinkExt, Stream, StreamExt};
 use tokio::sync::broadcast::{self, error::RecvError, error::TryRecvError};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::db::{DbError, NewMessage};
+use crate::db::DbError;
 use crate::error::AppError;
 use crate::hub::Broadcast;
-use crate::identity;
 use crate::protocol::{
-    decode_client_frame, validate_body, validate_client_msg_id, Account, ChatMessage, ClientFrame, ErrorCode,
-    Rejection, ServerFrame, SERVER_NAME,
+    decode_client_frame, Account, ClientFrame, ErrorCode, MessageKind, Rejection, ServerFrame, SERVER_NAME,
 };
 use crate::server::AppState;
+use crate::{identity, messages};
 
 /// Messages per `history` frame during catch-up.
 const CATCH_UP_PAGE: u32 = 200;
@@ -34,20 +33,9 @@ const MAX_BURST: usize = 64;
 
 /// Axum handler for `GET /ws`: only for signed-in users and bots, and only from our own pages.
 pub async fn upgrade(socket: WebSocketUpgrade, State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if !identity::same_origin(&headers) {
-        return (StatusCode::FORBIDDEN, "websocket connections from other sites are refused").into_response();
-    }
-    let Some(token) = identity::token_from_headers(&headers) else {
-        return (StatusCode::UNAUTHORIZED, "sign in first: no session cookie or bearer token").into_response();
-    };
-    let session = state.secret.token_hash(&token);
-    let account = match state.store.session_account(session.clone()).await {
-        Ok(Some(account)) => account,
-        Ok(None) => return (StatusCode::UNAUTHORIZED, "the session or token is not valid").into_response(),
-        Err(error) => {
-            let failure = AppError::internal("websocket sign-in", &error);
-            return (StatusCode::INTERNAL_SERVER_ERROR, failure.to_string()).into_response();
-        }
+    let (account, session) = match crate::server::authenticate(&state, &headers).await {
+        Ok(signed_in) => signed_in,
+        Err(refusal) => return refusal,
     };
     let limit = state.settings.limits.max_ws_message_bytes;
     socket
@@ -223,7 +211,8 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
                 self.send(&answer).await
             }
             ClientFrame::Send { client_msg_id, body } => {
-                let answer = match self.store_message(&client_msg_id, &body).await {
+                let posted = messages::post(&self.state, &self.account, &client_msg_id, &body, MessageKind::Chat).await;
+                let answer = match posted {
                     Ok(stored) => ServerFrame::Ack { client_msg_id, id: stored.id, sent_at: stored.sent_at },
                     Err(refused) => refused.into_frame(Some(client_msg_id)),
                 };
@@ -247,22 +236,6 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
             }
             Err(DbError::NicknameTaken) => Err(identity::nickname_taken()),
             Err(error) => Err(AppError::internal("rename", &error).into_rejection()),
-        }
-    }
-
-    /// Validates and commits a message; the hub broadcasts it from the writer once committed.
-    async fn store_message(&self, client_msg_id: &str, body: &str) -> Result<ChatMessage, Rejection> {
-        validate_client_msg_id(client_msg_id)?;
-        let body = validate_body(body)?;
-        let message = NewMessage {
-            author_id: self.account.id,
-            nickname: self.account.nickname.clone(),
-            body,
-            client_msg_id: client_msg_id.to_owned(),
-        };
-        match self.state.store.insert(message).await {
-            Ok(inserted) => Ok(inserted.message),
-            Err(error) => Err(AppError::internal("storing a message", &error).into_rejection()),
         }
     }
 

@@ -4,12 +4,14 @@ use leptos::prelude::*;
 
 use crate::chat::ChatState;
 use crate::components::local_time::LocalTime;
+use crate::protocol::MessageKind;
 use crate::timeline::{Line, LineStatus};
 
 #[component]
 pub fn MessageLine(line: Line) -> impl IntoView {
     let chat = expect_context::<ChatState>();
     let class = match &line.status {
+        LineStatus::Stored if line.kind == MessageKind::Announcement => "message announcement",
         LineStatus::Stored => "message",
         LineStatus::Pending => "message pending",
         LineStatus::Failed(_) => "message failed",
@@ -36,6 +38,7 @@ pub fn MessageLine(line: Line) -> impl IntoView {
         <li class=class data-id=line.id>
             <div class="meta">
                 <span class="nick">{line.nickname}</span>
+                {(line.kind == MessageKind::Announcement).then(|| view! { <span class="tag">"Announcement"</span> })}
                 {time}
                 {state}
             </div>

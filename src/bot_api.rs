@@ -1,0 +1,93 @@
+//! A small JSON HTTP API for bots and scripts, next to the websocket: post a message, and (for admins)
+//! post an announcement. Credentials as for `/ws`: `Authorization: Bearer <token>` or the session
+//! cookie. JSON bodies need `Content-Type: application/json`, which no cross-site form can send.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::error::AppError;
+use crate::messages;
+use crate::protocol::{ErrorCode, MessageKind, Rejection, Role};
+use crate::server::{authenticate, AppState};
+
+#[derive(Deserialize)]
+pub struct PostMessage {
+    client_msg_id: String,
+    body: String,
+}
+
+#[derive(Deserialize)]
+pub struct Announcement {
+    text: String,
+    /// Lets a script retry safely; generated when absent.
+    client_msg_id: Option<String>,
+}
+
+/// `POST /api/bot/messages`: like a socket's `send`; answers with the ack.
+pub async fn post_message(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Json(post): Json<PostMessage>,
+) -> Response {
+    let (account, _) = match authenticate(&state, &headers).await {
+        Ok(signed_in) => signed_in,
+        Err(refusal) => return refusal,
+    };
+    match messages::post(&state, &account, &post.client_msg_id, &post.body, MessageKind::Chat).await {
+        Ok(stored) => {
+            Json(json!({ "client_msg_id": stored.client_msg_id, "id": stored.id, "sent_at": stored.sent_at }))
+                .into_response()
+        }
+        Err(refused) => refusal(refused),
+    }
+}
+
+/// `POST /api/announce`: an admin posts an announcement, authored by the built-in Natter account.
+pub async fn announce(State(state): State<AppState>, headers: HeaderMap, Json(post): Json<Announcement>) -> Response {
+    let (account, _) = match authenticate(&state, &headers).await {
+        Ok(signed_in) => signed_in,
+        Err(refusal) => return refusal,
+    };
+    if account.role != Role::Admin {
+        return refusal(Rejection::new(ErrorCode::Forbidden, "Only admins can make announcements."));
+    }
+    let natter = match state.store.system_account().await {
+        Ok(natter) => natter,
+        Err(error) => return refusal(AppError::internal("announce", &error).into_rejection()),
+    };
+    let client_msg_id = match post.client_msg_id {
+        Some(id) => id,
+        None => match crate::identity::new_token() {
+            Ok(token) => format!("announce-{}", &token[..24]),
+            Err(error) => return refusal(AppError::internal("announce", &error).into_rejection()),
+        },
+    };
+    match messages::post(&state, &natter, &client_msg_id, &post.text, MessageKind::Announcement).await {
+        Ok(stored) => {
+            tracing::info!(by = %account.nickname, id = stored.id, "announcement");
+            Json(json!({ "client_msg_id": stored.client_msg_id, "id": stored.id, "sent_at": stored.sent_at }))
+                .into_response()
+        }
+        Err(refused) => refusal(refused),
+    }
+}
+
+/// A refusal as JSON with its HTTP status.
+fn refusal(refused: Rejection) -> Response {
+    let status = AppError::from(refused.clone()).status();
+    (status, Json(json!({ "code": refused.code, "message": refused.message }))).into_response()
+}
+
+/// The same shape for authentication failures, which happen before any JSON is read.
+pub fn unauthorized(status: StatusCode, message: &str) -> Response {
+    let code = match status {
+        StatusCode::FORBIDDEN => ErrorCode::Forbidden,
+        StatusCode::UNAUTHORIZED => ErrorCode::Unauthenticated,
+        _ => ErrorCode::Internal,
+    };
+    (status, Json(json!({ "code": code, "message": message }))).into_response()
+}

@@ -1,0 +1,111 @@
+//! The admin commands of the `natter` binary. They use the same settings as the server to find its
+//! database (and, for announcements, the running server itself), so they work beside a running
+//! Natter: SQLite lets them write while it serves.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::config::Settings;
+use crate::db::{now_millis, DbError, Store};
+use crate::identity::{self, Secret, SecretError};
+use crate::protocol::{Account, Rejection};
+
+/// An announcement's admin token lives only this long.
+const ANNOUNCE_TOKEN_LIFETIME: Duration = Duration::from_secs(300);
+
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("database: {0}")]
+    Database(#[from] DbError),
+    #[error("{0}")]
+    Secret(#[from] SecretError),
+    #[error("{0}")]
+    Refused(#[from] Rejection),
+    #[error("there is no user called {0:?}")]
+    NoSuchUser(String),
+    #[error("cannot reach the running server at {addr}: {source} (is it running? use --addr)")]
+    Unreachable { addr: SocketAddr, source: std::io::Error },
+    #[error("the server refused: HTTP {status}: {body}")]
+    Server { status: u16, body: String },
+}
+
+async fn open_store(settings: &Settings) -> Result<Store, CliError> {
+    let path = settings.db.clone();
+    let store =
+        tokio::task::spawn_blocking(move || Store::open(&path, Box::new(|_| {}))).await.map_err(DbError::from)??;
+    Ok(store)
+}
+
+/// `natter admin NICKNAME`
+pub async fn make_admin(settings: &Settings, nickname: &str) -> Result<Account, CliError> {
+    let key = identity::nickname(nickname)?.key;
+    let store = open_store(settings).await?;
+    let account = store.make_admin(key).await?;
+    store.shutdown().await;
+    account.ok_or_else(|| CliError::NoSuchUser(nickname.to_owned()))
+}
+
+/// `natter bot create NAME`: the bot's account and its token (shown once, stored only hashed).
+pub async fn create_bot(settings: &Settings, name: &str) -> Result<(Account, String), CliError> {
+    let nickname = identity::nickname(name)?;
+    let secret = Secret::load(&settings.db)?;
+    let token = identity::new_token()?;
+    let store = open_store(settings).await?;
+    let created = store.create_bot(nickname, secret.token_hash(&token)).await;
+    store.shutdown().await;
+    match created {
+        Ok(account) => Ok((account, token)),
+        Err(DbError::NicknameTaken) => Err(identity::nickname_taken().into()),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// `natter announce TEXT`: mints a short-lived token for the built-in Natter admin account and posts
+/// the announcement through the running server, so every open screen gets it live.
+pub async fn announce(settings: &Settings, text: &str) -> Result<i64, CliError> {
+    let secret = Secret::load(&settings.db)?;
+    let token = identity::new_token()?;
+    let store = open_store(settings).await?;
+    let natter = store.system_account().await?;
+    let expires_at = now_millis() + ANNOUNCE_TOKEN_LIFETIME.as_millis() as i64;
+    store.create_session(natter.id, secret.token_hash(&token), expires_at).await?;
+    let body = serde_json::json!({ "text": text }).to_string();
+    let posted = post_json(server_address(settings.addr), "/api/announce", &token, &body).await;
+    store.end_session(secret.token_hash(&token)).await?;
+    store.shutdown().await;
+    let (status, answer) = posted?;
+    if status != 200 {
+        return Err(CliError::Server { status, body: answer });
+    }
+    let answer: serde_json::Value = serde_json::from_str(&answer).unwrap_or_default();
+    Ok(answer["id"].as_i64().unwrap_or_default())
+}
+
+/// Where to reach the server from this machine: a wildcard listen address means loopback.
+fn server_address(listen: SocketAddr) -> SocketAddr {
+    if listen.ip().is_unspecified() {
+        SocketAddr::from(([127, 0, 0, 1], listen.port()))
+    } else {
+        listen
+    }
+}
+
+/// One HTTP/1.0 JSON POST: enough for talking to our own server without an HTTP client dependency.
+async fn post_json(addr: SocketAddr, path: &str, token: &str, body: &str) -> Result<(u16, String), CliError> {
+    let unreachable = |source| CliError::Unreachable { addr, source };
+    let mut stream = TcpStream::connect(addr).await.map_err(unreachable)?;
+    let request = format!(
+        "POST {path} HTTP/1.0\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.map_err(unreachable)?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.map_err(unreachable)?;
+    let status = response.split(' ').nth(1).and_then(|code| code.parse().ok()).unwrap_or(0);
+    let body = response.split_once("\r\n\r\n").map(|(_, body)| body.to_owned()).unwrap_or_default();
+    Ok((status, body))
+}
