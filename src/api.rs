@@ -139,3 +139,60 @@ pub async fn sign_in(nickname: String, password: String) -> Result<Account, AppE
     })
     .await
 }
+
+/// Deletes a message: its author may, and so may any admin. Everyone sees a placeholder from then on.
+#[server(endpoint = "delete_message")]
+pub async fn delete_message(id: i64) -> Result<(), AppError> {
+    crate::server::respond(async move {
+        use crate::protocol::{ErrorCode, Rejection, Role};
+        let state = crate::server::app_state()?;
+        let (account, _) = crate::server::current_session(&state).await?.ok_or_else(crate::server::sign_in_first)?;
+        let failed = |error: crate::db::DbError| AppError::internal("delete message", &error);
+        let Some(author) = state.store.message_author(id).await.map_err(failed)? else {
+            return Err(Rejection::new(
+                ErrorCode::InvalidRequest,
+                "There is no such message (or it is already deleted).",
+            )
+            .into());
+        };
+        if author != account.id && account.role != Role::Admin {
+            return Err(
+                Rejection::new(ErrorCode::Forbidden, "Only the author or an admin can delete a message.").into()
+            );
+        }
+        if state.store.delete_message(id).await.map_err(failed)? {
+            state.hub.publish_deleted(id);
+            tracing::info!(id, by = %account.nickname, "message deleted");
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// Bans a user (admins only): their sessions end, their sockets close, and they cannot sign in again.
+#[server(endpoint = "ban_user")]
+pub async fn ban_user(user_id: i64) -> Result<(), AppError> {
+    crate::server::respond(async move {
+        use crate::protocol::{ErrorCode, Rejection, Role};
+        let state = crate::server::app_state()?;
+        let (account, _) = crate::server::current_session(&state).await?.ok_or_else(crate::server::sign_in_first)?;
+        if account.role != Role::Admin {
+            return Err(Rejection::new(ErrorCode::Forbidden, "Only admins can ban.").into());
+        }
+        if user_id == account.id {
+            return Err(Rejection::new(ErrorCode::InvalidRequest, "You cannot ban yourself.").into());
+        }
+        let failed = |error: crate::db::DbError| AppError::internal("ban", &error);
+        let natter = state.store.system_account().await.map_err(failed)?;
+        if user_id == natter.id {
+            return Err(Rejection::new(ErrorCode::InvalidRequest, "Natter itself cannot be banned.").into());
+        }
+        let Some(banned) = state.store.ban(user_id).await.map_err(failed)? else {
+            return Err(Rejection::new(ErrorCode::InvalidRequest, "There is no such user.").into());
+        };
+        state.hub.end_user(user_id);
+        tracing::info!(user_id, nickname = %banned.nickname, by = %account.nickname, "user banned");
+        Ok(())
+    })
+    .await
+}

@@ -26,6 +26,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration::Code(give_messages_authors),
     Migration::Sql(include_str!("../migrations/0003_messages_by_author.sql")),
     Migration::Sql(include_str!("../migrations/0004_message_kind.sql")),
+    Migration::Sql(include_str!("../migrations/0005_message_deletion.sql")),
 ];
 /// How many queued writes one transaction may take: large enough to amortise the fsync under load,
 /// small enough that the first message in a group does not wait long for the last.
@@ -88,7 +89,8 @@ enum Job {
 }
 
 const MESSAGE_COLUMNS: &str =
-    "SELECT m.id, m.author_id, coalesce(u.nickname, m.nickname), m.body, m.sent_at, m.client_msg_id, m.kind
+    "SELECT m.id, m.author_id, coalesce(u.nickname, m.nickname), m.body, m.sent_at, m.client_msg_id, m.kind,
+            m.deleted_at IS NOT NULL
      FROM messages m LEFT JOIN users u ON u.id = m.author_id";
 const ACCOUNT_COLUMNS: &str = "SELECT id, nickname, role, is_bot FROM users";
 
@@ -225,6 +227,41 @@ impl Store {
         .await
     }
 
+    /// The author of a message that is not deleted yet; `None` if there is no such message.
+    pub async fn message_author(&self, id: i64) -> Result<Option<i64>, DbError> {
+        self.read(move |conn| {
+            conn.prepare_cached("SELECT author_id FROM messages WHERE id = ?1 AND deleted_at IS NULL")?
+                .query_row([id], |row| row.get(0))
+                .optional()
+        })
+        .await
+    }
+
+    /// Deletes a message's text, keeping its row as a placeholder. `false` if it was already gone.
+    pub async fn delete_message(&self, id: i64) -> Result<bool, DbError> {
+        self.write(move |tx| {
+            let changed = tx.execute(
+                "UPDATE messages SET body = '', deleted_at = ?2 WHERE id = ?1 AND deleted_at IS NULL",
+                (id, now_millis()),
+            )?;
+            Ok(changed == 1)
+        })
+        .await
+    }
+
+    /// Bans a user: they can no longer sign in, and every session of theirs ends. Their nickname stays
+    /// taken. `None` if there is no such user.
+    pub async fn ban(&self, user_id: i64) -> Result<Option<Account>, DbError> {
+        self.write(move |tx| {
+            tx.execute("UPDATE users SET banned_at = coalesce(banned_at, ?2) WHERE id = ?1", (user_id, now_millis()))?;
+            tx.execute("DELETE FROM sessions WHERE user_id = ?1", [user_id])?;
+            let account =
+                tx.query_row(&format!("{ACCOUNT_COLUMNS} WHERE id = ?1"), [user_id], account_from_row).optional()?;
+            Ok(account)
+        })
+        .await
+    }
+
     /// Makes the user with this nickname key an admin; `None` if there is no such user.
     pub async fn make_admin(&self, nickname_key: String) -> Result<Option<Account>, DbError> {
         self.write(move |tx| {
@@ -337,6 +374,7 @@ fn message_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ChatMessage> {
         sent_at: row.get(4)?,
         client_msg_id: row.get(5)?,
         kind: if row.get_ref(6)?.as_str()? == "announcement" { MessageKind::Announcement } else { MessageKind::Chat },
+        deleted: row.get(7)?,
     })
 }
 
@@ -505,6 +543,7 @@ impl Writer {
                             sent_at,
                             client_msg_id: message.client_msg_id.clone(),
                             kind: message.kind,
+                            deleted: false,
                         },
                         duplicate: false,
                     },

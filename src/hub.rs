@@ -37,6 +37,7 @@ struct Online {
 /// An open socket, so it can be closed from elsewhere (sign-out).
 struct Registered {
     session: Vec<u8>,
+    user_id: i64,
     closer: CancellationToken,
 }
 
@@ -128,11 +129,23 @@ impl Hub {
     }
 
     /// Registers an open socket of `session`; its token is cancelled when the session ends.
-    pub fn register(&self, session: Vec<u8>) -> ConnectionGuard<'_> {
+    pub fn register(&self, session: Vec<u8>, user_id: i64) -> ConnectionGuard<'_> {
         let id = self.next_connection.fetch_add(1, Ordering::Relaxed);
         let closer = CancellationToken::new();
-        lock(&self.connections).insert(id, Registered { session, closer: closer.clone() });
+        lock(&self.connections).insert(id, Registered { session, user_id, closer: closer.clone() });
         ConnectionGuard { hub: self, id, closed: closer }
+    }
+
+    /// Closes every socket of a user (after a ban).
+    pub fn end_user(&self, user_id: i64) {
+        for registered in lock(&self.connections).values().filter(|r| r.user_id == user_id) {
+            registered.closer.cancel();
+        }
+    }
+
+    /// Tells everyone a message was deleted.
+    pub fn publish_deleted(&self, id: i64) {
+        self.publish(Broadcast::new(None, &ServerFrame::MessageDeleted { id }));
     }
 
     /// Closes every socket of a session (after sign-out).
@@ -166,6 +179,7 @@ mod tests {
             sent_at: 0,
             client_msg_id: format!("{id}"),
             kind: crate::protocol::MessageKind::Chat,
+            deleted: false,
         }
     }
 
@@ -226,14 +240,18 @@ mod tests {
     #[test]
     fn ending_a_session_closes_only_its_connections() {
         let hub = Hub::new(4);
-        let first = hub.register(b"one".to_vec());
-        let second = hub.register(b"one".to_vec());
-        let other = hub.register(b"two".to_vec());
+        let first = hub.register(b"one".to_vec(), 1);
+        let second = hub.register(b"one".to_vec(), 1);
+        let other_session = hub.register(b"two".to_vec(), 1);
+        let other_user = hub.register(b"three".to_vec(), 2);
         hub.end_session(b"one");
         assert!(first.closed.is_cancelled() && second.closed.is_cancelled());
-        assert!(!other.closed.is_cancelled());
+        assert!(!other_session.closed.is_cancelled());
+        hub.end_user(1);
+        assert!(other_session.closed.is_cancelled(), "a ban closes every session of the user");
+        assert!(!other_user.closed.is_cancelled());
         drop(first);
-        assert_eq!(lock(&hub.connections).len(), 2);
+        assert_eq!(lock(&hub.connections).len(), 3);
     }
 
     #[test]

@@ -41,6 +41,9 @@ pub struct ChatMessage {
     /// Ordinary chat, or an announcement from the server's admins.
     #[serde(default)]
     pub kind: MessageKind,
+    /// Deleted by its author or an admin: the body is empty and readers show a placeholder.
+    #[serde(default)]
+    pub deleted: bool,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -120,6 +123,10 @@ pub enum ServerFrame {
     /// Your nickname is now `nickname` (normalised).
     NickOk {
         nickname: String,
+    },
+    /// A message was deleted: show a placeholder instead of its text.
+    MessageDeleted {
+        id: i64,
     },
     /// A user changed nickname; their messages now show the new one.
     UserRenamed {
@@ -321,6 +328,7 @@ mod tests {
             sent_at: 1_764_000_000_000,
             client_msg_id: "c-1".into(),
             kind: MessageKind::Chat,
+            deleted: false,
         }
     }
 
@@ -362,7 +370,7 @@ mod tests {
             (
                 ServerFrame::Message { message: sample_message() },
                 json!({"type":"message","message":{"id":42,"author_id":7,"nickname":"alice","body":"hi <b>there</b>",
-                    "sent_at":1_764_000_000_000_i64,"client_msg_id":"c-1","kind":"chat"}}),
+                    "sent_at":1_764_000_000_000_i64,"client_msg_id":"c-1","kind":"chat","deleted":false}}),
             ),
             (
                 ServerFrame::History { messages: vec![], complete: true },
@@ -373,6 +381,7 @@ mod tests {
                 json!({"type":"ack","client_msg_id":"c-1","id":42,"sent_at":7}),
             ),
             (ServerFrame::NickOk { nickname: "bob".into() }, json!({"type":"nick_ok","nickname":"bob"})),
+            (ServerFrame::MessageDeleted { id: 42 }, json!({"type":"message_deleted","id":42})),
             (
                 ServerFrame::UserRenamed { user_id: 7, from: "dave".into(), to: "david".into() },
                 json!({"type":"user_renamed","user_id":7,"from":"dave","to":"david"}),

@@ -27,6 +27,8 @@ pub struct Line {
     pub sent_at: Option<i64>,
     pub client_msg_id: Option<String>,
     pub kind: MessageKind,
+    /// Deleted by its author or an admin: shown as a placeholder.
+    pub deleted: bool,
     pub status: LineStatus,
     /// Stored lines sort by id; pending ones after all stored ones; notices after the stored line
     /// that was newest when they arrived.
@@ -88,6 +90,7 @@ impl Timeline {
             sent_at: None,
             client_msg_id: Some(client_msg_id.to_owned()),
             kind: MessageKind::Chat,
+            deleted: false,
             status: LineStatus::Pending,
             order,
         });
@@ -117,6 +120,7 @@ impl Timeline {
                 sent_at: Some(message.sent_at),
                 client_msg_id: Some(message.client_msg_id),
                 kind: message.kind,
+                deleted: message.deleted,
                 status: LineStatus::Stored,
             }),
         }
@@ -171,10 +175,19 @@ impl Timeline {
             sent_at: None,
             client_msg_id: None,
             kind: MessageKind::Chat,
+            deleted: false,
             status: LineStatus::Notice,
             order: (after, sequence),
         });
         self.sort();
+    }
+
+    /// A message was deleted: keep its place, drop its text.
+    pub fn mark_deleted(&mut self, id: i64) {
+        if let Some(line) = self.lines.iter_mut().find(|line| line.id == Some(id)) {
+            line.deleted = true;
+            line.body.clear();
+        }
     }
 
     /// Shows every line by a user under their new nickname.
@@ -217,6 +230,7 @@ mod tests {
             sent_at: id * 1000,
             client_msg_id: client_msg_id.into(),
             kind: crate::protocol::MessageKind::Chat,
+            deleted: false,
         }
     }
 
@@ -276,6 +290,17 @@ mod tests {
     }
 
     #[test]
+    fn a_deleted_message_keeps_its_place_without_its_text() {
+        let mut timeline = Timeline::from_history(vec![stored(1, "a", "x1"), stored(2, "b", "x2")]);
+        timeline.mark_deleted(1);
+        timeline.mark_deleted(99);
+        assert!(timeline.lines()[0].deleted);
+        assert_eq!(timeline.lines()[0].body, "");
+        assert!(!timeline.lines()[1].deleted);
+        assert_eq!(ids(&timeline), [Some(1), Some(2)]);
+    }
+
+    #[test]
     fn failed_messages_can_be_retried_or_discarded() {
         let mut timeline = Timeline::default();
         timeline.add_pending(1, "me", "one", "c1");
@@ -304,6 +329,7 @@ mod rename_tests {
             sent_at: 0,
             client_msg_id: format!("{id}"),
             kind: crate::protocol::MessageKind::Chat,
+            deleted: false,
         };
         let mut timeline =
             Timeline::from_history(vec![message(1, 7, "dave"), message(2, 8, "erin"), message(3, 7, "dave")]);

@@ -47,7 +47,7 @@ pub async fn upgrade(socket: WebSocketUpgrade, State(state): State<AppState>, he
             // Held while the connection lives so shutdown can wait for its close frame.
             let _alive = state.tracker.token();
             let hub = Arc::clone(&state.hub);
-            let registration = hub.register(session);
+            let registration = hub.register(session, account.id);
             let (sink, stream) = socket.split();
             serve(state, account, registration.closed.clone(), sink, stream).await;
         })
@@ -146,7 +146,7 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
                     return Err(self.close(close_code::AWAY, "server shutting down").await);
                 }
                 () = self.signed_out.cancelled() => {
-                    return Err(self.close(close_code::POLICY, "signed out").await);
+                    return Err(self.close(close_code::POLICY, "session ended").await);
                 }
                 incoming = stream.next() => {
                     if let Some(frame) = self.read(incoming).await? {

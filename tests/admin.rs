@@ -5,6 +5,7 @@ mod support;
 use natter::cli::{self, CliError};
 use serde_json::{json, Value};
 use support::{post_json, settings_for, Client, TestServer};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 async fn start() -> (tempfile::TempDir, TestServer) {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -106,4 +107,89 @@ async fn the_admin_command_promotes_a_user() {
     assert_eq!(announced.status, 200, "{}", announced.body);
     assert!(matches!(cli::make_admin(&settings_for(&server), "nobody").await, Err(CliError::NoSuchUser(_))));
     server.stop().await;
+}
+
+fn id_form(name: &str, id: &Value) -> String {
+    format!("{name}={id}")
+}
+
+#[tokio::test]
+async fn authors_and_admins_delete_messages_and_everyone_sees_a_placeholder() {
+    let (_dir, server) = start().await;
+    let admin = server.register("alice").await;
+    let (mut bob, _) = server.join("bob", None).await;
+    let carol_token = server.register("carol").await;
+    let (mut carol, _) = server.join_as(&carol_token, None).await;
+    let bobs = bob.post("b-1", "bob's secret").await["id"].clone();
+    let carols = carol.post("c-1", "carol's words").await["id"].clone();
+    let regretted = carol.post("c-2", "carol regrets this").await["id"].clone();
+    let own =
+        support::http(server.addr, "POST", "/api/delete_message", Some(&carol_token), &id_form("id", &regretted)).await;
+    assert_eq!(own.status, 200, "authors delete their own: {}", own.body);
+    assert_eq!(bob.expect("message_deleted").await["id"], regretted);
+    assert_eq!(carol.expect("message_deleted").await["id"], regretted);
+
+    let not_the_author = support::http(server.addr, "POST", "/api/delete_message", None, &id_form("id", &bobs)).await;
+    assert_eq!(not_the_author.status, 401, "signed out: {}", not_the_author.body);
+    // A member who is neither the author nor an admin may not delete it.
+    let dave = server.register("dave").await;
+    let forbidden = support::http(server.addr, "POST", "/api/delete_message", Some(&dave), &id_form("id", &bobs)).await;
+    assert_eq!(forbidden.status, 403, "{}", forbidden.body);
+
+    let by_admin = support::http(server.addr, "POST", "/api/delete_message", Some(&admin), &id_form("id", &bobs)).await;
+    assert_eq!(by_admin.status, 200, "{}", by_admin.body);
+    assert_eq!(carol.expect("message_deleted").await["id"], bobs);
+    let again = support::http(server.addr, "POST", "/api/delete_message", Some(&admin), &id_form("id", &bobs)).await;
+    assert_eq!(again.status, 400, "deleting twice is refused: {}", again.body);
+
+    let (_, body) = server.get("/api/history").await;
+    let history: Vec<Value> = serde_json::from_str(&body).unwrap();
+    let deleted = history.iter().find(|m| m["id"] == bobs).unwrap();
+    assert_eq!((deleted["deleted"].clone(), deleted["body"].clone()), (json!(true), json!("")));
+    let kept = history.iter().find(|m| m["id"] == carols).unwrap();
+    assert_eq!(kept["body"], "carol's words");
+    let (_, page) = server.get("/").await;
+    assert!(!page.contains("bob&#x27;s secret") && !page.contains("bob's secret"), "gone from the page too");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_ban_closes_every_socket_of_the_user_and_keeps_them_out() {
+    let (_dir, server) = start().await;
+    let admin = server.register("alice").await;
+    let mallory = server.register("mallory").await;
+    http_set_password(&server, &mallory, "mallory's password").await;
+    let (mut first, welcome) = server.join_as(&mallory, None).await;
+    let mallory_id = welcome["you"]["id"].clone();
+    let (mut second, _) = server.join_as(&mallory, None).await;
+    let (mut watcher, _) = server.join("watcher", None).await;
+
+    let by_member =
+        support::http(server.addr, "POST", "/api/ban_user", Some(&mallory), &id_form("user_id", &mallory_id)).await;
+    assert_eq!(by_member.status, 403, "{}", by_member.body);
+    let (_admin_socket, admin_welcome) = server.join_as(&admin, None).await;
+    let admin_id = admin_welcome["you"]["id"].clone();
+    let self_ban =
+        support::http(server.addr, "POST", "/api/ban_user", Some(&admin), &id_form("user_id", &admin_id)).await;
+    assert_eq!(self_ban.status, 400);
+
+    let banned =
+        support::http(server.addr, "POST", "/api/ban_user", Some(&admin), &id_form("user_id", &mallory_id)).await;
+    assert_eq!(banned.status, 200, "{}", banned.body);
+    assert_eq!(first.closed().await, Some(CloseCode::Policy));
+    assert_eq!(second.closed().await, Some(CloseCode::Policy));
+    assert_eq!(watcher.expect("user_left").await["nickname"], "mallory");
+    assert_eq!(Client::connect(server.addr, Some(&mallory), None).await.err(), Some(401));
+    let sign_in =
+        support::http(server.addr, "POST", "/api/sign_in", None, "nickname=mallory&password=mallory%27s+password")
+            .await;
+    assert_eq!(sign_in.status, 401, "a banned user cannot sign in: {}", sign_in.body);
+    assert_eq!(server.try_register("MALLORY").await.status, 400, "the nickname stays taken");
+    server.stop().await;
+}
+
+async fn http_set_password(server: &TestServer, token: &str, password: &str) {
+    let form = format!("password={}", password.replace(' ', "+").replace('\'', "%27"));
+    let response = support::http(server.addr, "POST", "/api/set_password", Some(token), &form).await;
+    assert_eq!(response.status, 200, "{}", response.body);
 }

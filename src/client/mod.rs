@@ -152,6 +152,7 @@ impl Session {
                     }
                 });
             }
+            ServerFrame::MessageDeleted { id } => chat.timeline.update(|timeline| timeline.mark_deleted(id)),
             ServerFrame::UserRenamed { user_id, from, to } => {
                 chat.online.update(|online| {
                     online.retain(|name| *name != from);

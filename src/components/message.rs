@@ -4,6 +4,7 @@ use leptos::prelude::*;
 
 use crate::chat::ChatState;
 use crate::components::local_time::LocalTime;
+use crate::components::moderation::Moderation;
 use crate::protocol::MessageKind;
 use crate::timeline::{Line, LineStatus};
 
@@ -34,6 +35,18 @@ pub fn MessageLine(line: Line) -> impl IntoView {
         }
         LineStatus::Stored | LineStatus::Notice => None,
     };
+    // Stored, live messages can be moderated; announcements only deleted (their author is Natter).
+    let moderation = match (line.id, line.author_id, line.deleted) {
+        (Some(id), Some(author_id), false) if line.status == LineStatus::Stored => {
+            Some(view! { <Moderation id author_id nickname=line.nickname.clone()/> })
+        }
+        _ => None,
+    };
+    let body = if line.deleted {
+        view! { <p class="body deleted">"Message deleted"</p> }.into_any()
+    } else {
+        view! { <p class="body">{line.body}</p> }.into_any()
+    };
     view! {
         <li class=class data-id=line.id>
             <div class="meta">
@@ -41,8 +54,9 @@ pub fn MessageLine(line: Line) -> impl IntoView {
                 {(line.kind == MessageKind::Announcement).then(|| view! { <span class="tag">"Announcement"</span> })}
                 {time}
                 {state}
+                {moderation}
             </div>
-            <p class="body">{line.body}</p>
+            {body}
         </li>
     }
 }

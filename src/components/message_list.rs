@@ -33,7 +33,7 @@ pub fn MessageList() -> impl IntoView {
             <ol>
                 <For
                     each=lines
-                    key=|line| (line.key.clone(), line.status.clone(), line.id, line.nickname.clone())
+                    key=|line| (line.key.clone(), line.status.clone(), line.id, line.nickname.clone(), line.deleted)
                     children=|line| view! { <MessageLine line/> }
                 />
             </ol>

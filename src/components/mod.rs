@@ -5,6 +5,7 @@ pub mod connection_status;
 pub mod local_time;
 pub mod message;
 pub mod message_list;
+pub mod moderation;
 pub mod nickname;
 pub mod online_list;
 pub mod password;

@@ -1,0 +1,47 @@
+//! Delete and ban controls on a message line: Delete for its author and admins, Ban for admins (with
+//! a confirmation step, since a ban signs someone out everywhere).
+
+use leptos::prelude::*;
+
+use crate::api::{ban_user, delete_message};
+use crate::chat::ChatState;
+use crate::protocol::Role;
+
+#[component]
+pub fn Moderation(id: i64, author_id: i64, nickname: String) -> impl IntoView {
+    let chat = expect_context::<ChatState>();
+    let confirming_ban = RwSignal::new(false);
+    let me = move || chat.me.get();
+    let may_delete = move || me().is_some_and(|me| me.id == author_id || me.role == Role::Admin);
+    let may_ban = move || me().is_some_and(|me| me.role == Role::Admin && me.id != author_id);
+    let report = move |result: Result<(), crate::error::AppError>| {
+        if let Err(error) = result {
+            chat.alert.set(Some(error.to_string()));
+        }
+    };
+    let delete = move |_| leptos::task::spawn_local(async move { report(delete_message(id).await) });
+    let ban = move |_| {
+        confirming_ban.set(false);
+        leptos::task::spawn_local(async move { report(ban_user(author_id).await) });
+    };
+    let ban_label = format!("Ban {nickname}");
+    let confirm_label = format!("Ban {nickname} everywhere?");
+    view! {
+        <span class="moderation">
+            <Show when=may_delete>
+                <button type="button" class="link" on:click=delete>"Delete"</button>
+            </Show>
+            <Show when=move || may_ban() && !confirming_ban.get()>
+                <button type="button" class="link" on:click=move |_| confirming_ban.set(true)>{ban_label.clone()}</button>
+            </Show>
+            <Show when=move || confirming_ban.get()>
+                <span role="group" aria-label=confirm_label.clone()>
+                    {confirm_label.clone()} " "
+                    <button type="button" class="link danger" on:click=ban>"Yes, ban"</button>
+                    " "
+                    <button type="button" class="link" on:click=move |_| confirming_ban.set(false)>"Cancel"</button>
+                </span>
+            </Show>
+        </span>
+    }
+}
