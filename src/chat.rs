@@ -8,6 +8,7 @@ use leptos::prelude::*;
 
 use crate::protocol::{validate_body, validate_nickname, Account, ChatMessage};
 use crate::timeline::Timeline;
+use crate::typing::{Typing, TYPING_EVERY_MS};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Connection {
@@ -25,6 +26,7 @@ pub enum Command {
     Send { body: String },
     SetNickname(String),
     Retry(String),
+    Typing,
 }
 
 #[derive(Clone, Copy)]
@@ -39,6 +41,10 @@ pub struct ChatState {
     pub nickname_error: RwSignal<Option<String>>,
     /// A problem to show near the composer (a refused frame not tied to one message).
     pub alert: RwSignal<Option<String>>,
+    /// Who else is typing now.
+    pub typing: RwSignal<Typing>,
+    /// When this page last told the server its user is typing.
+    last_typing_sent: StoredValue<f64>,
     commands: StoredValue<Option<UnboundedSender<Command>>>,
 }
 
@@ -52,6 +58,8 @@ impl ChatState {
             me: RwSignal::new(me),
             nickname_error: RwSignal::new(None),
             alert: RwSignal::new(None),
+            typing: RwSignal::new(Typing::default()),
+            last_typing_sent: StoredValue::new(f64::NEG_INFINITY),
             commands: StoredValue::new(None),
         }
     }
@@ -80,6 +88,8 @@ impl ChatState {
             }
         };
         self.alert.set(None);
+        // The message itself ends the typing signal for readers; the next keystroke starts anew.
+        self.last_typing_sent.set_value(f64::NEG_INFINITY);
         self.command(Command::Send { body });
         true
     }
@@ -94,6 +104,14 @@ impl ChatState {
                 self.command(Command::SetNickname(nickname));
             }
             Err(refused) => self.nickname_error.set(Some(refused.message)),
+        }
+    }
+
+    /// The user typed in the composer at `now` (ms): tell others, at most every couple of seconds.
+    pub fn typed(&self, now: f64) {
+        if self.is_connected() && now - self.last_typing_sent.get_value() >= TYPING_EVERY_MS {
+            self.last_typing_sent.set_value(now);
+            self.command(Command::Typing);
         }
     }
 

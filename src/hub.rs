@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::extract::ws::Utf8Bytes;
 use tokio::sync::broadcast;
@@ -20,14 +21,19 @@ pub struct Broadcast {
     pub message_id: Option<i64>,
     /// A user's new nickname, so that user's other connections adopt it.
     pub renamed: Option<(i64, String)>,
+    /// Not for this user's connections (their own typing signal).
+    pub not_for: Option<i64>,
     pub text: Utf8Bytes,
 }
 
 impl Broadcast {
     fn new(message_id: Option<i64>, frame: &ServerFrame) -> Arc<Self> {
-        Arc::new(Self { message_id, renamed: None, text: frame.to_json().into() })
+        Arc::new(Self { message_id, renamed: None, not_for: None, text: frame.to_json().into() })
     }
 }
+
+/// A user's typing signals are passed on at most this often, however fast a client sends them.
+const TYPING_INTERVAL: Duration = Duration::from_millis(1_500);
 
 struct Online {
     nickname: String,
@@ -47,6 +53,8 @@ pub struct Hub {
     online: Mutex<BTreeMap<i64, Online>>,
     connections: Mutex<HashMap<u64, Registered>>,
     next_connection: AtomicU64,
+    /// When each user's last typing signal was passed on.
+    typing: Mutex<HashMap<i64, Instant>>,
 }
 
 /// Unregisters its connection when dropped.
@@ -72,6 +80,7 @@ impl Hub {
             online: Mutex::new(BTreeMap::new()),
             connections: Mutex::new(HashMap::new()),
             next_connection: AtomicU64::new(0),
+            typing: Mutex::new(HashMap::new()),
         }
     }
 
@@ -82,6 +91,12 @@ impl Hub {
 
     /// Sends freshly committed messages to every connection, in the order given.
     pub fn publish_messages(&self, messages: &[ChatMessage]) {
+        let mut typing = lock(&self.typing);
+        for message in messages {
+            // A message ends its author's typing: their next keystroke is news again at once.
+            typing.remove(&message.author_id);
+        }
+        drop(typing);
         for message in messages {
             let frame = ServerFrame::Message { message: message.clone() };
             self.publish(Broadcast::new(Some(message.id), &frame));
@@ -118,7 +133,12 @@ impl Hub {
         }
         let frame = ServerFrame::UserRenamed { user_id, from: from.to_owned(), to: to.to_owned() };
         let text = frame.to_json().into();
-        self.publish(Arc::new(Broadcast { message_id: None, renamed: Some((user_id, to.to_owned())), text }));
+        self.publish(Arc::new(Broadcast {
+            message_id: None,
+            renamed: Some((user_id, to.to_owned())),
+            not_for: None,
+            text,
+        }));
     }
 
     /// Nicknames online now, sorted.
@@ -141,6 +161,27 @@ impl Hub {
         for registered in lock(&self.connections).values().filter(|r| r.user_id == user_id) {
             registered.closer.cancel();
         }
+    }
+
+    /// Tells everyone but the typist that a user is typing, at most once per `TYPING_INTERVAL`.
+    /// Returns whether this signal was passed on.
+    pub fn typing(&self, user_id: i64, nickname: &str) -> bool {
+        let mut last = lock(&self.typing);
+        if last.get(&user_id).is_some_and(|at| at.elapsed() < TYPING_INTERVAL) {
+            return false;
+        }
+        last.insert(user_id, Instant::now());
+        if last.len() > 10_000 {
+            last.retain(|_, at| at.elapsed() < TYPING_INTERVAL);
+        }
+        let frame = ServerFrame::Typing { user_id, nickname: nickname.to_owned() };
+        self.publish(Arc::new(Broadcast {
+            message_id: None,
+            renamed: None,
+            not_for: Some(user_id),
+            text: frame.to_json().into(),
+        }));
+        true
     }
 
     /// Tells everyone a message was deleted.
@@ -235,6 +276,22 @@ mod tests {
                 ServerFrame::UserRenamed { user_id: 2, from: "bob".into(), to: "Bobby".into() },
             ]
         );
+    }
+
+    #[test]
+    fn typing_signals_are_thinned_and_marked_for_everyone_but_the_typist() {
+        let hub = Hub::new(16);
+        let mut watcher = hub.subscribe();
+        assert!(hub.typing(7, "alice"));
+        assert!(!hub.typing(7, "alice"), "a second signal within the interval is not passed on");
+        assert!(hub.typing(8, "bob"), "other users are not held back");
+        let frames = drain(&mut watcher);
+        assert_eq!(frames.len(), 2);
+        assert_eq!(frames[0].not_for, Some(7));
+        let mut sent = message(1);
+        sent.author_id = 7;
+        hub.publish_messages(&[sent]);
+        assert!(hub.typing(7, "alice"), "after sending, typing again is passed on at once");
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod pages;
 pub mod protocol;
 pub mod time_format;
 pub mod timeline;
+pub mod typing;
 
 #[cfg(feature = "ssr")]
 pub mod bot_api;

@@ -85,10 +85,12 @@ pub enum ClientFrame {
     Nick { nickname: String },
     /// Post a message. Sending the same `client_msg_id` again returns the original ack.
     Send { client_msg_id: String, body: String },
+    /// The user is typing; send at most every 2 s while they type.
+    Typing,
 }
 
 /// The `type` names of [`ClientFrame`], to tell an unknown frame type from a malformed known one.
-const CLIENT_FRAME_TYPES: [&str; 3] = ["hello", "nick", "send"];
+const CLIENT_FRAME_TYPES: [&str; 4] = ["hello", "nick", "send", "typing"];
 
 /// Frames the server sends.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -122,6 +124,11 @@ pub enum ServerFrame {
     },
     /// Your nickname is now `nickname` (normalised).
     NickOk {
+        nickname: String,
+    },
+    /// Someone (never you) is typing; show it for a few seconds unless renewed.
+    Typing {
+        user_id: i64,
         nickname: String,
     },
     /// A message was deleted: show a placeholder instead of its text.
@@ -337,6 +344,7 @@ mod tests {
         let cases = [
             (r#"{"type":"hello","since":41}"#, ClientFrame::Hello { since: Some(41) }),
             (r#"{"type":"hello"}"#, ClientFrame::Hello { since: None }),
+            (r#"{"type":"typing"}"#, ClientFrame::Typing),
             // A frame cannot choose its author: such fields are ignored.
             (
                 r#"{"type":"send","client_msg_id":"c-2","body":"hi","nickname":"mallory","author_id":1}"#,
@@ -382,6 +390,10 @@ mod tests {
             ),
             (ServerFrame::NickOk { nickname: "bob".into() }, json!({"type":"nick_ok","nickname":"bob"})),
             (ServerFrame::MessageDeleted { id: 42 }, json!({"type":"message_deleted","id":42})),
+            (
+                ServerFrame::Typing { user_id: 7, nickname: "alice".into() },
+                json!({"type":"typing","user_id":7,"nickname":"alice"}),
+            ),
             (
                 ServerFrame::UserRenamed { user_id: 7, from: "dave".into(), to: "david".into() },
                 json!({"type":"user_renamed","user_id":7,"from":"dave","to":"david"}),

@@ -45,6 +45,18 @@ pub fn local_clock(millis: i64) -> (String, String) {
     (clock.into(), date.to_locale_string("default", &wasm_bindgen::JsValue::UNDEFINED).into())
 }
 
+/// Milliseconds on the browser's clock, for timing typing signals.
+#[cfg(feature = "hydrate")]
+pub fn now_millis() -> f64 {
+    js_sys::Date::now()
+}
+
+/// Event handlers never run on the server; a constant keeps the shared code compiling.
+#[cfg(not(feature = "hydrate"))]
+pub fn now_millis() -> f64 {
+    0.0
+}
+
 /// Without a browser there is no local zone: UTC stands in.
 #[cfg(not(feature = "hydrate"))]
 pub fn local_clock(millis: i64) -> (String, String) {

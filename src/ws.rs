@@ -47,21 +47,33 @@ pub async fn upgrade(socket: WebSocketUpgrade, State(state): State<AppState>, he
             // Held while the connection lives so shutdown can wait for its close frame.
             let _alive = state.tracker.token();
             let hub = Arc::clone(&state.hub);
-            let registration = hub.register(session, account.id);
+            let registration = hub.register(session.clone(), account.id);
+            // A sign-out or ban between the check above and this registration found no socket to
+            // close: look again now that it would.
+            if !matches!(state.store.session_account(session).await, Ok(Some(_))) {
+                return;
+            }
             let (sink, stream) = socket.split();
             serve(state, account, registration.closed.clone(), sink, stream).await;
         })
 }
 
 /// Serves one signed-in connection until the client leaves, the transport fails, its session ends
-/// (`signed_out`) or the server shuts down.
-pub async fn serve<S, R>(state: AppState, account: Account, signed_out: CancellationToken, sink: S, mut stream: R)
+/// (sign-out or ban: `session_ended`) or the server shuts down.
+pub async fn serve<S, R>(state: AppState, account: Account, session_ended: CancellationToken, sink: S, mut stream: R)
 where
     S: Sink<Message> + Unpin,
     R: Stream<Item = Result<Message, axum::Error>> + Unpin,
 {
-    let mut connection =
-        Connection { sink, state, account, signed_out, joined: false, last_delivered: 0, last_heard: Instant::now() };
+    let mut connection = Connection {
+        sink,
+        state,
+        account,
+        session_ended,
+        joined: false,
+        last_delivered: 0,
+        last_heard: Instant::now(),
+    };
     if let Ok(mut live) = connection.start(&mut stream).await {
         let _ = connection.run(&mut stream, &mut live).await;
     }
@@ -78,7 +90,7 @@ struct Connection<S> {
     state: AppState,
     /// Who speaks on this connection: from the session, never from a frame.
     account: Account,
-    signed_out: CancellationToken,
+    session_ended: CancellationToken,
     /// Whether this connection counts in presence.
     joined: bool,
     /// The newest message id this client has been sent.
@@ -100,6 +112,7 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
                 incoming = stream.next() => incoming,
                 () = &mut deadline => return Err(self.close(close_code::POLICY, "no hello frame in time").await),
                 () = self.state.shutdown.cancelled() => return Err(self.close(close_code::AWAY, "server shutting down").await),
+                () = self.session_ended.cancelled() => return Err(self.close(close_code::POLICY, "session ended").await),
             };
             match self.read(incoming).await? {
                 Some(ClientFrame::Hello { since }) => break since,
@@ -145,7 +158,7 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
                 () = self.state.shutdown.cancelled() => {
                     return Err(self.close(close_code::AWAY, "server shutting down").await);
                 }
-                () = self.signed_out.cancelled() => {
+                () = self.session_ended.cancelled() => {
                     return Err(self.close(close_code::POLICY, "session ended").await);
                 }
                 incoming = stream.next() => {
@@ -209,6 +222,10 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
                     Err(refused) => refused.into_frame(None),
                 };
                 self.send(&answer).await
+            }
+            ClientFrame::Typing => {
+                self.state.hub.typing(self.account.id, &self.account.nickname);
+                Ok(())
             }
             ClientFrame::Send { client_msg_id, body } => {
                 let posted = messages::post(&self.state, &self.account, &client_msg_id, &body, MessageKind::Chat).await;
@@ -292,6 +309,9 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
     }
 
     async fn feed(&mut self, frame: &Broadcast) -> Result<(), Gone> {
+        if frame.not_for == Some(self.account.id) {
+            return Ok(());
+        }
         // Renamed in another tab: speak under the new name here too.
         if let Some((user_id, nickname)) = &frame.renamed {
             if *user_id == self.account.id {

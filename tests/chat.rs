@@ -374,3 +374,37 @@ async fn a_reader_that_falls_behind_is_resynced_and_misses_nothing() {
     assert!(resyncs > 0, "the bursts should have made the reader lag and resync");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn typing_reaches_everyone_but_the_typist_and_is_thinned() {
+    let (_dir, db) = temp_db();
+    let server = TestServer::start(&db).await;
+    let alice = server.register("alice").await;
+    let (mut typist, welcome) = server.join_as(&alice, None).await;
+    let (mut typists_other_tab, _) = server.join_as(&alice, None).await;
+    let (mut reader, _) = server.join("reader", None).await;
+    for _ in 0..10 {
+        typist.send(json!({ "type": "typing" })).await;
+    }
+    let typing = reader.expect("typing").await;
+    assert_eq!(typing, json!({ "type": "typing", "user_id": welcome["you"]["id"], "nickname": "alice" }));
+    // A message marks where the flood of typing frames ended: exactly one typing frame came before it.
+    let ack = typist.post("t-1", "done typing").await;
+    loop {
+        let frame = reader.next().await;
+        assert_ne!(frame["type"], "typing", "ten quick signals are passed on once");
+        if frame["type"] == "message" && frame["message"]["id"] == ack["id"] {
+            break;
+        }
+    }
+    for own in [&mut typist, &mut typists_other_tab] {
+        loop {
+            let frame = own.next().await;
+            assert_ne!(frame["type"], "typing", "nobody sees their own typing");
+            if frame["type"] == "message" {
+                break;
+            }
+        }
+    }
+    server.stop().await;
+}

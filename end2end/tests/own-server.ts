@@ -17,6 +17,10 @@ export class OwnServer {
   }
 
   async start() {
+    // Another server on this port would answer our health checks and be used by mistake.
+    if ((await fetch(`${this.url}/healthz`).catch(() => null)) !== null) {
+      throw new Error(`port ${this.port} is already serving; each OwnServer needs a port of its own`);
+    }
     this.process = spawn(
       '../target/release/natter',
       ['--addr', `127.0.0.1:${this.port}`, '--db', this.db, '--site-root', '../target/site'],

@@ -139,7 +139,22 @@ impl Session {
                     timeline.apply_message(message);
                 }
             }),
-            ServerFrame::Message { message } => chat.timeline.update(|timeline| timeline.apply_message(message)),
+            ServerFrame::Message { message } => {
+                chat.typing.update(|typing| typing.clear(message.author_id));
+                chat.timeline.update(|timeline| timeline.apply_message(message));
+            }
+            ServerFrame::Typing { user_id, nickname } => {
+                chat.typing.update(|typing| typing.note(user_id, &nickname, js_sys::Date::now()));
+                let expire = move || {
+                    chat.typing.update(|typing| {
+                        typing.expire(js_sys::Date::now());
+                    })
+                };
+                leptos::prelude::set_timeout(
+                    expire,
+                    std::time::Duration::from_millis(crate::typing::TYPING_SHOWN_MS as u64 + 50),
+                );
+            }
             ServerFrame::Ack { client_msg_id, id, sent_at } => {
                 chat.timeline.update(|timeline| timeline.apply_ack(&client_msg_id, id, sent_at));
             }
@@ -200,6 +215,7 @@ impl Session {
                 send(sink, &ClientFrame::Send { client_msg_id, body }).await
             }
             Command::SetNickname(nickname) => send(sink, &ClientFrame::Nick { nickname }).await,
+            Command::Typing => send(sink, &ClientFrame::Typing).await,
             Command::Retry(client_msg_id) => {
                 let Some(body) = self.chat.timeline.try_update(|timeline| timeline.retry(&client_msg_id)).flatten()
                 else {

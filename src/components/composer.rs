@@ -44,6 +44,7 @@ pub fn Composer() -> impl IntoView {
                 aria-describedby="composer-status"
                 bind:value=body
                 on:keydown=on_keydown
+                on:input=move |_| chat.typed(crate::time_format::now_millis())
             ></textarea>
         </div>
         <div class="send-row">

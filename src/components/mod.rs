@@ -11,3 +11,4 @@ pub mod online_list;
 pub mod password;
 pub mod sign_in;
 pub mod sign_out;
+pub mod typing_indicator;

@@ -8,6 +8,7 @@ use crate::chat::ChatState;
 use crate::components::{
     composer::Composer, connection_status::ConnectionStatus, message_list::MessageList, nickname::NicknameField,
     online_list::OnlineList, password::PasswordForm, sign_in::SignInForm, sign_out::SignOutButton,
+    typing_indicator::TypingIndicator,
 };
 use crate::error::AppError;
 use crate::protocol::{Account, ChatMessage};
@@ -62,6 +63,7 @@ fn Chat(
                         <p class="noscript">"Natter needs JavaScript to send messages; the history below is read-only."</p>
                     </noscript>
                     <MessageList/>
+                    <TypingIndicator/>
                     <NicknameField/>
                     <SignInForm/>
                     <form class="composer-form" on:submit=|ev| ev.prevent_default()>
