@@ -217,3 +217,16 @@ async fn password_guessing_is_cut_off_after_five_failures_per_nickname() {
     assert_eq!(carol.status, 401);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_socket_still_waiting_for_hello_closes_when_its_session_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    // A long hello timeout, so only the sign-out can close the socket within the test.
+    let limits = natter::config::Limits { hello_timeout_secs: 60, ..natter::config::Limits::default() };
+    let server = TestServer::start_with(&dir.path().join("natter.db"), limits).await;
+    let token = server.register("alice").await;
+    let mut waiting = server.client(&token).await;
+    http(server.addr, "POST", "/api/sign_out", Some(&token), "").await;
+    assert_eq!(waiting.closed_with_reason().await, Some((CloseCode::Policy, "session ended".to_owned())));
+    server.stop().await;
+}
