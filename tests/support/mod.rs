@@ -116,7 +116,7 @@ impl HttpResponse {
     }
 }
 
-/// A JSON POST with a bearer token, as a bot would send it.
+/// A JSON POST with a bearer token or session cookie, as a bot or script would send it.
 pub async fn post_json(
     addr: SocketAddr,
     path: &str,
@@ -124,21 +124,11 @@ pub async fn post_json(
     cookie: Option<&str>,
     body: &Value,
 ) -> HttpResponse {
-    let mut stream = TcpStream::connect(addr).await.expect("connect");
-    let body = body.to_string();
     let bearer = bearer.map(|token| format!("Authorization: Bearer {token}\r\n")).unwrap_or_default();
     let cookie = cookie.map(|token| format!("Cookie: natter_session={token}\r\n")).unwrap_or_default();
-    let request = format!(
-        "POST {path} HTTP/1.0\r\nHost: {addr}\r\n{bearer}{cookie}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).await.expect("write request");
-    let mut response = Vec::new();
-    tokio::time::timeout(PATIENCE, stream.read_to_end(&mut response)).await.expect("response in time").expect("read");
-    let response = String::from_utf8_lossy(&response).into_owned();
-    let status = response.split(' ').nth(1).and_then(|code| code.parse().ok()).expect("status line");
-    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
-    HttpResponse { status, head: head.to_owned(), body: body.to_owned() }
+    let body = body.to_string();
+    let headers = format!("{bearer}{cookie}Content-Type: application/json\r\nContent-Length: {}\r\n", body.len());
+    exchange(addr, &format!("POST {path} HTTP/1.0\r\nHost: {addr}\r\n{headers}\r\n{body}")).await
 }
 
 /// The settings the admin commands would use against this server.
@@ -146,9 +136,9 @@ pub fn settings_for(server: &TestServer) -> Settings {
     Settings { addr: server.addr, db: server.db.clone(), ..Settings::default() }
 }
 
-/// One HTTP/1.0 request (so the body comes back unchunked), as a bot or curl would send it.
+/// One HTTP/1.0 request (so the body comes back unchunked), as a bot or curl would send it; a POST
+/// carries `form` urlencoded.
 pub async fn http(addr: SocketAddr, method: &str, path: &str, token: Option<&str>, form: &str) -> HttpResponse {
-    let mut stream = TcpStream::connect(addr).await.expect("connect");
     let cookie = token.map(|token| format!("Cookie: natter_session={token}\r\n")).unwrap_or_default();
     let body_headers = if method == "POST" {
         format!("Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n", form.len())
@@ -157,6 +147,12 @@ pub async fn http(addr: SocketAddr, method: &str, path: &str, token: Option<&str
     };
     let request =
         format!("{method} {path} HTTP/1.0\r\nHost: {addr}\r\nAccept: */*\r\n{cookie}{body_headers}\r\n{form}");
+    exchange(addr, &request).await
+}
+
+/// Sends a raw request and reads the whole response.
+async fn exchange(addr: SocketAddr, request: &str) -> HttpResponse {
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
     stream.write_all(request.as_bytes()).await.expect("write request");
     let mut response = Vec::new();
     tokio::time::timeout(PATIENCE, stream.read_to_end(&mut response)).await.expect("response in time").expect("read");
@@ -182,23 +178,25 @@ pub struct Client {
 impl Client {
     /// Opens `/ws` as a bot: with `Authorization: Bearer <token>`.
     pub async fn connect_bot(addr: SocketAddr, token: &str) -> Result<Self, u16> {
-        let mut request = format!("ws://{addr}/ws").into_client_request().expect("request");
-        request.headers_mut().insert("authorization", format!("Bearer {token}").parse().expect("header"));
-        match tokio_tungstenite::connect_async(request).await {
-            Ok((socket, _)) => Ok(Self { socket }),
-            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => Err(response.status().as_u16()),
-            Err(other) => panic!("websocket failed: {other}"),
-        }
+        Self::connect_with(addr, &[("authorization", format!("Bearer {token}"))]).await
     }
 
     /// Opens `/ws` with an optional session cookie and Origin; `Err` carries the refusal's HTTP status.
     pub async fn connect(addr: SocketAddr, token: Option<&str>, origin: Option<&str>) -> Result<Self, u16> {
-        let mut request = format!("ws://{addr}/ws").into_client_request().expect("request");
+        let mut headers = Vec::new();
         if let Some(token) = token {
-            request.headers_mut().insert("cookie", format!("natter_session={token}").parse().expect("header"));
+            headers.push(("cookie", format!("natter_session={token}")));
         }
         if let Some(origin) = origin {
-            request.headers_mut().insert("origin", origin.parse().expect("header"));
+            headers.push(("origin", origin.to_owned()));
+        }
+        Self::connect_with(addr, &headers).await
+    }
+
+    async fn connect_with(addr: SocketAddr, headers: &[(&'static str, String)]) -> Result<Self, u16> {
+        let mut request = format!("ws://{addr}/ws").into_client_request().expect("request");
+        for (name, value) in headers {
+            request.headers_mut().insert(*name, value.parse().expect("header"));
         }
         match tokio_tungstenite::connect_async(request).await {
             Ok((socket, _)) => Ok(Self { socket }),
