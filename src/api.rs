@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 
 use crate::error::AppError;
-use crate::protocol::{Account, ChatMessage};
+use crate::protocol::{Account, ChatMessage, OnlineUser};
 
 /// Up to `limit` messages (default 50, at most 200) older than the message id `before`, or the
 /// newest ones; oldest first.
@@ -26,9 +26,9 @@ pub async fn get_history(before: Option<i64>, limit: Option<u32>) -> Result<Vec<
     .await
 }
 
-/// Nicknames online now, sorted.
+/// Everyone online now, sorted by nickname, with whether they are idle.
 #[server(endpoint = "online", input = GetUrl)]
-pub async fn get_online() -> Result<Vec<String>, AppError> {
+pub async fn get_online() -> Result<Vec<OnlineUser>, AppError> {
     crate::server::respond(async move { Ok(crate::server::app_state()?.hub.online()) }).await
 }
 

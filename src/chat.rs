@@ -6,7 +6,7 @@
 use futures::channel::mpsc::UnboundedSender;
 use leptos::prelude::*;
 
-use crate::protocol::{validate_body, validate_nickname, Account, ChatMessage};
+use crate::protocol::{validate_body, validate_nickname, Account, ChatMessage, OnlineUser};
 use crate::timeline::Timeline;
 use crate::typing::{Typing, TYPING_EVERY_MS};
 
@@ -32,7 +32,7 @@ pub enum Command {
 #[derive(Clone, Copy)]
 pub struct ChatState {
     pub timeline: RwSignal<Timeline>,
-    pub online: RwSignal<Vec<String>>,
+    pub online: RwSignal<Vec<OnlineUser>>,
     pub connection: RwSignal<Connection>,
     /// The signed-in account; `None` for a visitor who has not picked a nickname.
     pub me: RwSignal<Option<Account>>,
@@ -49,7 +49,7 @@ pub struct ChatState {
 }
 
 impl ChatState {
-    pub fn new(history: Vec<ChatMessage>, online: Vec<String>, me: Option<Account>) -> Self {
+    pub fn new(history: Vec<ChatMessage>, online: Vec<OnlineUser>, me: Option<Account>) -> Self {
         Self {
             timeline: RwSignal::new(Timeline::from_history(history)),
             online: RwSignal::new(online),
@@ -132,6 +132,14 @@ impl ChatState {
     }
 }
 
+/// Adds or updates someone in an online list kept sorted by nickname.
+pub fn upsert_online(online: &mut Vec<OnlineUser>, user: OnlineUser) {
+    online.retain(|other| other.user_id != user.user_id);
+    let key = user.nickname.to_lowercase();
+    let position = online.partition_point(|other| other.nickname.to_lowercase() < key);
+    online.insert(position, user);
+}
+
 /// Milliseconds to wait before reconnect attempt number `failures` (1-based): doubling from half a
 /// second up to 15 s, spread by `jitter` in [0, 1) so clients dropped together do not return together.
 pub fn retry_delay_ms(failures: u32, jitter: f64) -> u32 {
@@ -142,6 +150,18 @@ pub fn retry_delay_ms(failures: u32, jitter: f64) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_online_list_stays_sorted_and_has_each_user_once() {
+        let user = |user_id, nickname: &str| OnlineUser { user_id, nickname: nickname.into(), idle: false };
+        let mut online = vec![];
+        upsert_online(&mut online, user(2, "bob"));
+        upsert_online(&mut online, user(1, "Alice"));
+        upsert_online(&mut online, user(3, "carol"));
+        upsert_online(&mut online, user(2, "zed"));
+        let names: Vec<&str> = online.iter().map(|u| u.nickname.as_str()).collect();
+        assert_eq!(names, ["Alice", "carol", "zed"]);
+    }
 
     #[test]
     fn retry_delays_double_up_to_a_cap_and_are_jittered() {

@@ -85,11 +85,18 @@ pub struct Limits {
     pub ping_interval_secs: u64,
     pub hello_timeout_secs: u64,
     pub broadcast_buffer: usize,
+    pub idle_after_secs: u64,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { max_ws_message_bytes: 1 << 20, ping_interval_secs: 25, hello_timeout_secs: 10, broadcast_buffer: 1024 }
+        Self {
+            max_ws_message_bytes: 1 << 20,
+            ping_interval_secs: 25,
+            hello_timeout_secs: 10,
+            broadcast_buffer: 1024,
+            idle_after_secs: 300,
+        }
     }
 }
 
@@ -171,9 +178,11 @@ impl Settings {
                 crate::protocol::MAX_FRAME_BYTES
             )));
         }
-        if limits.ping_interval_secs == 0 || limits.hello_timeout_secs == 0 || limits.broadcast_buffer == 0 {
+        let zero = [limits.ping_interval_secs, limits.hello_timeout_secs, limits.idle_after_secs].contains(&0);
+        if zero || limits.broadcast_buffer == 0 {
             return Err(ConfigError::Invalid(
-                "limits.ping_interval_secs, hello_timeout_secs and broadcast_buffer must be above 0".into(),
+                "limits.ping_interval_secs, hello_timeout_secs, idle_after_secs and broadcast_buffer must be above 0"
+                    .into(),
             ));
         }
         Ok(())

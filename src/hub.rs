@@ -11,7 +11,7 @@ use axum::extract::ws::Utf8Bytes;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
-use crate::protocol::{ChatMessage, ServerFrame};
+use crate::protocol::{ChatMessage, OnlineUser, ServerFrame};
 
 /// One frame for every connection, already encoded.
 #[derive(Debug)]
@@ -38,6 +38,8 @@ const TYPING_INTERVAL: Duration = Duration::from_millis(1_500);
 struct Online {
     nickname: String,
     connections: usize,
+    last_active: Instant,
+    idle: bool,
 }
 
 /// An open socket, so it can be closed from elsewhere (sign-out).
@@ -106,11 +108,19 @@ impl Hub {
     /// Counts a connection of a user; announces the user when they were not online before.
     pub fn join(&self, user_id: i64, nickname: &str) {
         let mut online = lock(&self.online);
-        let entry = online.entry(user_id).or_insert_with(|| Online { nickname: nickname.to_owned(), connections: 0 });
+        let entry = online.entry(user_id).or_insert_with(|| Online {
+            nickname: nickname.to_owned(),
+            connections: 0,
+            last_active: Instant::now(),
+            idle: false,
+        });
         entry.connections += 1;
         if entry.connections == 1 {
             // Published under the lock so join and leave announcements keep the order of the counts.
-            self.publish(Broadcast::new(None, &ServerFrame::UserJoined { nickname: nickname.to_owned() }));
+            let frame = ServerFrame::UserJoined { user_id, nickname: nickname.to_owned() };
+            self.publish(Broadcast::new(None, &frame));
+        } else {
+            Self::mark_active(entry, user_id, |frame| self.publish(frame));
         }
     }
 
@@ -121,7 +131,7 @@ impl Hub {
         entry.connections -= 1;
         if entry.connections == 0 {
             let nickname = online.remove(&user_id).map(|entry| entry.nickname).unwrap_or_default();
-            self.publish(Broadcast::new(None, &ServerFrame::UserLeft { nickname }));
+            self.publish(Broadcast::new(None, &ServerFrame::UserLeft { user_id, nickname }));
         }
     }
 
@@ -141,11 +151,39 @@ impl Hub {
         }));
     }
 
-    /// Nicknames online now, sorted.
-    pub fn online(&self) -> Vec<String> {
-        let mut nicknames: Vec<String> = lock(&self.online).values().map(|entry| entry.nickname.clone()).collect();
-        nicknames.sort_by_key(|nickname| nickname.to_lowercase());
-        nicknames
+    /// Everyone online now, sorted by nickname.
+    pub fn online(&self) -> Vec<OnlineUser> {
+        let mut everyone: Vec<OnlineUser> = lock(&self.online)
+            .iter()
+            .map(|(&user_id, entry)| OnlineUser { user_id, nickname: entry.nickname.clone(), idle: entry.idle })
+            .collect();
+        everyone.sort_by_key(|user| user.nickname.to_lowercase());
+        everyone
+    }
+
+    /// The user did something (sent, typed, renamed): they are active, and no longer idle.
+    pub fn touch(&self, user_id: i64) {
+        let mut online = lock(&self.online);
+        if let Some(entry) = online.get_mut(&user_id) {
+            Self::mark_active(entry, user_id, |frame| self.publish(frame));
+        }
+    }
+
+    fn mark_active(entry: &mut Online, user_id: i64, publish: impl FnOnce(Arc<Broadcast>)) {
+        entry.last_active = Instant::now();
+        if entry.idle {
+            entry.idle = false;
+            publish(Broadcast::new(None, &ServerFrame::UserIdle { user_id, idle: false }));
+        }
+    }
+
+    /// Marks everyone inactive for `after` as idle, announcing each; run periodically.
+    pub fn sweep_idle(&self, after: Duration) {
+        let mut online = lock(&self.online);
+        for (&user_id, entry) in online.iter_mut().filter(|(_, e)| !e.idle && e.last_active.elapsed() >= after) {
+            entry.idle = true;
+            self.publish(Broadcast::new(None, &ServerFrame::UserIdle { user_id, idle: true }));
+        }
     }
 
     /// Registers an open socket of `session`; its token is cancelled when the session ends.
@@ -254,27 +292,51 @@ mod tests {
     fn presence_counts_connections_and_announces_only_first_join_and_last_leave() {
         let hub = Hub::new(64);
         let mut watcher = hub.subscribe();
+        let names = |hub: &Hub| hub.online().into_iter().map(|user| user.nickname).collect::<Vec<_>>();
         hub.join(2, "bob");
         hub.join(1, "alice");
         hub.join(1, "alice");
-        assert_eq!(hub.online(), ["alice", "bob"]);
+        assert_eq!(names(&hub), ["alice", "bob"]);
         hub.leave(1);
-        assert_eq!(hub.online(), ["alice", "bob"]);
+        assert_eq!(names(&hub), ["alice", "bob"]);
         hub.leave(1);
         hub.leave(99);
-        assert_eq!(hub.online(), ["bob"]);
+        assert_eq!(names(&hub), ["bob"]);
         hub.rename(2, "bob", "Bobby");
-        assert_eq!(hub.online(), ["Bobby"]);
+        assert_eq!(names(&hub), ["Bobby"]);
         let frames: Vec<ServerFrame> =
             drain(&mut watcher).iter().map(|f| serde_json::from_str(f.text.as_str()).unwrap()).collect();
         assert_eq!(
             frames,
             [
-                ServerFrame::UserJoined { nickname: "bob".into() },
-                ServerFrame::UserJoined { nickname: "alice".into() },
-                ServerFrame::UserLeft { nickname: "alice".into() },
+                ServerFrame::UserJoined { user_id: 2, nickname: "bob".into() },
+                ServerFrame::UserJoined { user_id: 1, nickname: "alice".into() },
+                ServerFrame::UserLeft { user_id: 1, nickname: "alice".into() },
                 ServerFrame::UserRenamed { user_id: 2, from: "bob".into(), to: "Bobby".into() },
             ]
+        );
+    }
+
+    #[test]
+    fn inactive_users_go_idle_and_come_back_on_activity() {
+        let hub = Hub::new(16);
+        hub.join(1, "alice");
+        hub.join(2, "bob");
+        let mut watcher = hub.subscribe();
+        std::thread::sleep(Duration::from_millis(30));
+        hub.touch(2);
+        hub.sweep_idle(Duration::from_millis(20));
+        hub.sweep_idle(Duration::from_millis(20));
+        let idle: Vec<(String, bool)> = hub.online().into_iter().map(|u| (u.nickname, u.idle)).collect();
+        assert_eq!(idle, [("alice".into(), true), ("bob".into(), false)]);
+        hub.touch(1);
+        assert!(!hub.online()[0].idle);
+        let frames: Vec<ServerFrame> =
+            drain(&mut watcher).iter().map(|f| serde_json::from_str(f.text.as_str()).unwrap()).collect();
+        assert_eq!(
+            frames,
+            [ServerFrame::UserIdle { user_id: 1, idle: true }, ServerFrame::UserIdle { user_id: 1, idle: false }],
+            "announced once each way"
         );
     }
 

@@ -63,6 +63,15 @@ pub struct Account {
     pub is_bot: bool,
 }
 
+/// Someone online: their first connection opened and their last has not closed. `idle` after a
+/// while without activity (messages, typing, renames).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OnlineUser {
+    pub user_id: i64,
+    pub nickname: String,
+    pub idle: bool,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
@@ -102,8 +111,8 @@ pub enum ServerFrame {
         text: String,
         /// Who this connection speaks as.
         you: Account,
-        /// Nicknames online now, sorted.
-        online: Vec<String>,
+        /// Everyone online now, sorted by nickname.
+        online: Vec<OnlineUser>,
         /// The newest stored message id (0 when there is none).
         last_id: i64,
     },
@@ -142,14 +151,21 @@ pub enum ServerFrame {
         to: String,
     },
     UserJoined {
+        user_id: i64,
         nickname: String,
     },
     UserLeft {
+        user_id: i64,
         nickname: String,
+    },
+    /// A user went idle (no activity for a while) or became active again.
+    UserIdle {
+        user_id: i64,
+        idle: bool,
     },
     /// Everyone online now; sent when a connection fell behind and may have missed join/leave frames.
     Presence {
-        online: Vec<String>,
+        online: Vec<OnlineUser>,
     },
     /// A request was refused; nothing was stored. `client_msg_id` names the refused message, if any.
     Error {
@@ -369,11 +385,12 @@ mod tests {
                     from: "Natter".into(),
                     text: "Welcome, alice!".into(),
                     you: Account { id: 7, nickname: "alice".into(), role: Role::Admin, is_bot: false },
-                    online: vec!["alice".into()],
+                    online: vec![OnlineUser { user_id: 7, nickname: "alice".into(), idle: false }],
                     last_id: 41,
                 },
                 json!({"type":"welcome","from":"Natter","text":"Welcome, alice!",
-                    "you":{"id":7,"nickname":"alice","role":"admin","is_bot":false},"online":["alice"],"last_id":41}),
+                    "you":{"id":7,"nickname":"alice","role":"admin","is_bot":false},
+                    "online":[{"user_id":7,"nickname":"alice","idle":false}],"last_id":41}),
             ),
             (
                 ServerFrame::Message { message: sample_message() },
@@ -398,12 +415,19 @@ mod tests {
                 ServerFrame::UserRenamed { user_id: 7, from: "dave".into(), to: "david".into() },
                 json!({"type":"user_renamed","user_id":7,"from":"dave","to":"david"}),
             ),
-            (ServerFrame::UserJoined { nickname: "bob".into() }, json!({"type":"user_joined","nickname":"bob"})),
-            (ServerFrame::UserLeft { nickname: "bob".into() }, json!({"type":"user_left","nickname":"bob"})),
             (
-                ServerFrame::Presence { online: vec!["alice".into(), "bob".into()] },
-                json!({"type":"presence","online":["alice","bob"]}),
+                ServerFrame::UserJoined { user_id: 8, nickname: "bob".into() },
+                json!({"type":"user_joined","user_id":8,"nickname":"bob"}),
             ),
+            (
+                ServerFrame::UserLeft { user_id: 8, nickname: "bob".into() },
+                json!({"type":"user_left","user_id":8,"nickname":"bob"}),
+            ),
+            (
+                ServerFrame::Presence { online: vec![OnlineUser { user_id: 8, nickname: "bob".into(), idle: true }] },
+                json!({"type":"presence","online":[{"user_id":8,"nickname":"bob","idle":true}]}),
+            ),
+            (ServerFrame::UserIdle { user_id: 8, idle: true }, json!({"type":"user_idle","user_id":8,"idle":true})),
             (
                 Rejection::new(ErrorCode::EmptyMessage, "Type a message first.").into_frame(Some("c-1".into())),
                 json!({"type":"error","code":"empty_message","message":"Type a message first.","client_msg_id":"c-1"}),

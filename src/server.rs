@@ -160,6 +160,7 @@ impl Server {
                 }
             }
         });
+        tokio::spawn(sweep_idle(Arc::clone(&state.hub), state.settings.limits.idle_after_secs, shutdown.clone()));
         // Chat frames are small and latency matters more than packet count.
         let listener = listener.tap_io(|tcp| {
             let _ = tcp.set_nodelay(true);
@@ -174,6 +175,18 @@ impl Server {
         }
         store.shutdown().await;
         served.map_err(StartError::Serve)
+    }
+}
+
+/// Marks inactive users idle, checking four times per idle period, until shutdown.
+async fn sweep_idle(hub: Arc<Hub>, idle_after_secs: u64, shutdown: CancellationToken) {
+    let idle_after = Duration::from_secs(idle_after_secs);
+    let mut every = tokio::time::interval((idle_after / 4).max(Duration::from_millis(250)));
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            _ = every.tick() => hub.sweep_idle(idle_after),
+        }
     }
 }
 

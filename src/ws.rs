@@ -211,6 +211,10 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
     }
 
     async fn handle(&mut self, frame: ClientFrame) -> Result<(), Gone> {
+        // Anything the user does (not what the browser does for them, like pings) counts as activity.
+        if !matches!(frame, ClientFrame::Hello { .. }) {
+            self.state.hub.touch(self.account.id);
+        }
         match frame {
             ClientFrame::Hello { .. } => {
                 let refused = Rejection::new(ErrorCode::InvalidRequest, "hello was already received");

@@ -12,6 +12,13 @@ fn temp_db() -> (tempfile::TempDir, std::path::PathBuf) {
     (dir, db)
 }
 
+async fn online_names(server: &TestServer) -> Vec<String> {
+    let (status, body) = server.get("/api/online").await;
+    assert_eq!(status, 200, "{body}");
+    let online: Vec<Value> = serde_json::from_str(&body).expect("a JSON list");
+    online.iter().map(|user| user["nickname"].as_str().expect("nickname").to_owned()).collect()
+}
+
 async fn history(server: &TestServer) -> Vec<Value> {
     let (status, body) = server.get("/api/history?limit=200").await;
     assert_eq!(status, 200, "{body}");
@@ -46,13 +53,18 @@ async fn a_message_reaches_every_client_and_its_sender_gets_an_ack() {
 async fn the_welcome_is_addressed_to_the_new_client_only() {
     let (_dir, db) = temp_db();
     let server = TestServer::start(&db).await;
-    let (mut alice, _) = server.join("alice", None).await;
+    let (mut alice, alices_welcome) = server.join("alice", None).await;
     let (_bob, welcome) = server.join("bob", None).await;
-    assert_eq!(welcome["online"], json!(["alice", "bob"]));
+    let (alice_id, bob_id) = (alices_welcome["you"]["id"].clone(), welcome["you"]["id"].clone());
+    assert_eq!(
+        welcome["online"],
+        json!([{ "user_id": alice_id, "nickname": "alice", "idle": false },
+               { "user_id": bob_id, "nickname": "bob", "idle": false }])
+    );
     assert!(welcome["text"].as_str().unwrap().contains("1 other person"), "{welcome}");
     // alice hears that bob joined, but not bob's welcome.
-    assert_eq!(alice.next().await, json!({ "type": "user_joined", "nickname": "alice" }));
-    assert_eq!(alice.next().await, json!({ "type": "user_joined", "nickname": "bob" }));
+    assert_eq!(alice.next().await, json!({ "type": "user_joined", "user_id": alice_id, "nickname": "alice" }));
+    assert_eq!(alice.next().await, json!({ "type": "user_joined", "user_id": bob_id, "nickname": "bob" }));
     alice.assert_quiet().await;
     server.stop().await;
 }
@@ -68,9 +80,7 @@ async fn presence_follows_joins_renames_and_leaves_counting_tabs_once() {
     assert_eq!(watcher.expect("user_joined").await["nickname"], "carol");
     let (carol_tab_2, _) = server.join_as(&carol, None).await;
     carol_tab_1.close().await;
-    let (status, body) = server.get("/api/online").await;
-    assert_eq!(status, 200);
-    assert_eq!(serde_json::from_str::<Value>(&body).unwrap(), json!(["carol", "watcher"]));
+    assert_eq!(online_names(&server).await, ["carol", "watcher"]);
     carol_tab_2.close().await;
     assert_eq!(watcher.expect("user_left").await["nickname"], "carol");
 
@@ -82,8 +92,7 @@ async fn presence_follows_joins_renames_and_leaves_counting_tabs_once() {
     let renamed = watcher.expect("user_renamed").await;
     assert_eq!(renamed["from"], "dave");
     assert_eq!(renamed["to"], "david");
-    let (status, body) = server.get("/api/online").await;
-    assert_eq!((status, serde_json::from_str::<Value>(&body).unwrap()), (200, json!(["david", "watcher"])));
+    assert_eq!(online_names(&server).await, ["david", "watcher"]);
     let ack = dave.post("d-1", "renamed").await;
     let stored = history(&server).await;
     assert_eq!(stored.last().unwrap()["id"], ack["id"]);
@@ -406,5 +415,31 @@ async fn typing_reaches_everyone_but_the_typist_and_is_thinned() {
             }
         }
     }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn people_without_activity_go_idle_and_come_back_when_they_act() {
+    let (_dir, db) = temp_db();
+    let limits = natter::config::Limits { idle_after_secs: 1, ..natter::config::Limits::default() };
+    let server = TestServer::start_with(&db, limits).await;
+    let (mut dozer, welcome) = server.join("dozer", None).await;
+    let dozer_id = welcome["you"]["id"].clone();
+    let (mut watcher, _) = server.join("watcher", None).await;
+    // The watcher keeps typing, so only the dozer goes idle.
+    let gone_idle = loop {
+        watcher.send(json!({ "type": "typing" })).await;
+        match tokio::time::timeout(std::time::Duration::from_millis(300), watcher.expect("user_idle")).await {
+            Ok(frame) => break frame,
+            Err(_) => continue,
+        }
+    };
+    assert_eq!(gone_idle, json!({ "type": "user_idle", "user_id": dozer_id, "idle": true }));
+    let (_, body) = server.get("/api/online").await;
+    let online: Vec<Value> = serde_json::from_str(&body).unwrap();
+    assert_eq!(online.iter().find(|u| u["nickname"] == "dozer").unwrap()["idle"], true);
+
+    dozer.post("z-1", "I'm back").await;
+    assert_eq!(watcher.expect("user_idle").await, json!({ "type": "user_idle", "user_id": dozer_id, "idle": false }));
     server.stop().await;
 }

@@ -1,6 +1,6 @@
 import { expect } from '@playwright/test';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -9,9 +9,11 @@ export class OwnServer {
   private process?: ChildProcess;
   readonly url: string;
 
+  /** `config` is Leptos.toml text for settings that have no flag (limits). */
   constructor(
     readonly port: number,
     readonly db = join(mkdtempSync(join(tmpdir(), 'natter-e2e-')), 'natter.db'),
+    private readonly config?: string,
   ) {
     this.url = `http://127.0.0.1:${port}`;
   }
@@ -21,11 +23,13 @@ export class OwnServer {
     if ((await fetch(`${this.url}/healthz`).catch(() => null)) !== null) {
       throw new Error(`port ${this.port} is already serving; each OwnServer needs a port of its own`);
     }
-    this.process = spawn(
-      '../target/release/natter',
-      ['--addr', `127.0.0.1:${this.port}`, '--db', this.db, '--site-root', '../target/site'],
-      { stdio: 'ignore' },
-    );
+    const args = ['--addr', `127.0.0.1:${this.port}`, '--db', this.db, '--site-root', '../target/site'];
+    if (this.config) {
+      const path = join(mkdtempSync(join(tmpdir(), 'natter-e2e-config-')), 'Leptos.toml');
+      writeFileSync(path, this.config);
+      args.push('--config', path);
+    }
+    this.process = spawn('../target/release/natter', args, { stdio: 'ignore' });
     await expect
       .poll(async () => (await fetch(`${this.url}/healthz`).catch(() => null))?.status, { timeout: 20_000 })
       .toBe(200);

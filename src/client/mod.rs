@@ -9,8 +9,8 @@ use futures::{stream, SinkExt, StreamExt};
 use gloo_net::websocket::{futures::WebSocket, Message};
 use leptos::prelude::*;
 
-use crate::chat::{retry_delay_ms, ChatState, Command, Connection};
-use crate::protocol::{ClientFrame, ErrorCode, ServerFrame};
+use crate::chat::{retry_delay_ms, upsert_online, ChatState, Command, Connection};
+use crate::protocol::{ClientFrame, ErrorCode, OnlineUser, ServerFrame};
 
 /// Starts the socket task for a signed-in page, after hydration.
 pub fn start(chat: ChatState) {
@@ -170,9 +170,8 @@ impl Session {
             ServerFrame::MessageDeleted { id } => chat.timeline.update(|timeline| timeline.mark_deleted(id)),
             ServerFrame::UserRenamed { user_id, from, to } => {
                 chat.online.update(|online| {
-                    online.retain(|name| *name != from);
-                    if let Err(position) = online.binary_search(&to) {
-                        online.insert(position, to.clone());
+                    if let Some(user) = online.iter().find(|user| user.user_id == user_id).cloned() {
+                        upsert_online(online, OnlineUser { nickname: to.clone(), ..user });
                     }
                 });
                 chat.timeline.update(|timeline| {
@@ -188,12 +187,17 @@ impl Session {
                     });
                 }
             }
-            ServerFrame::UserJoined { nickname } => chat.online.update(|online| {
-                if let Err(position) = online.binary_search(&nickname) {
-                    online.insert(position, nickname);
+            ServerFrame::UserJoined { user_id, nickname } => {
+                chat.online.update(|online| upsert_online(online, OnlineUser { user_id, nickname, idle: false }));
+            }
+            ServerFrame::UserLeft { user_id, .. } => {
+                chat.online.update(|online| online.retain(|user| user.user_id != user_id))
+            }
+            ServerFrame::UserIdle { user_id, idle } => chat.online.update(|online| {
+                if let Some(user) = online.iter_mut().find(|user| user.user_id == user_id) {
+                    user.idle = idle;
                 }
             }),
-            ServerFrame::UserLeft { nickname } => chat.online.update(|online| online.retain(|name| *name != nickname)),
             ServerFrame::Presence { online } => chat.online.set(online),
             ServerFrame::Error { code, message, client_msg_id } => match (client_msg_id, code) {
                 (Some(client_msg_id), _) => chat.timeline.update(|timeline| timeline.fail(&client_msg_id, &message)),

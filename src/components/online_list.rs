@@ -1,4 +1,4 @@
-//! Who is online now.
+//! Who is online now; people without activity for a while are marked idle.
 
 use leptos::prelude::*;
 
@@ -12,7 +12,18 @@ pub fn OnlineList() -> impl IntoView {
         <aside class="online" aria-labelledby="online-heading">
             <h2 id="online-heading">"Online " <span class="count">"(" {count} ")"</span></h2>
             <ul aria-label="Online users">
-                <For each=move || chat.online.get() key=|name| name.clone() children=|name| view! { <li>{name}</li> }/>
+                <For
+                    each=move || chat.online.get()
+                    key=|user| (user.user_id, user.nickname.clone(), user.idle)
+                    children=|user| {
+                        view! {
+                            <li class:idle=user.idle>
+                                <span class="name">{user.nickname}</span>
+                                {user.idle.then(|| view! { <span class="idle-tag">" (idle)"</span> })}
+                            </li>
+                        }
+                    }
+                />
             </ul>
         </aside>
     }

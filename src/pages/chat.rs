@@ -11,7 +11,7 @@ use crate::components::{
     typing_indicator::TypingIndicator,
 };
 use crate::error::AppError;
-use crate::protocol::{Account, ChatMessage};
+use crate::protocol::{Account, ChatMessage, OnlineUser};
 
 #[component]
 pub fn ChatPage() -> impl IntoView {
@@ -31,7 +31,7 @@ pub fn ChatPage() -> impl IntoView {
 #[component]
 fn Chat(
     history: Result<Vec<ChatMessage>, AppError>,
-    online: Result<Vec<String>, AppError>,
+    online: Result<Vec<OnlineUser>, AppError>,
     me: Option<Account>,
 ) -> impl IntoView {
     let load_error = history.as_ref().err().map(ToString::to_string);
