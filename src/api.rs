@@ -82,8 +82,7 @@ pub async fn sign_out() -> Result<(), AppError> {
 pub async fn set_password(password: String) -> Result<(), AppError> {
     crate::server::respond(async move {
         crate::protocol::validate_password(&password)?;
-        let state = crate::server::app_state()?;
-        let (account, _) = crate::server::current_session(&state).await?.ok_or_else(crate::server::sign_in_first)?;
+        let (state, account) = crate::server::signed_in().await?;
         let hash = tokio::task::spawn_blocking(move || crate::identity::hash_password(&password))
             .await
             .map_err(|error| AppError::internal("hash password", &error))?
@@ -145,8 +144,7 @@ pub async fn sign_in(nickname: String, password: String) -> Result<Account, AppE
 pub async fn delete_message(id: i64) -> Result<(), AppError> {
     crate::server::respond(async move {
         use crate::protocol::{ErrorCode, Rejection, Role};
-        let state = crate::server::app_state()?;
-        let (account, _) = crate::server::current_session(&state).await?.ok_or_else(crate::server::sign_in_first)?;
+        let (state, account) = crate::server::signed_in().await?;
         let failed = |error: crate::db::DbError| AppError::internal("delete message", &error);
         let Some(author) = state.store.message_author(id).await.map_err(failed)? else {
             return Err(Rejection::new(
@@ -174,8 +172,7 @@ pub async fn delete_message(id: i64) -> Result<(), AppError> {
 pub async fn ban_user(user_id: i64) -> Result<(), AppError> {
     crate::server::respond(async move {
         use crate::protocol::{ErrorCode, Rejection, Role};
-        let state = crate::server::app_state()?;
-        let (account, _) = crate::server::current_session(&state).await?.ok_or_else(crate::server::sign_in_first)?;
+        let (state, account) = crate::server::signed_in().await?;
         if account.role != Role::Admin {
             return Err(Rejection::new(ErrorCode::Forbidden, "Only admins can ban.").into());
         }

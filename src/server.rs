@@ -361,7 +361,14 @@ impl NewSession {
     }
 }
 
-pub fn sign_in_first() -> crate::error::AppError {
+/// The state and the signed-in account for a server function that needs one (401 otherwise).
+pub async fn signed_in() -> Result<(AppState, crate::protocol::Account), crate::error::AppError> {
+    let state = app_state()?;
+    let (account, _) = current_session(&state).await?.ok_or_else(sign_in_first)?;
+    Ok((state, account))
+}
+
+fn sign_in_first() -> crate::error::AppError {
     crate::protocol::Rejection::new(crate::protocol::ErrorCode::Unauthenticated, "Sign in first.").into()
 }
 
