@@ -230,3 +230,27 @@ async fn a_socket_still_waiting_for_hello_closes_when_its_session_ends() {
     assert_eq!(waiting.closed_with_reason().await, Some((CloseCode::Policy, "session ended".to_owned())));
     server.stop().await;
 }
+
+#[tokio::test]
+async fn joining_works_as_a_plain_form_post_before_the_page_has_hydrated() {
+    let (_dir, server) = start().await;
+    // What a browser sends for <form method="post" action="/api/join"> without JavaScript.
+    let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let body = "nickname=early";
+    let request = format!(
+        "POST /api/join HTTP/1.0\r\nHost: {}\r\nAccept: text/html\r\nReferer: http://{}/\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+        server.addr,
+        server.addr,
+        body.len()
+    );
+    tokio::io::AsyncWriteExt::write_all(&mut stream, request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    tokio::io::AsyncReadExt::read_to_string(&mut stream, &mut response).await.unwrap();
+    assert!(response.starts_with("HTTP/1.0 302") || response.starts_with("HTTP/1.1 302"), "{response}");
+    assert!(response.to_lowercase().contains(&format!("location: http://{}/", server.addr)), "{response}");
+    let cookie = response.lines().find(|line| line.to_lowercase().starts_with("set-cookie: natter_session=")).unwrap();
+    let token = cookie.split_once('=').unwrap().1.split(';').next().unwrap();
+    assert_eq!(me(&server, Some(token)).await["nickname"], "early");
+    server.stop().await;
+}

@@ -41,3 +41,13 @@ async function postOverWebsocket(baseURL: string, nickname: string, body: string
     });
   });
 }
+
+test('joining works as a plain form, before or without the WASM', async ({ page }) => {
+  const name = `plain-form-${Date.now()}`;
+  await page.goto('/');
+  await page.getByLabel('Nickname').fill(name);
+  await page.getByRole('button', { name: 'Join' }).click();
+  // The server set the session cookie and sent us back: the page now renders signed in.
+  await expect(page.getByRole('button', { name: 'Join' })).toHaveCount(0);
+  await expect(page.getByRole('button', { name: 'Sign out' })).toBeVisible();
+});

@@ -39,7 +39,10 @@ pub fn NicknameField() -> impl IntoView {
         }
     };
     view! {
-        <form class="identity" on:submit=on_submit>
+        // A real form, so Join works before the WASM has loaded (or without it): the server function
+        // creates the account, sets the cookie and redirects back. Once hydrated, on_submit does it
+        // in the page instead.
+        <form class="identity" method="post" action="/api/join" on:submit=on_submit>
             <div class="field nickname">
                 <label for="nickname">"Nickname"</label>
                 <div class="inline">
