@@ -4,13 +4,49 @@
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 
-use crate::error::AppError;
-use crate::protocol::{Account, ChatMessage, OnlineUser};
+use serde::{Deserialize, Serialize};
 
-/// Up to `limit` messages (default 50, at most 200) older than the message id `before`, or the
-/// newest ones; oldest first.
+use crate::error::AppError;
+use crate::protocol::{Account, ChatMessage, Member, OnlineUser, Room};
+
+/// Everything the chat page needs for one room, read so that resuming the socket from `last_id`
+/// neither misses a message nor counts one twice as unread.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomPage {
+    pub me: Option<Account>,
+    /// The room shown; `None` on a direct-conversation page before its first message.
+    pub room: Option<Room>,
+    /// For a direct-conversation page: the other person.
+    pub peer: Option<Member>,
+    /// Whether the viewer is a member (and so may post).
+    pub joined: bool,
+    pub history: Vec<ChatMessage>,
+    pub members: Vec<Member>,
+    /// Everyone online on the server; the page shows those who are members here.
+    pub online: Vec<OnlineUser>,
+    /// The viewer's rooms with unread counts.
+    pub rooms: Vec<Room>,
+    /// Public rooms anyone may join.
+    pub directory: Vec<DirectoryRoom>,
+    pub last_id: i64,
+}
+
+/// A public room in the directory.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirectoryRoom {
+    pub id: i64,
+    pub name: String,
+    pub members: u32,
+}
+
+/// Up to `limit` messages (default 50, at most 200) of a room (general by default) older than the
+/// message id `before`, or the newest ones; oldest first. Private rooms only for their members.
 #[server(endpoint = "history", input = GetUrl)]
-pub async fn get_history(before: Option<i64>, limit: Option<u32>) -> Result<Vec<ChatMessage>, AppError> {
+pub async fn get_history(
+    room_id: Option<i64>,
+    before: Option<i64>,
+    limit: Option<u32>,
+) -> Result<Vec<ChatMessage>, AppError> {
     crate::server::respond(async move {
         if before.is_some_and(|id| id < 1) {
             let refused = crate::protocol::Rejection::new(
@@ -20,16 +56,125 @@ pub async fn get_history(before: Option<i64>, limit: Option<u32>) -> Result<Vec<
             return Err(refused.into());
         }
         let state = crate::server::app_state()?;
+        let viewer = crate::server::current_session(&state).await?.map(|(account, _)| account);
+        let room = crate::rooms::readable(&state, viewer.as_ref(), room_id.unwrap_or(crate::protocol::GENERAL_ROOM_ID))
+            .await?;
         let limit = crate::protocol::history_limit(limit);
-        state.store.history(before, limit).await.map_err(|error| AppError::internal("history", &error))
+        state.store.history(room.id, before, limit).await.map_err(|error| AppError::internal("history", &error))
     })
     .await
 }
 
-/// Everyone online now, sorted by nickname, with whether they are idle.
+/// The members of a room (general by default) who are online now, sorted by nickname, with whether
+/// they are idle. Private rooms only for their members.
 #[server(endpoint = "online", input = GetUrl)]
-pub async fn get_online() -> Result<Vec<OnlineUser>, AppError> {
-    crate::server::respond(async move { Ok(crate::server::app_state()?.hub.online()) }).await
+pub async fn get_online(room_id: Option<i64>) -> Result<Vec<OnlineUser>, AppError> {
+    crate::server::respond(async move {
+        let state = crate::server::app_state()?;
+        let viewer = crate::server::current_session(&state).await?.map(|(account, _)| account);
+        let room = crate::rooms::readable(&state, viewer.as_ref(), room_id.unwrap_or(crate::protocol::GENERAL_ROOM_ID))
+            .await?;
+        let members = state.store.members(room.id).await.map_err(|error| AppError::internal("online", &error))?;
+        let members: std::collections::HashSet<i64> = members.iter().map(|member| member.user_id).collect();
+        Ok(state.hub.online().into_iter().filter(|user| members.contains(&user.user_id)).collect())
+    })
+    .await
+}
+
+/// The members of a room, by nickname. Private rooms only for their members.
+#[server(endpoint = "members", input = GetUrl)]
+pub async fn get_members(room_id: i64) -> Result<Vec<Member>, AppError> {
+    crate::server::respond(async move {
+        let state = crate::server::app_state()?;
+        let viewer = crate::server::current_session(&state).await?.map(|(account, _)| account);
+        let room = crate::rooms::readable(&state, viewer.as_ref(), room_id).await?;
+        state.store.members(room.id).await.map_err(|error| AppError::internal("members", &error))
+    })
+    .await
+}
+
+/// The chat page's data for the room named `room`, or for the direct conversation with user `peer`.
+#[server(endpoint = "room_page", input = GetUrl)]
+pub async fn get_room_page(room: Option<String>, peer: Option<i64>) -> Result<RoomPage, AppError> {
+    crate::server::respond(crate::rooms::page(room, peer)).await
+}
+
+/// Public rooms anyone may join.
+#[server(endpoint = "rooms", input = GetUrl)]
+pub async fn get_public_rooms() -> Result<Vec<DirectoryRoom>, AppError> {
+    crate::server::respond(async move {
+        let state = crate::server::app_state()?;
+        crate::rooms::directory(&state).await
+    })
+    .await
+}
+
+/// Creates a room (public unless `private` is set) with the signed-in user as its first member.
+#[server(endpoint = "create_room")]
+pub async fn create_room(name: String, private: Option<String>) -> Result<Room, AppError> {
+    crate::server::respond(async move {
+        let (state, account) = crate::server::signed_in().await?;
+        let room = crate::rooms::create(&state, &account, &name, private.is_some_and(|p| p != "false")).await?;
+        crate::server::redirect_forms_to(&room.path());
+        Ok(room)
+    })
+    .await
+}
+
+/// Joins a public room.
+#[server(endpoint = "join_room")]
+pub async fn join_room(room_id: i64) -> Result<Room, AppError> {
+    crate::server::respond(async move {
+        let (state, account) = crate::server::signed_in().await?;
+        let room = crate::rooms::join(&state, &account, room_id).await?;
+        crate::server::redirect_forms_to(&room.path());
+        Ok(room)
+    })
+    .await
+}
+
+/// Leaves a room (not general, not a direct conversation).
+#[server(endpoint = "leave_room")]
+pub async fn leave_room(room_id: i64) -> Result<(), AppError> {
+    crate::server::respond(async move {
+        let (state, account) = crate::server::signed_in().await?;
+        crate::rooms::leave(&state, &account, room_id).await?;
+        crate::server::redirect_forms_to("/");
+        Ok(())
+    })
+    .await
+}
+
+/// Adds a user to a room the signed-in user is in (the way into a private room).
+#[server(endpoint = "invite")]
+pub async fn invite(room_id: i64, nickname: String) -> Result<Member, AppError> {
+    crate::server::respond(async move {
+        let (state, account) = crate::server::signed_in().await?;
+        crate::rooms::invite(&state, &account, room_id, &nickname).await
+    })
+    .await
+}
+
+/// Archives a room (admins only).
+#[server(endpoint = "archive_room")]
+pub async fn archive_room(room_id: i64) -> Result<(), AppError> {
+    crate::server::respond(async move {
+        let (state, account) = crate::server::signed_in().await?;
+        crate::rooms::archive(&state, &account, room_id).await
+    })
+    .await
+}
+
+/// Starts (or finds) the direct conversation with another user.
+#[server(endpoint = "direct")]
+pub async fn start_direct(user_id: i64) -> Result<Room, AppError> {
+    crate::server::respond(async move {
+        let (state, account) = crate::server::signed_in().await?;
+        let room = crate::rooms::open_direct(&state, &account, user_id).await?;
+        crate::server::redirect_forms_to(&room.path());
+        Ok(room)
+    })
+    .await
 }
 
 /// The signed-in account, or `None` for a visitor.
@@ -146,7 +291,7 @@ pub async fn delete_message(id: i64) -> Result<(), AppError> {
         use crate::protocol::{ErrorCode, Rejection, Role};
         let (state, account) = crate::server::signed_in().await?;
         let failed = |error: crate::db::DbError| AppError::internal("delete message", &error);
-        let Some(author) = state.store.message_author(id).await.map_err(failed)? else {
+        let Some((room_id, author)) = state.store.message_place(id).await.map_err(failed)? else {
             return Err(Rejection::new(
                 ErrorCode::InvalidRequest,
                 "There is no such message (or it is already deleted).",
@@ -159,7 +304,7 @@ pub async fn delete_message(id: i64) -> Result<(), AppError> {
             );
         }
         if state.store.delete_message(id).await.map_err(failed)? {
-            state.hub.publish_deleted(id);
+            state.hub.publish_deleted(room_id, id);
             tracing::info!(id, by = %account.nickname, "message deleted");
         }
         Ok(())

@@ -10,12 +10,14 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::error::AppError;
-use crate::messages;
-use crate::protocol::{ErrorCode, MessageKind, Rejection, Role};
+use crate::protocol::{Account, ErrorCode, MessageKind, Rejection, Role, GENERAL_ROOM_ID};
+use crate::{messages, rooms};
 use crate::server::{authenticate, AppState};
 
 #[derive(Deserialize)]
 pub struct PostMessage {
+    /// The room to post in; general when absent.
+    room_id: Option<i64>,
     client_msg_id: String,
     body: String,
 }
@@ -25,6 +27,10 @@ pub struct Announcement {
     text: String,
     /// Lets a script retry safely; generated when absent.
     client_msg_id: Option<String>,
+    /// A room's name: announce there instead of in general.
+    room: Option<String>,
+    /// A nickname: send it to this user alone, in their direct conversation with Natter.
+    user: Option<String>,
 }
 
 /// `POST /api/bot/messages`: like a socket's `send`; answers with the ack.
@@ -37,7 +43,8 @@ pub async fn post_message(
         Ok(signed_in) => signed_in,
         Err(refusal) => return refusal,
     };
-    match messages::post(&state, &account, &post.client_msg_id, &post.body, MessageKind::Chat).await {
+    let room_id = post.room_id.unwrap_or(GENERAL_ROOM_ID);
+    match messages::post(&state, &account, room_id, &post.client_msg_id, &post.body, MessageKind::Chat).await {
         Ok(stored) => {
             Json(json!({ "client_msg_id": stored.client_msg_id, "id": stored.id, "sent_at": stored.sent_at }))
                 .into_response()
@@ -59,6 +66,10 @@ pub async fn announce(State(state): State<AppState>, headers: HeaderMap, Json(po
         Ok(natter) => natter,
         Err(error) => return refusal(AppError::internal("announce", &error).into_rejection()),
     };
+    let room_id = match announcement_room(&state, &natter, &post).await {
+        Ok(room_id) => room_id,
+        Err(error) => return refusal(error.into_rejection()),
+    };
     let client_msg_id = match post.client_msg_id {
         Some(id) => id,
         None => match crate::identity::new_token() {
@@ -66,13 +77,32 @@ pub async fn announce(State(state): State<AppState>, headers: HeaderMap, Json(po
             Err(error) => return refusal(AppError::internal("announce", &error).into_rejection()),
         },
     };
-    match messages::post(&state, &natter, &client_msg_id, &post.text, MessageKind::Announcement).await {
+    match messages::post(&state, &natter, room_id, &client_msg_id, &post.text, MessageKind::Announcement).await {
         Ok(stored) => {
             tracing::info!(by = %account.nickname, id = stored.id, "announcement");
             Json(json!({ "client_msg_id": stored.client_msg_id, "id": stored.id, "sent_at": stored.sent_at }))
                 .into_response()
         }
         Err(refused) => refusal(refused),
+    }
+}
+
+/// The room an announcement goes to: a named room, a user's conversation with Natter, or general.
+async fn announcement_room(state: &AppState, natter: &Account, post: &Announcement) -> Result<i64, AppError> {
+    match (&post.room, &post.user) {
+        (Some(_), Some(_)) => {
+            Err(Rejection::new(ErrorCode::InvalidRequest, "Announce to a room or to a user, not both.").into())
+        }
+        (Some(room), None) => Ok(rooms::by_name(state, room).await?.id),
+        (None, Some(user)) => {
+            let key = crate::identity::nickname(user)?.key;
+            let Some(recipient) = state.store.user_by_key(key).await.map_err(|e| AppError::internal("announce", &e))?
+            else {
+                return Err(Rejection::new(ErrorCode::InvalidRequest, format!("There is nobody called {user}.")).into());
+            };
+            Ok(rooms::open_direct(state, natter, recipient.id).await?.id)
+        }
+        (None, None) => Ok(GENERAL_ROOM_ID),
     }
 }
 

@@ -63,16 +63,40 @@ pub async fn create_bot(settings: &Settings, name: &str) -> Result<(Account, Str
     }
 }
 
-/// `natter announce TEXT`: mints a short-lived token for the built-in Natter admin account and posts
-/// the announcement through the running server, so every open screen gets it live.
-pub async fn announce(settings: &Settings, text: &str) -> Result<i64, CliError> {
+/// Where an announcement goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AnnounceTo<'a> {
+    /// Everyone: the general room, which everyone is in.
+    Everyone,
+    Room(&'a str),
+    User(&'a str),
+}
+
+impl<'a> AnnounceTo<'a> {
+    pub fn from_flags(room: Option<&'a str>, user: Option<&'a str>) -> Self {
+        match (room, user) {
+            (Some(room), _) => Self::Room(room),
+            (None, Some(user)) => Self::User(user),
+            (None, None) => Self::Everyone,
+        }
+    }
+}
+
+/// `natter announce [--room R | --user U] TEXT`: mints a short-lived token for the built-in Natter
+/// admin account and posts the announcement through the running server, so open screens get it live.
+pub async fn announce(settings: &Settings, to: AnnounceTo<'_>, text: &str) -> Result<i64, CliError> {
     let secret = Secret::load(&settings.db)?;
     let token = identity::new_token()?;
     let store = open_store(settings).await?;
     let natter = store.system_account().await?;
     let expires_at = now_millis() + ANNOUNCE_TOKEN_LIFETIME.as_millis() as i64;
     store.create_session(natter.id, secret.token_hash(&token), expires_at).await?;
-    let body = serde_json::json!({ "text": text }).to_string();
+    let body = match to {
+        AnnounceTo::Everyone => serde_json::json!({ "text": text }),
+        AnnounceTo::Room(room) => serde_json::json!({ "text": text, "room": room }),
+        AnnounceTo::User(user) => serde_json::json!({ "text": text, "user": user }),
+    }
+    .to_string();
     let posted = post_json(server_address(settings.addr), "/api/announce", &token, &body).await;
     store.end_session(secret.token_hash(&token)).await?;
     store.shutdown().await;

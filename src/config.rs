@@ -53,8 +53,15 @@ pub enum Command {
         #[command(subcommand)]
         action: BotCommand,
     },
-    /// Send an announcement from "Natter" to everyone, through the running server.
+    /// Send an announcement from "Natter" through the running server: to everyone (in general), to
+    /// one room, or to one user (in a direct conversation).
     Announce {
+        /// Announce in this room instead of general.
+        #[arg(long, conflicts_with = "user")]
+        room: Option<String>,
+        /// Send it to this user alone.
+        #[arg(long)]
+        user: Option<String>,
         /// The announcement's text.
         text: String,
     },

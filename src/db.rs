@@ -11,7 +11,9 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::identity::Nickname;
-use crate::protocol::{Account, ChatMessage, MessageKind, Role, SERVER_NAME};
+use crate::protocol::{
+    Account, ChatMessage, Member, MessageKind, Role, Room, RoomKind, GENERAL_ROOM_ID, SERVER_NAME,
+};
 
 /// One schema change: SQL, or Rust where the change needs our own logic.
 enum Migration {
@@ -27,7 +29,10 @@ const MIGRATIONS: &[Migration] = &[
     Migration::Sql(include_str!("../migrations/0003_messages_by_author.sql")),
     Migration::Sql(include_str!("../migrations/0004_message_kind.sql")),
     Migration::Sql(include_str!("../migrations/0005_message_deletion.sql")),
+    Migration::Sql(include_str!("../migrations/0006_rooms.sql")),
 ];
+/// Unread counts stop at this many: beyond it the sidebar says "999+" and counting costs nothing more.
+pub const MAX_UNREAD: u32 = 999;
 /// How many queued writes one transaction may take: large enough to amortise the fsync under load,
 /// small enough that the first message in a group does not wait long for the last.
 const MAX_GROUP: usize = 256;
@@ -52,6 +57,13 @@ pub enum DbError {
     /// The nickname's key is taken: a refusal, not a failure.
     #[error("nickname taken")]
     NicknameTaken,
+    /// Another room has this name: a refusal.
+    #[error("room name taken")]
+    RoomNameTaken,
+    /// The author may not post there (not a member, the room is archived or does not exist),
+    /// checked in the inserting transaction: a refusal.
+    #[error("not allowed to post in this room")]
+    NotAllowed,
     #[error("a database task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
 }
@@ -59,12 +71,15 @@ pub enum DbError {
 /// A message to store, already validated.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewMessage {
+    pub room_id: i64,
     pub author_id: i64,
     /// The author's nickname now; kept with the message as a record of the name it was sent under.
     pub nickname: String,
     pub body: String,
     pub client_msg_id: String,
     pub kind: MessageKind,
+    /// Whether the author must be a member of the room; only Natter's own announcements skip this.
+    pub members_only: bool,
 }
 
 /// The outcome of an insert: the stored message, and whether it was stored earlier under the same
@@ -82,6 +97,23 @@ pub type OnCommit = Box<dyn Fn(&[ChatMessage]) + Send + 'static>;
 /// Any other write: runs on the writer thread in its own transaction, in queue order.
 type WriteFn = Box<dyn FnOnce(&mut Connection) + Send>;
 
+/// A room as stored, without any one user's view of it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RoomRecord {
+    pub id: i64,
+    pub name: String,
+    pub kind: RoomKind,
+    pub archived: bool,
+}
+
+/// A user's rooms and the newest message id, read in one snapshot: a client that resumes from
+/// `last_id` neither misses nor double-counts a message in the unread counts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sidebar {
+    pub rooms: Vec<Room>,
+    pub last_id: i64,
+}
+
 enum Job {
     Insert(NewMessage, oneshot::Sender<Result<Inserted, DbError>>),
     Write(WriteFn),
@@ -89,9 +121,19 @@ enum Job {
 }
 
 const MESSAGE_COLUMNS: &str =
-    "SELECT m.id, m.author_id, coalesce(u.nickname, m.nickname), m.body, m.sent_at, m.client_msg_id, m.kind,
-            m.deleted_at IS NOT NULL
+    "SELECT m.id, m.room_id, m.author_id, coalesce(u.nickname, m.nickname), m.body, m.sent_at, m.client_msg_id,
+            m.kind, m.deleted_at IS NOT NULL
      FROM messages m LEFT JOIN users u ON u.id = m.author_id";
+/// A room as member `?1` sees it. A direct conversation is named after the other person.
+const MEMBER_ROOM_COLUMNS: &str = "SELECT r.id, coalesce(peer.nickname, r.name), r.kind, r.archived_at IS NOT NULL,
+            peer.id,
+            (SELECT count(*) FROM (SELECT 1 FROM messages m WHERE m.room_id = r.id AND m.id > mem.last_read_id
+                AND m.author_id != mem.user_id AND m.deleted_at IS NULL LIMIT 999)),
+            mem.last_read_id
+     FROM memberships mem JOIN rooms r ON r.id = mem.room_id
+     LEFT JOIN users peer ON r.kind = 'direct' AND peer.id =
+         (SELECT other.user_id FROM memberships other WHERE other.room_id = r.id AND other.user_id != mem.user_id)";
+const ROOM_COLUMNS: &str = "SELECT id, name, kind, archived_at IS NOT NULL FROM rooms";
 const ACCOUNT_COLUMNS: &str = "SELECT id, nickname, role, is_bot FROM users";
 
 /// A handle to the database; cheap to clone.
@@ -126,26 +168,283 @@ impl Store {
         answer.await.map_err(|_| DbError::Closed)?
     }
 
-    /// Up to `limit` messages older than `before` (or the newest), oldest first.
-    pub async fn history(&self, before: Option<i64>, limit: u32) -> Result<Vec<ChatMessage>, DbError> {
+    /// Up to `limit` messages of a room older than `before` (or the newest), oldest first.
+    pub async fn history(&self, room_id: i64, before: Option<i64>, limit: u32) -> Result<Vec<ChatMessage>, DbError> {
         let before = before.unwrap_or(i64::MAX);
         self.read(move |conn| {
-            let mut stmt =
-                conn.prepare_cached(&format!("{MESSAGE_COLUMNS} WHERE m.id < ?1 ORDER BY m.id DESC LIMIT ?2"))?;
-            let mut page = stmt.query_map((before, limit), message_from_row)?.collect::<Result<Vec<_>, _>>()?;
+            let mut stmt = conn.prepare_cached(&format!(
+                "{MESSAGE_COLUMNS} WHERE m.room_id = ?1 AND m.id < ?2 ORDER BY m.id DESC LIMIT ?3"
+            ))?;
+            let mut page =
+                stmt.query_map((room_id, before, limit), message_from_row)?.collect::<Result<Vec<_>, _>>()?;
             page.reverse();
             Ok(page)
         })
         .await
     }
 
-    /// Up to `limit` messages newer than `after`, oldest first: what a reconnecting client missed.
-    pub async fn since(&self, after: i64, limit: u32) -> Result<Vec<ChatMessage>, DbError> {
+    /// Up to `limit` messages newer than `after` in the rooms `user_id` is in, oldest first: what a
+    /// reconnecting client missed.
+    pub async fn since(&self, user_id: i64, after: i64, limit: u32) -> Result<Vec<ChatMessage>, DbError> {
         self.read(move |conn| {
-            let mut stmt = conn.prepare_cached(&format!("{MESSAGE_COLUMNS} WHERE m.id > ?1 ORDER BY m.id LIMIT ?2"))?;
-            let page = stmt.query_map((after, limit), message_from_row)?.collect::<Result<Vec<_>, _>>()?;
+            let mut stmt = conn.prepare_cached(&format!(
+                "{MESSAGE_COLUMNS} WHERE m.id > ?1
+                 AND m.room_id IN (SELECT room_id FROM memberships WHERE user_id = ?2) ORDER BY m.id LIMIT ?3"
+            ))?;
+            let page = stmt.query_map((after, user_id, limit), message_from_row)?.collect::<Result<Vec<_>, _>>()?;
             Ok(page)
         })
+        .await
+    }
+
+    /// The rooms `user_id` is in (archived ones included) with unread counts, and the newest message
+    /// id, from one snapshot.
+    pub async fn sidebar(&self, user_id: i64) -> Result<Sidebar, DbError> {
+        self.read(move |conn| {
+            let snapshot = conn.unchecked_transaction()?;
+            let last_id = snapshot.query_row("SELECT coalesce(max(id), 0) FROM messages", [], |row| row.get(0))?;
+            let rooms = snapshot
+                .prepare_cached(&format!("{MEMBER_ROOM_COLUMNS} WHERE mem.user_id = ?1 ORDER BY r.kind = 'direct', 2"))?
+                .query_map([user_id], room_from_row)?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(Sidebar { rooms, last_id })
+        })
+        .await
+    }
+
+    /// `user_id`'s view of a room, if they are a member.
+    pub async fn member_room(&self, room_id: i64, user_id: i64) -> Result<Option<Room>, DbError> {
+        self.read(move |conn| member_room(conn, room_id, user_id)).await
+    }
+
+    pub async fn room_by_id(&self, room_id: i64) -> Result<Option<RoomRecord>, DbError> {
+        self.read(move |conn| {
+            conn.prepare_cached(&format!("{ROOM_COLUMNS} WHERE id = ?1"))?.query_row([room_id], record_from_row).optional()
+        })
+        .await
+    }
+
+    /// A named room (never a direct conversation).
+    pub async fn room_by_name(&self, name: String) -> Result<Option<RoomRecord>, DbError> {
+        self.read(move |conn| {
+            conn.prepare_cached(&format!("{ROOM_COLUMNS} WHERE name_key = ?1 AND kind != 'direct'"))?
+                .query_row([&name], record_from_row)
+                .optional()
+        })
+        .await
+    }
+
+    /// The direct conversation between two users, if there is one.
+    pub async fn direct_room_of(&self, user_id: i64, peer_id: i64) -> Result<Option<i64>, DbError> {
+        self.read(move |conn| {
+            conn.prepare_cached("SELECT id FROM rooms WHERE name_key = ?1")?
+                .query_row([direct_key(user_id, peer_id)], |row| row.get(0))
+                .optional()
+        })
+        .await
+    }
+
+    /// A room's members, by nickname.
+    pub async fn members(&self, room_id: i64) -> Result<Vec<Member>, DbError> {
+        self.read(move |conn| {
+            conn.prepare_cached(
+                "SELECT u.id, u.nickname, u.is_bot FROM memberships mem JOIN users u ON u.id = mem.user_id
+                 WHERE mem.room_id = ?1 ORDER BY lower(u.nickname)",
+            )?
+            .query_map([room_id], |row| Ok(Member { user_id: row.get(0)?, nickname: row.get(1)?, is_bot: row.get(2)? }))?
+            .collect()
+        })
+        .await
+    }
+
+    /// Public rooms that are not archived, by name, with their member counts: the room directory.
+    pub async fn public_rooms(&self) -> Result<Vec<(RoomRecord, u32)>, DbError> {
+        self.read(|conn| {
+            conn.prepare_cached(
+                "SELECT r.id, r.name, r.kind, r.archived_at IS NOT NULL,
+                        (SELECT count(*) FROM memberships WHERE room_id = r.id)
+                 FROM rooms r WHERE r.kind = 'public' AND r.archived_at IS NULL ORDER BY r.name",
+            )?
+            .query_map([], |row| Ok((record_from_row(row)?, row.get(4)?)))?
+            .collect()
+        })
+        .await
+    }
+
+    /// A user by nickname key (bots included, banned users not).
+    pub async fn user_by_key(&self, nickname_key: String) -> Result<Option<Account>, DbError> {
+        self.read(move |conn| {
+            conn.prepare_cached(&format!("{ACCOUNT_COLUMNS} WHERE nickname_key = ?1 AND banned_at IS NULL"))?
+                .query_row([&nickname_key], account_from_row)
+                .optional()
+        })
+        .await
+    }
+
+    pub async fn user_by_id(&self, user_id: i64) -> Result<Option<Account>, DbError> {
+        self.read(move |conn| {
+            conn.prepare_cached(&format!("{ACCOUNT_COLUMNS} WHERE id = ?1 AND banned_at IS NULL"))?
+                .query_row([user_id], account_from_row)
+                .optional()
+        })
+        .await
+    }
+
+    /// Creates a room with its creator as the first member. `after_commit` runs on the writer thread
+    /// once it is stored, before any later write.
+    pub async fn create_room(
+        &self,
+        name: String,
+        kind: RoomKind,
+        creator: i64,
+        after_commit: impl FnOnce(&Room) + Send + 'static,
+    ) -> Result<Room, DbError> {
+        self.write_then(
+            move |tx| {
+                let id: i64 = tx
+                    .query_row(
+                        "INSERT INTO rooms (name, name_key, kind, created_by, created_at) VALUES (?1, ?1, ?2, ?3, ?4)
+                         RETURNING id",
+                        (&name, kind_name(kind), creator, now_millis()),
+                        |row| row.get(0),
+                    )
+                    .map_err(|error| match error.sqlite_error_code() {
+                        Some(rusqlite::ErrorCode::ConstraintViolation) => DbError::RoomNameTaken,
+                        _ => DbError::Sqlite(error),
+                    })?;
+                add_member(tx, id, creator)?;
+                Ok(member_room(tx, id, creator)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?)
+            },
+            after_commit,
+        )
+        .await
+    }
+
+    /// Makes `user_id` a member (everything said before counts as read). `None` if they already
+    /// were; otherwise their view of the room and themselves as a member, passed to `after_commit`.
+    pub async fn add_member(
+        &self,
+        room_id: i64,
+        user_id: i64,
+        after_commit: impl FnOnce(&Option<(Room, Member)>) + Send + 'static,
+    ) -> Result<Option<(Room, Member)>, DbError> {
+        self.write_then(
+            move |tx| {
+                if !add_member(tx, room_id, user_id)? {
+                    return Ok(None);
+                }
+                let room = member_room(tx, room_id, user_id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
+                let member = tx.query_row("SELECT id, nickname, is_bot FROM users WHERE id = ?1", [user_id], |row| {
+                    Ok(Member { user_id: row.get(0)?, nickname: row.get(1)?, is_bot: row.get(2)? })
+                })?;
+                Ok(Some((room, member)))
+            },
+            after_commit,
+        )
+        .await
+    }
+
+    /// Ends a membership; `false` if there was none.
+    pub async fn remove_member(
+        &self,
+        room_id: i64,
+        user_id: i64,
+        after_commit: impl FnOnce(&bool) + Send + 'static,
+    ) -> Result<bool, DbError> {
+        self.write_then(
+            move |tx| {
+                let removed =
+                    tx.execute("DELETE FROM memberships WHERE room_id = ?1 AND user_id = ?2", (room_id, user_id))?;
+                Ok(removed == 1)
+            },
+            after_commit,
+        )
+        .await
+    }
+
+    /// Archives a room; `false` if it already was.
+    pub async fn archive_room(
+        &self,
+        room_id: i64,
+        after_commit: impl FnOnce(&bool) + Send + 'static,
+    ) -> Result<bool, DbError> {
+        self.write_then(
+            move |tx| {
+                let changed = tx.execute(
+                    "UPDATE rooms SET archived_at = ?2 WHERE id = ?1 AND archived_at IS NULL",
+                    (room_id, now_millis()),
+                )?;
+                Ok(changed == 1)
+            },
+            after_commit,
+        )
+        .await
+    }
+
+    /// The direct conversation between two users, created with both as members if it is new.
+    /// `after_commit` gets each new member's view of it (empty when it already existed).
+    pub async fn open_direct(
+        &self,
+        user_id: i64,
+        peer_id: i64,
+        after_commit: impl FnOnce(&Vec<(Room, Member)>) + Send + 'static,
+    ) -> Result<i64, DbError> {
+        let (room_id, _) = self
+            .write_then(
+                move |tx| {
+                    let key = direct_key(user_id, peer_id);
+                    let existing: Option<i64> =
+                        tx.query_row("SELECT id FROM rooms WHERE name_key = ?1", [&key], |row| row.get(0)).optional()?;
+                    if let Some(id) = existing {
+                        return Ok((id, Vec::new()));
+                    }
+                    let id: i64 = tx.query_row(
+                        "INSERT INTO rooms (name, name_key, kind, created_by, created_at)
+                         VALUES ('direct', ?1, 'direct', ?2, ?3) RETURNING id",
+                        (&key, user_id, now_millis()),
+                        |row| row.get(0),
+                    )?;
+                    let mut joined = Vec::new();
+                    for (member, other) in [(user_id, peer_id), (peer_id, user_id)] {
+                        add_member(tx, id, member)?;
+                        let _ = other;
+                    }
+                    for member in [user_id, peer_id] {
+                        let room = member_room(tx, id, member)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
+                        let who = tx.query_row("SELECT id, nickname, is_bot FROM users WHERE id = ?1", [member], |row| {
+                            Ok(Member { user_id: row.get(0)?, nickname: row.get(1)?, is_bot: row.get(2)? })
+                        })?;
+                        joined.push((room, who));
+                    }
+                    Ok((id, joined))
+                },
+                move |(_, joined)| after_commit(joined),
+            )
+            .await?;
+        Ok(room_id)
+    }
+
+    /// Moves a member's read mark forward (never back). `None` if they are not a member.
+    pub async fn mark_read(
+        &self,
+        room_id: i64,
+        user_id: i64,
+        last_read_id: i64,
+        after_commit: impl FnOnce(&Option<i64>) + Send + 'static,
+    ) -> Result<Option<i64>, DbError> {
+        self.write_then(
+            move |tx| {
+                Ok(tx
+                    .query_row(
+                        "UPDATE memberships SET last_read_id = max(last_read_id, min(?3, (SELECT coalesce(max(id), 0) FROM messages)))
+                         WHERE room_id = ?1 AND user_id = ?2 RETURNING last_read_id",
+                        (room_id, user_id, last_read_id),
+                        |row| row.get(0),
+                    )
+                    .optional()?)
+            },
+            after_commit,
+        )
         .await
     }
 
@@ -176,6 +475,7 @@ impl Store {
                 "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
                 (&session_hash, id, now, expires_at),
             )?;
+            add_member(tx, GENERAL_ROOM_ID, id)?;
             Ok(tx.query_row(&format!("{ACCOUNT_COLUMNS} WHERE id = ?1"), [id], account_from_row)?)
         })
         .await
@@ -227,11 +527,11 @@ impl Store {
         .await
     }
 
-    /// The author of a message that is not deleted yet; `None` if there is no such message.
-    pub async fn message_author(&self, id: i64) -> Result<Option<i64>, DbError> {
+    /// The room and author of a message that is not deleted yet; `None` if there is no such message.
+    pub async fn message_place(&self, id: i64) -> Result<Option<(i64, i64)>, DbError> {
         self.read(move |conn| {
-            conn.prepare_cached("SELECT author_id FROM messages WHERE id = ?1 AND deleted_at IS NULL")?
-                .query_row([id], |row| row.get(0))
+            conn.prepare_cached("SELECT room_id, author_id FROM messages WHERE id = ?1 AND deleted_at IS NULL")?
+                .query_row([id], |row| Ok((row.get(0)?, row.get(1)?)))
                 .optional()
         })
         .await
@@ -286,6 +586,7 @@ impl Store {
                 )
                 .map_err(taken_if_unique)?;
             tx.execute("INSERT INTO sessions (token_hash, user_id, created_at) VALUES (?1, ?2, ?3)", (&token_hash, id, now))?;
+            add_member(tx, GENERAL_ROOM_ID, id)?;
             Ok(tx.query_row(&format!("{ACCOUNT_COLUMNS} WHERE id = ?1"), [id], account_from_row)?)
         })
         .await
@@ -333,6 +634,17 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&rusqlite::Transaction<'_>) -> Result<T, DbError> + Send + 'static,
     {
+        self.write_then(change, |_| {}).await
+    }
+
+    /// Like `write`, then runs `after_commit` with the result on the writer thread: whatever it
+    /// broadcasts is ordered with the messages committed before and after.
+    async fn write_then<T, F, A>(&self, change: F, after_commit: A) -> Result<T, DbError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&rusqlite::Transaction<'_>) -> Result<T, DbError> + Send + 'static,
+        A: FnOnce(&T) + Send + 'static,
+    {
         let (reply, answer) = oneshot::channel();
         let job: WriteFn = Box::new(move |conn| {
             let result =
@@ -341,6 +653,9 @@ impl Store {
                     tx.commit()?;
                     Ok(value)
                 });
+            if let Ok(value) = &result {
+                after_commit(value);
+            }
             let _ = reply.send(result);
         });
         self.writer.send(Job::Write(job)).await.map_err(|_| DbError::Closed)?;
@@ -368,14 +683,68 @@ impl Store {
 fn message_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ChatMessage> {
     Ok(ChatMessage {
         id: row.get(0)?,
-        author_id: row.get::<_, Option<i64>>(1)?.unwrap_or(0),
-        nickname: row.get(2)?,
-        body: row.get(3)?,
-        sent_at: row.get(4)?,
-        client_msg_id: row.get(5)?,
-        kind: if row.get_ref(6)?.as_str()? == "announcement" { MessageKind::Announcement } else { MessageKind::Chat },
-        deleted: row.get(7)?,
+        room_id: row.get(1)?,
+        author_id: row.get::<_, Option<i64>>(2)?.unwrap_or(0),
+        nickname: row.get(3)?,
+        body: row.get(4)?,
+        sent_at: row.get(5)?,
+        client_msg_id: row.get(6)?,
+        kind: if row.get_ref(7)?.as_str()? == "announcement" { MessageKind::Announcement } else { MessageKind::Chat },
+        deleted: row.get(8)?,
     })
+}
+
+fn kind_name(kind: RoomKind) -> &'static str {
+    match kind {
+        RoomKind::Public => "public",
+        RoomKind::Private => "private",
+        RoomKind::Direct => "direct",
+    }
+}
+
+fn room_kind(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<RoomKind> {
+    Ok(match row.get_ref(index)?.as_str()? {
+        "private" => RoomKind::Private,
+        "direct" => RoomKind::Direct,
+        _ => RoomKind::Public,
+    })
+}
+
+fn record_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RoomRecord> {
+    Ok(RoomRecord { id: row.get(0)?, name: row.get(1)?, kind: room_kind(row, 2)?, archived: row.get(3)? })
+}
+
+fn room_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Room> {
+    Ok(Room {
+        id: row.get(0)?,
+        name: row.get(1)?,
+        kind: room_kind(row, 2)?,
+        archived: row.get(3)?,
+        peer_id: row.get(4)?,
+        unread: row.get(5)?,
+        last_read_id: row.get(6)?,
+    })
+}
+
+fn member_room(conn: &Connection, room_id: i64, user_id: i64) -> rusqlite::Result<Option<Room>> {
+    conn.prepare_cached(&format!("{MEMBER_ROOM_COLUMNS} WHERE mem.user_id = ?1 AND mem.room_id = ?2"))?
+        .query_row((user_id, room_id), room_from_row)
+        .optional()
+}
+
+/// Adds a membership with everything said so far counted as read; `false` if it existed.
+fn add_member(conn: &Connection, room_id: i64, user_id: i64) -> rusqlite::Result<bool> {
+    let added = conn.execute(
+        "INSERT INTO memberships (room_id, user_id, joined_at, last_read_id)
+         VALUES (?1, ?2, ?3, (SELECT coalesce(max(id), 0) FROM messages WHERE room_id = ?1))
+         ON CONFLICT (room_id, user_id) DO NOTHING",
+        (room_id, user_id, now_millis()),
+    )?;
+    Ok(added == 1)
+}
+
+fn direct_key(a: i64, b: i64) -> String {
+    format!("dm:{}:{}", a.min(b), a.max(b))
 }
 
 fn account_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Account> {
@@ -495,7 +864,7 @@ impl Writer {
             Ok(results) => {
                 self.announce(&results);
                 for ((_, reply), result) in group.into_iter().zip(results) {
-                    let _ = reply.send(Ok(result));
+                    let _ = reply.send(result.ok_or(DbError::NotAllowed));
                 }
             }
             Err(error) if group.len() == 1 => {
@@ -507,20 +876,25 @@ impl Writer {
                     if let Ok(inserted) = &result {
                         self.announce(std::slice::from_ref(inserted));
                     }
-                    let _ = reply.send(result.map_err(DbError::from));
+                    let _ = reply.send(result.map_err(DbError::from).and_then(|one| one.ok_or(DbError::NotAllowed)));
                 }
             }
         }
     }
 
-    fn insert_all(&mut self, messages: &[&NewMessage]) -> rusqlite::Result<Vec<Inserted>> {
+    /// Inserts a group in one transaction. `None` for a message its author may not post there.
+    fn insert_all(&mut self, messages: &[&NewMessage]) -> rusqlite::Result<Vec<Option<Inserted>>> {
         let sent_at = now_millis().max(self.last_sent_at);
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut results = Vec::with_capacity(messages.len());
         {
+            // The right to post is checked in the same transaction as the insert, so a message can
+            // never land after its author left the room or the room was archived.
             let mut insert = tx.prepare_cached(
-                "INSERT INTO messages (author_id, nickname, body, sent_at, client_msg_id, kind)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                "INSERT INTO messages (author_id, nickname, body, sent_at, client_msg_id, kind, room_id)
+                 SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7
+                 WHERE EXISTS (SELECT 1 FROM rooms r WHERE r.id = ?7 AND r.archived_at IS NULL)
+                   AND (NOT ?8 OR EXISTS (SELECT 1 FROM memberships WHERE room_id = ?7 AND user_id = ?1))
                  ON CONFLICT (author_id, client_msg_id) DO NOTHING RETURNING id",
             )?;
             let mut existing =
@@ -530,13 +904,22 @@ impl Writer {
                     MessageKind::Chat => "chat",
                     MessageKind::Announcement => "announcement",
                 };
-                let params =
-                    (message.author_id, &message.nickname, &message.body, sent_at, &message.client_msg_id, kind);
+                let params = (
+                    message.author_id,
+                    &message.nickname,
+                    &message.body,
+                    sent_at,
+                    &message.client_msg_id,
+                    kind,
+                    message.room_id,
+                    message.members_only,
+                );
                 let id: Option<i64> = insert.query_row(params, |row| row.get(0)).optional()?;
                 results.push(match id {
-                    Some(id) => Inserted {
+                    Some(id) => Some(Inserted {
                         message: ChatMessage {
                             id,
+                            room_id: message.room_id,
                             author_id: message.author_id,
                             nickname: message.nickname.clone(),
                             body: message.body.clone(),
@@ -546,11 +929,12 @@ impl Writer {
                             deleted: false,
                         },
                         duplicate: false,
-                    },
-                    None => Inserted {
-                        message: existing.query_row((message.author_id, &message.client_msg_id), message_from_row)?,
-                        duplicate: true,
-                    },
+                    }),
+                    // A resend finds its original; nothing found means the insert was not allowed.
+                    None => existing
+                        .query_row((message.author_id, &message.client_msg_id), message_from_row)
+                        .optional()?
+                        .map(|message| Inserted { message, duplicate: true }),
                 });
             }
         }
@@ -559,8 +943,9 @@ impl Writer {
         Ok(results)
     }
 
-    fn announce(&self, results: &[Inserted]) {
-        let fresh: Vec<ChatMessage> = results.iter().filter(|r| !r.duplicate).map(|r| r.message.clone()).collect();
+    fn announce(&self, results: &[Option<Inserted>]) {
+        let fresh: Vec<ChatMessage> =
+            results.iter().flatten().filter(|r| !r.duplicate).map(|r| r.message.clone()).collect();
         if !fresh.is_empty() {
             (self.on_commit)(&fresh);
         }

@@ -1,6 +1,7 @@
-//! Fan-out and presence. Every frame meant for everyone is encoded once here and its bytes shared
-//! by all sockets (`Utf8Bytes` clones are reference counts), so a message to a thousand readers costs
-//! one serialisation, not a thousand.
+//! Fan-out and presence. Every frame is encoded once here and its bytes shared by all sockets
+//! (`Utf8Bytes` clones are reference counts), so a message to a thousand readers costs one
+//! serialisation, not a thousand. Each frame names its audience (everyone, a room's members, one
+//! user); every connection knows its user's rooms and passes on only what that user may see.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -11,24 +12,56 @@ use axum::extract::ws::Utf8Bytes;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
-use crate::protocol::{ChatMessage, OnlineUser, ServerFrame};
+use crate::protocol::{ChatMessage, Member, OnlineUser, Room, ServerFrame};
 
-/// One frame for every connection, already encoded.
+/// Who a frame is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Audience {
+    Everyone,
+    /// The room's members.
+    Room(i64),
+    /// The room's members but one user (their own typing signal).
+    RoomExcept(i64, i64),
+    /// One user's connections.
+    User(i64),
+}
+
+/// A change to which rooms a connection's user is in, applied by the connection as the frame
+/// passes, so it is ordered with the messages around it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RoomChange {
+    Joined { user_id: i64, room_id: i64 },
+    Left { user_id: i64, room_id: i64 },
+    /// Every connection stops taking the room's traffic (after delivering this frame).
+    Archived { room_id: i64 },
+}
+
+/// One frame, already encoded, with what a connection needs to route it.
 #[derive(Debug)]
 pub struct Broadcast {
     /// The id of the chat message inside, so a connection that already delivered it from the
     /// database during catch-up can skip the live copy.
     pub message_id: Option<i64>,
+    pub audience: Audience,
     /// A user's new nickname, so that user's other connections adopt it.
     pub renamed: Option<(i64, String)>,
-    /// Not for this user's connections (their own typing signal).
-    pub not_for: Option<i64>,
+    pub room_change: Option<RoomChange>,
     pub text: Utf8Bytes,
 }
 
 impl Broadcast {
-    fn new(message_id: Option<i64>, frame: &ServerFrame) -> Arc<Self> {
-        Arc::new(Self { message_id, renamed: None, not_for: None, text: frame.to_json().into() })
+    fn new(audience: Audience, frame: &ServerFrame) -> Self {
+        Self { message_id: None, audience, renamed: None, room_change: None, text: frame.to_json().into() }
+    }
+
+    /// Whether a connection of `user_id`, in `rooms`, passes this frame on.
+    pub fn is_for(&self, user_id: i64, in_room: impl Fn(i64) -> bool) -> bool {
+        match self.audience {
+            Audience::Everyone => true,
+            Audience::Room(room) => in_room(room),
+            Audience::RoomExcept(room, except) => except != user_id && in_room(room),
+            Audience::User(user) => user == user_id,
+        }
     }
 }
 
@@ -101,7 +134,13 @@ impl Hub {
         drop(typing);
         for message in messages {
             let frame = ServerFrame::Message { message: message.clone() };
-            self.publish(Broadcast::new(Some(message.id), &frame));
+            self.publish(Broadcast {
+                message_id: Some(message.id),
+                audience: Audience::Room(message.room_id),
+                renamed: None,
+                room_change: None,
+                text: frame.to_json().into(),
+            });
         }
     }
 
@@ -118,7 +157,7 @@ impl Hub {
         if entry.connections == 1 {
             // Published under the lock so join and leave announcements keep the order of the counts.
             let frame = ServerFrame::UserJoined { user_id, nickname: nickname.to_owned() };
-            self.publish(Broadcast::new(None, &frame));
+            self.publish(Broadcast::new(Audience::Everyone, &frame));
         } else {
             Self::mark_active(entry, user_id, |frame| self.publish(frame));
         }
@@ -131,7 +170,7 @@ impl Hub {
         entry.connections -= 1;
         if entry.connections == 0 {
             let nickname = online.remove(&user_id).map(|entry| entry.nickname).unwrap_or_default();
-            self.publish(Broadcast::new(None, &ServerFrame::UserLeft { user_id, nickname }));
+            self.publish(Broadcast::new(Audience::Everyone, &ServerFrame::UserLeft { user_id, nickname }));
         }
     }
 
@@ -143,12 +182,13 @@ impl Hub {
         }
         let frame = ServerFrame::UserRenamed { user_id, from: from.to_owned(), to: to.to_owned() };
         let text = frame.to_json().into();
-        self.publish(Arc::new(Broadcast {
+        self.publish(Broadcast {
             message_id: None,
+            audience: Audience::Everyone,
             renamed: Some((user_id, to.to_owned())),
-            not_for: None,
+            room_change: None,
             text,
-        }));
+        });
     }
 
     /// Everyone online now, sorted by nickname.
@@ -169,11 +209,11 @@ impl Hub {
         }
     }
 
-    fn mark_active(entry: &mut Online, user_id: i64, publish: impl FnOnce(Arc<Broadcast>)) {
+    fn mark_active(entry: &mut Online, user_id: i64, publish: impl FnOnce(Broadcast)) {
         entry.last_active = Instant::now();
         if entry.idle {
             entry.idle = false;
-            publish(Broadcast::new(None, &ServerFrame::UserIdle { user_id, idle: false }));
+            publish(Broadcast::new(Audience::Everyone, &ServerFrame::UserIdle { user_id, idle: false }));
         }
     }
 
@@ -182,7 +222,7 @@ impl Hub {
         let mut online = lock(&self.online);
         for (&user_id, entry) in online.iter_mut().filter(|(_, e)| !e.idle && e.last_active.elapsed() >= after) {
             entry.idle = true;
-            self.publish(Broadcast::new(None, &ServerFrame::UserIdle { user_id, idle: true }));
+            self.publish(Broadcast::new(Audience::Everyone, &ServerFrame::UserIdle { user_id, idle: true }));
         }
     }
 
@@ -201,9 +241,9 @@ impl Hub {
         }
     }
 
-    /// Tells everyone but the typist that a user is typing, at most once per `TYPING_INTERVAL`.
-    /// Returns whether this signal was passed on.
-    pub fn typing(&self, user_id: i64, nickname: &str) -> bool {
+    /// Tells the room's members but the typist that a user is typing, at most once per
+    /// `TYPING_INTERVAL`. Returns whether this signal was passed on.
+    pub fn typing(&self, room_id: i64, user_id: i64, nickname: &str) -> bool {
         let mut last = lock(&self.typing);
         if last.get(&user_id).is_some_and(|at| at.elapsed() < TYPING_INTERVAL) {
             return false;
@@ -212,19 +252,48 @@ impl Hub {
         if last.len() > 10_000 {
             last.retain(|_, at| at.elapsed() < TYPING_INTERVAL);
         }
-        let frame = ServerFrame::Typing { user_id, nickname: nickname.to_owned() };
-        self.publish(Arc::new(Broadcast {
-            message_id: None,
-            renamed: None,
-            not_for: Some(user_id),
-            text: frame.to_json().into(),
-        }));
+        let frame = ServerFrame::Typing { room_id, user_id, nickname: nickname.to_owned() };
+        self.publish(Broadcast::new(Audience::RoomExcept(room_id, user_id), &frame));
         true
     }
 
-    /// Tells everyone a message was deleted.
-    pub fn publish_deleted(&self, id: i64) {
-        self.publish(Broadcast::new(None, &ServerFrame::MessageDeleted { id }));
+    /// Tells the room a message was deleted.
+    pub fn publish_deleted(&self, room_id: i64, id: i64) {
+        self.publish(Broadcast::new(Audience::Room(room_id), &ServerFrame::MessageDeleted { room_id, id }));
+    }
+
+    /// `member` is now in `room` (their view of it): their connections start taking its traffic,
+    /// and the room's members learn about them.
+    pub fn member_joined(&self, room: &Room, member: &Member) {
+        let (user_id, room_id) = (member.user_id, room.id);
+        self.publish(Broadcast {
+            room_change: Some(RoomChange::Joined { user_id, room_id }),
+            ..Broadcast::new(Audience::User(user_id), &ServerFrame::RoomJoined { room: room.clone() })
+        });
+        let frame = ServerFrame::MemberJoined { room_id, member: member.clone() };
+        self.publish(Broadcast::new(Audience::Room(room_id), &frame));
+    }
+
+    /// `user_id` left `room_id`: their connections stop taking its traffic, and its members learn it.
+    pub fn member_left(&self, room_id: i64, user_id: i64) {
+        self.publish(Broadcast {
+            room_change: Some(RoomChange::Left { user_id, room_id }),
+            ..Broadcast::new(Audience::User(user_id), &ServerFrame::RoomLeft { room_id })
+        });
+        self.publish(Broadcast::new(Audience::Room(room_id), &ServerFrame::MemberLeft { room_id, user_id }));
+    }
+
+    /// Tells a room's members it is archived; their connections stop taking its traffic.
+    pub fn room_archived(&self, room_id: i64) {
+        self.publish(Broadcast {
+            room_change: Some(RoomChange::Archived { room_id }),
+            ..Broadcast::new(Audience::Room(room_id), &ServerFrame::RoomArchived { room_id })
+        });
+    }
+
+    /// Tells all of a user's tabs how far they have read a room.
+    pub fn read(&self, user_id: i64, room_id: i64, last_read_id: i64) {
+        self.publish(Broadcast::new(Audience::User(user_id), &ServerFrame::Read { room_id, last_read_id }));
     }
 
     /// Closes every socket of a session (after sign-out).
@@ -234,9 +303,9 @@ impl Hub {
         }
     }
 
-    fn publish(&self, broadcast: Arc<Broadcast>) {
+    fn publish(&self, broadcast: Broadcast) {
         // An error only means nobody is connected, which is fine: messages are already stored.
-        let _ = self.sender.send(broadcast);
+        let _ = self.sender.send(Arc::new(broadcast));
     }
 }
 

@@ -23,12 +23,24 @@ pub const HISTORY_PAGE: u32 = 50;
 pub const MAX_HISTORY_PAGE: u32 = 200;
 /// The author name of everything the server itself says. Nobody may take it as a nickname.
 pub const SERVER_NAME: &str = "Natter";
+/// The room everyone is in: created with the database, never left or archived. Frames that name no
+/// room mean this one.
+pub const GENERAL_ROOM_ID: i64 = 1;
+pub const GENERAL_ROOM: &str = "general";
+/// Room name length bounds, in characters.
+pub const MIN_ROOM_NAME_CHARS: usize = 2;
+pub const MAX_ROOM_NAME_CHARS: usize = 32;
+
+fn general_room() -> i64 {
+    GENERAL_ROOM_ID
+}
 
 /// A stored chat message as clients see it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChatMessage {
-    /// Assigned by the server in commit order: strictly increasing, never reused.
+    /// Assigned by the server in commit order: strictly increasing across all rooms, never reused.
     pub id: i64,
+    pub room_id: i64,
     /// The author's user id: stable across renames.
     pub author_id: i64,
     /// The author's current nickname.
@@ -72,6 +84,54 @@ pub struct OnlineUser {
     pub idle: bool,
 }
 
+/// Who may read and post in a room.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RoomKind {
+    /// Anyone signed in may read it and join it.
+    Public,
+    /// Only members read it; a member invites others.
+    Private,
+    /// A conversation between two people.
+    Direct,
+}
+
+/// A room as one user sees it in their sidebar.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Room {
+    pub id: i64,
+    /// The room's name; for a direct conversation, the other person's nickname.
+    pub name: String,
+    pub kind: RoomKind,
+    /// Archived rooms keep their history but take no new messages.
+    pub archived: bool,
+    /// For a direct conversation: the other person's user id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer_id: Option<i64>,
+    /// Messages by others after `last_read_id`, not counting deleted ones.
+    pub unread: u32,
+    /// The newest message id this user has read here.
+    pub last_read_id: i64,
+}
+
+impl Room {
+    /// Where the room lives in the web app.
+    pub fn path(&self) -> String {
+        match self.peer_id {
+            Some(peer) if self.kind == RoomKind::Direct => format!("/dm/{peer}"),
+            _ => format!("/r/{}", self.name),
+        }
+    }
+}
+
+/// A member of a room, for its member list (presence per room is members ∩ online).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    pub user_id: i64,
+    pub nickname: String,
+    pub is_bot: bool,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
@@ -92,14 +152,25 @@ pub enum ClientFrame {
     },
     /// Change the signed-in user's nickname.
     Nick { nickname: String },
-    /// Post a message. Sending the same `client_msg_id` again returns the original ack.
-    Send { client_msg_id: String, body: String },
-    /// The user is typing; send at most every 2 s while they type.
-    Typing,
+    /// Post a message to a room the user is a member of (`general` when `room_id` is absent).
+    /// Sending the same `client_msg_id` again returns the original ack.
+    Send {
+        #[serde(default = "general_room")]
+        room_id: i64,
+        client_msg_id: String,
+        body: String,
+    },
+    /// The user is typing in a room; send at most every 2 s while they type.
+    Typing {
+        #[serde(default = "general_room")]
+        room_id: i64,
+    },
+    /// The user has read a room up to this message id (moves their unread marker).
+    Read { room_id: i64, last_read_id: i64 },
 }
 
 /// The `type` names of [`ClientFrame`], to tell an unknown frame type from a malformed known one.
-const CLIENT_FRAME_TYPES: [&str; 4] = ["hello", "nick", "send", "typing"];
+const CLIENT_FRAME_TYPES: [&str; 5] = ["hello", "nick", "send", "typing", "read"];
 
 /// Frames the server sends.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -113,6 +184,8 @@ pub enum ServerFrame {
         you: Account,
         /// Everyone online now, sorted by nickname.
         online: Vec<OnlineUser>,
+        /// The rooms and direct conversations this user is in, with unread counts.
+        rooms: Vec<Room>,
         /// The newest stored message id (0 when there is none).
         last_id: i64,
     },
@@ -135,14 +208,43 @@ pub enum ServerFrame {
     NickOk {
         nickname: String,
     },
-    /// Someone (never you) is typing; show it for a few seconds unless renewed.
+    /// Someone (never you) is typing in a room; show it for a few seconds unless renewed.
     Typing {
+        room_id: i64,
         user_id: i64,
         nickname: String,
     },
     /// A message was deleted: show a placeholder instead of its text.
     MessageDeleted {
+        room_id: i64,
         id: i64,
+    },
+    /// You are now in this room (you joined, were invited, or someone opened a conversation with you).
+    RoomJoined {
+        room: Room,
+    },
+    /// You are no longer in this room (you left it in some tab).
+    RoomLeft {
+        room_id: i64,
+    },
+    /// An admin archived a room you are in: its history stays, new messages are refused.
+    RoomArchived {
+        room_id: i64,
+    },
+    /// Someone became a member of a room you are in.
+    MemberJoined {
+        room_id: i64,
+        member: Member,
+    },
+    /// Someone left a room you are in.
+    MemberLeft {
+        room_id: i64,
+        user_id: i64,
+    },
+    /// You read a room up to `last_read_id` (in this or another tab).
+    Read {
+        room_id: i64,
+        last_read_id: i64,
     },
     /// A user changed nickname; their messages now show the new one.
     UserRenamed {
@@ -162,6 +264,11 @@ pub enum ServerFrame {
     UserIdle {
         user_id: i64,
         idle: bool,
+    },
+    /// Your rooms now, with unread counts; sent when a connection fell behind and may have missed
+    /// room changes.
+    Rooms {
+        rooms: Vec<Room>,
     },
     /// Everyone online now; sent when a connection fell behind and may have missed join/leave frames.
     Presence {
@@ -195,6 +302,12 @@ pub enum ErrorCode {
     SignInFailed,
     RateLimited,
     Forbidden,
+    NoSuchRoom,
+    NoSuchUser,
+    NotAMember,
+    RoomArchived,
+    InvalidRoomName,
+    RoomNameTaken,
     InvalidRequest,
     Internal,
 }
@@ -280,6 +393,25 @@ pub fn validate_nickname(raw: &str) -> Result<String, Rejection> {
         return Err(invalid(&format!("\"{SERVER_NAME}\" is the server's own name.")));
     }
     Ok(nickname.to_owned())
+}
+
+/// Checks a room name and returns its stored form: lowercase ASCII letters, digits, `-` and `_`
+/// (spaces become `-`), starting with a letter or digit. ASCII only, so two names never look alike
+/// and every name is its own URL path segment.
+pub fn validate_room_name(raw: &str) -> Result<String, Rejection> {
+    let name: String = raw.trim().to_lowercase().split_whitespace().collect::<Vec<_>>().join("-");
+    let invalid = |why: String| Rejection::new(ErrorCode::InvalidRoomName, why);
+    let chars = name.chars().count();
+    if !(MIN_ROOM_NAME_CHARS..=MAX_ROOM_NAME_CHARS).contains(&chars) {
+        return Err(invalid(format!("Room names are {MIN_ROOM_NAME_CHARS} to {MAX_ROOM_NAME_CHARS} characters.")));
+    }
+    if !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_') {
+        return Err(invalid("Room names use only letters a-z, digits, - and _.".into()));
+    }
+    if !name.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+        return Err(invalid("Room names start with a letter or digit.".into()));
+    }
+    Ok(name)
 }
 
 /// Checks a new password's length (any characters are fine: it is only ever hashed).

@@ -237,8 +237,9 @@ pub async fn main() -> ExitCode {
                 )
             })
         }
-        Some(Command::Announce { text }) => {
-            crate::cli::announce(&settings, text).await.map(|id| format!("Announced (message {id})."))
+        Some(Command::Announce { room, user, text }) => {
+            let to = crate::cli::AnnounceTo::from_flags(room.as_deref(), user.as_deref());
+            crate::cli::announce(&settings, to, text).await.map(|id| format!("Announced (message {id})."))
         }
     };
     match outcome {
@@ -368,8 +369,23 @@ pub async fn signed_in() -> Result<(AppState, crate::protocol::Account), crate::
     Ok((state, account))
 }
 
-fn sign_in_first() -> crate::error::AppError {
+pub fn sign_in_first() -> crate::error::AppError {
     crate::protocol::Rejection::new(crate::protocol::ErrorCode::Unauthenticated, "Sign in first.").into()
+}
+
+/// After a server function succeeds, a plain HTML form post (before the page has hydrated, or
+/// without JavaScript) goes on to `path`; the hydrated page navigates by itself.
+pub fn redirect_forms_to(path: &str) {
+    let is_form = leptos::prelude::use_context::<axum::http::request::Parts>().is_some_and(|parts| {
+        parts
+            .headers
+            .get(axum::http::header::ACCEPT)
+            .and_then(|accept| accept.to_str().ok())
+            .is_some_and(|accept| accept.contains("text/html"))
+    });
+    if is_form {
+        leptos_axum::redirect(path);
+    }
 }
 
 /// Adds a Set-Cookie header to a server function's response.

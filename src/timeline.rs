@@ -224,6 +224,7 @@ mod tests {
     fn stored(id: i64, nickname: &str, client_msg_id: &str) -> ChatMessage {
         ChatMessage {
             id,
+            room_id: 1,
             author_id: author(nickname),
             nickname: nickname.into(),
             body: format!("body {id}"),
@@ -323,6 +324,7 @@ mod rename_tests {
     fn a_rename_relabels_every_line_by_that_author_and_no_other() {
         let message = |id: i64, author_id: i64, nickname: &str| ChatMessage {
             id,
+            room_id: 1,
             author_id,
             nickname: nickname.into(),
             body: "x".into(),

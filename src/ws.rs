@@ -5,6 +5,7 @@
 //! database, and remembers the newest message id it delivered, so a message that arrives both from a
 //! catch-up page and live is delivered once, and none committed in between is missed.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,14 +18,14 @@ use tokio::sync::broadcast::{self, error::RecvError, error::TryRecvError};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::db::DbError;
+use crate::db::{DbError, Sidebar};
 use crate::error::AppError;
-use crate::hub::Broadcast;
+use crate::hub::{Broadcast, RoomChange};
 use crate::protocol::{
     decode_client_frame, Account, ClientFrame, ErrorCode, MessageKind, Rejection, ServerFrame, SERVER_NAME,
 };
 use crate::server::AppState;
-use crate::{identity, messages};
+use crate::{identity, messages, rooms};
 
 /// Messages per `history` frame during catch-up.
 const CATCH_UP_PAGE: u32 = 200;
@@ -71,6 +72,7 @@ where
         account,
         session_ended,
         joined: false,
+        rooms: HashSet::new(),
         last_delivered: 0,
         last_heard: Instant::now(),
     };
@@ -93,6 +95,8 @@ struct Connection<S> {
     session_ended: CancellationToken,
     /// Whether this connection counts in presence.
     joined: bool,
+    /// The rooms whose traffic this connection takes: its user's rooms, minus archived ones.
+    rooms: HashSet<i64>,
     /// The newest message id this client has been sent.
     last_delivered: i64,
     last_heard: Instant,
@@ -127,16 +131,32 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
         let live = self.state.hub.subscribe();
         self.state.hub.join(self.account.id, &self.account.nickname);
         self.joined = true;
-        let last_id = self.state.store.last_id().await.map_err(|e| AppError::internal("last id", &e)).ok();
-        self.send(&self.welcome(last_id.unwrap_or(0))).await?;
+        let sidebar = self.load_rooms().await?;
+        let last_id = sidebar.last_id;
+        self.send(&self.welcome(sidebar)).await?;
         match since {
             Some(since) => self.catch_up(since).await?,
-            None => self.last_delivered = last_id.unwrap_or(0),
+            None => self.last_delivered = last_id,
         }
         Ok(live)
     }
 
-    fn welcome(&self, last_id: i64) -> ServerFrame {
+    /// Reads the user's rooms (after subscribing, so no membership change is missed in between).
+    async fn load_rooms(&mut self) -> Result<Sidebar, Gone> {
+        match self.state.store.sidebar(self.account.id).await {
+            Ok(sidebar) => {
+                self.rooms = sidebar.rooms.iter().filter(|room| !room.archived).map(|room| room.id).collect();
+                Ok(sidebar)
+            }
+            Err(error) => {
+                let failure = AppError::internal("rooms", &error).into_rejection();
+                self.send(&failure.into_frame(None)).await?;
+                Err(self.close(close_code::ERROR, "cannot load rooms; reconnect").await)
+            }
+        }
+    }
+
+    fn welcome(&self, Sidebar { rooms, last_id }: Sidebar) -> ServerFrame {
         let online = self.state.hub.online();
         let company = match online.len().saturating_sub(1) {
             0 => "Nobody else is here yet.".to_owned(),
@@ -144,7 +164,7 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
             n => format!("{n} other people are here."),
         };
         let text = format!("Welcome to {SERVER_NAME}, {}! {company}", self.account.nickname);
-        ServerFrame::Welcome { from: SERVER_NAME.to_owned(), text, you: self.account.clone(), online, last_id }
+        ServerFrame::Welcome { from: SERVER_NAME.to_owned(), text, you: self.account.clone(), online, rooms, last_id }
     }
 
     async fn run<R>(&mut self, stream: &mut R, live: &mut broadcast::Receiver<Arc<Broadcast>>) -> Result<(), Gone>
@@ -227,18 +247,31 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
                 };
                 self.send(&answer).await
             }
-            ClientFrame::Typing => {
-                self.state.hub.typing(self.account.id, &self.account.nickname);
-                Ok(())
+            ClientFrame::Typing { room_id } => {
+                if self.rooms.contains(&room_id) {
+                    self.state.hub.typing(room_id, self.account.id, &self.account.nickname);
+                    Ok(())
+                } else {
+                    let refused = rooms::why_not_postable(&self.state, room_id).await;
+                    self.send(&refused.into_frame(None)).await
+                }
             }
-            ClientFrame::Send { client_msg_id, body } => {
-                let posted = messages::post(&self.state, &self.account, &client_msg_id, &body, MessageKind::Chat).await;
+            ClientFrame::Send { room_id, client_msg_id, body } => {
+                let posted = if self.rooms.contains(&room_id) {
+                    messages::post(&self.state, &self.account, room_id, &client_msg_id, &body, MessageKind::Chat).await
+                } else {
+                    Err(rooms::why_not_postable(&self.state, room_id).await)
+                };
                 let answer = match posted {
                     Ok(stored) => ServerFrame::Ack { client_msg_id, id: stored.id, sent_at: stored.sent_at },
                     Err(refused) => refused.into_frame(Some(client_msg_id)),
                 };
                 self.send(&answer).await
             }
+            ClientFrame::Read { room_id, last_read_id } => match rooms::mark_read(&self.state, &self.account, room_id, last_read_id).await {
+                Ok(()) => Ok(()),
+                Err(refused) => self.send(&refused.into_frame(None)).await,
+            },
         }
     }
 
@@ -264,7 +297,7 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
     async fn catch_up(&mut self, since: i64) -> Result<(), Gone> {
         let mut after = since.max(self.last_delivered);
         loop {
-            let page = match self.state.store.since(after, CATCH_UP_PAGE).await {
+            let page = match self.state.store.since(self.account.id, after, CATCH_UP_PAGE).await {
                 Ok(page) => page,
                 Err(error) => {
                     let failure = AppError::internal("catch-up", &error).into_rejection();
@@ -285,9 +318,11 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
     }
 
     /// This connection fell behind the hub and frames were dropped for it: never skip silently,
-    /// refill what it missed from the database and refresh presence.
+    /// refill what it missed from the database and refresh its rooms and presence.
     async fn resync(&mut self, missed: u64) -> Result<(), Gone> {
         tracing::warn!(missed, "slow websocket reader lagged; resyncing it from the database");
+        let sidebar = self.load_rooms().await?;
+        self.send(&ServerFrame::Rooms { rooms: sidebar.rooms }).await?;
         self.catch_up(self.last_delivered).await?;
         self.send(&ServerFrame::Presence { online: self.state.hub.online() }).await
     }
@@ -313,7 +348,20 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
     }
 
     async fn feed(&mut self, frame: &Broadcast) -> Result<(), Gone> {
-        if frame.not_for == Some(self.account.id) {
+        let wanted = frame.is_for(self.account.id, |room| self.rooms.contains(&room));
+        match frame.room_change {
+            Some(RoomChange::Joined { user_id, room_id }) if user_id == self.account.id => {
+                self.rooms.insert(room_id);
+            }
+            Some(RoomChange::Left { user_id, room_id }) if user_id == self.account.id => {
+                self.rooms.remove(&room_id);
+            }
+            Some(RoomChange::Archived { room_id }) => {
+                self.rooms.remove(&room_id);
+            }
+            _ => {}
+        }
+        if !wanted {
             return Ok(());
         }
         // Renamed in another tab: speak under the new name here too.

@@ -15,8 +15,8 @@ use crate::protocol::{Account, ChatMessage, OnlineUser};
 
 #[component]
 pub fn ChatPage() -> impl IntoView {
-    let history = Resource::new(|| (), |()| get_history(None, None));
-    let online = Resource::new(|| (), |()| get_online());
+    let history = Resource::new(|| (), |()| get_history(None, None, None));
+    let online = Resource::new(|| (), |()| get_online(None));
     let me = Resource::new(|| (), |()| get_me());
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading the conversation…"</p> }>

@@ -1,0 +1,267 @@
+//! Rooms and direct conversations: who may read, post, join, invite, leave and archive. Server
+//! functions, the bot API and sockets all ask here, so each rule lives in one place. Membership
+//! changes are broadcast from the database writer right after they commit, so they reach sockets in
+//! order with the messages around them.
+
+use std::sync::Arc;
+
+use crate::db::{DbError, RoomRecord};
+use crate::error::AppError;
+use crate::api::{DirectoryRoom, RoomPage};
+use crate::protocol::{
+    validate_room_name, Account, ErrorCode, Member, Rejection, Role, Room, RoomKind, GENERAL_ROOM, GENERAL_ROOM_ID,
+    HISTORY_PAGE,
+};
+use crate::server::AppState;
+
+fn refused(code: ErrorCode, message: impl Into<String>) -> AppError {
+    Rejection::new(code, message).into()
+}
+
+fn failed(context: &'static str) -> impl Fn(DbError) -> AppError {
+    move |error| AppError::internal(context, &error)
+}
+
+fn no_such_room() -> AppError {
+    refused(ErrorCode::NoSuchRoom, "There is no such room.")
+}
+
+fn no_such_user() -> AppError {
+    refused(ErrorCode::NoSuchUser, "There is no such user.")
+}
+
+fn member_of(account: &Account) -> Member {
+    Member { user_id: account.id, nickname: account.nickname.clone(), is_bot: account.is_bot }
+}
+
+/// The room, if `viewer` may read it: anyone may read a public room (visitors included); private
+/// rooms and direct conversations only their members.
+pub async fn readable(state: &AppState, viewer: Option<&Account>, room_id: i64) -> Result<RoomRecord, AppError> {
+    let room = state.store.room_by_id(room_id).await.map_err(failed("room"))?.ok_or_else(no_such_room)?;
+    if room.kind == RoomKind::Public {
+        return Ok(room);
+    }
+    let is_member = match viewer {
+        Some(viewer) => state.store.member_room(room_id, viewer.id).await.map_err(failed("room"))?.is_some(),
+        None => false,
+    };
+    if is_member {
+        Ok(room)
+    } else {
+        Err(refused(ErrorCode::NotAMember, "This room is private: only its members can read it."))
+    }
+}
+
+/// A named room (not a direct conversation), by the name in its URL.
+pub async fn by_name(state: &AppState, name: &str) -> Result<RoomRecord, AppError> {
+    let name = validate_room_name(name).map_err(|_| no_such_room())?;
+    state.store.room_by_name(name).await.map_err(failed("room"))?.ok_or_else(no_such_room)
+}
+
+/// Why a user who is not known to be in `room_id` cannot post there.
+pub async fn why_not_postable(state: &AppState, room_id: i64) -> Rejection {
+    let refusal = match state.store.room_by_id(room_id).await {
+        Ok(None) => no_such_room(),
+        Ok(Some(room)) if room.archived => {
+            refused(ErrorCode::RoomArchived, "This room is archived: it takes no new messages.")
+        }
+        Ok(Some(room)) if room.kind == RoomKind::Public => {
+            refused(ErrorCode::NotAMember, format!("Join #{} to post there.", room.name))
+        }
+        Ok(Some(_)) => refused(ErrorCode::NotAMember, "You are not a member of this room."),
+        Err(error) => AppError::internal("room", &error),
+    };
+    refusal.into_rejection()
+}
+
+/// Creates a public or private room with `creator` as its first member.
+pub async fn create(state: &AppState, creator: &Account, name: &str, private: bool) -> Result<Room, AppError> {
+    let name = validate_room_name(name)?;
+    let kind = if private { RoomKind::Private } else { RoomKind::Public };
+    let (hub, member) = (Arc::clone(&state.hub), member_of(creator));
+    let created = state.store.create_room(name.clone(), kind, creator.id, move |room| hub.member_joined(room, &member));
+    match created.await {
+        Ok(room) => {
+            tracing::info!(room = %room.name, ?kind, by = %creator.nickname, "room created");
+            Ok(room)
+        }
+        Err(DbError::RoomNameTaken) => Err(refused(ErrorCode::RoomNameTaken, format!("There is already a room called {name}."))),
+        Err(error) => Err(AppError::internal("create room", &error)),
+    }
+}
+
+/// Joins a public room (private rooms need an invitation).
+pub async fn join(state: &AppState, account: &Account, room_id: i64) -> Result<Room, AppError> {
+    let room = state.store.room_by_id(room_id).await.map_err(failed("join"))?.ok_or_else(no_such_room)?;
+    if room.kind != RoomKind::Public {
+        return Err(refused(ErrorCode::NotAMember, "This room is private: a member must invite you."));
+    }
+    if room.archived {
+        return Err(refused(ErrorCode::RoomArchived, "This room is archived: nobody can join it."));
+    }
+    add(state, room_id, account.id).await?;
+    state.store.member_room(room_id, account.id).await.map_err(failed("join"))?.ok_or_else(no_such_room)
+}
+
+/// Adds a member and tells their sockets and the room; `false` if they already were one.
+async fn add(state: &AppState, room_id: i64, user_id: i64) -> Result<bool, AppError> {
+    let hub = Arc::clone(&state.hub);
+    let added = state.store.add_member(room_id, user_id, move |added| {
+        if let Some((room, member)) = added {
+            hub.member_joined(room, member);
+        }
+    });
+    Ok(added.await.map_err(failed("add member"))?.is_some())
+}
+
+/// A member of a room adds another user to it.
+pub async fn invite(state: &AppState, inviter: &Account, room_id: i64, nickname: &str) -> Result<Member, AppError> {
+    let Some(room) = state.store.member_room(room_id, inviter.id).await.map_err(failed("invite"))? else {
+        return Err(refused(ErrorCode::NotAMember, "Only members of a room can invite people to it."));
+    };
+    if room.kind == RoomKind::Direct {
+        return Err(refused(ErrorCode::InvalidRequest, "A direct conversation is for two people."));
+    }
+    if room.archived {
+        return Err(refused(ErrorCode::RoomArchived, "This room is archived: nobody can join it."));
+    }
+    let key = crate::identity::nickname(nickname)?.key;
+    let Some(invitee) = state.store.user_by_key(key).await.map_err(failed("invite"))? else {
+        return Err(refused(ErrorCode::InvalidRequest, format!("There is nobody called {}.", nickname.trim())));
+    };
+    if !add(state, room_id, invitee.id).await? {
+        return Err(refused(ErrorCode::InvalidRequest, format!("{} is already in this room.", invitee.nickname)));
+    }
+    tracing::info!(room = %room.name, invitee = %invitee.nickname, by = %inviter.nickname, "invited");
+    Ok(member_of(&invitee))
+}
+
+/// Leaves a room. Everyone stays in general, and direct conversations cannot be left.
+pub async fn leave(state: &AppState, account: &Account, room_id: i64) -> Result<(), AppError> {
+    if room_id == GENERAL_ROOM_ID {
+        return Err(refused(ErrorCode::InvalidRequest, "Everyone stays in general."));
+    }
+    let room = state.store.room_by_id(room_id).await.map_err(failed("leave"))?.ok_or_else(no_such_room)?;
+    if room.kind == RoomKind::Direct {
+        return Err(refused(ErrorCode::InvalidRequest, "Direct conversations cannot be left."));
+    }
+    let (hub, user_id) = (Arc::clone(&state.hub), account.id);
+    let left = state.store.remove_member(room_id, user_id, move |&removed| {
+        if removed {
+            hub.member_left(room_id, user_id);
+        }
+    });
+    if left.await.map_err(failed("leave"))? {
+        Ok(())
+    } else {
+        Err(refused(ErrorCode::NotAMember, "You are not in this room."))
+    }
+}
+
+/// Archives a room (admins only): its history stays readable by its members; nothing new is posted.
+pub async fn archive(state: &AppState, admin: &Account, room_id: i64) -> Result<(), AppError> {
+    if admin.role != Role::Admin {
+        return Err(refused(ErrorCode::Forbidden, "Only admins can archive rooms."));
+    }
+    if room_id == GENERAL_ROOM_ID {
+        return Err(refused(ErrorCode::InvalidRequest, "general cannot be archived."));
+    }
+    let room = state.store.room_by_id(room_id).await.map_err(failed("archive"))?.ok_or_else(no_such_room)?;
+    if room.kind == RoomKind::Direct {
+        return Err(refused(ErrorCode::InvalidRequest, "Direct conversations cannot be archived."));
+    }
+    let hub = Arc::clone(&state.hub);
+    let archived = state.store.archive_room(room_id, move |&archived| {
+        if archived {
+            hub.room_archived(room_id);
+        }
+    });
+    if archived.await.map_err(failed("archive"))? {
+        tracing::info!(room = %room.name, by = %admin.nickname, "room archived");
+    }
+    Ok(())
+}
+
+/// The direct conversation between `account` and `peer_id`, started if new (both become members).
+pub async fn open_direct(state: &AppState, account: &Account, peer_id: i64) -> Result<Room, AppError> {
+    if peer_id == account.id {
+        return Err(refused(ErrorCode::InvalidRequest, "You cannot start a conversation with yourself."));
+    }
+    if state.store.user_by_id(peer_id).await.map_err(failed("direct"))?.is_none() {
+        return Err(no_such_user());
+    }
+    let hub = Arc::clone(&state.hub);
+    let opened = state.store.open_direct(account.id, peer_id, move |joined| {
+        for (room, member) in joined {
+            hub.member_joined(room, member);
+        }
+    });
+    let room_id = opened.await.map_err(failed("direct"))?;
+    state.store.member_room(room_id, account.id).await.map_err(failed("direct"))?.ok_or_else(no_such_room)
+}
+
+/// Moves the user's read mark in a room and tells their other tabs.
+pub async fn mark_read(state: &AppState, account: &Account, room_id: i64, last_read_id: i64) -> Result<(), Rejection> {
+    let (hub, user_id) = (Arc::clone(&state.hub), account.id);
+    let marked = state.store.mark_read(room_id, user_id, last_read_id, move |marked| {
+        if let Some(last_read_id) = *marked {
+            hub.read(user_id, room_id, last_read_id);
+        }
+    });
+    match marked.await {
+        Ok(Some(_)) => Ok(()),
+        Ok(None) => Err(Rejection::new(ErrorCode::NotAMember, "You are not in this room.")),
+        Err(error) => Err(AppError::internal("mark read", &error).into_rejection()),
+    }
+}
+
+/// The chat page's data for a named room (general by default) or the direct conversation with
+/// `peer`. The sidebar snapshot (with `last_id`) is read before the history, so a socket resuming
+/// from `last_id` may see a message twice (merged by id) but never misses one.
+pub async fn page(name: Option<String>, peer: Option<i64>) -> Result<RoomPage, AppError> {
+    let state = crate::server::app_state()?;
+    let me = crate::server::current_session(&state).await?.map(|(account, _)| account);
+    let (rooms, last_id) = match &me {
+        Some(me) => {
+            let sidebar = state.store.sidebar(me.id).await.map_err(failed("page"))?;
+            (sidebar.rooms, sidebar.last_id)
+        }
+        None => (Vec::new(), state.store.last_id().await.map_err(failed("page"))?),
+    };
+    let (room_id, peer) = match peer {
+        Some(peer_id) => {
+            let me = me.as_ref().ok_or_else(crate::server::sign_in_first)?;
+            let peer = state.store.user_by_id(peer_id).await.map_err(failed("page"))?.ok_or_else(no_such_user)?;
+            let room_id = state.store.direct_room_of(me.id, peer_id).await.map_err(failed("page"))?;
+            (room_id, Some(member_of(&peer)))
+        }
+        None => (Some(by_name(&state, name.as_deref().unwrap_or(GENERAL_ROOM)).await?.id), None),
+    };
+    let online = state.hub.online();
+    let directory = directory(&state).await?;
+    let Some(room_id) = room_id else {
+        let (history, members) = (Vec::new(), Vec::new());
+        return Ok(RoomPage { me, room: None, peer, joined: false, history, members, online, rooms, directory, last_id });
+    };
+    let record = readable(&state, me.as_ref(), room_id).await?;
+    let mine = rooms.iter().find(|room| room.id == room_id).cloned();
+    let joined = mine.is_some();
+    let room = mine.unwrap_or(Room {
+        id: record.id,
+        name: record.name,
+        kind: record.kind,
+        archived: record.archived,
+        peer_id: None,
+        unread: 0,
+        last_read_id: last_id,
+    });
+    let history = state.store.history(room_id, None, HISTORY_PAGE).await.map_err(failed("page"))?;
+    let members = state.store.members(room_id).await.map_err(failed("page"))?;
+    Ok(RoomPage { me, room: Some(room), peer, joined, history, members, online, rooms, directory, last_id })
+}
+
+/// Public rooms that are not archived, with their member counts.
+pub async fn directory(state: &AppState) -> Result<Vec<DirectoryRoom>, AppError> {
+    let rooms = state.store.public_rooms().await.map_err(failed("rooms"))?;
+    Ok(rooms.into_iter().map(|(room, members)| DirectoryRoom { id: room.id, name: room.name, members }).collect())
+}
