@@ -42,7 +42,14 @@ function connect() {
         const reply = answer(message.body.trim());
         if (reply) {
           // A unique client_msg_id per reply: resending it after a drop can never post it twice.
-          socket.send(JSON.stringify({ type: 'send', client_msg_id: `reply-${message.id}-${counter++}`, body: reply }));
+          socket.send(
+            JSON.stringify({
+              type: 'send',
+              room_id: message.room_id, // answer in the room (or direct conversation) it was asked in
+              client_msg_id: `reply-${message.id}-${counter++}`,
+              body: reply,
+            }),
+          );
         }
         break;
       }

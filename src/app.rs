@@ -38,6 +38,8 @@ pub fn App() -> impl IntoView {
             <Routes fallback=NotFound>
                 // Async: the history is in the first HTML response, readable without JavaScript.
                 <Route path=path!("/") view=ChatPage ssr=SsrMode::Async/>
+                <Route path=path!("/r/:room") view=ChatPage ssr=SsrMode::Async/>
+                <Route path=path!("/dm/:peer") view=ChatPage ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }

@@ -6,7 +6,8 @@
 use futures::channel::mpsc::UnboundedSender;
 use leptos::prelude::*;
 
-use crate::protocol::{validate_body, validate_nickname, Account, ChatMessage, OnlineUser};
+use crate::api::{DirectoryRoom, RoomPage};
+use crate::protocol::{validate_body, validate_nickname, Account, ChatMessage, Member, OnlineUser, Room, RoomKind};
 use crate::timeline::Timeline;
 use crate::typing::{Typing, TYPING_EVERY_MS};
 
@@ -23,10 +24,17 @@ pub enum Connection {
 /// What the page asks the socket task to do.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Command {
-    Send { body: String },
+    Send {
+        body: String,
+    },
     SetNickname(String),
     Retry(String),
     Typing,
+    /// Tell the server (and this user's other tabs) the room is read up to this id.
+    Read {
+        room_id: i64,
+        last_read_id: i64,
+    },
 }
 
 #[derive(Clone, Copy)]
@@ -43,15 +51,56 @@ pub struct ChatState {
     pub alert: RwSignal<Option<String>>,
     /// Who else is typing now.
     pub typing: RwSignal<Typing>,
+    /// The room on this page; `None` on a direct-conversation page before its first message.
+    pub room: RwSignal<Option<Room>>,
+    /// On a direct-conversation page: the other person.
+    pub peer: StoredValue<Option<Member>>,
+    /// Whether the signed-in user is a member of this page's room (and so may post).
+    pub joined: RwSignal<bool>,
+    /// This room's members; with `online` they make its presence list.
+    pub members: RwSignal<Vec<Member>>,
+    /// The user's rooms and direct conversations with unread counts (the sidebar).
+    pub rooms: RwSignal<Vec<Room>>,
+    /// Public rooms to browse.
+    pub directory: StoredValue<Vec<DirectoryRoom>>,
+    /// The unread marker goes before the first message by someone else with a larger id.
+    pub read_before: StoredValue<Option<i64>>,
+    /// Whether the tab is hidden: messages here are then unread until the user looks.
+    pub hidden: RwSignal<bool>,
+    /// Messages in this room that arrived while the tab was hidden.
+    pub unseen_here: RwSignal<u32>,
+    /// Messages up to this id are already counted in `rooms`' unread counts.
+    counted_through: StoredValue<i64>,
+    /// The newest message id seen in any of the user's rooms: where the socket resumes.
+    last_seen: StoredValue<i64>,
+    /// The newest id of this room already reported read.
+    reported_read: StoredValue<i64>,
     /// When this page last told the server its user is typing.
     last_typing_sent: StoredValue<f64>,
     commands: StoredValue<Option<UnboundedSender<Command>>>,
 }
 
 impl ChatState {
-    pub fn new(history: Vec<ChatMessage>, online: Vec<OnlineUser>, me: Option<Account>) -> Self {
+    pub fn new(page: RoomPage) -> Self {
+        let RoomPage { me, room, peer, joined, history, members, online, mut rooms, directory, last_id } = page;
+        let read_before = room.as_ref().filter(|_| joined).map(|room| room.last_read_id);
+        if let Some(here) = &room {
+            rooms.iter_mut().filter(|listed| listed.id == here.id).for_each(|listed| listed.unread = 0);
+        }
         Self {
             timeline: RwSignal::new(Timeline::from_history(history)),
+            room: RwSignal::new(room),
+            peer: StoredValue::new(peer),
+            joined: RwSignal::new(joined),
+            members: RwSignal::new(members),
+            rooms: RwSignal::new(rooms),
+            directory: StoredValue::new(directory),
+            read_before: StoredValue::new(read_before),
+            hidden: RwSignal::new(false),
+            unseen_here: RwSignal::new(0),
+            counted_through: StoredValue::new(last_id),
+            last_seen: StoredValue::new(last_id),
+            reported_read: StoredValue::new(0),
             online: RwSignal::new(online),
             connection: RwSignal::new(Connection::Connecting),
             nickname: RwSignal::new(me.as_ref().map(|account| account.nickname.clone()).unwrap_or_default()),
@@ -73,11 +122,160 @@ impl ChatState {
         self.connection.get() == Connection::Connected
     }
 
+    /// This page's room id, if the room exists yet.
+    pub fn room_id(&self) -> Option<i64> {
+        self.room.with_untracked(|room| room.as_ref().map(|room| room.id))
+    }
+
+    /// Whether the user may post here now: a member of a room that is not archived.
+    pub fn can_post(&self) -> bool {
+        self.joined.get() && self.room.with(|room| room.as_ref().is_some_and(|room| !room.archived))
+    }
+
+    /// Where the socket resumes after a (re)connect: nothing up to here is missing from the page.
+    pub fn resume_from(&self) -> i64 {
+        self.last_seen.get_value().max(self.timeline.with_untracked(Timeline::last_id))
+    }
+
+    /// A stored message from the socket: shown if it belongs here, counted as unread otherwise.
+    pub fn receive(&self, message: ChatMessage) {
+        self.last_seen.update_value(|seen| *seen = (*seen).max(message.id));
+        let mine = self.me.with_untracked(|me| me.as_ref().is_some_and(|me| me.id == message.author_id));
+        let fresh = message.id > self.counted_through.get_value() && !mine;
+        if Some(message.room_id) == self.room_id() {
+            self.typing.update(|typing| typing.clear(message.author_id));
+            let known = self.timeline.with_untracked(|timeline| timeline.has(message.id));
+            if fresh && !known && self.hidden.get_untracked() {
+                self.unseen_here.update(|unseen| *unseen += 1);
+            }
+            self.timeline.update(|timeline| timeline.apply_message(message));
+        } else if fresh {
+            self.rooms.update(|rooms| {
+                if let Some(room) = rooms.iter_mut().find(|room| room.id == message.room_id) {
+                    room.unread = room.unread.saturating_add(1);
+                }
+            });
+        }
+    }
+
+    /// The socket's fresh view of the user's rooms (on welcome, and after a resync).
+    pub fn set_rooms(&self, mut rooms: Vec<Room>, counted_through: Option<i64>) {
+        let here = self.room_id();
+        rooms.iter_mut().filter(|room| Some(room.id) == here).for_each(|room| room.unread = 0);
+        if let Some(last_id) = counted_through {
+            self.counted_through.set_value(last_id);
+        }
+        self.joined.set(here.is_some_and(|here| rooms.iter().any(|room| room.id == here && !room.archived)));
+        self.rooms.set(rooms);
+    }
+
+    /// The user is now in `room`: list it, and if it is this page's, let them post.
+    pub fn room_joined(&self, room: Room) {
+        let waiting_peer = self.peer.with_value(|peer| peer.as_ref().map(|peer| peer.user_id));
+        if self.room_id().is_none() && room.kind == RoomKind::Direct && room.peer_id == waiting_peer {
+            self.room.set(Some(room.clone()));
+        }
+        if Some(room.id) == self.room_id() {
+            self.joined.set(true);
+        }
+        self.rooms.update(|rooms| {
+            rooms.retain(|listed| listed.id != room.id);
+            rooms.push(room);
+            rooms.sort_by(|a, b| (a.kind == RoomKind::Direct, &a.name).cmp(&(b.kind == RoomKind::Direct, &b.name)));
+        });
+    }
+
+    pub fn room_left(&self, room_id: i64) {
+        self.rooms.update(|rooms| rooms.retain(|room| room.id != room_id));
+        if Some(room_id) == self.room_id() {
+            self.joined.set(false);
+        }
+    }
+
+    pub fn room_archived(&self, room_id: i64) {
+        let archive = |room: &mut Room| {
+            if room.id == room_id {
+                room.archived = true;
+            }
+        };
+        self.rooms.update(|rooms| rooms.iter_mut().for_each(archive));
+        self.room.update(|room| room.iter_mut().for_each(archive));
+    }
+
+    pub fn member_joined(&self, room_id: i64, member: Member) {
+        if Some(room_id) == self.room_id() {
+            self.members.update(|members| {
+                members.retain(|known| known.user_id != member.user_id);
+                members.push(member);
+                members.sort_by_key(|member| member.nickname.to_lowercase());
+            });
+        }
+    }
+
+    pub fn member_left(&self, room_id: i64, user_id: i64) {
+        if Some(room_id) == self.room_id() {
+            self.members.update(|members| members.retain(|member| member.user_id != user_id));
+        }
+    }
+
+    /// A user's new nickname in this room's member list and as the name of a conversation with them.
+    pub fn renamed(&self, user_id: i64, nickname: &str) {
+        self.members.update(|members| {
+            members
+                .iter_mut()
+                .filter(|member| member.user_id == user_id)
+                .for_each(|member| member.nickname = nickname.into())
+        });
+        let rename = |room: &mut Room| {
+            if room.kind == RoomKind::Direct && room.peer_id == Some(user_id) {
+                room.name = nickname.to_owned();
+            }
+        };
+        self.rooms.update(|rooms| rooms.iter_mut().for_each(rename));
+        self.room.update(|room| room.iter_mut().for_each(rename));
+    }
+
+    /// The user read a room up to `last_read_id` (here or in another tab).
+    pub fn read(&self, room_id: i64, last_read_id: i64) {
+        self.rooms.update(|rooms| {
+            if let Some(room) = rooms.iter_mut().find(|room| room.id == room_id) {
+                room.last_read_id = room.last_read_id.max(last_read_id);
+                room.unread = 0;
+            }
+        });
+    }
+
+    /// Reports this room read up to its newest message, when the user can see it.
+    pub fn mark_read(&self) {
+        let (Some(room_id), true, false) = (self.room_id(), self.joined.get_untracked(), self.hidden.get_untracked())
+        else {
+            return;
+        };
+        self.unseen_here.set(0);
+        let newest = self.timeline.with_untracked(Timeline::last_id);
+        if newest > self.reported_read.get_value() && self.is_connected() {
+            self.reported_read.set_value(newest);
+            self.command(Command::Read { room_id, last_read_id: newest });
+        }
+    }
+
+    /// Unread messages everywhere, for the window title.
+    pub fn total_unread(&self) -> u32 {
+        let here = self.room.with(|room| room.as_ref().map(|room| room.id));
+        let elsewhere: u32 =
+            self.rooms.with(|rooms| rooms.iter().filter(|room| Some(room.id) != here).map(|room| room.unread).sum());
+        elsewhere + self.unseen_here.get()
+    }
+
     /// Validates and queues a message; returns whether it was queued. When it was not, the reason
     /// is shown near the composer, which keeps the text.
     pub fn submit(&self, body: &str) -> bool {
         if self.me.get_untracked().is_none() {
             self.alert.set(Some("Choose a nickname and join first.".into()));
+            return false;
+        }
+        if !self.can_post() {
+            self.alert.set(Some("You cannot post in this room.".into()));
             return false;
         }
         let body = match validate_body(body) {
@@ -130,6 +328,17 @@ impl ChatState {
             }
         });
     }
+}
+
+/// Loads another page of the app (another room): a full load, so the new page starts its own
+/// socket from the server-rendered state.
+pub fn go_to(path: &str) {
+    #[cfg(feature = "hydrate")]
+    if let Some(window) = web_sys::window() {
+        let _ = window.location().assign(path);
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = path;
 }
 
 /// Adds or updates someone in an online list kept sorted by nickname.

@@ -1,5 +1,7 @@
 //! Natter: self-hosted real-time group chat. One crate, two builds: `ssr` (the axum server, SQLite,
 //! server-side rendering) and `hydrate` (the same components compiled to WASM for the browser).
+// Leptos views are nested types; the chat page is deep enough to need more than the default 128.
+#![recursion_limit = "256"]
 
 pub mod api;
 pub mod app;

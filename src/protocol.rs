@@ -27,6 +27,8 @@ pub const SERVER_NAME: &str = "Natter";
 /// room mean this one.
 pub const GENERAL_ROOM_ID: i64 = 1;
 pub const GENERAL_ROOM: &str = "general";
+/// Unread counts stop at this many: the sidebar says "999+" and counting costs nothing more.
+pub const MAX_UNREAD: u32 = 999;
 /// Room name length bounds, in characters.
 pub const MIN_ROOM_NAME_CHARS: usize = 2;
 pub const MAX_ROOM_NAME_CHARS: usize = 32;

@@ -64,6 +64,11 @@ impl Timeline {
         &self.lines
     }
 
+    /// Whether the stored message `id` is shown.
+    pub fn has(&self, id: i64) -> bool {
+        self.lines.iter().any(|line| line.id == Some(id))
+    }
+
     /// The newest stored id: what to resume from after a reconnect.
     pub fn last_id(&self) -> i64 {
         self.lines.iter().filter_map(|line| line.id).max().unwrap_or(0)

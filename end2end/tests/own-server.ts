@@ -1,5 +1,5 @@
 import { expect } from '@playwright/test';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,6 +33,11 @@ export class OwnServer {
     await expect
       .poll(async () => (await fetch(`${this.url}/healthz`).catch(() => null))?.status, { timeout: 20_000 })
       .toBe(200);
+  }
+
+  /** `natter admin NICKNAME` against this server's database, as an operator would run it. */
+  makeAdmin(nickname: string) {
+    execFileSync('../target/release/natter', ['--db', this.db, 'admin', nickname], { stdio: 'ignore' });
   }
 
   /** Graceful stop (SIGTERM), waiting for the process to exit. */

@@ -94,7 +94,7 @@ impl Session {
             .chain(stream::once(async { Event::Closed }));
         let mut events = pin!(stream::select(frames, commands.by_ref().map(Event::Command)));
 
-        let since = Some(self.chat.timeline.with_untracked(|timeline| timeline.last_id()));
+        let since = Some(self.chat.resume_from());
         if send(&mut sink, &ClientFrame::Hello { since }).await.is_err() {
             return std::ops::ControlFlow::Continue(());
         }
@@ -118,7 +118,7 @@ impl Session {
         };
         let chat = self.chat;
         match frame {
-            ServerFrame::Welcome { from, text, you, online, .. } => {
+            ServerFrame::Welcome { from, text, you, online, rooms, last_id } => {
                 if !self.greeted {
                     chat.timeline.update(|timeline| timeline.add_notice(&from, &text));
                     self.greeted = true;
@@ -127,23 +127,28 @@ impl Session {
                 chat.nickname.set(you.nickname.clone());
                 chat.me.set(Some(you));
                 chat.online.set(online);
+                chat.set_rooms(rooms, Some(last_id));
                 chat.connection.set(Connection::Connected);
+                chat.mark_read();
                 // Anything not acknowledged before the last disconnect goes again; the server
                 // recognises a resend by its client_msg_id and stores it once.
-                for (client_msg_id, body) in chat.timeline.with_untracked(|timeline| timeline.unacknowledged()) {
-                    send(sink, &ClientFrame::Send { client_msg_id, body }).await?;
+                if let Some(room_id) = chat.room_id() {
+                    for (client_msg_id, body) in chat.timeline.with_untracked(|timeline| timeline.unacknowledged()) {
+                        send(sink, &ClientFrame::Send { room_id, client_msg_id, body }).await?;
+                    }
                 }
             }
-            ServerFrame::History { messages, .. } => chat.timeline.update(|timeline| {
+            ServerFrame::History { messages, .. } => {
                 for message in messages {
-                    timeline.apply_message(message);
+                    chat.receive(message);
                 }
-            }),
-            ServerFrame::Message { message } => {
-                chat.typing.update(|typing| typing.clear(message.author_id));
-                chat.timeline.update(|timeline| timeline.apply_message(message));
+                chat.mark_read();
             }
-            ServerFrame::Typing { user_id, nickname } => {
+            ServerFrame::Message { message } => {
+                chat.receive(message);
+                chat.mark_read();
+            }
+            ServerFrame::Typing { room_id, user_id, nickname } if Some(room_id) == chat.room_id() => {
                 chat.typing.update(|typing| typing.note(user_id, &nickname, js_sys::Date::now()));
                 let expire = move || {
                     chat.typing.update(|typing| {
@@ -167,13 +172,25 @@ impl Session {
                     }
                 });
             }
-            ServerFrame::MessageDeleted { id } => chat.timeline.update(|timeline| timeline.mark_deleted(id)),
+            ServerFrame::Typing { .. } => {}
+            ServerFrame::MessageDeleted { room_id, id } if Some(room_id) == chat.room_id() => {
+                chat.timeline.update(|timeline| timeline.mark_deleted(id));
+            }
+            ServerFrame::MessageDeleted { .. } => {}
+            ServerFrame::RoomJoined { room } => chat.room_joined(room),
+            ServerFrame::RoomLeft { room_id } => chat.room_left(room_id),
+            ServerFrame::RoomArchived { room_id } => chat.room_archived(room_id),
+            ServerFrame::MemberJoined { room_id, member } => chat.member_joined(room_id, member),
+            ServerFrame::MemberLeft { room_id, user_id } => chat.member_left(room_id, user_id),
+            ServerFrame::Read { room_id, last_read_id } => chat.read(room_id, last_read_id),
+            ServerFrame::Rooms { rooms } => chat.set_rooms(rooms, None),
             ServerFrame::UserRenamed { user_id, from, to } => {
                 chat.online.update(|online| {
                     if let Some(user) = online.iter().find(|user| user.user_id == user_id).cloned() {
                         upsert_online(online, OnlineUser { nickname: to.clone(), ..user });
                     }
                 });
+                chat.renamed(user_id, &to);
                 chat.timeline.update(|timeline| {
                     timeline.rename_author(user_id, &to);
                     timeline.add_notice(crate::protocol::SERVER_NAME, &format!("{from} is now known as {to}."));
@@ -213,19 +230,26 @@ impl Session {
     async fn on_command(&mut self, command: Command, sink: &mut Sink) -> Result<(), ()> {
         match command {
             Command::Send { body } => {
-                let Some(me) = self.chat.me.get_untracked() else { return Ok(()) };
+                let (Some(me), Some(room_id)) = (self.chat.me.get_untracked(), self.chat.room_id()) else {
+                    return Ok(());
+                };
                 let client_msg_id = new_client_msg_id();
                 self.chat.timeline.update(|timeline| timeline.add_pending(me.id, &me.nickname, &body, &client_msg_id));
-                send(sink, &ClientFrame::Send { client_msg_id, body }).await
+                send(sink, &ClientFrame::Send { room_id, client_msg_id, body }).await
             }
             Command::SetNickname(nickname) => send(sink, &ClientFrame::Nick { nickname }).await,
-            Command::Typing => send(sink, &ClientFrame::Typing).await,
+            Command::Typing => match self.chat.room_id() {
+                Some(room_id) => send(sink, &ClientFrame::Typing { room_id }).await,
+                None => Ok(()),
+            },
+            Command::Read { room_id, last_read_id } => send(sink, &ClientFrame::Read { room_id, last_read_id }).await,
             Command::Retry(client_msg_id) => {
+                let Some(room_id) = self.chat.room_id() else { return Ok(()) };
                 let Some(body) = self.chat.timeline.try_update(|timeline| timeline.retry(&client_msg_id)).flatten()
                 else {
                     return Ok(());
                 };
-                send(sink, &ClientFrame::Send { client_msg_id, body }).await
+                send(sink, &ClientFrame::Send { room_id, client_msg_id, body }).await
             }
         }
     }

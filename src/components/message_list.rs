@@ -28,13 +28,35 @@ pub fn MessageList() -> impl IntoView {
         }
     };
     let lines = move || chat.timeline.with(|timeline| timeline.lines().to_vec());
+    // The first message by someone else that was unread when the page opened: the marker goes above it.
+    let first_unread = Memo::new(move |_| {
+        let read_before = chat.read_before.get_value()?;
+        let me = chat.me.with(|me| me.as_ref().map(|me| me.id));
+        chat.timeline.with(|timeline| {
+            timeline
+                .lines()
+                .iter()
+                .filter(|line| line.author_id != me)
+                .find_map(|line| line.id.filter(|&id| id > read_before))
+        })
+    });
     view! {
         <div class="messages" role="log" aria-label="Messages" tabindex="0" node_ref=list on:scroll=on_scroll>
             <ol>
                 <For
                     each=lines
                     key=|line| (line.key.clone(), line.status.clone(), line.id, line.nickname.clone(), line.deleted)
-                    children=|line| view! { <MessageLine line/> }
+                    children=move |line| {
+                        let id = line.id;
+                        view! {
+                            <Show when=move || id.is_some() && first_unread.get() == id>
+                                <li class="unread-marker" role="separator" aria-label="New messages">
+                                    <span>"New messages"</span>
+                                </li>
+                            </Show>
+                            <MessageLine line/>
+                        }
+                    }
                 />
             </ol>
         </div>

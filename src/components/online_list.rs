@@ -1,25 +1,57 @@
-//! Who is online now; people without activity for a while are marked idle.
+//! Who is online in this room (members who have the chat open; a user with several tabs counts
+//! once); people without activity for a while are marked idle. "Message" opens a direct
+//! conversation with them.
 
 use leptos::prelude::*;
 
-use crate::chat::ChatState;
+use crate::api::start_direct;
+use crate::chat::{go_to, ChatState};
+use crate::protocol::GENERAL_ROOM_ID;
 
 #[component]
 pub fn OnlineList() -> impl IntoView {
     let chat = expect_context::<ChatState>();
-    let count = move || chat.online.with(Vec::len);
+    let here = move || {
+        let room_id = chat.room.with(|room| room.as_ref().map(|room| room.id));
+        let members: Vec<i64> = chat.members.with(|members| members.iter().map(|member| member.user_id).collect());
+        // Everyone is in general, including people who signed up after this page loaded.
+        chat.online.with(|online| {
+            online
+                .iter()
+                .filter(|user| room_id == Some(GENERAL_ROOM_ID) || members.contains(&user.user_id))
+                .cloned()
+                .collect::<Vec<_>>()
+        })
+    };
+    let count = move || here().len();
+    let me = move || chat.me.with(|me| me.as_ref().map(|me| me.id));
+    let message = move |user_id: i64| {
+        leptos::task::spawn_local(async move {
+            match start_direct(user_id).await {
+                Ok(room) => go_to(&room.path()),
+                Err(error) => chat.alert.set(Some(error.to_string())),
+            }
+        });
+    };
     view! {
         <aside class="online" aria-labelledby="online-heading">
-            <h2 id="online-heading">"Online " <span class="count">"(" {count} ")"</span></h2>
+            <h2 id="online-heading">"Online here " <span class="count">"(" {count} ")"</span></h2>
             <ul aria-label="Online users">
                 <For
-                    each=move || chat.online.get()
+                    each=here
                     key=|user| (user.user_id, user.nickname.clone(), user.idle)
-                    children=|user| {
+                    children=move |user| {
+                        let user_id = user.user_id;
+                        let label = format!("Message {}", user.nickname);
                         view! {
                             <li class:idle=user.idle>
                                 <span class="name">{user.nickname}</span>
                                 {user.idle.then(|| view! { <span class="idle-tag">" (idle)"</span> })}
+                                <Show when=move || me().is_some_and(|me| me != user_id)>
+                                    <button type="button" class="link message-user" aria-label=label.clone() on:click=move |_| message(user_id)>
+                                        "Message"
+                                    </button>
+                                </Show>
                             </li>
                         }
                     }

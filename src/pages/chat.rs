@@ -1,41 +1,72 @@
-//! The chat page: loads history and presence with server functions (so they are in the server-rendered
-//! HTML), then hands them to the live chat.
+//! The chat page for one room (`/`, `/r/:room`) or one direct conversation (`/dm/:user_id`). Its data
+//! comes from one server function, so it is in the server-rendered HTML; then the live chat takes
+//! over. Moving to another room is a page load: the socket resumes from where this page left off.
 
 use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
 
-use crate::api::{get_history, get_me, get_online};
+use crate::api::{get_room_page, RoomPage};
 use crate::chat::ChatState;
 use crate::components::{
     composer::Composer, connection_status::ConnectionStatus, message_list::MessageList, nickname::NicknameField,
-    online_list::OnlineList, password::PasswordForm, sign_in::SignInForm, sign_out::SignOutButton,
-    typing_indicator::TypingIndicator,
+    online_list::OnlineList, password::PasswordForm, room_header::RoomHeader, sidebar::Sidebar, sign_in::SignInForm,
+    sign_out::SignOutButton, typing_indicator::TypingIndicator,
 };
 use crate::error::AppError;
-use crate::protocol::{Account, ChatMessage, OnlineUser};
 
 #[component]
 pub fn ChatPage() -> impl IntoView {
-    let history = Resource::new(|| (), |()| get_history(None, None, None));
-    let online = Resource::new(|| (), |()| get_online(None));
-    let me = Resource::new(|| (), |()| get_me());
+    let params = use_params_map();
+    let page = Resource::new(
+        move || params.with(|p| (p.get("room"), p.get("peer"))),
+        |(room, peer)| async move {
+            let peer = match peer.map(|peer| peer.parse::<i64>()) {
+                Some(Ok(peer)) => Some(peer),
+                Some(Err(_)) => {
+                    let refused = crate::protocol::Rejection::new(
+                        crate::protocol::ErrorCode::NoSuchUser,
+                        "There is no such user.",
+                    );
+                    return Err(AppError::from(refused));
+                }
+                None => None,
+            };
+            get_room_page(room, peer).await
+        },
+    );
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading the conversation…"</p> }>
             {move || Suspend::new(async move {
-                let me = me.await.ok().flatten();
-                view! { <Chat history=history.await online=online.await me/> }
+                match page.await {
+                    Ok(page) => view! { <Chat page/> }.into_any(),
+                    Err(error) => view! { <Unavailable error/> }.into_any(),
+                }
             })}
         </Suspense>
     }
 }
 
+/// A room that does not exist or that this visitor may not read.
 #[component]
-fn Chat(
-    history: Result<Vec<ChatMessage>, AppError>,
-    online: Result<Vec<OnlineUser>, AppError>,
-    me: Option<Account>,
-) -> impl IntoView {
-    let load_error = history.as_ref().err().map(ToString::to_string);
-    let chat = ChatState::new(history.unwrap_or_default(), online.unwrap_or_default(), me);
+fn Unavailable(error: AppError) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let (Some(response), AppError::Invalid { .. }) = (use_context::<leptos_axum::ResponseOptions>(), &error) {
+        response.set_status(error.status());
+    }
+    view! {
+        <Title text="Natter"/>
+        <main class="unavailable">
+            <h1>"Natter"</h1>
+            <p role="alert">{error.to_string()}</p>
+            <p><a href="/" rel="external">"Go to general"</a></p>
+        </main>
+    }
+}
+
+#[component]
+fn Chat(page: RoomPage) -> impl IntoView {
+    let chat = ChatState::new(page);
     provide_context(chat);
     // The socket exists only in the browser (effects never run on the server), and only while
     // signed in: it starts on sign-in and its task ends when the session does.
@@ -47,7 +78,21 @@ fn Chat(
         }
         signed_in
     });
+    #[cfg(feature = "hydrate")]
+    watch_visibility(chat);
+    let title = move || {
+        let place = chat.room.with(|room| match room {
+            Some(room) if room.kind == crate::protocol::RoomKind::Direct => room.name.clone(),
+            Some(room) => format!("#{}", room.name),
+            None => chat.peer.with_value(|peer| peer.as_ref().map(|peer| peer.nickname.clone()).unwrap_or_default()),
+        });
+        match chat.total_unread() {
+            0 => format!("{place} · Natter"),
+            unread => format!("({unread}) {place} · Natter"),
+        }
+    };
     view! {
+        <Title text=title/>
         <div class="app">
             <header class="topbar">
                 <h1>"Natter"</h1>
@@ -57,8 +102,9 @@ fn Chat(
                 </div>
             </header>
             <div class="layout">
+                <Sidebar/>
                 <main class="conversation">
-                    {load_error.map(|error| view! { <p class="load-error" role="alert">{error}</p> })}
+                    <RoomHeader/>
                     <noscript>
                         <p class="noscript">"Natter needs JavaScript to send messages; the history below is read-only."</p>
                     </noscript>
@@ -77,4 +123,21 @@ fn Chat(
             </div>
         </div>
     }
+}
+
+/// Tracks whether the tab is visible: messages that arrive while it is hidden stay unread (and count
+/// in the title) until the user comes back.
+#[cfg(feature = "hydrate")]
+fn watch_visibility(chat: ChatState) {
+    use wasm_bindgen::JsCast;
+    let Some(document) = web_sys::window().and_then(|window| window.document()) else { return };
+    chat.hidden.set(document.hidden());
+    let watched = document.clone();
+    let on_change = wasm_bindgen::closure::Closure::<dyn Fn()>::new(move || {
+        chat.hidden.set(watched.hidden());
+        chat.mark_read();
+    });
+    let _ = document.add_event_listener_with_callback("visibilitychange", on_change.as_ref().unchecked_ref());
+    // The page lives as long as the listener: keep the closure alive.
+    on_change.forget();
 }

@@ -1,0 +1,57 @@
+//! Create a room: a name and whether it is private. A real form, so it works before hydration; once
+//! hydrated the page calls the server function and opens the new room.
+
+use leptos::prelude::*;
+
+use crate::api::create_room;
+use crate::chat::go_to;
+use crate::protocol::{validate_room_name, MAX_ROOM_NAME_CHARS};
+
+#[component]
+pub fn NewRoomForm() -> impl IntoView {
+    let name = RwSignal::new(String::new());
+    let private = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let checked = match validate_room_name(&name.get_untracked()) {
+            Ok(checked) => checked,
+            Err(refused) => return error.set(Some(refused.message)),
+        };
+        busy.set(true);
+        let private = private.get_untracked().then(|| "on".to_owned());
+        leptos::task::spawn_local(async move {
+            match create_room(checked, private).await {
+                Ok(room) => go_to(&room.path()),
+                Err(refused) => {
+                    error.set(Some(refused.to_string()));
+                    busy.set(false);
+                }
+            }
+        });
+    };
+    view! {
+        <form class="new-room" method="post" action="/api/create_room" on:submit=on_submit>
+            <label for="new-room-name">"New room"</label>
+            <div class="inline">
+                <input
+                    id="new-room-name"
+                    name="name"
+                    type="text"
+                    placeholder="room-name"
+                    maxlength=MAX_ROOM_NAME_CHARS
+                    aria-describedby="new-room-error"
+                    aria-invalid=move || error.with(Option::is_some).to_string()
+                    bind:value=name
+                />
+                <button type="submit" disabled=move || busy.get()>"Create"</button>
+            </div>
+            <label class="check">
+                <input type="checkbox" name="private" value="on" bind:checked=private/>
+                " Private (members invite others)"
+            </label>
+            <p id="new-room-error" class="field-error" role="alert">{move || error.get()}</p>
+        </form>
+    }
+}

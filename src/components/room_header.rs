@@ -1,0 +1,131 @@
+//! The room's name and what the user can do with it: join a public room they are reading, start a
+//! direct conversation, invite someone, leave, and (admins) archive. Archived rooms say so.
+
+use leptos::prelude::*;
+
+use crate::api::{archive_room, invite, join_room, leave_room, start_direct};
+use crate::chat::{go_to, ChatState};
+use crate::error::AppError;
+use crate::protocol::{Role, RoomKind, GENERAL_ROOM_ID};
+
+#[component]
+pub fn RoomHeader() -> impl IntoView {
+    let chat = expect_context::<ChatState>();
+    let notice = RwSignal::new(None::<String>);
+    let report = move |result: Result<(), AppError>| {
+        if let Err(error) = result {
+            notice.set(Some(error.to_string()));
+        }
+    };
+    let room = move || chat.room.get();
+    let kind = move || room().map(|room| room.kind);
+    let signed_in = move || chat.me.with(Option::is_some);
+    let is_admin = move || chat.me.with(|me| me.as_ref().is_some_and(|me| me.role == Role::Admin));
+    let manageable = move || room().is_some_and(|room| room.id != GENERAL_ROOM_ID && room.kind != RoomKind::Direct);
+    let title = move || match room() {
+        Some(room) if room.kind == RoomKind::Direct => room.name,
+        Some(room) => format!("#{}", room.name),
+        None => chat.peer.with_value(|peer| peer.as_ref().map(|peer| peer.nickname.clone()).unwrap_or_default()),
+    };
+    let kind_label = move || match kind() {
+        Some(RoomKind::Public) => "Public room",
+        Some(RoomKind::Private) => "Private room",
+        _ => "Direct messages",
+    };
+    // Everyone is in general, including people who signed up after this page loaded.
+    let member_count = move || match chat.members.with(Vec::len) {
+        _ if chat.room_id() == Some(GENERAL_ROOM_ID) => "everyone".to_owned(),
+        1 => "1 member".to_owned(),
+        n => format!("{n} members"),
+    };
+
+    let join = move |_| {
+        let Some(room_id) = chat.room_id() else { return };
+        leptos::task::spawn_local(async move {
+            report(join_room(room_id).await.map(|room| chat.room_joined(room)));
+        });
+    };
+    let start = move |_| {
+        let Some(peer) = chat.peer.with_value(|peer| peer.as_ref().map(|peer| peer.user_id)) else { return };
+        leptos::task::spawn_local(async move {
+            report(start_direct(peer).await.map(|room| chat.room_joined(room)));
+        });
+    };
+    let leave = move |_| {
+        let Some(room_id) = chat.room_id() else { return };
+        leptos::task::spawn_local(async move {
+            match leave_room(room_id).await {
+                Ok(()) => go_to("/"),
+                Err(error) => notice.set(Some(error.to_string())),
+            }
+        });
+    };
+    let confirming_archive = RwSignal::new(false);
+    let archive = move |_| {
+        confirming_archive.set(false);
+        let Some(room_id) = chat.room_id() else { return };
+        leptos::task::spawn_local(async move { report(archive_room(room_id).await) });
+    };
+    let invitee = RwSignal::new(String::new());
+    let on_invite = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let (Some(room_id), nickname) = (chat.room_id(), invitee.get_untracked()) else { return };
+        leptos::task::spawn_local(async move {
+            match invite(room_id, nickname).await {
+                Ok(member) => {
+                    notice.set(Some(format!("{} was added to the room.", member.nickname)));
+                    invitee.set(String::new());
+                }
+                Err(error) => notice.set(Some(error.to_string())),
+            }
+        });
+    };
+
+    view! {
+        <header class="room-header">
+            <div class="room-title">
+                <h2 id="room-heading">{title}</h2>
+                <span class="muted">{kind_label} " · " {member_count}</span>
+            </div>
+            <div class="room-actions">
+                <Show when=move || signed_in() && room().is_some_and(|room| room.kind == RoomKind::Public && !room.archived) && !chat.joined.get()>
+                    <button type="button" class="join-room" on:click=join>{move || format!("Join {}", title())}</button>
+                </Show>
+                <Show when=move || signed_in() && room().is_none()>
+                    <button type="button" class="start-direct" on:click=start>
+                        {move || format!("Start a conversation with {}", title())}
+                    </button>
+                </Show>
+                <Show when=move || chat.joined.get() && manageable()>
+                    <button type="button" class="link" on:click=leave>"Leave room"</button>
+                </Show>
+                <Show when=move || is_admin() && manageable() && room().is_some_and(|room| !room.archived)>
+                    <Show
+                        when=move || confirming_archive.get()
+                        fallback=move || view! {
+                            <button type="button" class="link" on:click=move |_| confirming_archive.set(true)>"Archive room"</button>
+                        }
+                    >
+                        <span role="group" aria-label="Confirm archiving">
+                            "Archive for everyone? "
+                            <button type="button" class="link danger" on:click=archive>"Yes, archive"</button>
+                            " "
+                            <button type="button" class="link" on:click=move |_| confirming_archive.set(false)>"Cancel"</button>
+                        </span>
+                    </Show>
+                </Show>
+            </div>
+            <Show when=move || room().is_some_and(|room| room.archived)>
+                <p class="archived-note">"This room is archived: its history stays, and it takes no new messages."</p>
+            </Show>
+            <Show when=move || chat.joined.get() && manageable() && room().is_some_and(|room| !room.archived)>
+                <form class="invite" on:submit=on_invite>
+                    <label for="invitee">"Invite"</label>
+                    <input id="invitee" type="text" placeholder="nickname" bind:value=invitee autocomplete="off"/>
+                    <button type="submit">"Add to room"</button>
+                </form>
+            </Show>
+            <p class="room-notice" aria-live="polite">{move || notice.get()}</p>
+        </header>
+    }
+}
