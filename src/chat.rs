@@ -73,8 +73,10 @@ pub struct ChatState {
     counted_through: StoredValue<i64>,
     /// The newest message id seen in any of the user's rooms: where the socket resumes.
     last_seen: StoredValue<i64>,
-    /// The newest id of this room already reported read.
-    reported_read: StoredValue<i64>,
+    /// The newest id of this room already reported read, and when.
+    reported_read: StoredValue<(i64, f64)>,
+    /// A report is scheduled: read marks go at most every `READ_EVERY_MS`, however busy the room.
+    read_scheduled: StoredValue<bool>,
     /// When this page last told the server its user is typing.
     last_typing_sent: StoredValue<f64>,
     commands: StoredValue<Option<UnboundedSender<Command>>>,
@@ -100,7 +102,8 @@ impl ChatState {
             unseen_here: RwSignal::new(0),
             counted_through: StoredValue::new(last_id),
             last_seen: StoredValue::new(last_id),
-            reported_read: StoredValue::new(0),
+            reported_read: StoredValue::new((0, f64::NEG_INFINITY)),
+            read_scheduled: StoredValue::new(false),
             online: RwSignal::new(online),
             connection: RwSignal::new(Connection::Connecting),
             nickname: RwSignal::new(me.as_ref().map(|account| account.nickname.clone()).unwrap_or_default()),
@@ -245,7 +248,8 @@ impl ChatState {
         });
     }
 
-    /// Reports this room read up to its newest message, when the user can see it.
+    /// Reports this room read up to its newest message, when the user can see it: at once if the
+    /// last report is old enough, otherwise once the interval has passed.
     pub fn mark_read(&self) {
         let (Some(room_id), true, false) = (self.room_id(), self.joined.get_untracked(), self.hidden.get_untracked())
         else {
@@ -253,9 +257,25 @@ impl ChatState {
         };
         self.unseen_here.set(0);
         let newest = self.timeline.with_untracked(Timeline::last_id);
-        if newest > self.reported_read.get_value() && self.is_connected() {
-            self.reported_read.set_value(newest);
+        let (reported, at) = self.reported_read.get_value();
+        if newest <= reported || !self.is_connected() || self.read_scheduled.get_value() {
+            return;
+        }
+        let now = crate::time_format::now_millis();
+        let wait = at + READ_EVERY_MS - now;
+        if wait <= 0.0 {
+            self.reported_read.set_value((newest, now));
             self.command(Command::Read { room_id, last_read_id: newest });
+        } else {
+            self.read_scheduled.set_value(true);
+            let chat = *self;
+            set_timeout(
+                move || {
+                    chat.read_scheduled.set_value(false);
+                    chat.mark_read();
+                },
+                std::time::Duration::from_millis(wait as u64 + 1),
+            );
         }
     }
 
@@ -348,6 +368,9 @@ pub fn upsert_online(online: &mut Vec<OnlineUser>, user: OnlineUser) {
     let position = online.partition_point(|other| other.nickname.to_lowercase() < key);
     online.insert(position, user);
 }
+
+/// Read marks go to the server at most this often (ms): each is a database write.
+const READ_EVERY_MS: f64 = 2_000.0;
 
 /// Milliseconds to wait before reconnect attempt number `failures` (1-based): doubling from half a
 /// second up to 15 s, spread by `jitter` in [0, 1) so clients dropped together do not return together.

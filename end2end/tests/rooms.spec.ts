@@ -58,6 +58,9 @@ test('a private room: invite, chat with unread counts and marker, and a third us
   const reply = unique('reply');
   await bob.say(reply);
   await expect(alice.line(reply)).toBeVisible();
+  // Presence is per room: carol is online, but not here.
+  await expect(alice.online.getByText(bobName, { exact: true })).toBeVisible();
+  await expect(alice.online.getByText(carolName, { exact: true })).toHaveCount(0);
 
   // carol is not a member: no link, no messages, and the room's page refuses her.
   await expect(roomLink(carol.page, `#${room}`)).toHaveCount(0);
