@@ -11,8 +11,8 @@ use serde_json::json;
 
 use crate::error::AppError;
 use crate::protocol::{Account, ErrorCode, MessageKind, Rejection, Role, GENERAL_ROOM_ID};
-use crate::{messages, rooms};
 use crate::server::{authenticate, AppState};
+use crate::{messages, rooms};
 
 #[derive(Deserialize)]
 pub struct PostMessage {

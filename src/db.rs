@@ -11,9 +11,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::identity::Nickname;
-use crate::protocol::{
-    Account, ChatMessage, Member, MessageKind, Role, Room, RoomKind, GENERAL_ROOM_ID, SERVER_NAME,
-};
+use crate::protocol::{Account, ChatMessage, Member, MessageKind, Role, Room, RoomKind, GENERAL_ROOM_ID, SERVER_NAME};
 
 /// One schema change: SQL, or Rust where the change needs our own logic.
 enum Migration {
@@ -219,7 +217,9 @@ impl Store {
 
     pub async fn room_by_id(&self, room_id: i64) -> Result<Option<RoomRecord>, DbError> {
         self.read(move |conn| {
-            conn.prepare_cached(&format!("{ROOM_COLUMNS} WHERE id = ?1"))?.query_row([room_id], record_from_row).optional()
+            conn.prepare_cached(&format!("{ROOM_COLUMNS} WHERE id = ?1"))?
+                .query_row([room_id], record_from_row)
+                .optional()
         })
         .await
     }
@@ -251,7 +251,9 @@ impl Store {
                 "SELECT u.id, u.nickname, u.is_bot FROM memberships mem JOIN users u ON u.id = mem.user_id
                  WHERE mem.room_id = ?1 ORDER BY lower(u.nickname)",
             )?
-            .query_map([room_id], |row| Ok(Member { user_id: row.get(0)?, nickname: row.get(1)?, is_bot: row.get(2)? }))?
+            .query_map([room_id], |row| {
+                Ok(Member { user_id: row.get(0)?, nickname: row.get(1)?, is_bot: row.get(2)? })
+            })?
             .collect()
         })
         .await
@@ -334,9 +336,10 @@ impl Store {
                     return Ok(None);
                 }
                 let room = member_room(tx, room_id, user_id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
-                let member = tx.query_row("SELECT id, nickname, is_bot FROM users WHERE id = ?1", [user_id], |row| {
-                    Ok(Member { user_id: row.get(0)?, nickname: row.get(1)?, is_bot: row.get(2)? })
-                })?;
+                let member =
+                    tx.query_row("SELECT id, nickname, is_bot FROM users WHERE id = ?1", [user_id], |row| {
+                        Ok(Member { user_id: row.get(0)?, nickname: row.get(1)?, is_bot: row.get(2)? })
+                    })?;
                 Ok(Some((room, member)))
             },
             after_commit,
@@ -393,8 +396,9 @@ impl Store {
             .write_then(
                 move |tx| {
                     let key = direct_key(user_id, peer_id);
-                    let existing: Option<i64> =
-                        tx.query_row("SELECT id FROM rooms WHERE name_key = ?1", [&key], |row| row.get(0)).optional()?;
+                    let existing: Option<i64> = tx
+                        .query_row("SELECT id FROM rooms WHERE name_key = ?1", [&key], |row| row.get(0))
+                        .optional()?;
                     if let Some(id) = existing {
                         return Ok((id, Vec::new()));
                     }
@@ -411,9 +415,10 @@ impl Store {
                     }
                     for member in [user_id, peer_id] {
                         let room = member_room(tx, id, member)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
-                        let who = tx.query_row("SELECT id, nickname, is_bot FROM users WHERE id = ?1", [member], |row| {
-                            Ok(Member { user_id: row.get(0)?, nickname: row.get(1)?, is_bot: row.get(2)? })
-                        })?;
+                        let who =
+                            tx.query_row("SELECT id, nickname, is_bot FROM users WHERE id = ?1", [member], |row| {
+                                Ok(Member { user_id: row.get(0)?, nickname: row.get(1)?, is_bot: row.get(2)? })
+                            })?;
                         joined.push((room, who));
                     }
                     Ok((id, joined))

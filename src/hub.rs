@@ -30,10 +30,18 @@ pub enum Audience {
 /// passes, so it is ordered with the messages around it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RoomChange {
-    Joined { user_id: i64, room_id: i64 },
-    Left { user_id: i64, room_id: i64 },
+    Joined {
+        user_id: i64,
+        room_id: i64,
+    },
+    Left {
+        user_id: i64,
+        room_id: i64,
+    },
     /// Every connection stops taking the room's traffic (after delivering this frame).
-    Archived { room_id: i64 },
+    Archived {
+        room_id: i64,
+    },
 }
 
 /// One frame, already encoded, with what a connection needs to route it.

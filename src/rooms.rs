@@ -5,9 +5,9 @@
 
 use std::sync::Arc;
 
+use crate::api::{DirectoryRoom, RoomPage};
 use crate::db::{DbError, RoomRecord};
 use crate::error::AppError;
-use crate::api::{DirectoryRoom, RoomPage};
 use crate::protocol::{
     validate_room_name, Account, ErrorCode, Member, Rejection, Role, Room, RoomKind, GENERAL_ROOM, GENERAL_ROOM_ID,
     HISTORY_PAGE,
@@ -85,7 +85,9 @@ pub async fn create(state: &AppState, creator: &Account, name: &str, private: bo
             tracing::info!(room = %room.name, ?kind, by = %creator.nickname, "room created");
             Ok(room)
         }
-        Err(DbError::RoomNameTaken) => Err(refused(ErrorCode::RoomNameTaken, format!("There is already a room called {name}."))),
+        Err(DbError::RoomNameTaken) => {
+            Err(refused(ErrorCode::RoomNameTaken, format!("There is already a room called {name}.")))
+        }
         Err(error) => Err(AppError::internal("create room", &error)),
     }
 }
@@ -241,7 +243,18 @@ pub async fn page(name: Option<String>, peer: Option<i64>) -> Result<RoomPage, A
     let directory = directory(&state).await?;
     let Some(room_id) = room_id else {
         let (history, members) = (Vec::new(), Vec::new());
-        return Ok(RoomPage { me, room: None, peer, joined: false, history, members, online, rooms, directory, last_id });
+        return Ok(RoomPage {
+            me,
+            room: None,
+            peer,
+            joined: false,
+            history,
+            members,
+            online,
+            rooms,
+            directory,
+            last_id,
+        });
     };
     let record = readable(&state, me.as_ref(), room_id).await?;
     let mine = rooms.iter().find(|room| room.id == room_id).cloned();

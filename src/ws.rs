@@ -268,10 +268,12 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
                 };
                 self.send(&answer).await
             }
-            ClientFrame::Read { room_id, last_read_id } => match rooms::mark_read(&self.state, &self.account, room_id, last_read_id).await {
-                Ok(()) => Ok(()),
-                Err(refused) => self.send(&refused.into_frame(None)).await,
-            },
+            ClientFrame::Read { room_id, last_read_id } => {
+                match rooms::mark_read(&self.state, &self.account, room_id, last_read_id).await {
+                    Ok(()) => Ok(()),
+                    Err(refused) => self.send(&refused.into_frame(None)).await,
+                }
+            }
         }
     }
 
