@@ -329,6 +329,7 @@ mod tests {
     fn message(id: i64) -> ChatMessage {
         ChatMessage {
             id,
+            room_id: crate::protocol::GENERAL_ROOM_ID,
             author_id: 1,
             nickname: "a".into(),
             body: format!("m{id}"),
@@ -363,6 +364,12 @@ mod tests {
         }
         let decoded: ServerFrame = serde_json::from_str(first[0][1].text.as_str()).unwrap();
         assert_eq!(decoded, ServerFrame::Message { message: message(2) });
+        // A message goes to its room's members only.
+        let mut elsewhere = message(4);
+        elsewhere.room_id = 5;
+        hub.publish_messages(&[elsewhere]);
+        assert_eq!(drain(&mut receivers[0])[0].audience, Audience::Room(5));
+        assert_eq!(first[0][0].audience, Audience::Room(crate::protocol::GENERAL_ROOM_ID));
     }
 
     #[test]
@@ -418,19 +425,86 @@ mod tests {
     }
 
     #[test]
-    fn typing_signals_are_thinned_and_marked_for_everyone_but_the_typist() {
+    fn typing_signals_are_thinned_and_go_to_the_room_but_not_the_typist() {
         let hub = Hub::new(16);
         let mut watcher = hub.subscribe();
-        assert!(hub.typing(7, "alice"));
-        assert!(!hub.typing(7, "alice"), "a second signal within the interval is not passed on");
-        assert!(hub.typing(8, "bob"), "other users are not held back");
+        assert!(hub.typing(5, 7, "alice"));
+        assert!(!hub.typing(5, 7, "alice"), "a second signal within the interval is not passed on");
+        assert!(hub.typing(5, 8, "bob"), "other users are not held back");
         let frames = drain(&mut watcher);
         assert_eq!(frames.len(), 2);
-        assert_eq!(frames[0].not_for, Some(7));
+        assert_eq!(frames[0].audience, Audience::RoomExcept(5, 7));
+        let decoded: ServerFrame = serde_json::from_str(frames[0].text.as_str()).unwrap();
+        assert_eq!(decoded, ServerFrame::Typing { room_id: 5, user_id: 7, nickname: "alice".into() });
         let mut sent = message(1);
         sent.author_id = 7;
         hub.publish_messages(&[sent]);
-        assert!(hub.typing(7, "alice"), "after sending, typing again is passed on at once");
+        assert!(hub.typing(5, 7, "alice"), "after sending, typing again is passed on at once");
+    }
+
+    #[test]
+    fn each_audience_reaches_exactly_its_users() {
+        let frame = |audience| Broadcast::new(audience, &ServerFrame::RoomLeft { room_id: 5 });
+        // User 1 is in general and room 5, user 2 only in general, user 3 in nothing.
+        let rooms_of = |user_id: i64| move |room: i64| (user_id != 3 && room == 1) || (user_id == 1 && room == 5);
+        let reached = |broadcast: &Broadcast| (1..=3).filter(|&u| broadcast.is_for(u, rooms_of(u))).collect::<Vec<_>>();
+        assert_eq!(reached(&frame(Audience::Everyone)), [1, 2, 3]);
+        assert_eq!(reached(&frame(Audience::Room(1))), [1, 2]);
+        assert_eq!(reached(&frame(Audience::Room(5))), [1]);
+        assert_eq!(reached(&frame(Audience::Room(6))), Vec::<i64>::new());
+        assert_eq!(reached(&frame(Audience::RoomExcept(1, 1))), [2], "not the typist, not a non-member");
+        assert_eq!(reached(&frame(Audience::RoomExcept(5, 1))), Vec::<i64>::new());
+        assert_eq!(reached(&frame(Audience::User(3))), [3], "a user's own frames need no room");
+        assert_eq!(reached(&frame(Audience::User(2))), [2]);
+    }
+
+    #[test]
+    fn room_changes_travel_with_the_frames_that_announce_them() {
+        let hub = Hub::new(16);
+        let mut watcher = hub.subscribe();
+        let room = Room {
+            id: 5,
+            name: "lounge".into(),
+            kind: crate::protocol::RoomKind::Public,
+            archived: false,
+            peer_id: None,
+            unread: 0,
+            last_read_id: 0,
+        };
+        let member = Member { user_id: 8, nickname: "bob".into(), is_bot: false };
+        hub.member_joined(&room, &member);
+        hub.member_left(5, 8);
+        hub.room_archived(5);
+        hub.read(8, 5, 42);
+        hub.publish_deleted(5, 42);
+        let routes: Vec<(Audience, Option<RoomChange>, ServerFrame)> = drain(&mut watcher)
+            .iter()
+            .map(|f| (f.audience, f.room_change, serde_json::from_str(f.text.as_str()).unwrap()))
+            .collect();
+        assert_eq!(
+            routes,
+            [
+                (
+                    Audience::User(8),
+                    Some(RoomChange::Joined { user_id: 8, room_id: 5 }),
+                    ServerFrame::RoomJoined { room: room.clone() }
+                ),
+                (Audience::Room(5), None, ServerFrame::MemberJoined { room_id: 5, member: member.clone() }),
+                (
+                    Audience::User(8),
+                    Some(RoomChange::Left { user_id: 8, room_id: 5 }),
+                    ServerFrame::RoomLeft { room_id: 5 }
+                ),
+                (Audience::Room(5), None, ServerFrame::MemberLeft { room_id: 5, user_id: 8 }),
+                (
+                    Audience::Room(5),
+                    Some(RoomChange::Archived { room_id: 5 }),
+                    ServerFrame::RoomArchived { room_id: 5 }
+                ),
+                (Audience::User(8), None, ServerFrame::Read { room_id: 5, last_read_id: 42 }),
+                (Audience::Room(5), None, ServerFrame::MessageDeleted { room_id: 5, id: 42 }),
+            ]
+        );
     }
 
     #[test]

@@ -479,6 +479,7 @@ mod tests {
     fn sample_message() -> ChatMessage {
         ChatMessage {
             id: 42,
+            room_id: 1,
             author_id: 7,
             nickname: "alice".into(),
             body: "hi <b>there</b>".into(),
@@ -489,26 +490,78 @@ mod tests {
         }
     }
 
+    fn general() -> Room {
+        Room {
+            id: GENERAL_ROOM_ID,
+            name: GENERAL_ROOM.into(),
+            kind: RoomKind::Public,
+            archived: false,
+            peer_id: None,
+            unread: 3,
+            last_read_id: 38,
+        }
+    }
+
+    fn general_json() -> serde_json::Value {
+        json!({"id":1,"name":"general","kind":"public","archived":false,"unread":3,"last_read_id":38})
+    }
+
+    /// A direct conversation carries the other person's id and is named after them.
+    fn direct() -> Room {
+        Room {
+            id: 9,
+            name: "bob".into(),
+            kind: RoomKind::Direct,
+            archived: false,
+            peer_id: Some(8),
+            unread: 0,
+            last_read_id: 41,
+        }
+    }
+
+    fn direct_json() -> serde_json::Value {
+        json!({"id":9,"name":"bob","kind":"direct","archived":false,"peer_id":8,"unread":0,"last_read_id":41})
+    }
+
     #[test]
     fn client_frames_decode_from_their_documented_json() {
         let cases = [
             (r#"{"type":"hello","since":41}"#, ClientFrame::Hello { since: Some(41) }),
             (r#"{"type":"hello"}"#, ClientFrame::Hello { since: None }),
-            (r#"{"type":"typing"}"#, ClientFrame::Typing),
+            // Frames that name no room mean general, so clients from before rooms keep working.
+            (r#"{"type":"typing"}"#, ClientFrame::Typing { room_id: GENERAL_ROOM_ID }),
+            (r#"{"type":"typing","room_id":5}"#, ClientFrame::Typing { room_id: 5 }),
             // A frame cannot choose its author: such fields are ignored.
             (
                 r#"{"type":"send","client_msg_id":"c-2","body":"hi","nickname":"mallory","author_id":1}"#,
-                ClientFrame::Send { client_msg_id: "c-2".into(), body: "hi".into() },
+                ClientFrame::Send { room_id: GENERAL_ROOM_ID, client_msg_id: "c-2".into(), body: "hi".into() },
             ),
             (r#"{"type":"nick","nickname":"bob"}"#, ClientFrame::Nick { nickname: "bob".into() }),
             (
                 r#"{"type":"send","client_msg_id":"c-1","body":"hello"}"#,
-                ClientFrame::Send { client_msg_id: "c-1".into(), body: "hello".into() },
+                ClientFrame::Send { room_id: GENERAL_ROOM_ID, client_msg_id: "c-1".into(), body: "hello".into() },
             ),
+            (
+                r#"{"type":"send","room_id":5,"client_msg_id":"c-3","body":"in a room"}"#,
+                ClientFrame::Send { room_id: 5, client_msg_id: "c-3".into(), body: "in a room".into() },
+            ),
+            (r#"{"type":"read","room_id":5,"last_read_id":42}"#, ClientFrame::Read { room_id: 5, last_read_id: 42 }),
         ];
         for (text, frame) in cases {
             assert_eq!(decode_client_frame(text).unwrap(), frame, "{text}");
         }
+    }
+
+    #[test]
+    fn client_frames_encode_with_their_room() {
+        let send = ClientFrame::Send { room_id: 5, client_msg_id: "c-1".into(), body: "hi".into() };
+        let encoded: serde_json::Value = serde_json::from_str(&send.to_json()).unwrap();
+        assert_eq!(encoded, json!({"type":"send","room_id":5,"client_msg_id":"c-1","body":"hi"}));
+        let read = ClientFrame::Read { room_id: 5, last_read_id: 42 }.to_json();
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&read).unwrap(),
+            json!({"type":"read","room_id":5,"last_read_id":42})
+        );
     }
 
     #[test]
@@ -520,15 +573,17 @@ mod tests {
                     text: "Welcome, alice!".into(),
                     you: Account { id: 7, nickname: "alice".into(), role: Role::Admin, is_bot: false },
                     online: vec![OnlineUser { user_id: 7, nickname: "alice".into(), idle: false }],
+                    rooms: vec![general(), direct()],
                     last_id: 41,
                 },
                 json!({"type":"welcome","from":"Natter","text":"Welcome, alice!",
                     "you":{"id":7,"nickname":"alice","role":"admin","is_bot":false},
-                    "online":[{"user_id":7,"nickname":"alice","idle":false}],"last_id":41}),
+                    "online":[{"user_id":7,"nickname":"alice","idle":false}],
+                    "rooms":[general_json(), direct_json()],"last_id":41}),
             ),
             (
                 ServerFrame::Message { message: sample_message() },
-                json!({"type":"message","message":{"id":42,"author_id":7,"nickname":"alice","body":"hi <b>there</b>",
+                json!({"type":"message","message":{"id":42,"room_id":1,"author_id":7,"nickname":"alice","body":"hi <b>there</b>",
                     "sent_at":1_764_000_000_000_i64,"client_msg_id":"c-1","kind":"chat","deleted":false}}),
             ),
             (
@@ -540,11 +595,24 @@ mod tests {
                 json!({"type":"ack","client_msg_id":"c-1","id":42,"sent_at":7}),
             ),
             (ServerFrame::NickOk { nickname: "bob".into() }, json!({"type":"nick_ok","nickname":"bob"})),
-            (ServerFrame::MessageDeleted { id: 42 }, json!({"type":"message_deleted","id":42})),
+            (ServerFrame::MessageDeleted { room_id: 1, id: 42 }, json!({"type":"message_deleted","room_id":1,"id":42})),
             (
-                ServerFrame::Typing { user_id: 7, nickname: "alice".into() },
-                json!({"type":"typing","user_id":7,"nickname":"alice"}),
+                ServerFrame::Typing { room_id: 1, user_id: 7, nickname: "alice".into() },
+                json!({"type":"typing","room_id":1,"user_id":7,"nickname":"alice"}),
             ),
+            (ServerFrame::RoomJoined { room: direct() }, json!({"type":"room_joined","room":direct_json()})),
+            (ServerFrame::RoomLeft { room_id: 5 }, json!({"type":"room_left","room_id":5})),
+            (ServerFrame::RoomArchived { room_id: 5 }, json!({"type":"room_archived","room_id":5})),
+            (
+                ServerFrame::MemberJoined {
+                    room_id: 5,
+                    member: Member { user_id: 8, nickname: "bob".into(), is_bot: false },
+                },
+                json!({"type":"member_joined","room_id":5,"member":{"user_id":8,"nickname":"bob","is_bot":false}}),
+            ),
+            (ServerFrame::MemberLeft { room_id: 5, user_id: 8 }, json!({"type":"member_left","room_id":5,"user_id":8})),
+            (ServerFrame::Read { room_id: 5, last_read_id: 42 }, json!({"type":"read","room_id":5,"last_read_id":42})),
+            (ServerFrame::Rooms { rooms: vec![general()] }, json!({"type":"rooms","rooms":[general_json()]})),
             (
                 ServerFrame::UserRenamed { user_id: 7, from: "dave".into(), to: "david".into() },
                 json!({"type":"user_renamed","user_id":7,"from":"dave","to":"david"}),
@@ -570,6 +638,10 @@ mod tests {
                 Rejection::new(ErrorCode::MalformedFrame, "x").into_frame(None),
                 json!({"type":"error","code":"malformed_frame","message":"x"}),
             ),
+            (
+                Rejection::new(ErrorCode::NotAMember, "x").into_frame(Some("c-9".into())),
+                json!({"type":"error","code":"not_a_member","message":"x","client_msg_id":"c-9"}),
+            ),
         ];
         for (frame, expected) in cases {
             let encoded: serde_json::Value = serde_json::from_str(&frame.to_json()).unwrap();
@@ -587,6 +659,11 @@ mod tests {
         assert_eq!(code(r#"{"type":3}"#), ErrorCode::MalformedFrame);
         assert_eq!(code(r#"{"type":"shout","body":"x"}"#), ErrorCode::UnknownFrameType);
         assert_eq!(code(r#"{"type":"send","body":"x"}"#), ErrorCode::MalformedFrame);
+        assert_eq!(
+            code(r#"{"type":"send","room_id":"general","client_msg_id":"a","body":"x"}"#),
+            ErrorCode::MalformedFrame
+        );
+        assert_eq!(code(r#"{"type":"read","room_id":1}"#), ErrorCode::MalformedFrame);
         let huge = format!(r#"{{"type":"send","client_msg_id":"a","body":"{}"}}"#, "x".repeat(MAX_FRAME_BYTES));
         assert_eq!(code(&huge), ErrorCode::FrameTooLarge);
     }
@@ -626,6 +703,35 @@ mod tests {
         assert_eq!(code(" \n\t \r\n "), ErrorCode::EmptyMessage);
         assert_eq!(code(&"x".repeat(MAX_MESSAGE_CHARS + 1)), ErrorCode::MessageTooLong);
         assert_eq!(code("nul\u{0}byte"), ErrorCode::InvalidCharacters);
+    }
+
+    #[test]
+    fn room_names_are_lowercase_ascii_slugs() {
+        assert_eq!(validate_room_name("  Rust Talk ").unwrap(), "rust-talk");
+        assert_eq!(validate_room_name("off_topic-2").unwrap(), "off_topic-2");
+        assert_eq!(validate_room_name("42").unwrap(), "42");
+        assert_eq!(validate_room_name(&"a".repeat(MAX_ROOM_NAME_CHARS)).unwrap().len(), MAX_ROOM_NAME_CHARS);
+        for bad in [
+            "",
+            "   ",
+            "a",
+            &"a".repeat(MAX_ROOM_NAME_CHARS + 1),
+            "-dash-first",
+            "_underscore",
+            "café",
+            "r\u{0430}st", // a Cyrillic а that looks like a Latin one
+            "dm:1:2",      // the shape of a direct conversation's key
+            "a/b",
+            "zero\u{200B}width",
+        ] {
+            assert_eq!(validate_room_name(bad).unwrap_err().code, ErrorCode::InvalidRoomName, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn rooms_live_at_their_name_and_conversations_at_the_peer() {
+        assert_eq!(general().path(), "/r/general");
+        assert_eq!(direct().path(), "/dm/8");
     }
 
     #[test]

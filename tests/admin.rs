@@ -2,7 +2,7 @@
 
 mod support;
 
-use natter::cli::{self, CliError};
+use natter::cli::{self, AnnounceTo, CliError};
 use serde_json::{json, Value};
 use support::{post_json, settings_for, Client, TestServer};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -76,7 +76,7 @@ async fn announcements_come_from_natter_and_only_admins_may_make_them() {
         post_json(server.addr, "/api/announce", None, Some(&member), &json!({ "text": "I am in charge" })).await;
     assert_eq!(refused.status, 403, "{}", refused.body);
 
-    let id = cli::announce(&settings_for(&server), "Maintenance at 18:00 UTC").await.unwrap();
+    let id = cli::announce(&settings_for(&server), AnnounceTo::Everyone, "Maintenance at 18:00 UTC").await.unwrap();
     let announced = reader.expect("message").await["message"].clone();
     assert_eq!(announced["id"], id);
     assert_eq!(announced["nickname"], "Natter");

@@ -396,7 +396,8 @@ async fn typing_reaches_everyone_but_the_typist_and_is_thinned() {
         typist.send(json!({ "type": "typing" })).await;
     }
     let typing = reader.expect("typing").await;
-    assert_eq!(typing, json!({ "type": "typing", "user_id": welcome["you"]["id"], "nickname": "alice" }));
+    // A typing frame without room_id means general, and says so on the way out.
+    assert_eq!(typing, json!({ "type": "typing", "room_id": 1, "user_id": welcome["you"]["id"], "nickname": "alice" }));
     // A message marks where the flood of typing frames ended: exactly one typing frame came before it.
     let ack = typist.post("t-1", "done typing").await;
     loop {
