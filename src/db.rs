@@ -427,27 +427,20 @@ impl Store {
         Ok(room_id)
     }
 
-    /// Moves a member's read mark forward (never back). `None` if they are not a member.
-    pub async fn mark_read(
-        &self,
-        room_id: i64,
-        user_id: i64,
-        last_read_id: i64,
-        after_commit: impl FnOnce(&Option<i64>) + Send + 'static,
-    ) -> Result<Option<i64>, DbError> {
-        self.write_then(
-            move |tx| {
-                Ok(tx
-                    .query_row(
-                        "UPDATE memberships SET last_read_id = max(last_read_id, min(?3, (SELECT coalesce(max(id), 0) FROM messages)))
-                         WHERE room_id = ?1 AND user_id = ?2 RETURNING last_read_id",
-                        (room_id, user_id, last_read_id),
-                        |row| row.get(0),
-                    )
-                    .optional()?)
-            },
-            after_commit,
-        )
+    /// Moves members' read marks (room, user, last read id) forward, never back and never past the
+    /// newest message, in one transaction; marks of non-members change nothing.
+    pub async fn save_read_marks(&self, marks: Vec<(i64, i64, i64)>) -> Result<(), DbError> {
+        self.write(move |tx| {
+            let mut update = tx.prepare_cached(
+                "UPDATE memberships
+                 SET last_read_id = max(last_read_id, min(?3, (SELECT coalesce(max(id), 0) FROM messages)))
+                 WHERE room_id = ?1 AND user_id = ?2",
+            )?;
+            for mark in marks {
+                update.execute(mark)?;
+            }
+            Ok(())
+        })
         .await
     }
 
@@ -991,6 +984,7 @@ impl ReadPool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::MAX_UNREAD;
     use std::sync::mpsc as std_mpsc;
 
     fn message(author: &Account, client_msg_id: &str, body: &str) -> NewMessage {
@@ -1292,7 +1286,7 @@ mod tests {
         assert_eq!(unread(&sidebar, GENERAL_ROOM_ID), 1);
         assert_eq!(unread(&sidebar, lounge.id), 0, "her own message in the lounge");
 
-        store.mark_read(GENERAL_ROOM_ID, bob.id, alices[1], |_| {}).await.unwrap();
+        store.save_read_marks(vec![(GENERAL_ROOM_ID, bob.id, alices[1])]).await.unwrap();
         let general = store.member_room(GENERAL_ROOM_ID, bob.id).await.unwrap().unwrap();
         assert_eq!((general.unread, general.last_read_id), (1, alices[1]));
         // Someone who joins later has read everything said before.
@@ -1327,18 +1321,17 @@ mod tests {
         for i in 0..3 {
             store.insert(message(&alice, &format!("a-{i}"), "x")).await.unwrap();
         }
-        let (told, heard) = std_mpsc::channel();
-        let mark = |last_read_id: i64| {
-            let told = told.clone();
-            store.mark_read(GENERAL_ROOM_ID, bob.id, last_read_id, move |marked| told.send(*marked).unwrap())
-        };
-        assert_eq!(mark(2).await.unwrap(), Some(2));
-        assert_eq!(mark(1).await.unwrap(), Some(2), "a stale tab cannot move the mark back");
-        assert_eq!(mark(1_000).await.unwrap(), Some(3), "nor past the newest message");
-        assert_eq!(heard.try_iter().collect::<Vec<_>>(), [Some(2), Some(2), Some(3)]);
         let secret = room(&store, "secret", RoomKind::Private, &alice).await;
-        assert_eq!(store.mark_read(secret.id, bob.id, 3, |_| {}).await.unwrap(), None, "bob is not a member");
-        assert_eq!(store.member_room(secret.id, bob.id).await.unwrap(), None, "and did not become one");
+        let bobs_mark = |store: Store| async move {
+            store.member_room(GENERAL_ROOM_ID, bob.id).await.unwrap().unwrap().last_read_id
+        };
+        store.save_read_marks(vec![(GENERAL_ROOM_ID, bob.id, 2)]).await.unwrap();
+        assert_eq!(bobs_mark(store.clone()).await, 2);
+        store.save_read_marks(vec![(GENERAL_ROOM_ID, bob.id, 1)]).await.unwrap();
+        assert_eq!(bobs_mark(store.clone()).await, 2, "a stale tab cannot move the mark back");
+        store.save_read_marks(vec![(GENERAL_ROOM_ID, bob.id, 1_000), (secret.id, bob.id, 3)]).await.unwrap();
+        assert_eq!(bobs_mark(store.clone()).await, 3, "nor past the newest message");
+        assert_eq!(store.member_room(secret.id, bob.id).await.unwrap(), None, "bob did not become a member");
     }
 
     #[tokio::test]

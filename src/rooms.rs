@@ -3,7 +3,8 @@
 //! changes are broadcast from the database writer right after they commit, so they reach sockets in
 //! order with the messages around them.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use crate::api::{DirectoryRoom, RoomPage};
 use crate::db::{DbError, RoomRecord};
@@ -202,18 +203,38 @@ pub async fn open_direct(state: &AppState, account: &Account, peer_id: i64) -> R
     state.store.member_room(room_id, account.id).await.map_err(failed("direct"))?.ok_or_else(no_such_room)
 }
 
-/// Moves the user's read mark in a room and tells their other tabs.
-pub async fn mark_read(state: &AppState, account: &Account, room_id: i64, last_read_id: i64) -> Result<(), Rejection> {
-    let (hub, user_id) = (Arc::clone(&state.hub), account.id);
-    let marked = state.store.mark_read(room_id, user_id, last_read_id, move |marked| {
-        if let Some(last_read_id) = *marked {
-            hub.read(user_id, room_id, last_read_id);
+/// Read marks waiting to be stored. A busy room makes every reader report often; collecting the
+/// reports here turns them into one transaction per flush instead of one fsync each.
+#[derive(Default)]
+pub struct ReadMarks(Mutex<HashMap<(i64, i64), i64>>);
+
+impl ReadMarks {
+    fn note(&self, room_id: i64, user_id: i64, last_read_id: i64) {
+        let mut marks = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mark = marks.entry((room_id, user_id)).or_default();
+        *mark = (*mark).max(last_read_id);
+    }
+
+    fn take(&self) -> Vec<(i64, i64, i64)> {
+        let mut marks = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        marks.drain().map(|((room_id, user_id), last_read_id)| (room_id, user_id, last_read_id)).collect()
+    }
+}
+
+/// A member read a room up to `last_read_id`: their other tabs hear it now, the database at the next
+/// flush. The caller has checked membership.
+pub fn mark_read(state: &AppState, account: &Account, room_id: i64, last_read_id: i64) {
+    state.read_marks.note(room_id, account.id, last_read_id);
+    state.hub.read(account.id, room_id, last_read_id);
+}
+
+/// Stores the read marks collected since the last flush.
+pub async fn flush_read_marks(state: &AppState) {
+    let marks = state.read_marks.take();
+    if !marks.is_empty() {
+        if let Err(error) = state.store.save_read_marks(marks).await {
+            tracing::error!(%error, "cannot store read marks");
         }
-    });
-    match marked.await {
-        Ok(Some(_)) => Ok(()),
-        Ok(None) => Err(Rejection::new(ErrorCode::NotAMember, "You are not in this room.")),
-        Err(error) => Err(AppError::internal("mark read", &error).into_rejection()),
     }
 }
 

@@ -43,6 +43,7 @@ pub struct AppState {
     pub tracker: TaskTracker,
     pub secret: Secret,
     pub sign_in_throttle: Arc<crate::throttle::SignInThrottle>,
+    pub read_marks: Arc<crate::rooms::ReadMarks>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -80,6 +81,7 @@ impl AppState {
             tracker: TaskTracker::new(),
             secret,
             sign_in_throttle: Arc::default(),
+            read_marks: Arc::default(),
         })
     }
 }
@@ -161,6 +163,7 @@ impl Server {
             }
         });
         tokio::spawn(sweep_idle(Arc::clone(&state.hub), state.settings.limits.idle_after_secs, shutdown.clone()));
+        let read_marks = tokio::spawn(store_read_marks(state.clone()));
         // Chat frames are small and latency matters more than packet count.
         let listener = listener.tap_io(|tcp| {
             let _ = tcp.set_nodelay(true);
@@ -173,6 +176,8 @@ impl Server {
         if tokio::time::timeout(CLOSE_GRACE, tracker.wait()).await.is_err() {
             tracing::warn!("some websockets did not close in time");
         }
+        // Its last flush runs after the sockets closed, so no read mark reported before exit is lost.
+        let _ = read_marks.await;
         store.shutdown().await;
         served.map_err(StartError::Serve)
     }
@@ -188,6 +193,23 @@ async fn sweep_idle(hub: Arc<Hub>, idle_after_secs: u64, shutdown: CancellationT
             _ = every.tick() => hub.sweep_idle(idle_after),
         }
     }
+}
+
+/// How often collected read marks are written.
+const READ_MARKS_EVERY: Duration = Duration::from_millis(250);
+
+/// Writes collected read marks every `READ_MARKS_EVERY`, and once more after shutdown has closed
+/// every socket.
+async fn store_read_marks(state: AppState) {
+    let mut every = tokio::time::interval(READ_MARKS_EVERY);
+    loop {
+        tokio::select! {
+            () = state.shutdown.cancelled() => break,
+            _ = every.tick() => crate::rooms::flush_read_marks(&state).await,
+        }
+    }
+    let _ = tokio::time::timeout(CLOSE_GRACE, state.tracker.wait()).await;
+    crate::rooms::flush_read_marks(&state).await;
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

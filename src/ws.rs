@@ -269,9 +269,12 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
                 self.send(&answer).await
             }
             ClientFrame::Read { room_id, last_read_id } => {
-                match rooms::mark_read(&self.state, &self.account, room_id, last_read_id).await {
-                    Ok(()) => Ok(()),
-                    Err(refused) => self.send(&refused.into_frame(None)).await,
+                if self.rooms.contains(&room_id) {
+                    rooms::mark_read(&self.state, &self.account, room_id, last_read_id);
+                    Ok(())
+                } else {
+                    let refused = Rejection::new(ErrorCode::NotAMember, "You are not in this room.");
+                    self.send(&refused.into_frame(None)).await
                 }
             }
         }
