@@ -327,7 +327,7 @@ impl ChatState {
 
     /// The user typed in the composer at `now` (ms): tell others, at most every couple of seconds.
     pub fn typed(&self, now: f64) {
-        if self.is_connected() && now - self.last_typing_sent.get_value() >= TYPING_EVERY_MS {
+        if self.is_connected() && self.can_post() && now - self.last_typing_sent.get_value() >= TYPING_EVERY_MS {
             self.last_typing_sent.set_value(now);
             self.command(Command::Typing);
         }

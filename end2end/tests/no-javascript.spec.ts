@@ -51,3 +51,15 @@ test('joining works as a plain form, before or without the WASM', async ({ page 
   await expect(page.getByRole('button', { name: 'Join' })).toHaveCount(0);
   await expect(page.getByRole('button', { name: 'Sign out' })).toBeVisible();
 });
+
+test('creating a room works as a plain form and opens the room', async ({ page }) => {
+  const suffix = Date.now().toString(36);
+  await page.goto('/');
+  await page.getByLabel('Nickname').fill(`roomie-${suffix}`);
+  await page.getByRole('button', { name: 'Join' }).click();
+  await page.getByLabel('New room').fill(`plain-${suffix}`);
+  await page.getByRole('button', { name: 'Create' }).click();
+  await expect(page).toHaveURL(new RegExp(`/r/plain-${suffix}$`));
+  await expect(page.getByRole('heading', { name: `#plain-${suffix}` })).toBeVisible();
+  await expect(page.getByRole('link', { name: `#plain-${suffix}` })).toBeVisible();
+});
