@@ -248,7 +248,9 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
                 self.send(&answer).await
             }
             ClientFrame::Typing { room_id } => {
-                if self.rooms.contains(&room_id) {
+                // The room set may lag a join that committed a moment ago (see `send`): when it
+                // does not know the room, the store decides.
+                if self.rooms.contains(&room_id) || self.may_post(room_id).await {
                     self.state.hub.typing(room_id, self.account.id, &self.account.nickname);
                     Ok(())
                 } else {
@@ -257,11 +259,12 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
                 }
             }
             ClientFrame::Send { room_id, client_msg_id, body } => {
-                let posted = if self.rooms.contains(&room_id) {
-                    messages::post(&self.state, &self.account, room_id, &client_msg_id, &body, MessageKind::Chat).await
-                } else {
-                    Err(rooms::why_not_postable(&self.state, room_id).await)
-                };
+                // Not checked against the room set: a room joined a moment ago (over HTTP, or in
+                // another tab) is missing from it until its room_joined frame, queued behind the
+                // frame being handled, passes this connection. The store checks membership in the
+                // inserting transaction, and says why it refused.
+                let posted =
+                    messages::post(&self.state, &self.account, room_id, &client_msg_id, &body, MessageKind::Chat).await;
                 let answer = match posted {
                     Ok(stored) => ServerFrame::Ack { client_msg_id, id: stored.id, sent_at: stored.sent_at },
                     Err(refused) => refused.into_frame(Some(client_msg_id)),
@@ -278,6 +281,11 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
                 }
             }
         }
+    }
+
+    /// Whether the store has this user in `room_id`, and the room takes messages.
+    async fn may_post(&self, room_id: i64) -> bool {
+        matches!(self.state.store.member_room(room_id, self.account.id).await, Ok(Some(room)) if !room.archived)
     }
 
     /// Renames the signed-in user everywhere (other tabs and readers learn it from the hub).

@@ -72,6 +72,16 @@ impl TestServer {
         response.session_token().expect("join sets the session cookie")
     }
 
+    /// A server function call as the holder of `token` (or as a visitor): its status and JSON answer.
+    /// GET arguments go in the path's query; POST arguments in `form`, urlencoded.
+    pub async fn call(&self, method: &str, path: &str, token: Option<&str>, form: &str) -> (u16, Value) {
+        let response = http(self.addr, method, path, token, form).await;
+        let body = serde_json::from_str(&response.body).unwrap_or_else(|_| {
+            panic!("{method} {path} should answer JSON, got {}: {}", response.status, response.body)
+        });
+        (response.status, body)
+    }
+
     pub async fn try_register(&self, nickname: &str) -> HttpResponse {
         http(self.addr, "POST", "/api/join", None, &format!("nickname={}", form_encode(nickname))).await
     }
@@ -215,6 +225,30 @@ impl Client {
 
     pub async fn send_message(&mut self, client_msg_id: &str, body: &str) {
         self.send(json!({ "type": "send", "client_msg_id": client_msg_id, "body": body })).await;
+    }
+
+    /// Sends a message to a room.
+    pub async fn send_to(&mut self, room_id: i64, client_msg_id: &str, body: &str) {
+        self.send(json!({ "type": "send", "room_id": room_id, "client_msg_id": client_msg_id, "body": body })).await;
+    }
+
+    /// Sends a message to a room and returns its ack.
+    pub async fn post_to(&mut self, room_id: i64, client_msg_id: &str, body: &str) -> Value {
+        self.send_to(room_id, client_msg_id, body).await;
+        self.expect("ack").await
+    }
+
+    /// Every frame up to and including the first one `last` matches: what arrived before a sentinel.
+    pub async fn frames_until(&mut self, last: impl Fn(&Value) -> bool) -> Vec<Value> {
+        let mut frames = Vec::new();
+        loop {
+            let frame = self.next().await;
+            let done = last(&frame);
+            frames.push(frame);
+            if done {
+                return frames;
+            }
+        }
     }
 
     /// The next JSON frame, skipping pings.
