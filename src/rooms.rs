@@ -3,7 +3,7 @@
 //! changes are broadcast from the database writer right after they commit, so they reach sockets in
 //! order with the messages around them.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use crate::api::{DirectoryRoom, RoomPage};
@@ -203,29 +203,44 @@ pub async fn open_direct(state: &AppState, account: &Account, peer_id: i64) -> R
     state.store.member_room(room_id, account.id).await.map_err(failed("direct"))?.ok_or_else(no_such_room)
 }
 
-/// Read marks waiting to be stored. A busy room makes every reader report often; collecting the
-/// reports here turns them into one transaction per flush instead of one fsync each.
+/// Read marks, kept in memory and stored in batches. A busy room makes every reader report often;
+/// collecting the reports turns them into one transaction per flush instead of one fsync each.
 #[derive(Default)]
-pub struct ReadMarks(Mutex<HashMap<(i64, i64), i64>>);
+pub struct ReadMarks(Mutex<PendingMarks>);
+
+#[derive(Default)]
+struct PendingMarks {
+    /// The highest mark reported since start per (room, user), so echoes never move back.
+    highest: HashMap<(i64, i64), i64>,
+    /// Marks reported since the last flush.
+    unsaved: HashSet<(i64, i64)>,
+}
 
 impl ReadMarks {
-    fn note(&self, room_id: i64, user_id: i64, last_read_id: i64) {
+    /// Records a report and returns the mark to tell the user's tabs (never lower than before).
+    fn note(&self, room_id: i64, user_id: i64, last_read_id: i64) -> i64 {
         let mut marks = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let mark = marks.entry((room_id, user_id)).or_default();
-        *mark = (*mark).max(last_read_id);
+        let highest = marks.highest.entry((room_id, user_id)).or_default();
+        if last_read_id <= *highest {
+            return *highest;
+        }
+        *highest = last_read_id;
+        marks.unsaved.insert((room_id, user_id));
+        last_read_id
     }
 
     fn take(&self) -> Vec<(i64, i64, i64)> {
         let mut marks = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        marks.drain().map(|((room_id, user_id), last_read_id)| (room_id, user_id, last_read_id)).collect()
+        let PendingMarks { highest, unsaved } = &mut *marks;
+        unsaved.drain().map(|key| (key.0, key.1, highest.get(&key).copied().unwrap_or_default())).collect()
     }
 }
 
-/// A member read a room up to `last_read_id`: their other tabs hear it now, the database at the next
-/// flush. The caller has checked membership.
+/// A member read a room up to `last_read_id`: their tabs hear it now, the database at the next flush
+/// (or before anyone reads unread counts). The caller has checked membership.
 pub fn mark_read(state: &AppState, account: &Account, room_id: i64, last_read_id: i64) {
-    state.read_marks.note(room_id, account.id, last_read_id);
-    state.hub.read(account.id, room_id, last_read_id);
+    let mark = state.read_marks.note(room_id, account.id, last_read_id);
+    state.hub.read(account.id, room_id, mark);
 }
 
 /// Stores the read marks collected since the last flush.
@@ -246,6 +261,7 @@ pub async fn page(name: Option<String>, peer: Option<i64>) -> Result<RoomPage, A
     let me = crate::server::current_session(&state).await?.map(|(account, _)| account);
     let (rooms, last_id) = match &me {
         Some(me) => {
+            flush_read_marks(&state).await;
             let sidebar = state.store.sidebar(me.id).await.map_err(failed("page"))?;
             (sidebar.rooms, sidebar.last_id)
         }
@@ -298,4 +314,25 @@ pub async fn page(name: Option<String>, peer: Option<i64>) -> Result<RoomPage, A
 pub async fn directory(state: &AppState) -> Result<Vec<DirectoryRoom>, AppError> {
     let rooms = state.store.public_rooms().await.map_err(failed("rooms"))?;
     Ok(rooms.into_iter().map(|(room, members)| DirectoryRoom { id: room.id, name: room.name, members }).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn read_marks_only_rise_and_each_is_stored_once_per_change() {
+        let marks = ReadMarks::default();
+        assert_eq!(marks.note(1, 7, 10), 10);
+        assert_eq!(marks.note(1, 7, 4), 10, "a stale tab hears the higher mark");
+        assert_eq!(marks.note(2, 7, 3), 3);
+        let mut taken = marks.take();
+        taken.sort_unstable();
+        assert_eq!(taken, [(1, 7, 10), (2, 7, 3)]);
+        assert!(marks.take().is_empty(), "nothing new to store");
+        assert_eq!(marks.note(1, 7, 9), 10);
+        assert!(marks.take().is_empty(), "a lower report changes nothing");
+        marks.note(1, 7, 11);
+        assert_eq!(marks.take(), [(1, 7, 11)]);
+    }
 }

@@ -143,6 +143,8 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
 
     /// Reads the user's rooms (after subscribing, so no membership change is missed in between).
     async fn load_rooms(&mut self) -> Result<Sidebar, Gone> {
+        // Unread counts must include every read mark reported so far.
+        rooms::flush_read_marks(&self.state).await;
         match self.state.store.sidebar(self.account.id).await {
             Ok(sidebar) => {
                 self.rooms = sidebar.rooms.iter().filter(|room| !room.archived).map(|room| room.id).collect();
@@ -272,7 +274,10 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
                 self.send(&answer).await
             }
             ClientFrame::Read { room_id, last_read_id } => {
-                if self.rooms.contains(&room_id) {
+                // As for typing, the room set may lag a join that committed a moment ago.
+                if self.rooms.contains(&room_id) || self.is_member(room_id).await {
+                    // Nobody has read past what they were sent.
+                    let last_read_id = last_read_id.min(self.last_delivered);
                     rooms::mark_read(&self.state, &self.account, room_id, last_read_id);
                     Ok(())
                 } else {
@@ -281,6 +286,11 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
                 }
             }
         }
+    }
+
+    /// Whether the store has this user in `room_id`.
+    async fn is_member(&self, room_id: i64) -> bool {
+        matches!(self.state.store.member_room(room_id, self.account.id).await, Ok(Some(_)))
     }
 
     /// Whether the store has this user in `room_id`, and the room takes messages.
