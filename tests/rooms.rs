@@ -660,6 +660,15 @@ async fn a_bot_posts_over_http_in_a_room_it_was_invited_to() {
     assert_eq!(general.status, 200, "{}", general.body);
     let (_, messages) = history(&server, None, 1).await;
     assert_eq!(messages.as_array().unwrap().last().unwrap()["nickname"], "weatherbot");
+    // A bot reads history with its token: its rooms, and never a private room it is not in.
+    let read = support::get_bearer(server.addr, &format!("/api/history?room_id={lounge}"), &token).await;
+    assert_eq!(read.status, 200, "{}", read.body);
+    assert!(read.body.contains("Sunny, 21 °C"), "{}", read.body);
+    let secret = create_room(&server, &alice.token, "secret", true).await;
+    alice.socket.post_to(secret, "s-1", "not for bots").await;
+    let refused = support::get_bearer(server.addr, &format!("/api/history?room_id={secret}"), &token).await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert!(!refused.body.contains("not for bots"));
     server.stop().await;
 }
 

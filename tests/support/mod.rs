@@ -160,6 +160,11 @@ pub async fn http(addr: SocketAddr, method: &str, path: &str, token: Option<&str
     exchange(addr, &request).await
 }
 
+/// A GET with `Authorization: Bearer <token>`, as a bot reads history.
+pub async fn get_bearer(addr: SocketAddr, path: &str, token: &str) -> HttpResponse {
+    exchange(addr, &format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\r\n")).await
+}
+
 /// Sends a raw request and reads the whole response.
 async fn exchange(addr: SocketAddr, request: &str) -> HttpResponse {
     let mut stream = TcpStream::connect(addr).await.expect("connect");
