@@ -1,6 +1,7 @@
 //! One component per file.
 
 pub mod composer;
+pub mod confirm;
 pub mod connection_status;
 pub mod local_time;
 pub mod message;

@@ -5,6 +5,7 @@ use leptos::prelude::*;
 
 use crate::api::{ban_user, delete_message};
 use crate::chat::ChatState;
+use crate::components::confirm::Confirm;
 use crate::protocol::Role;
 
 #[component]
@@ -20,10 +21,7 @@ pub fn Moderation(id: i64, author_id: i64, nickname: String) -> impl IntoView {
         }
     };
     let delete = move |_| leptos::task::spawn_local(async move { report(delete_message(id).await) });
-    let ban = move |_| {
-        confirming_ban.set(false);
-        leptos::task::spawn_local(async move { report(ban_user(author_id).await) });
-    };
+    let ban = move || leptos::task::spawn_local(async move { report(ban_user(author_id).await) });
     let ban_label = format!("Ban {nickname}");
     let confirm_label = format!("Ban {nickname} everywhere?");
     view! {
@@ -34,14 +32,7 @@ pub fn Moderation(id: i64, author_id: i64, nickname: String) -> impl IntoView {
             <Show when=move || may_ban() && !confirming_ban.get()>
                 <button type="button" class="link" on:click=move |_| confirming_ban.set(true)>{ban_label.clone()}</button>
             </Show>
-            <Show when=move || confirming_ban.get()>
-                <span role="group" aria-label=confirm_label.clone()>
-                    {confirm_label.clone()} " "
-                    <button type="button" class="link danger" on:click=ban>"Yes, ban"</button>
-                    " "
-                    <button type="button" class="link" on:click=move |_| confirming_ban.set(false)>"Cancel"</button>
-                </span>
-            </Show>
+            <Confirm question=confirm_label yes="Yes, ban" open=confirming_ban on_yes=ban/>
         </span>
     }
 }

@@ -5,6 +5,7 @@ use leptos::prelude::*;
 
 use crate::api::{archive_room, invite, join_room, leave_room, start_direct};
 use crate::chat::{go_to, ChatState};
+use crate::components::confirm::Confirm;
 use crate::error::AppError;
 use crate::protocol::{Role, RoomKind, GENERAL_ROOM_ID};
 
@@ -61,8 +62,7 @@ pub fn RoomHeader() -> impl IntoView {
         });
     };
     let confirming_archive = RwSignal::new(false);
-    let archive = move |_| {
-        confirming_archive.set(false);
+    let archive = move || {
         let Some(room_id) = chat.room_id() else { return };
         leptos::task::spawn_local(async move { report(archive_room(room_id).await) });
     };
@@ -100,19 +100,12 @@ pub fn RoomHeader() -> impl IntoView {
                     <button type="button" class="link" on:click=leave>"Leave room"</button>
                 </Show>
                 <Show when=move || is_admin() && manageable() && room().is_some_and(|room| !room.archived)>
-                    <Show
-                        when=move || confirming_archive.get()
-                        fallback=move || view! {
-                            <button type="button" class="link" on:click=move |_| confirming_archive.set(true)>"Archive room"</button>
-                        }
-                    >
-                        <span role="group" aria-label="Confirm archiving">
-                            "Archive for everyone? "
-                            <button type="button" class="link danger" on:click=archive>"Yes, archive"</button>
-                            " "
-                            <button type="button" class="link" on:click=move |_| confirming_archive.set(false)>"Cancel"</button>
-                        </span>
+                    <Show when=move || !confirming_archive.get()>
+                        <button type="button" class="link" on:click=move |_| confirming_archive.set(true)>
+                            "Archive room"
+                        </button>
                     </Show>
+                    <Confirm question="Archive for everyone?".to_owned() yes="Yes, archive" open=confirming_archive on_yes=archive/>
                 </Show>
             </div>
             <Show when=move || room().is_some_and(|room| room.archived)>
