@@ -8,6 +8,8 @@ use leptos_router::{path, SsrMode};
 use crate::pages::chat::ChatPage;
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    crate::guard::set_page_policy();
     view! {
         <!DOCTYPE html>
         <html lang="en">

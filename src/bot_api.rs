@@ -2,7 +2,9 @@
 //! post an announcement. Credentials as for `/ws`: `Authorization: Bearer <token>` or the session
 //! cookie. JSON bodies need `Content-Type: application/json`, which no cross-site form can send.
 
-use axum::extract::State;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -36,6 +38,7 @@ pub struct Announcement {
 /// `POST /api/bot/messages`: like a socket's `send`; answers with the ack.
 pub async fn post_message(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Json(post): Json<PostMessage>,
 ) -> Response {
@@ -43,6 +46,9 @@ pub async fn post_message(
         Ok(signed_in) => signed_in,
         Err(refusal) => return refusal,
     };
+    if let Err(too_fast) = state.frame_limits.message(account.id, Some(peer.ip())) {
+        return refusal(too_fast);
+    }
     let room_id = post.room_id.unwrap_or(GENERAL_ROOM_ID);
     match messages::post(&state, &account, room_id, &post.client_msg_id, &post.body, MessageKind::Chat).await {
         Ok(stored) => {
@@ -117,6 +123,7 @@ pub fn unauthorized(status: StatusCode, message: &str) -> Response {
     let code = match status {
         StatusCode::FORBIDDEN => ErrorCode::Forbidden,
         StatusCode::UNAUTHORIZED => ErrorCode::Unauthenticated,
+        StatusCode::TOO_MANY_REQUESTS => ErrorCode::RateLimited,
         _ => ErrorCode::Internal,
     };
     (status, Json(json!({ "code": code, "message": message }))).into_response()

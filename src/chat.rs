@@ -7,6 +7,7 @@ use futures::channel::mpsc::UnboundedSender;
 use leptos::prelude::*;
 
 use crate::api::{DirectoryRoom, RoomPage};
+use crate::outbox::{self, Outbox, Queued};
 use crate::protocol::{validate_body, validate_nickname, Account, ChatMessage, Member, OnlineUser, Room, RoomKind};
 use crate::timeline::Timeline;
 use crate::typing::{Typing, TYPING_EVERY_MS};
@@ -24,7 +25,10 @@ pub enum Connection {
 /// What the page asks the socket task to do.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Command {
+    /// A new message, already shown as pending and queued in the outbox.
     Send {
+        room_id: i64,
+        client_msg_id: String,
         body: String,
     },
     SetNickname(String),
@@ -144,6 +148,9 @@ impl ChatState {
     pub fn receive(&self, message: ChatMessage) {
         self.last_seen.update_value(|seen| *seen = (*seen).max(message.id));
         let mine = self.me.with_untracked(|me| me.as_ref().is_some_and(|me| me.id == message.author_id));
+        if mine {
+            self.settle(&message.client_msg_id);
+        }
         let fresh = message.id > self.counted_through.get_value() && !mine;
         if Some(message.room_id) == self.room_id() {
             self.typing.update(|typing| typing.clear(message.author_id));
@@ -305,11 +312,68 @@ impl ChatState {
                 return false;
             }
         };
+        let (Some(me), Some(room_id)) = (self.me.get_untracked(), self.room_id()) else { return false };
         self.alert.set(None);
         // The message itself ends the typing signal for readers; the next keystroke starts anew.
         self.last_typing_sent.set_value(f64::NEG_INFINITY);
-        self.command(Command::Send { body });
+        let client_msg_id = outbox::new_client_msg_id();
+        self.timeline.update(|timeline| timeline.add_pending(me.id, &me.nickname, &body, &client_msg_id));
+        self.change_outbox(|outbox| outbox.add(room_id, &client_msg_id, &body));
+        self.command(Command::Send { room_id, client_msg_id, body });
         true
+    }
+
+    /// Shows what this user's outbox holds for this room (after a reload, or from another tab) and
+    /// forgets what the page already shows as stored.
+    pub fn restore_outbox(&self) {
+        let Some(me) = self.me.get_untracked() else { return };
+        let mut restored = outbox::load(me.id);
+        let here = self.room_id();
+        let queued: Vec<_> = here.map(|room_id| restored.in_room(room_id).cloned().collect()).unwrap_or_default();
+        self.timeline.update(|timeline| {
+            for message in queued {
+                if timeline.has_stored(me.id, &message.client_msg_id) {
+                    restored.remove(&message.client_msg_id);
+                    continue;
+                }
+                timeline.add_pending(me.id, &me.nickname, &message.body, &message.client_msg_id);
+                if let Some(reason) = &message.refused {
+                    timeline.fail(&message.client_msg_id, reason);
+                }
+            }
+        });
+        outbox::save(me.id, &restored);
+    }
+
+    /// The server stored one of this user's messages: it leaves the outbox.
+    pub fn settle(&self, client_msg_id: &str) {
+        let Some(me) = self.me.get_untracked() else { return };
+        if outbox::load(me.id).contains(client_msg_id) {
+            self.change_outbox(|outbox| {
+                outbox.remove(client_msg_id);
+            });
+        }
+    }
+
+    /// The server refused one of this user's messages: it waits for a retry or a discard.
+    pub fn refused(&self, client_msg_id: &str, reason: &str) {
+        self.timeline.update(|timeline| timeline.fail(client_msg_id, reason));
+        self.change_outbox(|outbox| outbox.refuse(client_msg_id, reason));
+    }
+
+    /// Changes the stored outbox. Read again first: the user's other tabs share it.
+    fn change_outbox(&self, change: impl FnOnce(&mut Outbox)) {
+        let Some(me) = self.me.get_untracked() else { return };
+        let mut current = outbox::load(me.id);
+        change(&mut current);
+        outbox::save(me.id, &current);
+    }
+
+    /// Everything waiting to be sent, from this tab or any other of this user's (after a reload,
+    /// or from a tab closed while offline).
+    pub fn queued_to_send(&self) -> Vec<Queued> {
+        let Some(me) = self.me.get_untracked() else { return Vec::new() };
+        outbox::load(me.id).to_send().cloned().collect()
     }
 
     /// The signed-in user committed an edit of the nickname field (blur or Enter): rename.
@@ -334,11 +398,18 @@ impl ChatState {
     }
 
     pub fn retry(&self, client_msg_id: String) {
+        self.timeline.update(|timeline| {
+            timeline.retry(&client_msg_id);
+        });
+        self.change_outbox(|outbox| outbox.retry(&client_msg_id));
         self.command(Command::Retry(client_msg_id));
     }
 
     pub fn discard(&self, client_msg_id: &str) {
         self.timeline.update(|timeline| timeline.discard(client_msg_id));
+        self.change_outbox(|outbox| {
+            outbox.remove(client_msg_id);
+        });
     }
 
     fn command(&self, command: Command) {

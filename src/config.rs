@@ -93,6 +93,19 @@ pub struct Limits {
     pub hello_timeout_secs: u64,
     pub broadcast_buffer: usize,
     pub idle_after_secs: u64,
+    /// Messages one user may post per second on average (socket and bot API together)...
+    pub messages_per_second: u32,
+    /// ...and at once.
+    pub message_burst: u32,
+    /// The same for everyone behind one client address together.
+    pub address_messages_per_second: u32,
+    pub address_message_burst: u32,
+    /// Other frames (typing, read, nick) one user may send per second, and at once.
+    pub frames_per_second: u32,
+    pub frame_burst: u32,
+    /// Open websockets allowed per user and per client address.
+    pub connections_per_user: usize,
+    pub connections_per_address: usize,
 }
 
 impl Default for Limits {
@@ -103,6 +116,14 @@ impl Default for Limits {
             hello_timeout_secs: 10,
             broadcast_buffer: 1024,
             idle_after_secs: 300,
+            messages_per_second: 10,
+            message_burst: 30,
+            address_messages_per_second: 30,
+            address_message_burst: 90,
+            frames_per_second: 20,
+            frame_burst: 40,
+            connections_per_user: 20,
+            connections_per_address: 200,
         }
     }
 }

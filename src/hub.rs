@@ -4,6 +4,7 @@
 //! user); every connection knows its user's rooms and passes on only what that user may see.
 
 use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -87,7 +88,15 @@ struct Online {
 struct Registered {
     session: Vec<u8>,
     user_id: i64,
+    address: Option<IpAddr>,
     closer: CancellationToken,
+}
+
+/// How many sockets one user, and one client address, may have open at once.
+#[derive(Clone, Copy, Debug)]
+pub struct ConnectionCaps {
+    pub per_user: usize,
+    pub per_address: usize,
 }
 
 pub struct Hub {
@@ -101,14 +110,14 @@ pub struct Hub {
 }
 
 /// Unregisters its connection when dropped.
-pub struct ConnectionGuard<'a> {
-    hub: &'a Hub,
+pub struct ConnectionGuard {
+    hub: Arc<Hub>,
     id: u64,
     /// Cancelled when the connection's session ends.
     pub closed: CancellationToken,
 }
 
-impl Drop for ConnectionGuard<'_> {
+impl Drop for ConnectionGuard {
     fn drop(&mut self) {
         lock(&self.hub.connections).remove(&self.id);
     }
@@ -234,12 +243,25 @@ impl Hub {
         }
     }
 
-    /// Registers an open socket of `session`; its token is cancelled when the session ends.
-    pub fn register(&self, session: Vec<u8>, user_id: i64) -> ConnectionGuard<'_> {
+    /// Registers a socket of `session` about to open; its token is cancelled when the session ends.
+    /// `None` when the user or the address already has as many open as `caps` allows.
+    pub fn register(
+        self: &Arc<Self>,
+        session: Vec<u8>,
+        user_id: i64,
+        address: Option<IpAddr>,
+        caps: ConnectionCaps,
+    ) -> Option<ConnectionGuard> {
+        let mut connections = lock(&self.connections);
+        let by_user = connections.values().filter(|r| r.user_id == user_id).count();
+        let by_address = connections.values().filter(|r| address.is_some() && r.address == address).count();
+        if by_user >= caps.per_user || by_address >= caps.per_address {
+            return None;
+        }
         let id = self.next_connection.fetch_add(1, Ordering::Relaxed);
         let closer = CancellationToken::new();
-        lock(&self.connections).insert(id, Registered { session, user_id, closer: closer.clone() });
-        ConnectionGuard { hub: self, id, closed: closer }
+        connections.insert(id, Registered { session, user_id, address, closer: closer.clone() });
+        Some(ConnectionGuard { hub: Arc::clone(self), id, closed: closer })
     }
 
     /// Closes every socket of a user (after a ban).
@@ -507,13 +529,32 @@ mod tests {
         );
     }
 
+    const CAPS: ConnectionCaps = ConnectionCaps { per_user: 10, per_address: 10 };
+
+    #[test]
+    fn connections_are_capped_per_user_and_per_address() {
+        let hub = Arc::new(Hub::new(4));
+        let caps = ConnectionCaps { per_user: 2, per_address: 3 };
+        let home: Option<IpAddr> = Some([10, 0, 0, 1].into());
+        let alice = [hub.register(vec![1], 1, home, caps), hub.register(vec![1], 1, home, caps)];
+        assert!(alice.iter().all(Option::is_some));
+        assert!(hub.register(vec![1], 1, Some([10, 0, 0, 2].into()), caps).is_none(), "a third for alice");
+        let bob = hub.register(vec![2], 2, home, caps);
+        assert!(bob.is_some());
+        assert!(hub.register(vec![3], 3, home, caps).is_none(), "a fourth from one address");
+        assert!(hub.register(vec![3], 3, None, caps).is_some(), "an unknown address is not counted");
+        drop(bob);
+        assert!(hub.register(vec![3], 3, home, caps).is_some(), "a closed socket frees its place");
+    }
+
     #[test]
     fn ending_a_session_closes_only_its_connections() {
-        let hub = Hub::new(4);
-        let first = hub.register(b"one".to_vec(), 1);
-        let second = hub.register(b"one".to_vec(), 1);
-        let other_session = hub.register(b"two".to_vec(), 1);
-        let other_user = hub.register(b"three".to_vec(), 2);
+        let hub = Arc::new(Hub::new(4));
+        let register = |session: &[u8], user_id| hub.register(session.to_vec(), user_id, None, CAPS).unwrap();
+        let first = register(b"one", 1);
+        let second = register(b"one", 1);
+        let other_session = register(b"two", 1);
+        let other_user = register(b"three", 2);
         hub.end_session(b"one");
         assert!(first.closed.is_cancelled() && second.closed.is_cancelled());
         assert!(!other_session.closed.is_cancelled());

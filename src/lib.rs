@@ -8,6 +8,7 @@ pub mod app;
 pub mod chat;
 pub mod components;
 pub mod error;
+pub mod outbox;
 pub mod pages;
 pub mod protocol;
 pub mod time_format;
@@ -24,6 +25,8 @@ mod client;
 pub mod config;
 #[cfg(feature = "ssr")]
 pub mod db;
+#[cfg(feature = "ssr")]
+pub mod guard;
 #[cfg(feature = "ssr")]
 pub mod hub;
 #[cfg(feature = "ssr")]

@@ -757,4 +757,80 @@ mod tests {
         assert_eq!(history_limit(Some(0)), 1);
         assert_eq!(history_limit(Some(10_000)), MAX_HISTORY_PAGE);
     }
+
+    mod properties {
+        //! Any input at all: the checks never panic, and what they accept they accept again unchanged.
+        //! `scripts/fuzz.sh` runs these for much longer than the test suite does.
+        use super::super::*;
+        use proptest::prelude::*;
+
+        fn any_client_frame() -> impl Strategy<Value = ClientFrame> {
+            prop_oneof![
+                proptest::option::of(any::<i64>()).prop_map(|since| ClientFrame::Hello { since }),
+                any::<String>().prop_map(|nickname| ClientFrame::Nick { nickname }),
+                (any::<i64>(), any::<String>(), any::<String>())
+                    .prop_map(|(room_id, client_msg_id, body)| ClientFrame::Send { room_id, client_msg_id, body }),
+                any::<i64>().prop_map(|room_id| ClientFrame::Typing { room_id }),
+                (any::<i64>(), any::<i64>())
+                    .prop_map(|(room_id, last_read_id)| ClientFrame::Read { room_id, last_read_id }),
+            ]
+        }
+
+        /// Text that looks like frames: JSON punctuation, frame words and odd characters.
+        fn frame_like_text() -> impl Strategy<Value = String> {
+            let piece = prop_oneof![
+                Just("{".to_owned()),
+                Just("}".to_owned()),
+                Just("\"type\":".to_owned()),
+                Just("\"send\"".to_owned()),
+                Just("\"hello\"".to_owned()),
+                Just("\"body\":".to_owned()),
+                Just("\"client_msg_id\":".to_owned()),
+                Just("\"room_id\":".to_owned()),
+                Just(",".to_owned()),
+                Just("null".to_owned()),
+                Just("1e999".to_owned()),
+                Just("-9223372036854775809".to_owned()),
+                any::<String>(),
+            ];
+            proptest::collection::vec(piece, 0..12).prop_map(|pieces| pieces.concat())
+        }
+
+        proptest! {
+            #[test]
+            fn decoding_never_panics(text in prop_oneof![any::<String>(), frame_like_text()]) {
+                let _ = decode_client_frame(&text);
+            }
+
+            #[test]
+            fn every_frame_decodes_to_itself(frame in any_client_frame()) {
+                prop_assert_eq!(decode_client_frame(&frame.to_json()).unwrap(), frame);
+            }
+
+            #[test]
+            fn an_accepted_body_is_accepted_again_unchanged(raw in any::<String>()) {
+                if let Ok(body) = validate_body(&raw) {
+                    prop_assert_eq!(validate_body(&body), Ok(body.clone()));
+                    prop_assert!(body.chars().count() <= MAX_MESSAGE_CHARS);
+                    prop_assert!(!body.chars().any(|c| c.is_control() && c != '\n' && c != '\t'));
+                }
+            }
+
+            #[test]
+            fn an_accepted_nickname_is_accepted_again_unchanged(raw in any::<String>()) {
+                if let Ok(nickname) = validate_nickname(&raw) {
+                    prop_assert_eq!(validate_nickname(&nickname), Ok(nickname.clone()));
+                    prop_assert!(!nickname.chars().any(char::is_control));
+                }
+            }
+
+            #[test]
+            fn an_accepted_room_name_is_plain_and_stable(raw in any::<String>()) {
+                if let Ok(name) = validate_room_name(&raw) {
+                    prop_assert_eq!(validate_room_name(&name), Ok(name.clone()));
+                    prop_assert!(name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_'));
+                }
+            }
+        }
+    }
 }

@@ -44,6 +44,7 @@ pub struct AppState {
     pub secret: Secret,
     pub sign_in_throttle: Arc<crate::throttle::SignInThrottle>,
     pub read_marks: Arc<crate::rooms::ReadMarks>,
+    pub frame_limits: Arc<crate::throttle::FrameLimits>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -72,6 +73,7 @@ impl AppState {
         })
         .await
         .map_err(DbError::from)??;
+        let frame_limits = Arc::new(crate::throttle::FrameLimits::new(&settings.limits));
         Ok(Self {
             leptos_options: leptos_options(&settings),
             settings: Arc::new(settings),
@@ -82,6 +84,7 @@ impl AppState {
             secret,
             sign_in_throttle: Arc::default(),
             read_marks: Arc::default(),
+            frame_limits,
         })
     }
 }
@@ -114,6 +117,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/announce", axum::routing::post(crate::bot_api::announce))
         .leptos_routes_with_context(&state, generate_route_list(App), provide_state.clone(), render_shell)
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(provide_state, shell))
+        .layer(axum::middleware::from_fn(crate::guard::same_site_only))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(crate::guard::MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(crate::guard::security_headers))
         .with_state(state)
 }
 

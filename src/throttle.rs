@@ -1,9 +1,15 @@
-//! Counting failures per key in a sliding window, to slow down password guessing. In memory: a
-//! restart forgets the counts, which costs an attacker a restart's worth of extra tries at most.
+//! Limits on how fast one person or one address may act: failure counters in a sliding window (to
+//! slow down password guessing) and token buckets (for messages, other frames, accounts and rooms).
+//! In memory: a restart forgets the counts, which costs an abuser a restart's worth of extra tries.
 
 use std::collections::HashMap;
+use std::hash::Hash;
+use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+use crate::config::Limits;
+use crate::protocol::{ErrorCode, Rejection};
 
 /// Forget keys whose window has passed once the map grows past this, so memory stays bounded.
 const PRUNE_ABOVE: usize = 10_000;
@@ -52,6 +58,79 @@ impl Throttle {
     }
 }
 
+/// A token bucket per key: `burst` actions at once, then `per_second` on average.
+pub struct RateLimiter<K> {
+    per_second: f64,
+    burst: f64,
+    buckets: Mutex<HashMap<K, (f64, Instant)>>,
+}
+
+impl<K: Hash + Eq + Clone> RateLimiter<K> {
+    pub fn new(per_second: f64, burst: u32) -> Self {
+        Self {
+            per_second: per_second.max(f64::MIN_POSITIVE),
+            burst: f64::from(burst.max(1)),
+            buckets: Mutex::default(),
+        }
+    }
+
+    /// Takes one token for `key`; `Err(wait)` (until the next token) when there is none.
+    pub fn try_take(&self, key: &K) -> Result<(), Duration> {
+        let now = Instant::now();
+        let mut buckets = self.buckets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if buckets.len() > PRUNE_ABOVE {
+            // A full bucket says nothing a fresh one would not.
+            let (rate, burst) = (self.per_second, self.burst);
+            buckets.retain(|_, (tokens, at)| *tokens + now.duration_since(*at).as_secs_f64() * rate < burst);
+        }
+        let (tokens, at) = buckets.entry(key.clone()).or_insert((self.burst, now));
+        *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * self.per_second).min(self.burst);
+        *at = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(Duration::from_secs_f64((1.0 - *tokens) / self.per_second))
+        }
+    }
+}
+
+/// The limits every message and every other frame passes, from `[limits]` in the settings.
+pub struct FrameLimits {
+    messages_by_user: RateLimiter<i64>,
+    messages_by_address: RateLimiter<IpAddr>,
+    frames_by_user: RateLimiter<i64>,
+}
+
+impl FrameLimits {
+    pub fn new(limits: &Limits) -> Self {
+        Self {
+            messages_by_user: RateLimiter::new(f64::from(limits.messages_per_second), limits.message_burst),
+            messages_by_address: RateLimiter::new(
+                f64::from(limits.address_messages_per_second),
+                limits.address_message_burst,
+            ),
+            frames_by_user: RateLimiter::new(f64::from(limits.frames_per_second), limits.frame_burst),
+        }
+    }
+
+    /// A message by `user_id`, sent from `address`: refused while either has posted too fast.
+    pub fn message(&self, user_id: i64, address: Option<IpAddr>) -> Result<(), Rejection> {
+        let by_address = || address.map_or(Ok(()), |address| self.messages_by_address.try_take(&address));
+        self.messages_by_user.try_take(&user_id).and_then(|()| by_address()).map_err(too_fast)
+    }
+
+    /// Any other frame (typing, read, nick) by `user_id`.
+    pub fn frame(&self, user_id: i64) -> Result<(), Rejection> {
+        self.frames_by_user.try_take(&user_id).map_err(too_fast)
+    }
+}
+
+fn too_fast(wait: Duration) -> Rejection {
+    let seconds = wait.as_secs_f64().max(0.1);
+    Rejection::new(ErrorCode::RateLimited, format!("Slow down: too many at once. Try again in {seconds:.1} s."))
+}
+
 /// Failed sign-ins allowed per nickname and per client address in 15 minutes.
 const PER_NICKNAME: u32 = 5;
 const PER_ADDRESS: u32 = 20;
@@ -84,6 +163,20 @@ mod tests {
         assert!(throttle.check("bob").is_ok(), "other keys are unaffected");
         std::thread::sleep(Duration::from_millis(250));
         assert!(throttle.check("alice").is_ok());
+    }
+
+    #[test]
+    fn a_bucket_allows_its_burst_then_its_rate_per_key() {
+        let limiter = RateLimiter::new(20.0, 3);
+        for _ in 0..3 {
+            assert!(limiter.try_take(&1).is_ok());
+        }
+        let wait = limiter.try_take(&1).unwrap_err();
+        assert!(wait <= Duration::from_millis(50), "{wait:?}");
+        assert!(limiter.try_take(&2).is_ok(), "other keys are unaffected");
+        std::thread::sleep(Duration::from_millis(60));
+        assert!(limiter.try_take(&1).is_ok(), "a token came back");
+        assert!(limiter.try_take(&1).is_err());
     }
 
     #[test]

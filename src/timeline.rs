@@ -64,6 +64,12 @@ impl Timeline {
         &self.lines
     }
 
+    /// Whether a message of `author_id` with this `client_msg_id` is shown as stored.
+    pub fn has_stored(&self, author_id: i64, client_msg_id: &str) -> bool {
+        let key = message_key(author_id, client_msg_id);
+        self.lines.iter().any(|line| line.key == key && line.id.is_some())
+    }
+
     /// Whether the stored message `id` is shown.
     pub fn has(&self, id: i64) -> bool {
         self.lines.iter().any(|line| line.id == Some(id))

@@ -6,12 +6,13 @@
 //! catch-up page and live is delivered once, and none committed in between is missed.
 
 use std::collections::HashSet;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ws::{close_code, CloseFrame, Message, Utf8Bytes, WebSocketUpgrade};
-use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use futures::{Sink, SinkExt, Stream, StreamExt};
 use tokio::sync::broadcast::{self, error::RecvError, error::TryRecvError};
@@ -20,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::db::{DbError, Sidebar};
 use crate::error::AppError;
-use crate::hub::{Broadcast, RoomChange};
+use crate::hub::{Broadcast, ConnectionCaps, RoomChange};
 use crate::protocol::{
     decode_client_frame, Account, ClientFrame, ErrorCode, MessageKind, Rejection, ServerFrame, SERVER_NAME,
 };
@@ -33,12 +34,24 @@ const CATCH_UP_PAGE: u32 = 200;
 const MAX_BURST: usize = 64;
 
 /// Axum handler for `GET /ws`: only for signed-in users and bots, and only from our own pages.
-pub async fn upgrade(socket: WebSocketUpgrade, State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub async fn upgrade(
+    socket: WebSocketUpgrade,
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
     let (account, session) = match crate::server::authenticate(&state, &headers).await {
         Ok(signed_in) => signed_in,
         Err(refusal) => return refusal,
     };
-    let limit = state.settings.limits.max_ws_message_bytes;
+    let limits = &state.settings.limits;
+    let caps = ConnectionCaps { per_user: limits.connections_per_user, per_address: limits.connections_per_address };
+    // Registered before the upgrade, so the cap holds however many arrive at once.
+    let Some(registration) = state.hub.register(session.clone(), account.id, Some(peer.ip()), caps) else {
+        let too_many = "too many open connections for this user or address; close some tabs";
+        return crate::bot_api::unauthorized(StatusCode::TOO_MANY_REQUESTS, too_many);
+    };
+    let limit = limits.max_ws_message_bytes;
     socket
         // tungstenite zero-fills its read buffer before every read: keep it small.
         .read_buffer_size(4 * 1024)
@@ -47,22 +60,26 @@ pub async fn upgrade(socket: WebSocketUpgrade, State(state): State<AppState>, he
         .on_upgrade(move |socket| async move {
             // Held while the connection lives so shutdown can wait for its close frame.
             let _alive = state.tracker.token();
-            let hub = Arc::clone(&state.hub);
-            let registration = hub.register(session.clone(), account.id);
             // A sign-out or ban between the check above and this registration found no socket to
             // close: look again now that it would.
             if !matches!(state.store.session_account(session).await, Ok(Some(_))) {
                 return;
             }
             let (sink, stream) = socket.split();
-            serve(state, account, registration.closed.clone(), sink, stream).await;
+            serve(state, account, Some(peer.ip()), registration.closed.clone(), sink, stream).await;
         })
 }
 
 /// Serves one signed-in connection until the client leaves, the transport fails, its session ends
 /// (sign-out or ban: `session_ended`) or the server shuts down.
-pub async fn serve<S, R>(state: AppState, account: Account, session_ended: CancellationToken, sink: S, mut stream: R)
-where
+pub async fn serve<S, R>(
+    state: AppState,
+    account: Account,
+    address: Option<IpAddr>,
+    session_ended: CancellationToken,
+    sink: S,
+    mut stream: R,
+) where
     S: Sink<Message> + Unpin,
     R: Stream<Item = Result<Message, axum::Error>> + Unpin,
 {
@@ -70,6 +87,7 @@ where
         sink,
         state,
         account,
+        address,
         session_ended,
         joined: false,
         rooms: HashSet::new(),
@@ -92,6 +110,8 @@ struct Connection<S> {
     state: AppState,
     /// Who speaks on this connection: from the session, never from a frame.
     account: Account,
+    /// The client's address, for the per-address message limit.
+    address: Option<IpAddr>,
     session_ended: CancellationToken,
     /// Whether this connection counts in presence.
     joined: bool,
@@ -236,6 +256,16 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
         // Anything the user does (not what the browser does for them, like pings) counts as activity.
         if !matches!(frame, ClientFrame::Hello { .. }) {
             self.state.hub.touch(self.account.id);
+        }
+        let allowed = match &frame {
+            ClientFrame::Send { .. } => self.state.frame_limits.message(self.account.id, self.address),
+            ClientFrame::Hello { .. } => Ok(()),
+            ClientFrame::Nick { .. } | ClientFrame::Typing { .. } | ClientFrame::Read { .. } => {
+                self.state.frame_limits.frame(self.account.id)
+            }
+        };
+        if let Err(refused) = allowed {
+            return self.send(&refused.into_frame(client_msg_id_of(&frame))).await;
         }
         match frame {
             ClientFrame::Hello { .. } => {

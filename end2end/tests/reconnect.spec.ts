@@ -7,18 +7,27 @@ const server = new OwnServer(Number(process.env.E2E_RECONNECT_PORT ?? 3919));
 test.beforeAll(() => server.start());
 test.afterAll(() => server.stop());
 
-test('after a server restart the page reconnects by itself and catches up with what it missed', async ({ browser }) => {
+test('after a server restart the page reconnects, catches up, and sends what was written offline once', async ({
+  browser,
+}) => {
   const reader = await ChatPage.open(browser, unique('reader'), { baseURL: server.url });
+  // A second tab of the same person, closed while offline with a message still unsent.
+  const otherTab = new ChatPage(await reader.page.context().newPage());
+  await otherTab.goto();
   const before = unique('before the restart');
   await reader.say(before);
   await expect(reader.line(before)).not.toHaveClass(/pending/);
 
   await server.stop();
   await expect(reader.status).toContainText(/retrying in \d+ s|Reconnecting|Connecting/);
-  // Nothing can be sent while disconnected; the typed text waits in the box.
-  const typed = unique('typed while offline');
-  await reader.message.fill(typed);
-  await expect(reader.send).toBeDisabled();
+  // Written while offline: shown as pending and kept in the browser until the server is back.
+  const offline = unique('written offline');
+  await reader.say(offline);
+  await expect(reader.line(offline)).toHaveClass(/pending/);
+  const fromClosedTab = unique('from a tab closed offline');
+  await otherTab.say(fromClosedTab);
+  await expect(otherTab.line(fromClosedTab)).toHaveClass(/pending/);
+  await otherTab.page.close();
   await server.start();
 
   // Someone else speaks before the reader is back: the reader must still get it, once.
@@ -27,10 +36,25 @@ test('after a server restart the page reconnects by itself and catches up with w
   await writer.say(missed);
 
   await reader.connected();
-  await expect(reader.send).toBeEnabled();
-  await expect(reader.message).toHaveValue(typed);
   await expect(reader.line(missed)).toHaveCount(1);
   await expect(reader.line(before)).toHaveCount(1);
+  // Both offline messages arrive, each once, everywhere, and nothing is pending any more.
+  for (const text of [offline, fromClosedTab]) {
+    await expect(writer.line(text)).toHaveCount(1);
+    await expect(reader.line(text)).toHaveCount(1);
+    await expect(reader.line(text)).not.toHaveClass(/pending/);
+  }
+  // A reload shows them stored, once, and nothing waits in the outbox.
+  await reader.page.reload();
+  await reader.connected();
+  for (const text of [offline, fromClosedTab]) {
+    await expect(reader.line(text)).toHaveCount(1);
+    await expect(reader.line(text)).not.toHaveClass(/pending/);
+  }
+  const stored = await (await fetch(`${server.url}/api/history?limit=200`)).json();
+  for (const text of [offline, fromClosedTab]) {
+    expect(stored.filter((message: { body: string }) => message.body === text)).toHaveLength(1);
+  }
   const after = unique('after reconnecting');
   await reader.say(after);
   await expect(writer.line(after)).toHaveCount(1);

@@ -2,6 +2,7 @@
 //! acknowledged, apply server frames to the chat state, and reconnect with backoff and jitter. The
 //! session cookie identifies the user; the task ends when the session does.
 
+use std::collections::HashSet;
 use std::pin::pin;
 
 use futures::channel::mpsc;
@@ -16,6 +17,7 @@ use crate::protocol::{ClientFrame, ErrorCode, OnlineUser, ServerFrame};
 pub fn start(chat: ChatState) {
     let (commands, queue) = mpsc::unbounded();
     chat.attach(commands);
+    chat.restore_outbox();
     leptos::task::spawn_local(run(chat, queue));
 }
 
@@ -32,7 +34,7 @@ async fn run(chat: ChatState, mut commands: mpsc::UnboundedReceiver<Command>) {
         chat.connection.set(Connection::Connecting);
         if let Some(url) = socket_url() {
             if let Ok(socket) = WebSocket::open(&url) {
-                let mut session = Session { chat, greeted, welcomed: false };
+                let mut session = Session { chat, greeted, welcomed: false, sent: HashSet::new() };
                 if session.serve(socket, &mut commands).await.is_break() {
                     return;
                 }
@@ -71,6 +73,8 @@ struct Session {
     greeted: bool,
     /// Whether this connection was welcomed.
     welcomed: bool,
+    /// Messages sent on this connection, so each goes once per connection.
+    sent: HashSet<String>,
 }
 
 type Sink = futures::stream::SplitSink<WebSocket, Message>;
@@ -130,12 +134,12 @@ impl Session {
                 chat.set_rooms(rooms, Some(last_id));
                 chat.connection.set(Connection::Connected);
                 chat.mark_read();
-                // Anything not acknowledged before the last disconnect goes again; the server
-                // recognises a resend by its client_msg_id and stores it once.
-                if let Some(room_id) = chat.room_id() {
-                    for (client_msg_id, body) in chat.timeline.with_untracked(|timeline| timeline.unacknowledged()) {
-                        send(sink, &ClientFrame::Send { room_id, client_msg_id, body }).await?;
-                    }
+                // Everything in the outbox goes now (written offline, or not acknowledged before the
+                // last disconnect or reload); the server recognises a resend by its client_msg_id
+                // and stores it once.
+                let queued = chat.queued_to_send();
+                for message in queued {
+                    self.send_message(sink, message.room_id, message.client_msg_id, message.body).await?;
                 }
             }
             ServerFrame::History { messages, .. } => {
@@ -162,6 +166,7 @@ impl Session {
             }
             ServerFrame::Ack { client_msg_id, id, sent_at } => {
                 chat.timeline.update(|timeline| timeline.apply_ack(&client_msg_id, id, sent_at));
+                chat.settle(&client_msg_id);
             }
             ServerFrame::NickOk { nickname } => {
                 chat.nickname_error.set(None);
@@ -217,7 +222,7 @@ impl Session {
             }),
             ServerFrame::Presence { online } => chat.online.set(online),
             ServerFrame::Error { code, message, client_msg_id } => match (client_msg_id, code) {
-                (Some(client_msg_id), _) => chat.timeline.update(|timeline| timeline.fail(&client_msg_id, &message)),
+                (Some(client_msg_id), _) => chat.refused(&client_msg_id, &message),
                 (None, ErrorCode::InvalidNickname | ErrorCode::NicknameTaken) => {
                     chat.nickname_error.set(Some(message));
                 }
@@ -229,29 +234,43 @@ impl Session {
 
     async fn on_command(&mut self, command: Command, sink: &mut Sink) -> Result<(), ()> {
         match command {
-            Command::Send { body } => {
-                let (Some(me), Some(room_id)) = (self.chat.me.get_untracked(), self.chat.room_id()) else {
-                    return Ok(());
-                };
-                let client_msg_id = new_client_msg_id();
-                self.chat.timeline.update(|timeline| timeline.add_pending(me.id, &me.nickname, &body, &client_msg_id));
-                send(sink, &ClientFrame::Send { room_id, client_msg_id, body }).await
+            // Before the welcome, the welcome's outbox pass sends it.
+            Command::Send { room_id, client_msg_id, body } if self.welcomed => {
+                self.send_message(sink, room_id, client_msg_id, body).await
             }
+            Command::Send { .. } => Ok(()),
             Command::SetNickname(nickname) => send(sink, &ClientFrame::Nick { nickname }).await,
             Command::Typing => match self.chat.room_id() {
                 Some(room_id) => send(sink, &ClientFrame::Typing { room_id }).await,
                 None => Ok(()),
             },
             Command::Read { room_id, last_read_id } => send(sink, &ClientFrame::Read { room_id, last_read_id }).await,
-            Command::Retry(client_msg_id) => {
-                let Some(room_id) = self.chat.room_id() else { return Ok(()) };
-                let Some(body) = self.chat.timeline.try_update(|timeline| timeline.retry(&client_msg_id)).flatten()
-                else {
-                    return Ok(());
-                };
-                send(sink, &ClientFrame::Send { room_id, client_msg_id, body }).await
+            Command::Retry(client_msg_id) if self.welcomed => {
+                let queued =
+                    self.chat.queued_to_send().into_iter().find(|queued| queued.client_msg_id == client_msg_id);
+                let Some(message) = queued else { return Ok(()) };
+                // Refused on this connection already: this time it goes again.
+                self.sent.remove(&message.client_msg_id);
+                self.send_message(sink, message.room_id, message.client_msg_id, message.body).await
             }
+            Command::Retry(_) => Ok(()),
         }
+    }
+}
+
+impl Session {
+    /// Sends a message unless this connection already did.
+    async fn send_message(
+        &mut self,
+        sink: &mut Sink,
+        room_id: i64,
+        client_msg_id: String,
+        body: String,
+    ) -> Result<(), ()> {
+        if !self.sent.insert(client_msg_id.clone()) {
+            return Ok(());
+        }
+        send(sink, &ClientFrame::Send { room_id, client_msg_id, body }).await
     }
 }
 
@@ -263,18 +282,4 @@ fn socket_url() -> Option<String> {
     let location = web_sys::window()?.location();
     let scheme = if location.protocol().ok()? == "https:" { "wss" } else { "ws" };
     Some(format!("{scheme}://{}/ws", location.host().ok()?))
-}
-
-/// 128 random bits as hex. `crypto.getRandomValues` works on plain-http LAN addresses too, where
-/// `crypto.randomUUID` does not exist.
-fn new_client_msg_id() -> String {
-    let mut bytes = [0u8; 16];
-    if let Some(crypto) = web_sys::window().and_then(|window| window.crypto().ok()) {
-        let _ = crypto.get_random_values_with_u8_array(&mut bytes);
-    }
-    if bytes == [0; 16] {
-        let fallback = (js_sys::Math::random() * 2f64.powi(52)) as u64 ^ js_sys::Date::now() as u64;
-        bytes[..8].copy_from_slice(&fallback.to_le_bytes());
-    }
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }

@@ -13,8 +13,13 @@ pub fn Composer() -> impl IntoView {
     let chat = expect_context::<ChatState>();
     let body = RwSignal::new(String::new());
     let remaining = move || MAX_MESSAGE_CHARS as i64 - body.with(|text| text.chars().count()) as i64;
-    let can_send =
-        move || chat.is_connected() && chat.can_post() && !body.with(|text| text.trim().is_empty()) && remaining() >= 0;
+    // Offline is fine: the message waits in the outbox until the socket is back.
+    let can_send = move || {
+        chat.me.with(Option::is_some)
+            && chat.can_post()
+            && !body.with(|text| text.trim().is_empty())
+            && remaining() >= 0
+    };
     let send = move || {
         if can_send() && chat.submit(&body.get_untracked()) {
             body.set(String::new());

@@ -30,7 +30,7 @@ pub struct TestServer {
 
 impl TestServer {
     pub async fn start(db: &Path) -> Self {
-        Self::start_with(db, Limits { hello_timeout_secs: 1, ..Limits::default() }).await
+        Self::start_with(db, relaxed_limits()).await
     }
 
     pub async fn start_with(db: &Path, limits: Limits) -> Self {
@@ -110,6 +110,22 @@ impl TestServer {
     }
 }
 
+/// Limits for tests that are not about limits: a short hello timeout, and rate limits out of the way
+/// (every test client shares one address).
+pub fn relaxed_limits() -> Limits {
+    let plenty = 1_000_000;
+    Limits {
+        hello_timeout_secs: 1,
+        messages_per_second: plenty,
+        message_burst: plenty,
+        address_messages_per_second: plenty,
+        address_message_burst: plenty,
+        frames_per_second: plenty,
+        frame_burst: plenty,
+        ..Limits::default()
+    }
+}
+
 pub struct HttpResponse {
     pub status: u16,
     pub head: String,
@@ -166,7 +182,7 @@ pub async fn get_bearer(addr: SocketAddr, path: &str, token: &str) -> HttpRespon
 }
 
 /// Sends a raw request and reads the whole response.
-async fn exchange(addr: SocketAddr, request: &str) -> HttpResponse {
+pub async fn exchange(addr: SocketAddr, request: &str) -> HttpResponse {
     let mut stream = TcpStream::connect(addr).await.expect("connect");
     stream.write_all(request.as_bytes()).await.expect("write request");
     let mut response = Vec::new();

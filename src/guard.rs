@@ -1,0 +1,92 @@
+//! Protections every HTTP exchange passes: security headers on every response, and for requests that
+//! change something (any method but GET, HEAD and OPTIONS) a same-site check against cross-site
+//! request forgery. Request bodies are limited by a layer in the router (`MAX_BODY_BYTES`).
+
+use axum::extract::Request;
+use axum::http::header::{CONTENT_SECURITY_POLICY, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::Response;
+
+/// The largest request body accepted (413 beyond): a maximal message is about 24 KB of JSON.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// For responses that are not our pages (JSON, files): nothing may run or be framed.
+const DEFAULT_POLICY: &str = "default-src 'none'; frame-ancestors 'none'";
+
+/// The policy for our pages: scripts only from this site or carrying this response's nonce (the
+/// hydration script and the serialised data), WebAssembly compiled only from our own module, no
+/// plugins, no framing, and forms and sockets only to this site.
+pub fn page_policy(nonce: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; \
+         img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
+         frame-ancestors 'none'"
+    )
+}
+
+/// Sets the page policy for the page being rendered (called from the HTML shell).
+pub fn set_page_policy() {
+    use leptos::prelude::use_context;
+    let (Some(nonce), Some(response)) = (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>())
+    else {
+        return;
+    };
+    if let Ok(policy) = HeaderValue::from_str(&page_policy(&nonce)) {
+        response.insert_header(CONTENT_SECURITY_POLICY, policy);
+    }
+}
+
+/// Middleware: the security headers of every response. A page's own policy (with its nonce) wins.
+pub async fn security_headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.entry(CONTENT_SECURITY_POLICY).or_insert(HeaderValue::from_static(DEFAULT_POLICY));
+    response
+}
+
+/// Middleware: refuses a state-changing request that a browser sent from another site (403).
+pub async fn same_site_only(request: Request, next: Next) -> Response {
+    let safe = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if !safe && !is_same_site(request.headers()) {
+        return crate::bot_api::unauthorized(StatusCode::FORBIDDEN, "requests from other sites are refused");
+    }
+    next.run(request).await
+}
+
+/// Browsers name the requesting site in `Origin` (on every cross-site POST) and `Sec-Fetch-Site`;
+/// programs such as bots send neither and prove themselves with a token instead.
+fn is_same_site(headers: &HeaderMap) -> bool {
+    let fetch_site = headers.get("sec-fetch-site").and_then(|value| value.to_str().ok());
+    crate::identity::same_origin(headers) && fetch_site.is_none_or(|site| matches!(site, "same-origin" | "none"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        pairs.iter().map(|(name, value)| (name.parse().unwrap(), HeaderValue::from_static(value))).collect()
+    }
+
+    #[test]
+    fn only_requests_from_our_own_pages_or_from_programs_pass() {
+        let host = ("host", "chat.example");
+        assert!(is_same_site(&headers(&[host])), "a bot or curl");
+        assert!(is_same_site(&headers(&[host, ("origin", "https://chat.example"), ("sec-fetch-site", "same-origin")])));
+        assert!(!is_same_site(&headers(&[host, ("origin", "https://evil.example")])));
+        assert!(!is_same_site(&headers(&[host, ("sec-fetch-site", "cross-site")])));
+        assert!(!is_same_site(&headers(&[host, ("sec-fetch-site", "same-site")])), "a sibling subdomain");
+    }
+
+    #[test]
+    fn the_page_policy_allows_only_our_scripts_and_this_nonce() {
+        let policy = page_policy("abc123");
+        assert!(policy.contains("script-src 'self' 'nonce-abc123' 'wasm-unsafe-eval';"), "{policy}");
+        assert!(policy.contains("frame-ancestors 'none'"));
+        assert!(!policy.contains("unsafe-inline"));
+    }
+}

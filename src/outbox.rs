@@ -1,0 +1,176 @@
+//! Messages the user wrote that the server has not acknowledged yet, kept in the browser's
+//! `localStorage` so they survive a dropped connection, a closed tab and a reload: shown as pending
+//! and sent once the socket is back. The server stores a resend once (same `client_msg_id`), so
+//! sending again after any doubt is always safe. The queue itself is plain data, tested natively.
+
+use serde::{Deserialize, Serialize};
+
+/// One queued message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Queued {
+    pub room_id: i64,
+    pub client_msg_id: String,
+    pub body: String,
+    /// Why the server refused it; a refused message waits for the user to retry or discard it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
+}
+
+/// Keeps at most this many: a user offline for days should not fill the browser's storage.
+const MAX_QUEUED: usize = 500;
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Outbox {
+    queued: Vec<Queued>,
+}
+
+impl Outbox {
+    pub fn from_json(text: &str) -> Self {
+        Self { queued: serde_json::from_str(text).unwrap_or_default() }
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(&self.queued).unwrap_or_else(|_| "[]".into())
+    }
+
+    pub fn add(&mut self, room_id: i64, client_msg_id: &str, body: &str) {
+        if self.contains(client_msg_id) {
+            return;
+        }
+        if self.queued.len() >= MAX_QUEUED {
+            self.queued.remove(0);
+        }
+        self.queued.push(Queued {
+            room_id,
+            client_msg_id: client_msg_id.to_owned(),
+            body: body.to_owned(),
+            refused: None,
+        });
+    }
+
+    pub fn contains(&self, client_msg_id: &str) -> bool {
+        self.queued.iter().any(|queued| queued.client_msg_id == client_msg_id)
+    }
+
+    /// Stored or discarded: forget it. Returns whether it was queued.
+    pub fn remove(&mut self, client_msg_id: &str) -> bool {
+        let before = self.queued.len();
+        self.queued.retain(|queued| queued.client_msg_id != client_msg_id);
+        self.queued.len() != before
+    }
+
+    pub fn refuse(&mut self, client_msg_id: &str, reason: &str) {
+        if let Some(queued) = self.queued.iter_mut().find(|queued| queued.client_msg_id == client_msg_id) {
+            queued.refused = Some(reason.to_owned());
+        }
+    }
+
+    pub fn retry(&mut self, client_msg_id: &str) {
+        if let Some(queued) = self.queued.iter_mut().find(|queued| queued.client_msg_id == client_msg_id) {
+            queued.refused = None;
+        }
+    }
+
+    /// What to send when the socket is (back) up: everything not refused, oldest first.
+    pub fn to_send(&self) -> impl Iterator<Item = &Queued> {
+        self.queued.iter().filter(|queued| queued.refused.is_none())
+    }
+
+    /// Everything queued for one room, oldest first (to show on its page).
+    pub fn in_room(&self, room_id: i64) -> impl Iterator<Item = &Queued> {
+        self.queued.iter().filter(move |queued| queued.room_id == room_id)
+    }
+}
+
+/// The outbox of one user in this browser (every tab of theirs shares it).
+#[cfg(feature = "hydrate")]
+fn storage_key(user_id: i64) -> String {
+    format!("natter.outbox.{user_id}")
+}
+
+#[cfg(feature = "hydrate")]
+pub fn load(user_id: i64) -> Outbox {
+    let stored = web_sys::window()
+        .and_then(|window| window.local_storage().ok().flatten())
+        .and_then(|storage| storage.get_item(&storage_key(user_id)).ok().flatten());
+    stored.map(|text| Outbox::from_json(&text)).unwrap_or_default()
+}
+
+#[cfg(feature = "hydrate")]
+pub fn save(user_id: i64, outbox: &Outbox) {
+    if let Some(storage) = web_sys::window().and_then(|window| window.local_storage().ok().flatten()) {
+        let _ = storage.set_item(&storage_key(user_id), &outbox.to_json());
+    }
+}
+
+/// On the server there is no browser storage: nothing is queued across page loads.
+#[cfg(not(feature = "hydrate"))]
+pub fn load(_user_id: i64) -> Outbox {
+    Outbox::default()
+}
+
+#[cfg(not(feature = "hydrate"))]
+pub fn save(_user_id: i64, _outbox: &Outbox) {}
+
+/// 128 random bits as hex: a message's `client_msg_id`. `crypto.getRandomValues` works on plain-http
+/// LAN addresses too, where `crypto.randomUUID` does not exist.
+#[cfg(feature = "hydrate")]
+pub fn new_client_msg_id() -> String {
+    let mut bytes = [0u8; 16];
+    if let Some(crypto) = web_sys::window().and_then(|window| window.crypto().ok()) {
+        let _ = crypto.get_random_values_with_u8_array(&mut bytes);
+    }
+    if bytes == [0; 16] {
+        let fallback = (js_sys::Math::random() * 2f64.powi(52)) as u64 ^ js_sys::Date::now() as u64;
+        bytes[..8].copy_from_slice(&fallback.to_le_bytes());
+    }
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// Messages are only written in the browser; the server-rendered page never makes one.
+#[cfg(not(feature = "hydrate"))]
+pub fn new_client_msg_id() -> String {
+    String::new()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queued_messages_survive_a_round_trip_through_storage_text() {
+        let mut outbox = Outbox::default();
+        outbox.add(1, "a", "hello");
+        outbox.add(5, "b", "in a room");
+        outbox.add(1, "a", "hello again");
+        outbox.refuse("b", "Slow down");
+        let restored = Outbox::from_json(&outbox.to_json());
+        assert_eq!(restored, outbox);
+        assert_eq!(restored.to_send().map(|q| q.client_msg_id.as_str()).collect::<Vec<_>>(), ["a"]);
+        assert_eq!(restored.in_room(5).count(), 1);
+        assert_eq!(Outbox::from_json("not json"), Outbox::default(), "damaged storage starts empty");
+    }
+
+    #[test]
+    fn stored_messages_leave_and_retried_ones_go_again() {
+        let mut outbox = Outbox::default();
+        outbox.add(1, "a", "one");
+        outbox.add(1, "b", "two");
+        outbox.refuse("b", "too long");
+        assert!(outbox.remove("a"));
+        assert!(!outbox.remove("a"));
+        assert_eq!(outbox.to_send().count(), 0);
+        outbox.retry("b");
+        assert_eq!(outbox.to_send().map(|q| q.body.as_str()).collect::<Vec<_>>(), ["two"]);
+    }
+
+    #[test]
+    fn the_queue_is_bounded() {
+        let mut outbox = Outbox::default();
+        for i in 0..MAX_QUEUED + 10 {
+            outbox.add(1, &i.to_string(), "x");
+        }
+        assert_eq!(outbox.to_send().count(), MAX_QUEUED);
+        assert_eq!(outbox.to_send().next().unwrap().client_msg_id, "10", "the oldest go first");
+    }
+}
