@@ -44,7 +44,7 @@ const payloads = [
   '<x onclick=alert(1)>click me</x>',
   '<ｓｃｒｉｐｔ>alert(1)</ｓｃｒｉｐｔ>',
 ];
-const nicknames = ['<img src=x onerror=alert(1)>', '"><svg onload=alert(2)>', '</script><b>x'];
+const nicknames = ['<img src=y onerror=alert(2)>', '"><svg onload=alert(3)>', '</script><b>x'];
 const roomNames = ['<script>alert(1)</script>', '"><img src=x>', 'javascript:alert(1)'];
 
 /** Collects any dialog or Content-Security-Policy complaint in `page` into `problems`. */
