@@ -4,11 +4,13 @@
 # crate (with lockfile fixes recorded in shared/TOOLCHAIN.md) rather than downloaded as a binary.
 #
 #   scripts/setup.sh            tools to build and run (wasm target, cargo-leptos, wasm-bindgen-cli)
-#   scripts/setup.sh --test     also what the test suite needs (Chromium, npm packages for end2end/)
+#   scripts/setup.sh --test     also what the test suite needs (Chromium, npm packages for end2end/,
+#                               cargo-deny)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 CARGO_LEPTOS_VERSION=0.3.11
+CARGO_DENY_VERSION=0.20.2
 
 say() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
 
@@ -80,10 +82,19 @@ ensure_end2end_packages() {
     (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
 }
 
+ensure_cargo_deny() {
+    if [ "$(cargo deny --version 2>/dev/null | awk '{print $2}')" = "$CARGO_DENY_VERSION" ]; then
+        return
+    fi
+    say "building cargo-deny $CARGO_DENY_VERSION (licence and source checks; a few minutes, once)"
+    cargo install cargo-deny --version "$CARGO_DENY_VERSION" --locked
+}
+
 ensure_wasm_target
 ensure_cargo_leptos
 ensure_wasm_bindgen
 if [ "${1:-}" = "--test" ]; then
     ensure_chromium
     ensure_end2end_packages
+    ensure_cargo_deny
 fi

@@ -12,6 +12,8 @@ export PATH="$PWD/end2end/node_modules/.bin:$PATH"
 
 step "formatting (cargo fmt --check)"
 cargo fmt --all -- --check
+step "dependencies: licences, bans and sources (cargo deny)"
+cargo deny --locked check licenses bans sources
 step "clippy: server build"
 cargo clippy --locked --features ssr --all-targets -- -D warnings
 step "clippy: browser build"
