@@ -256,9 +256,7 @@ impl Session {
             Command::Retry(_) => Ok(()),
         }
     }
-}
 
-impl Session {
     /// Sends a message unless this connection already did.
     async fn send_message(
         &mut self,
