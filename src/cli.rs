@@ -30,6 +30,8 @@ pub enum CliError {
     Unreachable { addr: SocketAddr, source: std::io::Error },
     #[error("the server refused: HTTP {status}: {body}")]
     Server { status: u16, body: String },
+    #[error("load: {0}")]
+    Load(#[from] crate::load::LoadError),
 }
 
 async fn open_store(settings: &Settings) -> Result<Store, CliError> {

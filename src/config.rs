@@ -65,6 +65,9 @@ pub enum Command {
         /// The announcement's text.
         text: String,
     },
+    /// Load a running server with many websocket clients and report loss, throughput and latency
+    /// (a benchmark tool; targets loopback unless --target names another address).
+    Load(crate::load::LoadArgs),
 }
 
 #[derive(Debug, Subcommand)]

@@ -32,6 +32,8 @@ pub mod hub;
 #[cfg(feature = "ssr")]
 pub mod identity;
 #[cfg(feature = "ssr")]
+pub mod load;
+#[cfg(feature = "ssr")]
 pub mod messages;
 #[cfg(feature = "ssr")]
 pub mod rooms;

@@ -265,6 +265,12 @@ pub async fn main() -> ExitCode {
                 )
             })
         }
+        Some(Command::Load(args)) => {
+            crate::load::run(args.clone(), settings.addr).await.map_err(Into::into).map(|report| {
+                // Humans read the first lines; scripts read the last one.
+                format!("{}\n{report}", serde_json::to_string_pretty(&report).unwrap_or_default())
+            })
+        }
         Some(Command::Announce { room, user, text }) => {
             let to = crate::cli::AnnounceTo::from_flags(room.as_deref(), user.as_deref());
             crate::cli::announce(&settings, to, text).await.map(|id| format!("Announced (message {id})."))

@@ -1,0 +1,57 @@
+//! The load tool against a real server: it must report exactly what happened.
+
+mod support;
+
+use natter::load::{run, LoadArgs};
+use support::TestServer;
+
+#[tokio::test]
+async fn a_small_load_run_reports_every_message_delivered_to_every_client() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = TestServer::start(&dir.path().join("natter.db")).await;
+    let args = LoadArgs {
+        target: Some(server.addr),
+        clients: 12,
+        senders: 3,
+        rate: 20.0,
+        seconds: 1,
+        bytes: 64,
+        accounts: 4,
+        ramp: 1_000,
+        nofile: None,
+        server_pid: Some(std::process::id()),
+        drain: 10,
+    };
+    let report = run(args, server.addr).await.expect("the run completes");
+    assert_eq!(report["clients"]["connected"], 12, "{report}");
+    assert_eq!(report["clients"]["failed"], 0);
+    let sent = report["messages"]["sent"].as_u64().expect("a count");
+    assert!(sent >= 3, "{report}");
+    assert_eq!(report["messages"]["acked"], sent, "{report}");
+    assert_eq!(report["messages"]["refused"], 0);
+    assert_eq!(report["deliveries"]["expected"], sent * 12);
+    assert_eq!(report["deliveries"]["lost"], 0, "{report}");
+    assert_eq!(report["deliveries"]["received"], sent * 12);
+    assert!(report["post_to_all_received_ms"]["p99"].as_f64().is_some());
+    assert!(report["server"]["peak_rss_mb"].as_f64().is_some(), "read from /proc");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_tool_refuses_a_configured_address_that_is_not_loopback() {
+    let args = LoadArgs {
+        target: None,
+        clients: 1,
+        senders: 1,
+        rate: 1.0,
+        seconds: 1,
+        bytes: 10,
+        accounts: 1,
+        ramp: 1,
+        nofile: None,
+        server_pid: None,
+        drain: 1,
+    };
+    let refused = run(args, "192.0.2.1:8080".parse().expect("an address")).await;
+    assert!(matches!(refused, Err(natter::load::LoadError::NotLoopback(_))), "{refused:?}");
+}
