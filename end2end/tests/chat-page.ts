@@ -25,6 +25,9 @@ export class ChatPage {
     const context = await browser.newContext(options);
     const chat = new ChatPage(await context.newPage());
     await chat.page.goto('/');
+    if (options?.javaScriptEnabled !== false) {
+      await chat.hydrated();
+    }
     if (nickname) {
       await chat.joinAs(nickname);
     }
@@ -36,8 +39,14 @@ export class ChatPage {
     await this.connected();
   }
 
+  /** Waits until the page is live: text typed before that would not reach the components. */
+  async hydrated() {
+    await expect(this.page.locator('.app[data-hydrated]')).toHaveCount(1);
+  }
+
   /** Joins as a visitor: picks the nickname and waits until connected and listed online. */
   async joinAs(nickname: string) {
+    await this.hydrated();
     await this.nickname.fill(nickname);
     await this.join.click();
     await this.connected();

@@ -80,6 +80,10 @@ fn Chat(page: RoomPage) -> impl IntoView {
     });
     #[cfg(feature = "hydrate")]
     watch_visibility(chat);
+    // Effects run only in the browser, once the page is live: the marker tells tests (and styles)
+    // that typing now reaches the components.
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
     let title = move || {
         let place = chat.room.with(|room| match room {
             Some(room) if room.kind == crate::protocol::RoomKind::Direct => room.name.clone(),
@@ -93,7 +97,7 @@ fn Chat(page: RoomPage) -> impl IntoView {
     };
     view! {
         <Title text=title/>
-        <div class="app">
+        <div class="app" data-hydrated=move || hydrated.get().then_some("true")>
             <header class="topbar">
                 <h1>"Natter"</h1>
                 <div class="topbar-end">
