@@ -599,7 +599,7 @@ impl Natter {
         // The port is free when chosen but could be taken before natter binds it: then try another.
         for _ in 0..5 {
             let addr = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port");
-            let mut child = Command::new(env!("CARGO_BIN_EXE_natter"))
+            let child = Command::new(env!("CARGO_BIN_EXE_natter"))
                 .arg("--addr")
                 .arg(addr.to_string())
                 .arg("--db")
@@ -612,12 +612,14 @@ impl Natter {
                 .stderr(Stdio::null())
                 .spawn()
                 .expect("natter runs");
+            // Guarded from here on: a panic below must not leave the server running.
+            let mut natter = Self { child, addr };
             let ready = tokio::time::timeout(PATIENCE, async {
                 loop {
                     if healthy(addr).await {
                         return true;
                     }
-                    if child.try_wait().expect("natter's status").is_some() {
+                    if natter.child.try_wait().expect("natter's status").is_some() {
                         return false;
                     }
                     tokio::time::sleep(Duration::from_millis(20)).await;
@@ -626,7 +628,7 @@ impl Natter {
             .await
             .expect("natter answers /healthz in time");
             if ready {
-                return Self { child, addr };
+                return natter;
             }
         }
         panic!("natter exited at start five times");
