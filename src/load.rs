@@ -53,6 +53,9 @@ pub struct LoadArgs {
     /// After the senders stop, how long to wait for the last deliveries, in seconds.
     #[arg(long, default_value_t = 10)]
     pub drain: u64,
+    /// Extra clients that connect and then never read again (slow readers the room must not wait for).
+    #[arg(long, default_value_t = 0)]
+    pub stalled: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -154,6 +157,13 @@ pub async fn run(args: LoadArgs, configured: SocketAddr) -> Result<Value, LoadEr
         }
     }
     let connect_secs = connect_started.elapsed().as_secs_f64();
+    // Held open, never read: their frames pile up in the server until it makes them resync.
+    let mut stalled = Vec::with_capacity(args.stalled);
+    for i in 0..args.stalled {
+        if let Some(client) = Client::open(target, &tokens[i % accounts]).await {
+            stalled.push(client);
+        }
+    }
 
     // The server's CPU time from here on is what the messages cost (not sign-ups and connections).
     let server_before = args.server_pid.and_then(cpu_seconds);
@@ -216,7 +226,9 @@ pub async fn run(args: LoadArgs, configured: SocketAddr) -> Result<Value, LoadEr
     for reader in readers {
         reader.abort();
     }
-    let report = tally.report(sent, receivers, connect_secs, sending_secs, args.server_pid, server_before);
+    let mut report = tally.report(sent, receivers, connect_secs, sending_secs, args.server_pid, server_before);
+    report["clients"]["stalled"] = json!(stalled.len());
+    drop(stalled);
     Ok(report)
 }
 

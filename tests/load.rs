@@ -21,10 +21,12 @@ async fn a_small_load_run_reports_every_message_delivered_to_every_client() {
         nofile: None,
         server_pid: Some(std::process::id()),
         drain: 10,
+        stalled: 1,
     };
     let report = run(args, server.addr).await.expect("the run completes");
     assert_eq!(report["clients"]["connected"], 12, "{report}");
     assert_eq!(report["clients"]["failed"], 0);
+    assert_eq!(report["clients"]["stalled"], 1, "a client that stops reading is not waited for");
     let sent = report["messages"]["sent"].as_u64().expect("a count");
     assert!(sent >= 3, "{report}");
     assert_eq!(report["messages"]["acked"], sent, "{report}");
@@ -51,6 +53,7 @@ async fn the_tool_refuses_a_configured_address_that_is_not_loopback() {
         nofile: None,
         server_pid: None,
         drain: 1,
+        stalled: 0,
     };
     let refused = run(args, "192.0.2.1:8080".parse().expect("an address")).await;
     assert!(matches!(refused, Err(natter::load::LoadError::NotLoopback(_))), "{refused:?}");
