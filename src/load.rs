@@ -191,8 +191,11 @@ pub async fn run(args: LoadArgs, configured: SocketAddr) -> Result<Value, LoadEr
             tokio::spawn(async move {
                 let mut every = tokio::time::interval(Duration::from_secs_f64(1.0 / rate));
                 every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-                while tally.micros() < stop_sending {
+                loop {
                     every.tick().await;
+                    if tally.micros() >= stop_sending {
+                        break;
+                    }
                     let seq = tally.next_seq.fetch_add(1, Ordering::Relaxed);
                     let Some(sent_at) = tally.sent_at.get(seq) else { break };
                     let mut body = format!("{MARK}{seq}:");
@@ -212,12 +215,15 @@ pub async fn run(args: LoadArgs, configured: SocketAddr) -> Result<Value, LoadEr
     }
 
     tokio::time::sleep(Duration::from_micros(stop_sending.saturating_sub(tally.micros()))).await;
-    let sent = tally.next_seq.load(Ordering::Relaxed).min(capacity);
     let receivers = tally.connected.load(Ordering::Relaxed) as u64;
     let drain_until = Instant::now() + Duration::from_secs(args.drain);
+    let mut sent;
     loop {
+        // Read each time: a sender past its last tick may still be sending its last message.
+        sent = tally.next_seq.load(Ordering::Relaxed).min(capacity);
         let acked = tally.ack_after[..sent].iter().filter(|a| a.load(Ordering::Relaxed) > 0).count() as u64;
-        if tally.deliveries.load(Ordering::Relaxed) >= acked * receivers || Instant::now() >= drain_until {
+        let settled = acked == sent as u64 && tally.deliveries.load(Ordering::Relaxed) >= acked * receivers;
+        if settled || Instant::now() >= drain_until {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# A slow reader beside a busy room: the same load twice on a fresh server each time, first with every
+# client reading, then with some clients that connect and never read again. The room's latency and
+# the server's memory should not care. Needs `cargo build --release --features ssr` first.
+#
+#   bench/slow-reader.sh [STALLED]     (10 stalled clients by default)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=target/release/natter
+port=8199
+stalled=${1:-10}
+
+run() {
+    local data pid
+    data=$(mktemp -d)
+    "$bin" --addr "127.0.0.1:$port" --db "$data/natter.db" --site-root target/site \
+        --config bench/natter-bench.toml --log warn &
+    pid=$!
+    until curl -sf "http://127.0.0.1:$port/healthz" >/dev/null; do sleep 0.2; done
+    "$bin" load --target "127.0.0.1:$port" --clients 100 --senders 10 --rate 50 --seconds 15 --bytes 2000 \
+        --stalled "$1" --server-pid "$pid" | tail -n 1
+    kill "$pid"
+    wait "$pid" 2>/dev/null || true
+    rm -rf "$data"
+}
+
+echo "# $(date -u +%Y-%m-%dT%H:%MZ) $(nproc) cores $(uname -m)"
+run 0
+run "$stalled"
