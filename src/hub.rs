@@ -99,11 +99,39 @@ pub struct ConnectionCaps {
     pub per_address: usize,
 }
 
+/// Every open socket, with running counts per user and per address so the caps cost nothing per
+/// connection however many are open.
+#[derive(Default)]
+struct Registry {
+    open: HashMap<u64, Registered>,
+    per_user: HashMap<i64, usize>,
+    per_address: HashMap<IpAddr, usize>,
+}
+
+impl Registry {
+    fn remove(&mut self, id: u64) {
+        let Some(gone) = self.open.remove(&id) else { return };
+        uncount(&mut self.per_user, gone.user_id);
+        if let Some(address) = gone.address {
+            uncount(&mut self.per_address, address);
+        }
+    }
+}
+
+fn uncount<K: std::hash::Hash + Eq>(counts: &mut HashMap<K, usize>, key: K) {
+    if let std::collections::hash_map::Entry::Occupied(mut count) = counts.entry(key) {
+        *count.get_mut() -= 1;
+        if *count.get() == 0 {
+            count.remove();
+        }
+    }
+}
+
 pub struct Hub {
     sender: broadcast::Sender<Arc<Broadcast>>,
     /// Open connections per user: a person with three tabs is online once.
     online: Mutex<BTreeMap<i64, Online>>,
-    connections: Mutex<HashMap<u64, Registered>>,
+    connections: Mutex<Registry>,
     next_connection: AtomicU64,
     /// When each user's last typing signal was passed on.
     typing: Mutex<HashMap<i64, Instant>>,
@@ -119,7 +147,7 @@ pub struct ConnectionGuard {
 
 impl Drop for ConnectionGuard {
     fn drop(&mut self) {
-        lock(&self.hub.connections).remove(&self.id);
+        lock(&self.hub.connections).remove(self.id);
     }
 }
 
@@ -130,7 +158,7 @@ impl Hub {
         Self {
             sender,
             online: Mutex::new(BTreeMap::new()),
-            connections: Mutex::new(HashMap::new()),
+            connections: Mutex::default(),
             next_connection: AtomicU64::new(0),
             typing: Mutex::new(HashMap::new()),
         }
@@ -252,21 +280,25 @@ impl Hub {
         address: Option<IpAddr>,
         caps: ConnectionCaps,
     ) -> Option<ConnectionGuard> {
-        let mut connections = lock(&self.connections);
-        let by_user = connections.values().filter(|r| r.user_id == user_id).count();
-        let by_address = connections.values().filter(|r| address.is_some() && r.address == address).count();
+        let mut registry = lock(&self.connections);
+        let by_user = registry.per_user.get(&user_id).copied().unwrap_or(0);
+        let by_address = address.and_then(|address| registry.per_address.get(&address).copied()).unwrap_or(0);
         if by_user >= caps.per_user || by_address >= caps.per_address {
             return None;
         }
+        *registry.per_user.entry(user_id).or_default() += 1;
+        if let Some(address) = address {
+            *registry.per_address.entry(address).or_default() += 1;
+        }
         let id = self.next_connection.fetch_add(1, Ordering::Relaxed);
         let closer = CancellationToken::new();
-        connections.insert(id, Registered { session, user_id, address, closer: closer.clone() });
+        registry.open.insert(id, Registered { session, user_id, address, closer: closer.clone() });
         Some(ConnectionGuard { hub: Arc::clone(self), id, closed: closer })
     }
 
     /// Closes every socket of a user (after a ban).
     pub fn end_user(&self, user_id: i64) {
-        for registered in lock(&self.connections).values().filter(|r| r.user_id == user_id) {
+        for registered in lock(&self.connections).open.values().filter(|r| r.user_id == user_id) {
             registered.closer.cancel();
         }
     }
@@ -328,7 +360,7 @@ impl Hub {
 
     /// Closes every socket of a session (after sign-out).
     pub fn end_session(&self, session: &[u8]) {
-        for registered in lock(&self.connections).values().filter(|r| r.session == session) {
+        for registered in lock(&self.connections).open.values().filter(|r| r.session == session) {
             registered.closer.cancel();
         }
     }
@@ -562,7 +594,7 @@ mod tests {
         assert!(other_session.closed.is_cancelled(), "a ban closes every session of the user");
         assert!(!other_user.closed.is_cancelled());
         drop(first);
-        assert_eq!(lock(&hub.connections).len(), 3);
+        assert_eq!(lock(&hub.connections).open.len(), 3);
     }
 
     #[test]
