@@ -118,8 +118,9 @@ fn refusal(refused: Rejection) -> Response {
     (status, Json(json!({ "code": refused.code, "message": refused.message }))).into_response()
 }
 
-/// The same shape for authentication failures, which happen before any JSON is read.
-pub fn unauthorized(status: StatusCode, message: &str) -> Response {
+/// The same JSON shape for refusals decided before any request body is read: authentication,
+/// cross-site requests, connection caps.
+pub fn json_refusal(status: StatusCode, message: &str) -> Response {
     let code = match status {
         StatusCode::FORBIDDEN => ErrorCode::Forbidden,
         StatusCode::UNAUTHORIZED => ErrorCode::Unauthenticated,

@@ -119,19 +119,34 @@ fn server_address(listen: SocketAddr) -> SocketAddr {
     }
 }
 
-/// One HTTP/1.0 JSON POST: enough for talking to our own server without an HTTP client dependency.
+/// A JSON POST with a bearer token: its status and body.
 async fn post_json(addr: SocketAddr, path: &str, token: &str, body: &str) -> Result<(u16, String), CliError> {
-    let unreachable = |source| CliError::Unreachable { addr, source };
-    let mut stream = TcpStream::connect(addr).await.map_err(unreachable)?;
-    let request = format!(
-        "POST {path} HTTP/1.0\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).await.map_err(unreachable)?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.map_err(unreachable)?;
+    let auth = format!("Authorization: Bearer {token}\r\n");
+    let response = http_post(addr, path, &auth, "application/json", body)
+        .await
+        .map_err(|source| CliError::Unreachable { addr, source })?;
     let status = response.split(' ').nth(1).and_then(|code| code.parse().ok()).unwrap_or(0);
     let body = response.split_once("\r\n\r\n").map(|(_, body)| body.to_owned()).unwrap_or_default();
     Ok((status, body))
+}
+
+/// One HTTP/1.0 POST to our own server (`headers` are extra lines, each ending in CRLF); returns the
+/// whole response. Enough for the admin commands and the load tool, without an HTTP client dependency.
+pub(crate) async fn http_post(
+    addr: SocketAddr,
+    path: &str,
+    headers: &str,
+    content_type: &str,
+    body: &str,
+) -> std::io::Result<String> {
+    let mut stream = TcpStream::connect(addr).await?;
+    let request = format!(
+        "POST {path} HTTP/1.0\r\nHost: {addr}\r\n{headers}Content-Type: {content_type}\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await?;
+    Ok(response)
 }

@@ -12,7 +12,6 @@ use std::time::{Duration, Instant};
 
 use futures::{SinkExt, StreamExt};
 use serde_json::{json, Value};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
@@ -337,16 +336,11 @@ fn peak_rss_kb(pid: u32) -> Option<u64> {
 /// Signs up an account through the join server function; returns its session token.
 async fn sign_up(addr: SocketAddr, nickname: &str) -> Result<String, LoadError> {
     let failed = |reason: String| LoadError::SignUp { addr, reason };
-    let mut stream = TcpStream::connect(addr).await.map_err(|e| failed(e.to_string()))?;
     let form = format!("nickname={nickname}");
-    let request = format!(
-        "POST /api/join HTTP/1.0\r\nHost: {addr}\r\nAccept: application/json\r\n\
-         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}",
-        form.len()
-    );
-    stream.write_all(request.as_bytes()).await.map_err(|e| failed(e.to_string()))?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.map_err(|e| failed(e.to_string()))?;
+    let accept = "Accept: application/json\r\n";
+    let response = crate::cli::http_post(addr, "/api/join", accept, "application/x-www-form-urlencoded", &form)
+        .await
+        .map_err(|e| failed(e.to_string()))?;
     response
         .lines()
         .filter_map(|line| line.split_once(':').filter(|(name, _)| name.eq_ignore_ascii_case("set-cookie")))

@@ -351,20 +351,20 @@ pub async fn authenticate(
     state: &AppState,
     headers: &axum::http::HeaderMap,
 ) -> Result<(crate::protocol::Account, Vec<u8>), axum::response::Response> {
-    use crate::bot_api::unauthorized;
+    use crate::bot_api::json_refusal;
     if !crate::identity::same_origin(headers) {
-        return Err(unauthorized(StatusCode::FORBIDDEN, "requests from other sites are refused"));
+        return Err(json_refusal(StatusCode::FORBIDDEN, "requests from other sites are refused"));
     }
     let Some(token) = crate::identity::token_from_headers(headers) else {
-        return Err(unauthorized(StatusCode::UNAUTHORIZED, "sign in first: no session cookie or bearer token"));
+        return Err(json_refusal(StatusCode::UNAUTHORIZED, "sign in first: no session cookie or bearer token"));
     };
     let session = state.secret.token_hash(&token);
     match state.store.session_account(session.clone()).await {
         Ok(Some(account)) => Ok((account, session)),
-        Ok(None) => Err(unauthorized(StatusCode::UNAUTHORIZED, "the session or token is not valid")),
+        Ok(None) => Err(json_refusal(StatusCode::UNAUTHORIZED, "the session or token is not valid")),
         Err(error) => {
             let failure = crate::error::AppError::internal("sign-in", &error);
-            Err(unauthorized(StatusCode::INTERNAL_SERVER_ERROR, &failure.to_string()))
+            Err(json_refusal(StatusCode::INTERNAL_SERVER_ERROR, &failure.to_string()))
         }
     }
 }

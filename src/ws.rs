@@ -49,7 +49,7 @@ pub async fn upgrade(
     // Registered before the upgrade, so the cap holds however many arrive at once.
     let Some(registration) = state.hub.register(session.clone(), account.id, Some(peer.ip()), caps) else {
         let too_many = "too many open connections for this user or address; close some tabs";
-        return crate::bot_api::unauthorized(StatusCode::TOO_MANY_REQUESTS, too_many);
+        return crate::bot_api::json_refusal(StatusCode::TOO_MANY_REQUESTS, too_many);
     };
     let limit = limits.max_ws_message_bytes;
     socket
