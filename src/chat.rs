@@ -347,12 +347,9 @@ impl ChatState {
 
     /// The server stored one of this user's messages: it leaves the outbox.
     pub fn settle(&self, client_msg_id: &str) {
-        let Some(me) = self.me.get_untracked() else { return };
-        if outbox::load(me.id).contains(client_msg_id) {
-            self.change_outbox(|outbox| {
-                outbox.remove(client_msg_id);
-            });
-        }
+        self.change_outbox(|outbox| {
+            outbox.remove(client_msg_id);
+        });
     }
 
     /// The server refused one of this user's messages: it waits for a retry or a discard.
@@ -364,9 +361,12 @@ impl ChatState {
     /// Changes the stored outbox. Read again first: the user's other tabs share it.
     fn change_outbox(&self, change: impl FnOnce(&mut Outbox)) {
         let Some(me) = self.me.get_untracked() else { return };
-        let mut current = outbox::load(me.id);
+        let before = outbox::load(me.id);
+        let mut current = before.clone();
         change(&mut current);
-        outbox::save(me.id, &current);
+        if current != before {
+            outbox::save(me.id, &current);
+        }
     }
 
     /// Everything waiting to be sent, from this tab or any other of this user's (after a reload,

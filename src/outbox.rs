@@ -48,7 +48,7 @@ impl Outbox {
         });
     }
 
-    pub fn contains(&self, client_msg_id: &str) -> bool {
+    fn contains(&self, client_msg_id: &str) -> bool {
         self.queued.iter().any(|queued| queued.client_msg_id == client_msg_id)
     }
 
