@@ -83,6 +83,7 @@ pub async fn serve<S, R>(
     S: Sink<Message> + Unpin,
     R: Stream<Item = Result<Message, axum::Error>> + Unpin,
 {
+    let write_deadline = Duration::from_secs(state.settings.limits.ping_interval_secs) * 2;
     let mut connection = Connection {
         sink,
         state,
@@ -93,6 +94,7 @@ pub async fn serve<S, R>(
         rooms: HashSet::new(),
         last_delivered: 0,
         last_heard: Instant::now(),
+        write_deadline,
     };
     if let Ok(mut live) = connection.start(&mut stream).await {
         let _ = connection.run(&mut stream, &mut live).await;
@@ -120,6 +122,23 @@ struct Connection<S> {
     /// The newest message id this client has been sent.
     last_delivered: i64,
     last_heard: Instant,
+    /// How long one write may wait for the peer to take data: as long as a silent peer may last.
+    write_deadline: Duration,
+}
+
+/// Waits for one write, but not forever. A write waits while the peer takes no data (it stopped
+/// reading, or vanished without closing), and while it waits nothing else here runs: not the ping
+/// that would reap the peer, not shutdown. So a write the peer has not taken within the deadline
+/// ends the connection; a live client reconnects and catches up from its last id.
+async fn within<E>(deadline: Duration, write: impl std::future::Future<Output = Result<(), E>>) -> Result<(), Gone> {
+    match tokio::time::timeout(deadline, write).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(_)) => Err(Gone),
+        Err(_) => {
+            tracing::warn!(?deadline, "websocket peer took no data in time; closing the connection");
+            Err(Gone)
+        }
+    }
 }
 
 impl<S: Sink<Message> + Unpin> Connection<S> {
@@ -218,7 +237,7 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
                     if self.last_heard.elapsed() > ping_every * 2 {
                         return Err(self.close(close_code::POLICY, "no answer to ping").await);
                     }
-                    self.sink.send(Message::Ping(Default::default())).await.map_err(|_| Gone)?;
+                    within(self.write_deadline, self.sink.send(Message::Ping(Default::default()))).await?;
                 }
             }
         }
@@ -391,13 +410,13 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
             match live.try_recv() {
                 Ok(next) => self.feed(&next).await?,
                 Err(TryRecvError::Lagged(missed)) => {
-                    self.sink.flush().await.map_err(|_| Gone)?;
+                    within(self.write_deadline, self.sink.flush()).await?;
                     return self.resync(missed).await;
                 }
                 Err(TryRecvError::Empty | TryRecvError::Closed) => break,
             }
         }
-        self.sink.flush().await.map_err(|_| Gone)
+        within(self.write_deadline, self.sink.flush()).await
     }
 
     async fn feed(&mut self, frame: &Broadcast) -> Result<(), Gone> {
@@ -429,18 +448,18 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
             }
             self.last_delivered = id;
         }
-        self.sink.feed(Message::Text(frame.text.clone())).await.map_err(|_| Gone)
+        within(self.write_deadline, self.sink.feed(Message::Text(frame.text.clone()))).await
     }
 
     async fn send(&mut self, frame: &ServerFrame) -> Result<(), Gone> {
         let text: Utf8Bytes = frame.to_json().into();
-        self.sink.send(Message::Text(text)).await.map_err(|_| Gone)
+        within(self.write_deadline, self.sink.send(Message::Text(text))).await
     }
 
     /// Sends a close frame; the connection is over whether or not the peer still listens.
     async fn close(&mut self, code: u16, reason: &'static str) -> Gone {
         let frame = CloseFrame { code, reason: reason.into() };
-        let _ = self.sink.send(Message::Close(Some(frame))).await;
+        let _ = within(self.write_deadline, self.sink.send(Message::Close(Some(frame)))).await;
         Gone
     }
 }

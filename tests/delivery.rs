@@ -423,7 +423,7 @@ async fn resuming_reader(addr: SocketAddr, token: String, mut last: watch::Recei
 
 #[tokio::test]
 async fn readers_behind_a_connection_cutting_proxy_end_with_exactly_the_database() {
-    const CUTS: usize = 4;
+    const LONG_CUT: Duration = Duration::from_secs(30);
     let mut rng = Rng::new("flaky network");
     let (_dir, db) = temp_db();
     let server = TestServer::start(&db).await;
@@ -450,10 +450,13 @@ async fn readers_behind_a_connection_cutting_proxy_end_with_exactly_the_database
         }));
     }
 
-    for _ in 0..CUTS {
+    // Short drops, and one as long as a train going through a tunnel: enough missed messages that
+    // the readers come back through many catch-up pages.
+    let outages = [rng.millis(100, 2_000), rng.millis(100, 2_000), rng.millis(100, 2_000), LONG_CUT];
+    for outage in outages {
         tokio::time::sleep(rng.millis(200, 800)).await;
         proxy.cut();
-        tokio::time::sleep(rng.millis(100, 2_000)).await;
+        tokio::time::sleep(outage).await;
         proxy.heal();
     }
     writing.store(false, Ordering::SeqCst);
@@ -529,6 +532,75 @@ async fn a_reader_that_stops_reading_slows_nobody_and_ends_complete() {
     assert_delivered_exactly("the slow reader", &ids, &stored);
     eprintln!("the slow reader was resynced {resyncs} times");
     assert!(resyncs > 0, "the slow reader really fell behind and was resynced from the database");
+    server.stop().await;
+}
+
+/// Limits with a one-second ping, so a silent peer is reaped within a few seconds.
+fn quick_ping() -> Limits {
+    Limits { ping_interval_secs: 1, ..support::relaxed_limits() }
+}
+
+#[tokio::test]
+async fn a_peer_that_answers_no_ping_is_closed_and_leaves() {
+    let (_dir, db) = temp_db();
+    let server = TestServer::start_with(&db, quick_ping()).await;
+    let (mut watcher, _) = server.join("watcher", None).await;
+    // Never polled again, so its websocket library answers no ping: a laptop that went to sleep.
+    let mut silent = joined(server.addr, &server.register("silent").await, None).await;
+    watcher.frames_until(|frame| frame["type"] == "user_joined" && frame["nickname"] == "silent").await;
+
+    watcher.frames_until(|frame| frame["type"] == "user_left" && frame["nickname"] == "silent").await;
+    loop {
+        match next_event(&mut silent).await {
+            Event::Frame(_) => {}
+            Event::Closed(code) => {
+                assert_eq!(code, Some(CloseCode::Policy), "told why: no answer to ping");
+                break;
+            }
+        }
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_peer_that_takes_no_data_is_closed_even_while_it_keeps_talking() {
+    let (_dir, db) = temp_db();
+    let server = TestServer::start_with(&db, quick_ping()).await;
+    let (mut watcher, _) = server.join("watcher", None).await;
+    let stalled = joined(server.addr, &server.register("stalled").await, None).await;
+    watcher.frames_until(|frame| frame["type"] == "user_joined" && frame["nickname"] == "stalled").await;
+    // It keeps sending heartbeats, so it never looks silent, but reads nothing: once the socket
+    // buffers are full the server's write to it waits, and only the write deadline ends that.
+    let (mut talking, _not_reading) = stalled.split();
+    let heartbeats = tokio::spawn(async move {
+        while talking.send(Message::Pong(Default::default())).await.is_ok() {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    });
+    let writing = Arc::new(AtomicBool::new(true));
+    let mut writers = Vec::new();
+    for w in 0..2 {
+        let mut socket = joined(server.addr, &server.register(&format!("writer{w}")).await, None).await;
+        let writing = Arc::clone(&writing);
+        writers.push(tokio::spawn(async move {
+            // About 3 MB a round: a few rounds fill the stalled socket's kernel buffers.
+            let body = "x".repeat(3_000);
+            let acked = AtomicUsize::new(0);
+            let mut round = 0;
+            while writing.load(Ordering::SeqCst) {
+                post_in_batches(&mut socket, &format!("w{w}-r{round}"), 1_000, 50, &body, &acked).await;
+                round += 1;
+            }
+        }));
+    }
+
+    let left = watcher.frames_until(|frame| frame["type"] == "user_left" && frame["nickname"] == "stalled");
+    tokio::time::timeout(PATIENCE, left).await.expect("the stalled peer is closed once a write waits too long");
+    writing.store(false, Ordering::SeqCst);
+    for writer in writers {
+        writer.await.expect("writer");
+    }
+    heartbeats.abort();
     server.stop().await;
 }
 
