@@ -14,6 +14,14 @@ step "formatting (cargo fmt --check)"
 cargo fmt --all -- --check
 step "dependencies: licences, bans and sources (cargo deny)"
 cargo deny --locked check licenses bans sources
+step "dependencies: security advisories (cargo deny, RustSec database)"
+# The database is cloned from GitHub; where GitHub is out of reach (this project's build machines)
+# the check cannot run, and says so loudly rather than passing in silence.
+if timeout 300 cargo deny fetch db >/dev/null 2>&1; then
+    cargo deny --locked check advisories
+else
+    printf '\033[1;33mwarning:\033[0m RustSec advisory database unreachable (github.com): advisories NOT checked\n' >&2
+fi
 step "clippy: server build"
 cargo clippy --locked --features ssr --all-targets -- -D warnings
 step "clippy: browser build"
