@@ -4,6 +4,11 @@
 # the server's memory should not care. Needs `cargo build --release --features ssr` first.
 #
 #   bench/slow-reader.sh [STALLED]     (10 stalled clients by default)
+#
+# The load's shape comes from the environment: CLIENTS (100), SENDERS (10), RATE per sender (50 msg/s),
+# BYTES per body (2000) and DURATION in seconds (15). The issue's 10,000 msg/s room, for instance:
+#
+#   CLIENTS=20 SENDERS=20 RATE=500 BYTES=100 bench/slow-reader.sh 1
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=target/release/natter
@@ -17,7 +22,8 @@ run() {
         --config bench/natter-bench.toml --log warn &
     pid=$!
     until curl -sf "http://127.0.0.1:$port/healthz" >/dev/null; do sleep 0.2; done
-    "$bin" load --target "127.0.0.1:$port" --clients 100 --senders 10 --rate 50 --seconds 15 --bytes 2000 \
+    "$bin" load --target "127.0.0.1:$port" --clients "${CLIENTS:-100}" --senders "${SENDERS:-10}" \
+        --rate "${RATE:-50}" --seconds "${DURATION:-15}" --bytes "${BYTES:-2000}" \
         --stalled "$1" --server-pid "$pid" | tail -n 1
     kill "$pid"
     wait "$pid" 2>/dev/null || true
