@@ -1,20 +1,40 @@
 //! `natter load`: a load generator that speaks Natter's own protocol. It signs up a few accounts,
 //! opens many websocket clients in `general` (ramped), makes some of them post at a steady rate, and
 //! measures what every client receives: loss, deliveries per second, post-to-ack and
-//! post-to-all-received latency, and (given the server's pid) the server's peak memory and CPU time.
-//! It targets loopback unless an address is given explicitly, stops by itself, and ends with one
-//! JSON line for scripts (`bench/`).
+//! post-to-all-received latency, its own CPU time, and (given the server's pid) the server's peak
+//! memory and CPU time. It targets loopback unless an address is given explicitly, stops by itself,
+//! and ends with one JSON line for scripts (`bench/`).
+//!
+//! For side-by-side runs it also speaks to the peers under `bench/peers/`: `--protocol bare` (the
+//! storage-free broadcast baseline, Natter's frames without sign-up or hello) and `--protocol
+//! socketio` (a Socket.IO v4 chat, Engine.IO over a websocket). Frames are recognised by a scan of
+//! their text rather than parsed, so the tool spends its CPU on sockets, not on JSON.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::{SinkExt, StreamExt};
 use serde_json::{json, Value};
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::WebSocketStream;
+
+/// Which server the tool is talking to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Protocol {
+    /// Natter: sign-up, a session cookie, `hello`, then `send` frames in `general`.
+    #[default]
+    Natter,
+    /// The storage-free broadcast peer (`bench/peers/broadcast.rs`): Natter's `send`, `ack` and
+    /// `message` frames on `/`, with no sign-up and no hello.
+    Bare,
+    /// A Socket.IO v4 chat (`bench/peers/socketio/server.js`): "chat message" events with acks.
+    Socketio,
+}
 
 /// What to run; see `natter load --help`.
 #[derive(Clone, Debug, clap::Args)]
@@ -55,6 +75,13 @@ pub struct LoadArgs {
     /// Extra clients that connect and then never read again (slow readers the room must not wait for).
     #[arg(long, default_value_t = 0)]
     pub stalled: usize,
+    /// The server's protocol: Natter itself, or one of the peers under `bench/peers/`.
+    #[arg(long, value_enum, default_value_t = Protocol::Natter)]
+    pub protocol: Protocol,
+    /// Loopback source addresses to spread the clients over (127.0.0.1, 127.0.0.2, …): one address
+    /// has about 28,000 ephemeral ports towards one server port, so 100,000 clients need four or more.
+    #[arg(long, default_value_t = 1)]
+    pub source_addrs: u8,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +94,19 @@ pub enum LoadError {
     Nofile(std::io::Error),
     #[error("{0}")]
     Invalid(&'static str),
+}
+
+/// What a client made of one frame it received.
+#[derive(Debug, PartialEq, Eq)]
+enum Seen {
+    /// A load message, by its sequence number.
+    Delivery(usize),
+    /// The server took the sender's message with this sequence number.
+    Ack(usize),
+    Refusal,
+    /// Socket.IO's keep-alive: answer it or be dropped.
+    Ping,
+    Other,
 }
 
 /// Shared counters: written by every client task, read once at the end.
@@ -105,6 +145,11 @@ pub async fn run(args: LoadArgs, configured: SocketAddr) -> Result<Value, LoadEr
     if args.clients == 0 || args.senders > args.clients || args.accounts == 0 || args.rate <= 0.0 {
         return Err(LoadError::Invalid("need clients ≥ senders, at least one account, and a positive rate"));
     }
+    if args.source_addrs == 0 || (args.source_addrs > 1 && !target.ip().is_loopback()) {
+        return Err(LoadError::Invalid(
+            "--source-addrs spreads clients over loopback addresses: 1 or more, loopback only",
+        ));
+    }
     if let Some(nofile) = args.nofile {
         rlimit::increase_nofile_limit(nofile).map_err(LoadError::Nofile)?;
     }
@@ -115,8 +160,13 @@ pub async fn run(args: LoadArgs, configured: SocketAddr) -> Result<Value, LoadEr
     let accounts = args.accounts.min(args.clients);
     let mut tokens = Vec::with_capacity(accounts);
     for i in 0..accounts {
-        tokens.push(sign_up(target, &format!("load-{run_id}-{i}")).await?);
+        tokens.push(match args.protocol {
+            Protocol::Natter => sign_up(target, &format!("load-{run_id}-{i}")).await?,
+            Protocol::Bare | Protocol::Socketio => String::new(),
+        });
     }
+    let own_before = cpu_seconds(std::process::id());
+    let server_rss_before = args.server_pid.and_then(|pid| status_kb(pid, "VmRSS:"));
 
     let capacity = (args.senders as f64 * args.rate * args.seconds as f64).ceil() as usize + args.senders;
     let tally = Arc::new(Tally {
@@ -137,8 +187,9 @@ pub async fn run(args: LoadArgs, configured: SocketAddr) -> Result<Value, LoadEr
     let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel::<Option<Client>>(args.clients);
     for i in 0..args.clients {
         let (token, ready) = (tokens[i % accounts].clone(), ready_tx.clone());
+        let (protocol, source) = (args.protocol, source_address(i, args.source_addrs));
         tokio::spawn(async move {
-            let _ = ready.send(Client::open(target, &token).await).await;
+            let _ = ready.send(Client::open(protocol, target, source, &token).await).await;
         });
         tokio::time::sleep(gap).await;
     }
@@ -159,58 +210,27 @@ pub async fn run(args: LoadArgs, configured: SocketAddr) -> Result<Value, LoadEr
     // Held open, never read: their frames pile up in the server until it makes them resync.
     let mut stalled = Vec::with_capacity(args.stalled);
     for i in 0..args.stalled {
-        if let Some(client) = Client::open(target, &tokens[i % accounts]).await {
+        let source = source_address(args.clients + i, args.source_addrs);
+        if let Some(client) = Client::open(args.protocol, target, source, &tokens[i % accounts]).await {
             stalled.push(client);
         }
     }
 
     // The server's CPU time from here on is what the messages cost (not sign-ups and connections).
     let server_before = args.server_pid.and_then(cpu_seconds);
+    let server_rss_connected = args.server_pid.and_then(|pid| status_kb(pid, "VmRSS:"));
+    let own_connected = cpu_seconds(std::process::id());
     // Every client reads; the first `senders` also post.
     let stop_sending = tally.micros() + args.seconds * 1_000_000;
-    let body_pad = args.bytes;
-    let mut readers = Vec::new();
+    let mut tasks = Vec::with_capacity(clients.len());
     for (index, client) in clients.into_iter().enumerate() {
-        let (sink, mut stream) = client.socket.split();
-        let tally_for_reader = Arc::clone(&tally);
-        let is_sender = index < args.senders;
-        // A reader keeps its writing half (so the socket stays whole) unless it lends it to a sender.
-        let (mut sink, kept) = if is_sender { (Some(sink), None) } else { (None, Some(sink)) };
-        readers.push(tokio::spawn(async move {
-            let _kept = kept;
-            while let Some(Ok(frame)) = stream.next().await {
-                if let Message::Text(text) = frame {
-                    tally_for_reader.record(text.as_str());
-                }
-            }
-        }));
-        if let Some(mut sink) = sink.take() {
-            let tally = Arc::clone(&tally);
-            let (rate, run_id) = (args.rate, run_id.clone());
-            tokio::spawn(async move {
-                let mut every = tokio::time::interval(Duration::from_secs_f64(1.0 / rate));
-                every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-                loop {
-                    every.tick().await;
-                    if tally.micros() >= stop_sending {
-                        break;
-                    }
-                    let seq = tally.next_seq.fetch_add(1, Ordering::Relaxed);
-                    let Some(sent_at) = tally.sent_at.get(seq) else { break };
-                    let mut body = format!("{MARK}{seq}:");
-                    while body.len() < body_pad {
-                        body.push('x');
-                    }
-                    sent_at.store(tally.micros().max(1), Ordering::Relaxed);
-                    let frame = json!({ "type": "send", "client_msg_id": format!("{run_id}-{seq}"), "body": body });
-                    if sink.send(Message::text(frame.to_string())).await.is_err() {
-                        break;
-                    }
-                }
-                // Keep the socket open (and reading) until the run ends.
-                std::future::pending::<()>().await;
-            });
-        }
+        let sending = (index < args.senders).then(|| Sending {
+            every: Duration::from_secs_f64(1.0 / args.rate),
+            until: stop_sending,
+            bytes: args.bytes,
+            run_id: run_id.clone(),
+        });
+        tasks.push(tokio::spawn(client.drive(args.protocol, Arc::clone(&tally), sending)));
     }
 
     tokio::time::sleep(Duration::from_micros(stop_sending.saturating_sub(tally.micros()))).await;
@@ -228,38 +248,80 @@ pub async fn run(args: LoadArgs, configured: SocketAddr) -> Result<Value, LoadEr
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let sending_secs = args.seconds as f64;
-    for reader in readers {
-        reader.abort();
+    for task in tasks {
+        task.abort();
     }
     let mut report = tally.report(sent, receivers, connect_secs, sending_secs, args.server_pid, server_before);
     report["clients"]["stalled"] = json!(stalled.len());
+    let connections = (tally.connected.load(Ordering::Relaxed) + stalled.len()).max(1) as f64;
+    report["server"]["rss_before_connecting_mb"] = json!(server_rss_before.map(|kb| round(kb as f64 / 1024.0)));
+    report["server"]["rss_connected_mb"] = json!(server_rss_connected.map(|kb| round(kb as f64 / 1024.0)));
+    report["server"]["kb_per_connection"] = json!(server_rss_before
+        .zip(server_rss_connected)
+        .map(|(before, after)| round(after.saturating_sub(before) as f64 / connections)));
+    report["protocol"] = json!(format!("{:?}", args.protocol).to_lowercase());
+    let delivered = tally.deliveries.load(Ordering::Relaxed);
+    let own_now = cpu_seconds(std::process::id());
+    let own_messages = own_now.zip(own_connected).map(|(now, then)| now - then);
+    report["load_tool"] = json!({
+        "cpu_secs": own_now.zip(own_before).map(|(now, then)| round(now - then)),
+        "cpu_secs_sending": own_messages.map(round),
+        "cpu_us_per_delivery": own_messages.filter(|_| delivered > 0).map(|cpu| round(cpu * 1e6 / delivered as f64)),
+    });
     drop(stalled);
     Ok(report)
 }
 
+/// The loopback address client `index` connects from, when the clients are spread over several.
+fn source_address(index: usize, spread: u8) -> Option<IpAddr> {
+    (spread > 1).then(|| IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1 + (index % usize::from(spread)) as u8)))
+}
+
+/// What a sending client posts, and until when.
+struct Sending {
+    every: Duration,
+    /// In µs on the tally's clock.
+    until: u64,
+    bytes: usize,
+    run_id: String,
+}
+
+impl Sending {
+    /// The frame for message `seq`: its body starts with the sequence number the readers look for.
+    fn frame(&self, protocol: Protocol, seq: usize) -> String {
+        let mut body = format!("{MARK}{seq}:");
+        while body.len() < self.bytes {
+            body.push('x');
+        }
+        match protocol {
+            Protocol::Natter | Protocol::Bare => {
+                json!({ "type": "send", "client_msg_id": format!("{}-{seq}", self.run_id), "body": body }).to_string()
+            }
+            // An event with an acknowledgement id: `42<id>["event",data]`, answered by `43<id>[]`.
+            Protocol::Socketio => format!("42{seq}{}", json!(["chat message", body])),
+        }
+    }
+}
+
 impl Tally {
     /// Counts one frame a client received.
-    fn record(&self, text: &str) {
+    fn record(&self, seen: &Seen) {
         let now = self.micros();
-        let Ok(frame) = serde_json::from_str::<Value>(text) else { return };
-        match frame["type"].as_str() {
-            Some("message") => {
-                let Some(seq) = frame["message"]["body"].as_str().and_then(sequence) else { return };
+        match *seen {
+            Seen::Delivery(seq) => {
                 let Some(sent_at) = self.sent_at.get(seq).map(|at| at.load(Ordering::Relaxed)) else { return };
                 self.deliveries.fetch_add(1, Ordering::Relaxed);
                 self.slowest_delivery[seq].fetch_max(now.saturating_sub(sent_at).max(1), Ordering::Relaxed);
             }
-            Some("ack") => {
-                let seq = frame["client_msg_id"].as_str().and_then(|id| id.rsplit('-').next()?.parse::<usize>().ok());
-                if let Some(seq) = seq.filter(|&seq| seq < self.sent_at.len()) {
-                    let sent_at = self.sent_at[seq].load(Ordering::Relaxed);
+            Seen::Ack(seq) => {
+                if let Some(sent_at) = self.sent_at.get(seq).map(|at| at.load(Ordering::Relaxed)) {
                     self.ack_after[seq].store(now.saturating_sub(sent_at).max(1), Ordering::Relaxed);
                 }
             }
-            Some("error") => {
+            Seen::Refusal => {
                 self.refusals.fetch_add(1, Ordering::Relaxed);
             }
-            _ => {}
+            Seen::Ping | Seen::Other => {}
         }
     }
 
@@ -292,7 +354,7 @@ impl Tally {
             "post_to_ack_ms": percentiles(acks),
             "post_to_all_received_ms": percentiles(to_all),
             "server": {
-                "peak_rss_mb": server_pid.and_then(peak_rss_kb).map(|kb| round(kb as f64 / 1024.0)),
+                "peak_rss_mb": server_pid.and_then(|pid| status_kb(pid, "VmHWM:")).map(|kb| round(kb as f64 / 1024.0)),
                 "cpu_secs": server_cpu.map(round),
                 "cpu_us_per_delivery": server_cpu.filter(|_| delivered > 0).map(|cpu| round(cpu * 1e6 / delivered as f64)),
             },
@@ -300,9 +362,47 @@ impl Tally {
     }
 }
 
-/// The sequence number in a load message's body.
-fn sequence(body: &str) -> Option<usize> {
-    body.strip_prefix(MARK)?.split(':').next()?.parse().ok()
+/// The sequence number at the start of `text`, if it is a load message's body.
+fn sequence(text: &str) -> Option<usize> {
+    let digits = text.strip_prefix(MARK)?;
+    let end = digits.find(|c: char| !c.is_ascii_digit()).unwrap_or(digits.len());
+    digits[..end].parse().ok()
+}
+
+/// Recognises a Natter (or bare peer) frame by its leading type tag, without parsing the JSON.
+fn classify_natter(text: &str) -> Seen {
+    if text.starts_with(r#"{"type":"message""#) {
+        let Some(at) = text.find(r#""body":""#) else { return Seen::Other };
+        return sequence(&text[at + 8..]).map_or(Seen::Other, Seen::Delivery);
+    }
+    if text.starts_with(r#"{"type":"ack""#) {
+        let Some(at) = text.find(r#""client_msg_id":""#) else { return Seen::Other };
+        let id = text[at + 17..].split('"').next().unwrap_or_default();
+        return id.rsplit('-').next().and_then(|seq| seq.parse().ok()).map_or(Seen::Other, Seen::Ack);
+    }
+    if text.starts_with(r#"{"type":"error""#) {
+        return Seen::Refusal;
+    }
+    Seen::Other
+}
+
+/// Recognises an Engine.IO/Socket.IO packet: `2` ping, `42[...]` event, `43<id>[...]` ack.
+fn classify_socketio(text: &str) -> Seen {
+    if text == "2" {
+        return Seen::Ping;
+    }
+    if let Some(event) = text.strip_prefix("42[") {
+        let Some(at) = event.find(&format!("\"{MARK}")) else { return Seen::Other };
+        return sequence(&event[at + 1..]).map_or(Seen::Other, Seen::Delivery);
+    }
+    if let Some(ack) = text.strip_prefix("43") {
+        let end = ack.find('[').unwrap_or(ack.len());
+        return ack[..end].parse().map_or(Seen::Other, Seen::Ack);
+    }
+    if text.starts_with("44") {
+        return Seen::Refusal;
+    }
+    Seen::Other
 }
 
 fn percentiles(mut micros: Vec<u64>) -> Value {
@@ -327,10 +427,11 @@ fn cpu_seconds(pid: u32) -> Option<f64> {
     Some(ticks / 100.0)
 }
 
-/// The peak resident memory of a process in KiB (VmHWM), from /proc (Linux).
-fn peak_rss_kb(pid: u32) -> Option<u64> {
+/// A memory figure of a process in KiB from /proc (Linux): `VmHWM:` is the peak resident size,
+/// `VmRSS:` the current one.
+fn status_kb(pid: u32, field: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status.lines().find_map(|line| line.strip_prefix("VmHWM:")?.trim().trim_end_matches("kB").trim().parse().ok())
+    status.lines().find_map(|line| line.strip_prefix(field)?.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
 /// Signs up an account through the join server function; returns its session token.
@@ -348,41 +449,170 @@ async fn sign_up(addr: SocketAddr, nickname: &str) -> Result<String, LoadError> 
         .ok_or_else(|| failed(response.lines().next().unwrap_or("no answer").to_owned()))
 }
 
+type Socket = WebSocketStream<TcpStream>;
+
 struct Client {
-    socket: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>,
+    socket: Socket,
 }
 
 impl Client {
-    /// Connects with a session, says hello and waits for the welcome; `None` on any failure.
-    async fn open(addr: SocketAddr, token: &str) -> Option<Self> {
-        let mut request = format!("ws://{addr}/ws").into_client_request().ok()?;
-        request.headers_mut().insert("cookie", format!("natter_session={token}").parse().ok()?);
-        let (mut socket, _) = tokio_tungstenite::connect_async(request).await.ok()?;
-        socket.send(Message::text(json!({ "type": "hello" }).to_string())).await.ok()?;
+    /// Connects, signs in as the protocol wants and waits until the server has taken the client in;
+    /// `None` on any failure.
+    async fn open(protocol: Protocol, addr: SocketAddr, source: Option<IpAddr>, token: &str) -> Option<Self> {
+        let path = match protocol {
+            Protocol::Natter => "/ws",
+            Protocol::Bare => "/",
+            Protocol::Socketio => "/socket.io/?EIO=4&transport=websocket",
+        };
+        let mut request = format!("ws://{addr}{path}").into_client_request().ok()?;
+        if protocol == Protocol::Natter {
+            request.headers_mut().insert("cookie", format!("natter_session={token}").parse().ok()?);
+        }
+        let stream = connect_from(addr, source).await.ok()?;
+        // tungstenite allocates (and zero-fills) its read buffer per connection: keep it small, or
+        // 100,000 clients would need 12 GB for buffers alone.
+        let config = WebSocketConfig::default().read_buffer_size(4 * 1024);
+        let (mut socket, _) = tokio_tungstenite::client_async_with_config(request, stream, Some(config)).await.ok()?;
+        let (greeting, taken_in): (Option<&str>, fn(&str) -> bool) = match protocol {
+            Protocol::Natter => (Some(r#"{"type":"hello"}"#), |text| text.contains(r#""type":"welcome""#)),
+            Protocol::Bare => return Some(Self { socket }),
+            // Engine.IO opens with `0{...}`; `40` joins the default namespace, answered by `40{...}`.
+            Protocol::Socketio => (None, |text| text.starts_with("40")),
+        };
+        if let Some(greeting) = greeting {
+            socket.send(Message::text(greeting)).await.ok()?;
+        }
         let deadline = tokio::time::sleep(Duration::from_secs(30));
         tokio::pin!(deadline);
         loop {
             tokio::select! {
                 () = &mut deadline => return None,
                 frame = socket.next() => match frame? {
-                    Ok(Message::Text(text)) if text.as_str().contains("\"type\":\"welcome\"") => return Some(Self { socket }),
+                    Ok(Message::Text(text)) if taken_in(text.as_str()) => return Some(Self { socket }),
+                    Ok(Message::Text(text)) if protocol == Protocol::Socketio && text.starts_with('0') => {
+                        socket.send(Message::text("40")).await.ok()?;
+                    }
                     Ok(_) => {}
                     Err(_) => return None,
                 },
             }
         }
     }
+
+    /// Reads every frame until aborted, answering keep-alives, and posts on schedule if `sending`.
+    async fn drive(mut self, protocol: Protocol, tally: Arc<Tally>, sending: Option<Sending>) {
+        let classify = match protocol {
+            Protocol::Natter | Protocol::Bare => classify_natter,
+            Protocol::Socketio => classify_socketio,
+        };
+        let mut every = tokio::time::interval(sending.as_ref().map_or(Duration::from_secs(3600), |s| s.every));
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut posting = sending.is_some();
+        loop {
+            tokio::select! {
+                frame = self.socket.next() => {
+                    let Some(Ok(frame)) = frame else { return };
+                    let Message::Text(text) = frame else { continue };
+                    let seen = classify(text.as_str());
+                    if seen == Seen::Ping && self.socket.send(Message::text("3")).await.is_err() {
+                        return;
+                    }
+                    tally.record(&seen);
+                }
+                _ = every.tick(), if posting => {
+                    let Some(sending) = &sending else { continue };
+                    if tally.micros() >= sending.until {
+                        posting = false;
+                        continue;
+                    }
+                    let seq = tally.next_seq.fetch_add(1, Ordering::Relaxed);
+                    let Some(sent_at) = tally.sent_at.get(seq) else {
+                        posting = false;
+                        continue;
+                    };
+                    let frame = sending.frame(protocol, seq);
+                    sent_at.store(tally.micros().max(1), Ordering::Relaxed);
+                    if self.socket.send(Message::text(frame)).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A TCP connection to `addr`, from a chosen local address when given.
+async fn connect_from(addr: SocketAddr, source: Option<IpAddr>) -> std::io::Result<TcpStream> {
+    let stream = match source {
+        None => TcpStream::connect(addr).await?,
+        Some(source) => {
+            let socket = if source.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
+            socket.bind(SocketAddr::new(source, 0))?;
+            socket.connect(addr).await?
+        }
+    };
+    stream.set_nodelay(true)?;
+    Ok(stream)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::{ChatMessage, ClientFrame, ErrorCode, MessageKind, Rejection, ServerFrame};
 
     #[test]
     fn sequence_numbers_come_back_out_of_bodies() {
         assert_eq!(sequence("load:42:xxxx"), Some(42));
         assert_eq!(sequence("hello"), None);
         assert_eq!(sequence("load:x:"), None);
+    }
+
+    #[test]
+    fn natter_frames_are_recognised_by_their_type_tag() {
+        let message = ServerFrame::Message {
+            message: ChatMessage {
+                id: 9,
+                room_id: 1,
+                author_id: 2,
+                nickname: "load-1".into(),
+                body: "load:17:xxxx".into(),
+                sent_at: 1,
+                client_msg_id: "run-17".into(),
+                kind: MessageKind::Chat,
+                deleted: false,
+            },
+        };
+        assert_eq!(classify_natter(&message.to_json()), Seen::Delivery(17));
+        let ack = ServerFrame::Ack { client_msg_id: "abc-run-23".into(), id: 9, sent_at: 1 };
+        assert_eq!(classify_natter(&ack.to_json()), Seen::Ack(23));
+        let refused = Rejection::new(ErrorCode::RateLimited, "slow down").into_frame(Some("run-3".into()));
+        assert_eq!(classify_natter(&refused.to_json()), Seen::Refusal);
+        assert_eq!(classify_natter(r#"{"type":"typing","room_id":1}"#), Seen::Other);
+    }
+
+    #[test]
+    fn the_bare_peer_and_the_tools_frames_agree() {
+        let sending = Sending { every: Duration::from_secs(1), until: 0, bytes: 20, run_id: "r".into() };
+        let frame = sending.frame(Protocol::Bare, 5);
+        let decoded = crate::protocol::decode_client_frame(&frame).expect("a valid send frame");
+        assert!(matches!(decoded, ClientFrame::Send { ref client_msg_id, ref body, .. }
+            if client_msg_id == "r-5" && body.len() == 20 && sequence(body) == Some(5)));
+    }
+
+    #[test]
+    fn socketio_packets_are_recognised() {
+        let sending = Sending { every: Duration::from_secs(1), until: 0, bytes: 12, run_id: "r".into() };
+        assert_eq!(sending.frame(Protocol::Socketio, 31), r#"4231["chat message","load:31:xxxx"]"#);
+        assert_eq!(classify_socketio(r#"42["chat message","load:31:xxxx"]"#), Seen::Delivery(31));
+        assert_eq!(classify_socketio("4331[]"), Seen::Ack(31));
+        assert_eq!(classify_socketio("2"), Seen::Ping);
+        assert_eq!(classify_socketio(r#"40{"sid":"x"}"#), Seen::Other);
+    }
+
+    #[test]
+    fn clients_spread_over_loopback_addresses_only_when_asked() {
+        assert_eq!(source_address(5, 1), None);
+        assert_eq!(source_address(5, 4), Some(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2))));
     }
 
     #[test]

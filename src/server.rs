@@ -290,6 +290,12 @@ pub async fn main() -> ExitCode {
 
 async fn serve(settings: Settings) -> ExitCode {
     init_logging(&settings.log);
+    // Every websocket is a file descriptor, and the usual soft limit (1,024) would turn the
+    // thousand-and-first client away: take what the hard limit allows.
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => tracing::debug!(limit, "open-file limit"),
+        Err(error) => tracing::warn!(%error, "cannot raise the open-file limit"),
+    }
     let db = settings.db.display().to_string();
     let server = match Server::bind(settings).await {
         Ok(server) => server,

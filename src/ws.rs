@@ -214,12 +214,17 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
     {
         let ping_every = Duration::from_secs(self.state.settings.limits.ping_interval_secs);
         let mut ping = tokio::time::interval_at(Instant::now() + ping_every, ping_every);
+        // Waited on across the loop: a fresh `cancelled()` per wake-up would register with (and
+        // unregister from) each token's lock on every delivery.
+        let shutdown = self.state.shutdown.clone().cancelled_owned();
+        let session_ended = self.session_ended.clone().cancelled_owned();
+        tokio::pin!(shutdown, session_ended);
         loop {
             tokio::select! {
-                () = self.state.shutdown.cancelled() => {
+                () = &mut shutdown => {
                     return Err(self.close(close_code::AWAY, "server shutting down").await);
                 }
-                () = self.session_ended.cancelled() => {
+                () = &mut session_ended => {
                     return Err(self.close(close_code::POLICY, "session ended").await);
                 }
                 incoming = stream.next() => {

@@ -2,7 +2,7 @@
 
 mod support;
 
-use natter::load::{run, LoadArgs};
+use natter::load::{run, LoadArgs, Protocol};
 use support::TestServer;
 
 #[tokio::test]
@@ -22,6 +22,8 @@ async fn a_small_load_run_reports_every_message_delivered_to_every_client() {
         server_pid: Some(std::process::id()),
         drain: 10,
         stalled: 1,
+        protocol: Protocol::Natter,
+        source_addrs: 2,
     };
     let report = run(args, server.addr).await.expect("the run completes");
     assert_eq!(report["clients"]["connected"], 12, "{report}");
@@ -54,6 +56,8 @@ async fn the_tool_refuses_a_configured_address_that_is_not_loopback() {
         server_pid: None,
         drain: 1,
         stalled: 0,
+        protocol: Protocol::Natter,
+        source_addrs: 1,
     };
     let refused = run(args, "192.0.2.1:8080".parse().expect("an address")).await;
     assert!(matches!(refused, Err(natter::load::LoadError::NotLoopback(_))), "{refused:?}");

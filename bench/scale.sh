@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Natter at scale, on a fresh server each (release build; needs root or a high hard limit for the
+# open-file limit): issue 5's 10,000 clients in one room with 10 senders at 10 msg/s each, and
+# 100,000 idle connections spread over five loopback source addresses. Prints each run's JSON line.
+#
+#   cargo build --release --features ssr --bin natter && bench/scale.sh [busy|idle]...
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=target/release/natter
+ulimit -Hn 1048576 2>/dev/null || true
+ulimit -n "$(ulimit -Hn)"
+port=8230
+
+run() {
+    local name=$1
+    shift
+    local data
+    data=$(mktemp -d)
+    "$bin" --addr "127.0.0.1:$port" --db "$data/natter.db" --site-root target/site \
+        --config bench/natter-bench.toml --log warn &
+    local pid=$!
+    until curl -sf "http://127.0.0.1:$port/healthz" >/dev/null; do sleep 0.2; done
+    printf '%s: ' "$name"
+    "$bin" load --target "127.0.0.1:$port" --server-pid "$pid" --nofile "$(ulimit -n)" "$@" | tail -n 1
+    kill "$pid"
+    wait "$pid" 2>/dev/null || true
+    rm -rf "$data"
+    port=$((port + 1))
+}
+
+for scenario in "${@:-busy idle}"; do
+    for one in $scenario; do
+        case $one in
+        busy) run "10,000 clients, 10 senders x 10 msg/s" --clients 10000 --senders 10 --rate 10 --seconds 20 \
+            --bytes 100 --source-addrs 2 --ramp 2000 ;;
+        idle) run "100,000 idle connections" --clients 100000 --senders 0 --seconds 10 --source-addrs 5 \
+            --ramp 4000 --drain 1 ;;
+        *) echo "unknown scenario $one (busy, idle)" >&2 && exit 2 ;;
+        esac
+    done
+done
