@@ -8,6 +8,7 @@ pub mod app;
 pub mod chat;
 pub mod components;
 pub mod error;
+pub mod format;
 pub mod outbox;
 pub mod pages;
 pub mod protocol;

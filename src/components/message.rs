@@ -1,10 +1,12 @@
-//! One line of the conversation. Text is always inserted as text nodes, never as HTML.
+//! One line of the conversation. Text is always inserted as text nodes, never as HTML; the body's
+//! formatting comes from typed spans (`RichText`).
 
 use leptos::prelude::*;
 
 use crate::chat::ChatState;
 use crate::components::local_time::LocalTime;
 use crate::components::moderation::Moderation;
+use crate::components::rich_text::RichText;
 use crate::protocol::MessageKind;
 use crate::timeline::{Line, LineStatus};
 
@@ -45,7 +47,9 @@ pub fn MessageLine(line: Line) -> impl IntoView {
     let body = if line.deleted {
         view! { <p class="body deleted">"Message deleted"</p> }.into_any()
     } else {
-        view! { <p class="body">{line.body}</p> }.into_any()
+        // Read once: the same on the server and at hydration, so the markup matches.
+        let me = chat.me.get_untracked().map(|account| account.nickname);
+        view! { <div class="body"><RichText body=line.body me/></div> }.into_any()
     };
     view! {
         <li class=class data-id=line.id>

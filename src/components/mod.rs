@@ -11,6 +11,7 @@ pub mod new_room;
 pub mod nickname;
 pub mod online_list;
 pub mod password;
+pub mod rich_text;
 pub mod room_header;
 pub mod sidebar;
 pub mod sign_in;
