@@ -50,8 +50,8 @@ fn fan_out(c: &mut Criterion) {
                 next_id += 1;
                 hub.publish_messages(&[sample_message(next_id)]);
                 for receiver in &mut receivers {
-                    let frame = receiver.try_recv().expect("published just now");
-                    if frame.is_for(7, |room| room == GENERAL_ROOM_ID) {
+                    let batch = receiver.try_recv().expect("published just now");
+                    for frame in batch.iter().filter(|frame| frame.is_for(7, |room| room == GENERAL_ROOM_ID)) {
                         black_box(frame.text.clone());
                     }
                 }

@@ -95,6 +95,9 @@ pub struct Limits {
     pub ping_interval_secs: u64,
     pub hello_timeout_secs: u64,
     pub broadcast_buffer: usize,
+    /// How long a connection woken by live traffic waits for more before it writes, so that one
+    /// wake-up and one write carry many frames in a busy room. 0 writes at once.
+    pub write_linger_ms: u64,
     pub idle_after_secs: u64,
     /// Messages one user may post per second on average (socket and bot API together)...
     pub messages_per_second: u32,
@@ -118,6 +121,7 @@ impl Default for Limits {
             ping_interval_secs: 25,
             hello_timeout_secs: 10,
             broadcast_buffer: 1024,
+            write_linger_ms: 2,
             idle_after_secs: 300,
             messages_per_second: 10,
             message_burst: 30,
@@ -209,6 +213,9 @@ impl Settings {
                 crate::protocol::MAX_FRAME_BYTES
             )));
         }
+        if limits.write_linger_ms > 1_000 {
+            return Err(ConfigError::Invalid("limits.write_linger_ms must be at most 1000".into()));
+        }
         let zero = [limits.ping_interval_secs, limits.hello_timeout_secs, limits.idle_after_secs].contains(&0);
         if zero || limits.broadcast_buffer == 0 {
             return Err(ConfigError::Invalid(
@@ -253,6 +260,8 @@ mod tests {
         let tiny =
             Settings::resolve(Some("[limits]\nmax_ws_message_bytes = 10\n"), Path::new("x.toml"), &Cli::default());
         assert!(matches!(tiny, Err(ConfigError::Invalid(_))));
+        let lazy = Settings::resolve(Some("[limits]\nwrite_linger_ms = 5000\n"), Path::new("x.toml"), &Cli::default());
+        assert!(matches!(lazy, Err(ConfigError::Invalid(message)) if message.contains("write_linger_ms")));
     }
 
     #[test]

@@ -120,6 +120,8 @@ struct Tally {
     ack_after: Vec<AtomicU64>,
     next_seq: AtomicUsize,
     deliveries: AtomicU64,
+    /// When the last delivery arrived, in µs since `started`.
+    last_delivery: AtomicU64,
     refusals: AtomicU64,
     connected: AtomicUsize,
     failed: AtomicUsize,
@@ -176,6 +178,7 @@ pub async fn run(args: LoadArgs, configured: SocketAddr) -> Result<Value, LoadEr
         ack_after: (0..capacity).map(|_| AtomicU64::new(0)).collect(),
         next_seq: AtomicUsize::new(0),
         deliveries: AtomicU64::new(0),
+        last_delivery: AtomicU64::new(0),
         refusals: AtomicU64::new(0),
         connected: AtomicUsize::new(0),
         failed: AtomicUsize::new(0),
@@ -247,7 +250,11 @@ pub async fn run(args: LoadArgs, configured: SocketAddr) -> Result<Value, LoadEr
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let sending_secs = args.seconds as f64;
+    // Rates are over the time the deliveries really took: from the first send to the last delivery
+    // when the server (or this tool) fell behind, never over the sending time alone.
+    let send_start = stop_sending.saturating_sub(args.seconds * 1_000_000);
+    let busy_until = tally.last_delivery.load(Ordering::Relaxed).max(stop_sending);
+    let sending_secs = (busy_until - send_start) as f64 / 1e6;
     for task in tasks {
         task.abort();
     }
@@ -311,6 +318,7 @@ impl Tally {
             Seen::Delivery(seq) => {
                 let Some(sent_at) = self.sent_at.get(seq).map(|at| at.load(Ordering::Relaxed)) else { return };
                 self.deliveries.fetch_add(1, Ordering::Relaxed);
+                self.last_delivery.fetch_max(now, Ordering::Relaxed);
                 self.slowest_delivery[seq].fetch_max(now.saturating_sub(sent_at).max(1), Ordering::Relaxed);
             }
             Seen::Ack(seq) => {
@@ -344,7 +352,7 @@ impl Tally {
         let server_cpu = server_pid.and_then(cpu_seconds).zip(server_before).map(|(after, before)| after - before);
         json!({
             "clients": { "connected": self.connected.load(Ordering::Relaxed), "failed": self.failed.load(Ordering::Relaxed), "connect_secs": round(connect_secs) },
-            "messages": { "sent": sent, "acked": acked, "refused": self.refusals.load(Ordering::Relaxed) },
+            "messages": { "sent": sent, "acked": acked, "refused": self.refusals.load(Ordering::Relaxed), "per_second": round(acked as f64 / sending_secs) },
             "deliveries": {
                 "expected": expected,
                 "received": delivered,

@@ -7,7 +7,6 @@
 
 use std::collections::HashSet;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ws::{close_code, CloseFrame, Message, Utf8Bytes, WebSocketUpgrade};
@@ -21,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::db::{DbError, Sidebar};
 use crate::error::AppError;
-use crate::hub::{Broadcast, ConnectionCaps, RoomChange};
+use crate::hub::{Batch, Broadcast, ConnectionCaps, RoomChange};
 use crate::protocol::{
     decode_client_frame, Account, ClientFrame, ErrorCode, MessageKind, Rejection, ServerFrame, SERVER_NAME,
 };
@@ -30,7 +29,7 @@ use crate::{identity, messages, rooms};
 
 /// Messages per `history` frame during catch-up.
 const CATCH_UP_PAGE: u32 = 200;
-/// Live frames written before one flush: batching writes saves a syscall per frame under load.
+/// Live batches written before one flush: batching writes saves a syscall per frame under load.
 const MAX_BURST: usize = 64;
 
 /// Axum handler for `GET /ws`: only for signed-in users and bots, and only from our own pages.
@@ -53,8 +52,9 @@ pub async fn upgrade(
     };
     let limit = limits.max_ws_message_bytes;
     socket
-        // tungstenite zero-fills its read buffer before every read: keep it small.
-        .read_buffer_size(4 * 1024)
+        // tungstenite zero-fills its read buffer before every read, and keeps it for the life of the
+        // socket: client frames are small, so a small one costs less per wake-up and per connection.
+        .read_buffer_size(1024)
         .max_message_size(limit)
         .max_frame_size(limit)
         .on_upgrade(move |socket| async move {
@@ -130,9 +130,9 @@ struct Connection<S> {
 /// reading, or vanished without closing), and while it waits nothing else here runs: not the ping
 /// that would reap the peer, not shutdown. So a write the peer has not taken within the deadline
 /// ends the connection; a live client reconnects and catches up from its last id.
-async fn within<E>(deadline: Duration, write: impl std::future::Future<Output = Result<(), E>>) -> Result<(), Gone> {
+async fn within<T, E>(deadline: Duration, write: impl std::future::Future<Output = Result<T, E>>) -> Result<T, Gone> {
     match tokio::time::timeout(deadline, write).await {
-        Ok(Ok(())) => Ok(()),
+        Ok(Ok(done)) => Ok(done),
         Ok(Err(_)) => Err(Gone),
         Err(_) => {
             tracing::warn!(?deadline, "websocket peer took no data in time; closing the connection");
@@ -143,7 +143,7 @@ async fn within<E>(deadline: Duration, write: impl std::future::Future<Output = 
 
 impl<S: Sink<Message> + Unpin> Connection<S> {
     /// Waits for `hello`, then subscribes, greets and catches the client up.
-    async fn start<R>(&mut self, stream: &mut R) -> Result<broadcast::Receiver<Arc<Broadcast>>, Gone>
+    async fn start<R>(&mut self, stream: &mut R) -> Result<broadcast::Receiver<Batch>, Gone>
     where
         R: Stream<Item = Result<Message, axum::Error>> + Unpin,
     {
@@ -208,15 +208,17 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
         ServerFrame::Welcome { from: SERVER_NAME.to_owned(), text, you: self.account.clone(), online, rooms, last_id }
     }
 
-    async fn run<R>(&mut self, stream: &mut R, live: &mut broadcast::Receiver<Arc<Broadcast>>) -> Result<(), Gone>
+    async fn run<R>(&mut self, stream: &mut R, live: &mut broadcast::Receiver<Batch>) -> Result<(), Gone>
     where
         R: Stream<Item = Result<Message, axum::Error>> + Unpin,
     {
         let ping_every = Duration::from_secs(self.state.settings.limits.ping_interval_secs);
         let mut ping = tokio::time::interval_at(Instant::now() + ping_every, ping_every);
+        let linger = Duration::from_millis(self.state.settings.limits.write_linger_ms);
         // Waited on across the loop: a fresh `cancelled()` per wake-up would register with (and
-        // unregister from) each token's lock on every delivery.
-        let shutdown = self.state.shutdown.clone().cancelled_owned();
+        // unregister from) each token's lock on every delivery. Polling a token takes its lock, so
+        // each connection waits on a child of the server's token rather than all on the one lock.
+        let shutdown = self.state.shutdown.child_token().cancelled_owned();
         let session_ended = self.session_ended.clone().cancelled_owned();
         tokio::pin!(shutdown, session_ended);
         loop {
@@ -233,7 +235,14 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
                     }
                 }
                 received = live.recv() => match received {
-                    Ok(first) => self.deliver_burst(first, live).await?,
+                    Ok(first) => {
+                        // Let what follows within the linger join this write: one wake-up and one
+                        // syscall for many frames is what keeps a busy room cheap (docs/benchmarks.md).
+                        if !linger.is_zero() {
+                            tokio::time::sleep(linger).await;
+                        }
+                        self.deliver_burst(first, live).await?
+                    }
                     Err(RecvError::Lagged(missed)) => self.resync(missed).await?,
                     Err(RecvError::Closed) => return Err(Gone),
                 },
@@ -404,24 +413,39 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
         self.send(&ServerFrame::Presence { online: self.state.hub.online() }).await
     }
 
-    /// Writes one live frame and whatever else is already waiting, then flushes once.
-    async fn deliver_burst(
-        &mut self,
-        first: Arc<Broadcast>,
-        live: &mut broadcast::Receiver<Arc<Broadcast>>,
-    ) -> Result<(), Gone> {
-        self.feed(&first).await?;
+    /// Writes one live batch and whatever else is already waiting, then flushes once. One deadline
+    /// covers the whole burst: a timer per frame would cost more than writing the frame.
+    async fn deliver_burst(&mut self, first: Batch, live: &mut broadcast::Receiver<Batch>) -> Result<(), Gone> {
+        match within(self.write_deadline, self.write_burst(first, live)).await? {
+            Some(missed) => self.resync(missed).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Feeds `first` and up to `MAX_BURST` waiting batches, flushes, and says how many batches
+    /// were missed if the channel ran past this connection meanwhile.
+    async fn write_burst(&mut self, first: Batch, live: &mut broadcast::Receiver<Batch>) -> Result<Option<u64>, Gone> {
+        self.feed_batch(&first).await?;
+        let mut lagged = None;
         for _ in 1..MAX_BURST {
             match live.try_recv() {
-                Ok(next) => self.feed(&next).await?,
+                Ok(next) => self.feed_batch(&next).await?,
                 Err(TryRecvError::Lagged(missed)) => {
-                    within(self.write_deadline, self.sink.flush()).await?;
-                    return self.resync(missed).await;
+                    lagged = Some(missed);
+                    break;
                 }
                 Err(TryRecvError::Empty | TryRecvError::Closed) => break,
             }
         }
-        within(self.write_deadline, self.sink.flush()).await
+        self.sink.flush().await.map_err(|_| Gone)?;
+        Ok(lagged)
+    }
+
+    async fn feed_batch(&mut self, batch: &Batch) -> Result<(), Gone> {
+        for frame in batch.iter() {
+            self.feed(frame).await?;
+        }
+        Ok(())
     }
 
     async fn feed(&mut self, frame: &Broadcast) -> Result<(), Gone> {
@@ -453,7 +477,8 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
             }
             self.last_delivered = id;
         }
-        within(self.write_deadline, self.sink.feed(Message::Text(frame.text.clone()))).await
+        // Within the burst's deadline (`deliver_burst`).
+        self.sink.feed(Message::Text(frame.text.clone())).await.map_err(|_| Gone)
     }
 
     async fn send(&mut self, frame: &ServerFrame) -> Result<(), Gone> {
