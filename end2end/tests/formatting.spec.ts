@@ -9,9 +9,10 @@ test('bold, italic, code, fenced blocks, links and mentions render as elements, 
   const alice = await ChatPage.open(browser, aliceName);
   const bob = await ChatPage.open(browser, bobName);
   const tag = unique('fmt');
+  const blockTag = unique('block');
   const body = `${tag} **loud** _soft_ \`a_b\` see https://example.com/x?y=1. not javascript:alert(1) hi @${bobName}`;
   await alice.say(body);
-  await alice.message.fill(`${tag}-block\n\`\`\`rust\nfn main() { **no** }\n\`\`\``);
+  await alice.message.fill(`${blockTag}\n\`\`\`rust\nfn main() { **no** }\n\`\`\``);
   await alice.send.click();
 
   for (const reader of [bob, alice]) {
@@ -20,7 +21,7 @@ test('bold, italic, code, fenced blocks, links and mentions render as elements, 
         await reader.page.reload();
         await reader.connected();
       }
-      const line = reader.log.getByRole('listitem').filter({ hasText: `${tag} ` });
+      const line = reader.log.getByRole('listitem').filter({ hasText: tag });
       await expect(line.locator('strong')).toHaveText('loud');
       await expect(line.locator('em')).toHaveText('soft');
       await expect(line.locator('code')).toHaveText('a_b');
@@ -35,7 +36,7 @@ test('bold, italic, code, fenced blocks, links and mentions render as elements, 
       // The person mentioned sees it stand out; everyone else sees an ordinary mention.
       await expect(mention).toHaveClass(reader === bob ? /\bme\b/ : /^mention$/);
 
-      const block = reader.log.getByRole('listitem').filter({ hasText: `${tag}-block` }).locator('pre code');
+      const block = reader.log.getByRole('listitem').filter({ hasText: blockTag }).locator('pre code');
       await expect(block).toHaveText('fn main() { **no** }');
     }
   }
