@@ -32,6 +32,9 @@ const MIGRATIONS: &[Migration] = &[
 /// How many queued writes one transaction may take: large enough to amortise the fsync under load,
 /// small enough that the first message in a group does not wait long for the last.
 const MAX_GROUP: usize = 256;
+/// Prepared statements kept per connection. rusqlite keeps 16 by default, fewer than the distinct
+/// statements a connection runs, so a page load kept evicting and parsing some of them again.
+const STATEMENT_CACHE: usize = 64;
 /// Queued writes before senders wait; bounds memory when the disk is slower than the clients.
 const WRITE_QUEUE: usize = 4_096;
 /// Idle read connections kept open for reuse.
@@ -782,6 +785,7 @@ fn give_messages_authors(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()>
 
 fn configure_writer(conn: &Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     // WAL lets readers run while the writer commits; FULL syncs the WAL on every commit, so an acked
     // message survives a power cut, not only a crash.
     conn.pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))?;
@@ -969,6 +973,7 @@ impl ReadPool {
                     OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
                 )?;
                 conn.busy_timeout(BUSY_TIMEOUT)?;
+                conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
                 conn
             }
         };
