@@ -32,6 +32,8 @@ pub enum CliError {
     Server { status: u16, body: String },
     #[error("load: {0}")]
     Load(#[from] crate::load::LoadError),
+    #[error("{0} already exists: name a new file for the backup")]
+    BackupExists(std::path::PathBuf),
 }
 
 async fn open_store(settings: &Settings) -> Result<Store, CliError> {
@@ -63,6 +65,17 @@ pub async fn create_bot(settings: &Settings, name: &str) -> Result<(Account, Str
         Err(DbError::NicknameTaken) => Err(identity::nickname_taken().into()),
         Err(error) => Err(error.into()),
     }
+}
+
+/// `natter backup PATH`: a consistent copy of the database in a new file, taken while the server may
+/// be running (see `db::backup`). Returns the copy's size in bytes.
+pub async fn backup(settings: &Settings, to: &std::path::Path) -> Result<u64, CliError> {
+    if to.exists() {
+        return Err(CliError::BackupExists(to.to_owned()));
+    }
+    let (db, target) = (settings.db.clone(), to.to_owned());
+    tokio::task::spawn_blocking(move || crate::db::backup(&db, &target)).await.map_err(DbError::from)??;
+    Ok(std::fs::metadata(to).map(|meta| meta.len()).unwrap_or(0))
 }
 
 /// Where an announcement goes.

@@ -65,6 +65,12 @@ pub enum Command {
         /// The announcement's text.
         text: String,
     },
+    /// Write a consistent copy of the database to a new file, safely while the server runs (SQLite's
+    /// VACUUM INTO; never copy the live file). Keep natter.key with it.
+    Backup {
+        /// The new file to write (it must not exist yet).
+        path: PathBuf,
+    },
     /// Load a running server with many websocket clients and report loss, throughput and latency
     /// (a benchmark tool; targets loopback unless --target names another address).
     Load(crate::load::LoadArgs),

@@ -271,6 +271,9 @@ pub async fn main() -> ExitCode {
                 format!("{}\n{report}", serde_json::to_string_pretty(&report).unwrap_or_default())
             })
         }
+        Some(Command::Backup { path }) => crate::cli::backup(&settings, path)
+            .await
+            .map(|bytes| format!("Backed up {} to {} ({bytes} bytes).", settings.db.display(), path.display())),
         Some(Command::Announce { room, user, text }) => {
             let to = crate::cli::AnnounceTo::from_flags(room.as_deref(), user.as_deref());
             crate::cli::announce(&settings, to, text).await.map(|id| format!("Announced (message {id})."))

@@ -3,6 +3,7 @@
 mod support;
 
 use natter::cli::{self, AnnounceTo, CliError};
+use natter::config::Settings;
 use serde_json::{json, Value};
 use support::{post_json, settings_for, Client, TestServer};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -11,6 +12,47 @@ async fn start() -> (tempfile::TempDir, TestServer) {
     let dir = tempfile::tempdir().expect("temp dir");
     let server = TestServer::start(&dir.path().join("natter.db")).await;
     (dir, server)
+}
+
+#[tokio::test]
+async fn a_backup_taken_while_the_server_runs_is_a_consistent_copy_and_never_overwrites() {
+    let (dir, server) = start().await;
+    let (mut author, _) = server.join("archivist", None).await;
+    for n in 0..20 {
+        author.post(&format!("b-{n}"), &format!("worth keeping {n}")).await;
+    }
+    let settings = settings_for(&server);
+    let copy = dir.path().join("backups").join("natter-copy.db");
+    std::fs::create_dir_all(copy.parent().unwrap()).unwrap();
+    // Writes keep arriving while the copy is taken.
+    let writing = tokio::spawn(async move {
+        for n in 20..60 {
+            author.post(&format!("b-{n}"), &format!("worth keeping {n}")).await;
+        }
+    });
+    let bytes = cli::backup(&settings, &copy).await.expect("a backup beside the running server");
+    assert!(bytes > 0);
+    writing.await.unwrap();
+
+    let conn = rusqlite::Connection::open(&copy).unwrap();
+    let integrity: String = conn.query_row("PRAGMA integrity_check", [], |row| row.get(0)).unwrap();
+    assert_eq!(integrity, "ok");
+    let kept: i64 = conn
+        .query_row("SELECT count(*) FROM messages WHERE body LIKE 'worth keeping %'", [], |row| row.get(0))
+        .unwrap();
+    assert!((20..=60).contains(&kept), "a snapshot from between the writes, got {kept}");
+    // The copy is a prefix of the history: no message after a gap.
+    let last: i64 = conn.query_row("SELECT max(id) FROM messages", [], |row| row.get(0)).unwrap();
+    let count: i64 = conn.query_row("SELECT count(*) FROM messages", [], |row| row.get(0)).unwrap();
+    let first: i64 = conn.query_row("SELECT min(id) FROM messages", [], |row| row.get(0)).unwrap();
+    assert_eq!(last - first + 1, count);
+
+    let again = cli::backup(&settings, &copy).await;
+    assert!(matches!(again, Err(CliError::BackupExists(_))), "{again:?}");
+    let missing = Settings { db: dir.path().join("no-such.db"), ..settings };
+    assert!(cli::backup(&missing, &dir.path().join("other.db")).await.is_err(), "a mistyped --db fails");
+    assert!(!dir.path().join("no-such.db").exists(), "and creates nothing");
+    server.stop().await;
 }
 
 #[tokio::test]
