@@ -6,7 +6,7 @@
 #   cargo build --release --features ssr --bin natter && bench/scale.sh [busy|idle]...
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin=target/release/natter
+source bench/lib.sh
 ulimit -Hn 1048576 2>/dev/null || true
 ulimit -n "$(ulimit -Hn)"
 # 100,000 idle connections need that many descriptors in the server and in the load tool. Where the
@@ -22,17 +22,8 @@ port=8230
 run() {
     local name=$1
     shift
-    local data
-    data=$(mktemp -d)
-    "$bin" --addr "127.0.0.1:$port" --db "$data/natter.db" --site-root target/site \
-        --config bench/natter-bench.toml --log error &
-    local pid=$!
-    until curl -sf "http://127.0.0.1:$port/healthz" >/dev/null; do sleep 0.2; done
     printf '%s: ' "$name"
-    "$bin" load --target "127.0.0.1:$port" --server-pid "$pid" --nofile "$(ulimit -n)" "$@" | tail -n 1
-    kill "$pid"
-    wait "$pid" 2>/dev/null || true
-    rm -rf "$data"
+    load_on_fresh_server "$port" error --nofile "$(ulimit -n)" "$@"
     port=$((port + 1))
 }
 

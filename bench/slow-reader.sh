@@ -11,23 +11,12 @@
 #   CLIENTS=20 SENDERS=20 RATE=500 BYTES=100 bench/slow-reader.sh 1
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin=target/release/natter
-port=8199
+source bench/lib.sh
 stalled=${1:-10}
 
 run() {
-    local data pid
-    data=$(mktemp -d)
-    "$bin" --addr "127.0.0.1:$port" --db "$data/natter.db" --site-root target/site \
-        --config bench/natter-bench.toml --log warn &
-    pid=$!
-    until curl -sf "http://127.0.0.1:$port/healthz" >/dev/null; do sleep 0.2; done
-    "$bin" load --target "127.0.0.1:$port" --clients "${CLIENTS:-100}" --senders "${SENDERS:-10}" \
-        --rate "${RATE:-50}" --seconds "${DURATION:-15}" --bytes "${BYTES:-2000}" \
-        --stalled "$1" --server-pid "$pid" | tail -n 1
-    kill "$pid"
-    wait "$pid" 2>/dev/null || true
-    rm -rf "$data"
+    load_on_fresh_server 8199 warn --clients "${CLIENTS:-100}" --senders "${SENDERS:-10}" \
+        --rate "${RATE:-50}" --seconds "${DURATION:-15}" --bytes "${BYTES:-2000}" --stalled "$1"
 }
 
 echo "# $(date -u +%Y-%m-%dT%H:%MZ) $(nproc) cores $(uname -m)"

@@ -191,10 +191,7 @@ impl Hub {
             .iter()
             .map(|message| Broadcast {
                 message_id: Some(message.id),
-                audience: Audience::Room(message.room_id),
-                renamed: None,
-                room_change: None,
-                text: ServerFrame::Message { message: message.clone() }.to_json().into(),
+                ..Broadcast::new(Audience::Room(message.room_id), &ServerFrame::Message { message: message.clone() })
             })
             .collect();
         // An error only means nobody is connected, which is fine: messages are already stored.

@@ -36,6 +36,40 @@ pub enum Protocol {
     Socketio,
 }
 
+impl Protocol {
+    fn path(self) -> &'static str {
+        match self {
+            Self::Natter => "/ws",
+            Self::Bare => "/",
+            Self::Socketio => "/socket.io/?EIO=4&transport=websocket",
+        }
+    }
+
+    /// Whether `text` from the server means the client has been taken in (Natter's `welcome`;
+    /// Engine.IO's `40{...}`, answering the client's `40` namespace join). The bare peer has no
+    /// handshake.
+    fn admits(self, text: &str) -> bool {
+        match self {
+            Self::Natter => text.contains(r#""type":"welcome""#),
+            Self::Bare => true,
+            Self::Socketio => text.starts_with("40"),
+        }
+    }
+
+    /// What the client says after the server's own opening frame, if anything: Engine.IO opens
+    /// with `0{...}`, which the client answers by joining the default namespace.
+    fn answer_to_open(self, text: &str) -> Option<&'static str> {
+        (self == Self::Socketio && text.starts_with('0')).then_some("40")
+    }
+
+    fn classify(self, text: &str) -> Seen {
+        match self {
+            Self::Natter | Self::Bare => classify_natter(text),
+            Self::Socketio => classify_socketio(text),
+        }
+    }
+}
+
 /// What to run; see `natter load --help`.
 #[derive(Clone, Debug, clap::Args)]
 pub struct LoadArgs {
@@ -467,12 +501,7 @@ impl Client {
     /// Connects, signs in as the protocol wants and waits until the server has taken the client in;
     /// `None` on any failure.
     async fn open(protocol: Protocol, addr: SocketAddr, source: Option<IpAddr>, token: &str) -> Option<Self> {
-        let path = match protocol {
-            Protocol::Natter => "/ws",
-            Protocol::Bare => "/",
-            Protocol::Socketio => "/socket.io/?EIO=4&transport=websocket",
-        };
-        let mut request = format!("ws://{addr}{path}").into_client_request().ok()?;
+        let mut request = format!("ws://{addr}{}", protocol.path()).into_client_request().ok()?;
         if protocol == Protocol::Natter {
             request.headers_mut().insert("cookie", format!("natter_session={token}").parse().ok()?);
         }
@@ -481,14 +510,10 @@ impl Client {
         // 100,000 clients would need 12 GB for buffers alone.
         let config = WebSocketConfig::default().read_buffer_size(4 * 1024);
         let (mut socket, _) = tokio_tungstenite::client_async_with_config(request, stream, Some(config)).await.ok()?;
-        let (greeting, taken_in): (Option<&str>, fn(&str) -> bool) = match protocol {
-            Protocol::Natter => (Some(r#"{"type":"hello"}"#), |text| text.contains(r#""type":"welcome""#)),
+        match protocol {
+            Protocol::Natter => socket.send(Message::text(r#"{"type":"hello"}"#)).await.ok()?,
             Protocol::Bare => return Some(Self { socket }),
-            // Engine.IO opens with `0{...}`; `40` joins the default namespace, answered by `40{...}`.
-            Protocol::Socketio => (None, |text| text.starts_with("40")),
-        };
-        if let Some(greeting) = greeting {
-            socket.send(Message::text(greeting)).await.ok()?;
+            Protocol::Socketio => {}
         }
         let deadline = tokio::time::sleep(Duration::from_secs(30));
         tokio::pin!(deadline);
@@ -496,9 +521,11 @@ impl Client {
             tokio::select! {
                 () = &mut deadline => return None,
                 frame = socket.next() => match frame? {
-                    Ok(Message::Text(text)) if taken_in(text.as_str()) => return Some(Self { socket }),
-                    Ok(Message::Text(text)) if protocol == Protocol::Socketio && text.starts_with('0') => {
-                        socket.send(Message::text("40")).await.ok()?;
+                    Ok(Message::Text(text)) if protocol.admits(text.as_str()) => return Some(Self { socket }),
+                    Ok(Message::Text(text)) => {
+                        if let Some(answer) = protocol.answer_to_open(text.as_str()) {
+                            socket.send(Message::text(answer)).await.ok()?;
+                        }
                     }
                     Ok(_) => {}
                     Err(_) => return None,
@@ -509,10 +536,6 @@ impl Client {
 
     /// Reads every frame until aborted, answering keep-alives, and posts on schedule if `sending`.
     async fn drive(mut self, protocol: Protocol, tally: Arc<Tally>, sending: Option<Sending>) {
-        let classify = match protocol {
-            Protocol::Natter | Protocol::Bare => classify_natter,
-            Protocol::Socketio => classify_socketio,
-        };
         let mut every = tokio::time::interval(sending.as_ref().map_or(Duration::from_secs(3600), |s| s.every));
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut posting = sending.is_some();
@@ -521,7 +544,7 @@ impl Client {
                 frame = self.socket.next() => {
                     let Some(Ok(frame)) = frame else { return };
                     let Message::Text(text) = frame else { continue };
-                    let seen = classify(text.as_str());
+                    let seen = protocol.classify(text.as_str());
                     if seen == Seen::Ping && self.socket.send(Message::text("3")).await.is_err() {
                         return;
                     }

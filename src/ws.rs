@@ -84,6 +84,7 @@ pub async fn serve<S, R>(
     R: Stream<Item = Result<Message, axum::Error>> + Unpin,
 {
     let write_deadline = Duration::from_secs(state.settings.limits.ping_interval_secs) * 2;
+    let write_linger = Duration::from_millis(state.settings.limits.write_linger_ms);
     let mut connection = Connection {
         sink,
         state,
@@ -95,6 +96,7 @@ pub async fn serve<S, R>(
         last_delivered: 0,
         last_heard: Instant::now(),
         write_deadline,
+        write_linger,
     };
     if let Ok(mut live) = connection.start(&mut stream).await {
         let _ = connection.run(&mut stream, &mut live).await;
@@ -124,6 +126,8 @@ struct Connection<S> {
     last_heard: Instant,
     /// How long one write may wait for the peer to take data: as long as a silent peer may last.
     write_deadline: Duration,
+    /// How long a connection woken by live traffic waits for more before writing.
+    write_linger: Duration,
 }
 
 /// Waits for one write, but not forever. A write waits while the peer takes no data (it stopped
@@ -214,7 +218,6 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
     {
         let ping_every = Duration::from_secs(self.state.settings.limits.ping_interval_secs);
         let mut ping = tokio::time::interval_at(Instant::now() + ping_every, ping_every);
-        let linger = Duration::from_millis(self.state.settings.limits.write_linger_ms);
         // Waited on across the loop: a fresh `cancelled()` per wake-up would register with (and
         // unregister from) each token's lock on every delivery. Polling a token takes its lock, so
         // each connection waits on a child of the server's token rather than all on the one lock.
@@ -235,14 +238,7 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
                     }
                 }
                 received = live.recv() => match received {
-                    Ok(first) => {
-                        // Let what follows within the linger join this write: one wake-up and one
-                        // syscall for many frames is what keeps a busy room cheap (docs/benchmarks.md).
-                        if !linger.is_zero() {
-                            tokio::time::sleep(linger).await;
-                        }
-                        self.deliver_burst(first, live).await?
-                    }
+                    Ok(first) => self.deliver_burst(first, live).await?,
                     Err(RecvError::Lagged(missed)) => self.resync(missed).await?,
                     Err(RecvError::Closed) => return Err(Gone),
                 },
@@ -416,6 +412,11 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
     /// Writes one live batch and whatever else is already waiting, then flushes once. One deadline
     /// covers the whole burst: a timer per frame would cost more than writing the frame.
     async fn deliver_burst(&mut self, first: Batch, live: &mut broadcast::Receiver<Batch>) -> Result<(), Gone> {
+        // Let what follows within the linger join this write: one wake-up and one syscall for many
+        // frames is what keeps a busy room cheap (docs/benchmarks.md).
+        if !self.write_linger.is_zero() {
+            tokio::time::sleep(self.write_linger).await;
+        }
         match within(self.write_deadline, self.write_burst(first, live)).await? {
             Some(missed) => self.resync(missed).await,
             None => Ok(()),
