@@ -24,6 +24,9 @@ fn sample_message(id: i64) -> ChatMessage {
         client_msg_id: "c-0a1b2c3d4e5f".into(),
         kind: MessageKind::Chat,
         deleted: false,
+        edited_at: None,
+        rev: 0,
+        reactions: Vec::new(),
     }
 }
 

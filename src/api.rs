@@ -29,6 +29,8 @@ pub struct RoomPage {
     /// Public rooms anyone may join.
     pub directory: Vec<DirectoryRoom>,
     pub last_id: i64,
+    /// The newest message revision when the page was read: the socket replays changes after it.
+    pub last_change: i64,
 }
 
 /// A public room in the directory.
@@ -284,30 +286,36 @@ pub async fn sign_in(nickname: String, password: String) -> Result<Account, AppE
     .await
 }
 
+/// Replaces a message's text: the author may (while in the room), and so may any admin. Everyone
+/// sees the new text, marked edited.
+#[server(endpoint = "edit_message")]
+pub async fn edit_message(id: i64, body: String) -> Result<(), AppError> {
+    crate::server::respond(async move {
+        let (state, account) = crate::server::signed_in().await?;
+        Ok(crate::messages::edit(&state, &account, id, &body).await?)
+    })
+    .await
+}
+
 /// Deletes a message: its author may, and so may any admin. Everyone sees a placeholder from then on.
 #[server(endpoint = "delete_message")]
 pub async fn delete_message(id: i64) -> Result<(), AppError> {
     crate::server::respond(async move {
-        use crate::protocol::{ErrorCode, Rejection, Role};
         let (state, account) = crate::server::signed_in().await?;
-        let failed = |error: crate::db::DbError| AppError::internal("delete message", &error);
-        let Some((room_id, author)) = state.store.message_place(id).await.map_err(failed)? else {
-            return Err(Rejection::new(
-                ErrorCode::InvalidRequest,
-                "There is no such message (or it is already deleted).",
-            )
-            .into());
-        };
-        if author != account.id && account.role != Role::Admin {
-            return Err(
-                Rejection::new(ErrorCode::Forbidden, "Only the author or an admin can delete a message.").into()
-            );
-        }
-        if state.store.delete_message(id).await.map_err(failed)? {
-            state.hub.publish_deleted(room_id, id);
-            tracing::info!(id, by = %account.nickname, "message deleted");
-        }
+        crate::messages::delete(&state, &account, id).await?;
+        tracing::info!(id, by = %account.nickname, "message deleted");
         Ok(())
+    })
+    .await
+}
+
+/// Adds the signed-in user's reaction `emoji` to a message in a room they are in, or with
+/// `remove` set takes it back. Doing either twice changes nothing.
+#[server(endpoint = "react")]
+pub async fn react(id: i64, emoji: String, remove: Option<bool>) -> Result<(), AppError> {
+    crate::server::respond(async move {
+        let (state, account) = crate::server::signed_in().await?;
+        Ok(crate::messages::react(&state, &account, id, &emoji, !remove.unwrap_or(false)).await?)
     })
     .await
 }

@@ -77,6 +77,8 @@ pub struct ChatState {
     counted_through: StoredValue<i64>,
     /// The newest message id seen in any of the user's rooms: where the socket resumes.
     last_seen: StoredValue<i64>,
+    /// The newest message revision applied: where the socket resumes changes.
+    last_change: StoredValue<i64>,
     /// The newest id of this room already reported read, and when.
     reported_read: StoredValue<(i64, f64)>,
     /// A report is scheduled: read marks go at most every `READ_EVERY_MS`, however busy the room.
@@ -88,7 +90,8 @@ pub struct ChatState {
 
 impl ChatState {
     pub fn new(page: RoomPage) -> Self {
-        let RoomPage { me, room, peer, joined, history, members, online, mut rooms, directory, last_id } = page;
+        let RoomPage { me, room, peer, joined, history, members, online, mut rooms, directory, last_id, last_change } =
+            page;
         let read_before = room.as_ref().filter(|_| joined).map(|room| room.last_read_id);
         if let Some(here) = &room {
             rooms.iter_mut().filter(|listed| listed.id == here.id).for_each(|listed| listed.unread = 0);
@@ -106,6 +109,7 @@ impl ChatState {
             unseen_here: RwSignal::new(0),
             counted_through: StoredValue::new(last_id),
             last_seen: StoredValue::new(last_id),
+            last_change: StoredValue::new(last_change),
             reported_read: StoredValue::new((0, f64::NEG_INFINITY)),
             read_scheduled: StoredValue::new(false),
             online: RwSignal::new(online),
@@ -142,6 +146,19 @@ impl ChatState {
     /// Where the socket resumes after a (re)connect: nothing up to here is missing from the page.
     pub fn resume_from(&self) -> i64 {
         self.last_seen.get_value().max(self.timeline.with_untracked(Timeline::last_id))
+    }
+
+    /// Where the socket resumes changes (edits, deletions, reactions) after a (re)connect.
+    pub fn resume_changes_from(&self) -> i64 {
+        self.last_change.get_value()
+    }
+
+    /// A stored message changed: the page shows its new state if it shows the message.
+    pub fn updated(&self, message: ChatMessage) {
+        self.last_change.update_value(|seen| *seen = (*seen).max(message.rev));
+        if Some(message.room_id) == self.room_id() {
+            self.timeline.update(|timeline| timeline.apply_update(message));
+        }
     }
 
     /// A stored message from the socket: shown if it belongs here, counted as unread otherwise.

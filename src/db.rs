@@ -11,7 +11,10 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::identity::Nickname;
-use crate::protocol::{Account, ChatMessage, Member, MessageKind, Role, Room, RoomKind, GENERAL_ROOM_ID, SERVER_NAME};
+use crate::protocol::{
+    Account, ChatMessage, Member, MessageKind, Reaction, Reactor, Role, Room, RoomKind, GENERAL_ROOM_ID,
+    MAX_REACTIONS_PER_MESSAGE, SERVER_NAME,
+};
 
 /// One schema change: SQL, or Rust where the change needs our own logic.
 enum Migration {
@@ -28,6 +31,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration::Sql(include_str!("../migrations/0004_message_kind.sql")),
     Migration::Sql(include_str!("../migrations/0005_message_deletion.sql")),
     Migration::Sql(include_str!("../migrations/0006_rooms.sql")),
+    Migration::Sql(include_str!("../migrations/0007_edits_and_reactions.sql")),
 ];
 /// How many queued writes one transaction may take: large enough to amortise the fsync under load,
 /// small enough that the first message in a group does not wait long for the last.
@@ -67,6 +71,40 @@ pub enum DbError {
     Task(#[from] tokio::task::JoinError),
     #[error("the path is not valid UTF-8")]
     NotUtf8Path,
+    /// A change to a stored message was refused, checked in the changing transaction.
+    #[error("change refused: {0:?}")]
+    ChangeRefused(ChangeRefused),
+}
+
+/// A change to a stored message, by `actor`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MessageChange {
+    /// New body, already validated.
+    Edit(String),
+    Delete,
+    /// Add (`true`) or take back (`false`) a reaction, already validated.
+    React(String, bool),
+}
+
+/// Why a change to a message was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChangeRefused {
+    /// No such message, or it is deleted.
+    NoSuchMessage,
+    /// Only the author or an admin may edit or delete it.
+    NotAuthor,
+    /// Reacting (and editing) needs membership of the message's room.
+    NotAMember,
+    /// The room is archived: its messages no longer change, except deletion by moderators.
+    Archived,
+    TooManyReactions,
+}
+
+/// Who is changing a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Actor {
+    pub user_id: i64,
+    pub admin: bool,
 }
 
 /// A message to store, already validated.
@@ -113,6 +151,8 @@ pub struct RoomRecord {
 pub struct Sidebar {
     pub rooms: Vec<Room>,
     pub last_id: i64,
+    /// The newest message revision: changes after it are replayed on resume.
+    pub last_change: i64,
 }
 
 enum Job {
@@ -123,7 +163,7 @@ enum Job {
 
 const MESSAGE_COLUMNS: &str =
     "SELECT m.id, m.room_id, m.author_id, coalesce(u.nickname, m.nickname), m.body, m.sent_at, m.client_msg_id,
-            m.kind, m.deleted_at IS NOT NULL
+            m.kind, m.deleted_at IS NOT NULL, m.edited_at, m.rev
      FROM messages m LEFT JOIN users u ON u.id = m.author_id";
 /// A room as member `?1` sees it. A direct conversation is named after the other person.
 const MEMBER_ROOM_COLUMNS: &str = "SELECT r.id, coalesce(peer.nickname, r.name), r.kind, r.archived_at IS NOT NULL,
@@ -179,6 +219,7 @@ impl Store {
             let mut page =
                 stmt.query_map((room_id, before, limit), message_from_row)?.collect::<Result<Vec<_>, _>>()?;
             page.reverse();
+            attach_reactions(conn, &mut page)?;
             Ok(page)
         })
         .await
@@ -192,10 +233,47 @@ impl Store {
                 "{MESSAGE_COLUMNS} WHERE m.id > ?1
                  AND m.room_id IN (SELECT room_id FROM memberships WHERE user_id = ?2) ORDER BY m.id LIMIT ?3"
             ))?;
-            let page = stmt.query_map((after, user_id, limit), message_from_row)?.collect::<Result<Vec<_>, _>>()?;
+            let mut page = stmt.query_map((after, user_id, limit), message_from_row)?.collect::<Result<Vec<_>, _>>()?;
+            attach_reactions(conn, &mut page)?;
             Ok(page)
         })
         .await
+    }
+
+    /// Up to `limit` messages in the rooms `user_id` is in that changed after revision `after`, in
+    /// revision order, each in its current state: the edits, deletions and reactions a reconnecting
+    /// client missed.
+    pub async fn changed_since(&self, user_id: i64, after: i64, limit: u32) -> Result<Vec<ChatMessage>, DbError> {
+        self.read(move |conn| {
+            // `m.rev > 0` lets SQLite use the partial index of changed messages.
+            let mut stmt = conn.prepare_cached(&format!(
+                "{MESSAGE_COLUMNS} WHERE m.rev > ?1 AND m.rev > 0
+                 AND m.room_id IN (SELECT room_id FROM memberships WHERE user_id = ?2) ORDER BY m.rev LIMIT ?3"
+            ))?;
+            let mut page = stmt.query_map((after, user_id, limit), message_from_row)?.collect::<Result<Vec<_>, _>>()?;
+            attach_reactions(conn, &mut page)?;
+            Ok(page)
+        })
+        .await
+    }
+
+    /// The newest message revision (0 when nothing was ever changed).
+    pub async fn last_change(&self) -> Result<i64, DbError> {
+        self.read(last_change).await
+    }
+
+    /// Edits, deletes or reacts to a message, checking in the same transaction that `actor` may.
+    /// Returns the message as it is now, or `None` when nothing changed (a reaction already there,
+    /// an edit to the same text). `after_commit` runs on the writer thread with that result, so
+    /// changes are announced in revision order.
+    pub async fn change_message(
+        &self,
+        id: i64,
+        change: MessageChange,
+        actor: Actor,
+        after_commit: impl FnOnce(&Option<ChatMessage>) + Send + 'static,
+    ) -> Result<Option<ChatMessage>, DbError> {
+        self.write_then(move |tx| apply_change(tx, id, &change, actor), after_commit).await
     }
 
     /// The rooms `user_id` is in (archived ones included) with unread counts, and the newest message
@@ -204,11 +282,12 @@ impl Store {
         self.read(move |conn| {
             let snapshot = conn.unchecked_transaction()?;
             let last_id = snapshot.query_row("SELECT coalesce(max(id), 0) FROM messages", [], |row| row.get(0))?;
+            let last_change = last_change(&snapshot)?;
             let rooms = snapshot
                 .prepare_cached(&format!("{MEMBER_ROOM_COLUMNS} WHERE mem.user_id = ?1 ORDER BY r.kind = 'direct', 2"))?
                 .query_map([user_id], room_from_row)?
                 .collect::<Result<Vec<_>, _>>()?;
-            Ok(Sidebar { rooms, last_id })
+            Ok(Sidebar { rooms, last_id, last_change })
         })
         .await
     }
@@ -528,28 +607,6 @@ impl Store {
         .await
     }
 
-    /// The room and author of a message that is not deleted yet; `None` if there is no such message.
-    pub async fn message_place(&self, id: i64) -> Result<Option<(i64, i64)>, DbError> {
-        self.read(move |conn| {
-            conn.prepare_cached("SELECT room_id, author_id FROM messages WHERE id = ?1 AND deleted_at IS NULL")?
-                .query_row([id], |row| Ok((row.get(0)?, row.get(1)?)))
-                .optional()
-        })
-        .await
-    }
-
-    /// Deletes a message's text, keeping its row as a placeholder. `false` if it was already gone.
-    pub async fn delete_message(&self, id: i64) -> Result<bool, DbError> {
-        self.write(move |tx| {
-            let changed = tx.execute(
-                "UPDATE messages SET body = '', deleted_at = ?2 WHERE id = ?1 AND deleted_at IS NULL",
-                (id, now_millis()),
-            )?;
-            Ok(changed == 1)
-        })
-        .await
-    }
-
     /// Bans a user: they can no longer sign in, and every session of theirs ends. Their nickname stays
     /// taken. `None` if there is no such user.
     pub async fn ban(&self, user_id: i64) -> Result<Option<Account>, DbError> {
@@ -681,6 +738,138 @@ impl Store {
     }
 }
 
+fn last_change(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.prepare_cached("SELECT coalesce(max(rev), 0) FROM messages WHERE rev > 0")?.query_row([], |row| row.get(0))
+}
+
+/// What the changing transaction needs to know about a message and the actor's place in its room.
+struct ChangeTarget {
+    room_id: i64,
+    author_id: i64,
+    body: String,
+    deleted: bool,
+    archived: bool,
+    member: bool,
+    public: bool,
+}
+
+fn apply_change(
+    tx: &rusqlite::Transaction<'_>,
+    id: i64,
+    change: &MessageChange,
+    actor: Actor,
+) -> Result<Option<ChatMessage>, DbError> {
+    let refuse = |why| Err(DbError::ChangeRefused(why));
+    let target = tx
+        .prepare_cached(
+            "SELECT m.room_id, m.author_id, m.body, m.deleted_at IS NOT NULL, r.archived_at IS NOT NULL,
+                    EXISTS (SELECT 1 FROM memberships WHERE room_id = m.room_id AND user_id = ?2),
+                    r.kind = 'public'
+             FROM messages m JOIN rooms r ON r.id = m.room_id WHERE m.id = ?1",
+        )?
+        .query_row((id, actor.user_id), |row| {
+            Ok(ChangeTarget {
+                room_id: row.get(0)?,
+                author_id: row.get::<_, Option<i64>>(1)?.unwrap_or(0),
+                body: row.get(2)?,
+                deleted: row.get(3)?,
+                archived: row.get(4)?,
+                member: row.get(5)?,
+                public: row.get(6)?,
+            })
+        })
+        .optional()?;
+    // Someone who cannot read the room learns nothing about its messages, not even that they exist.
+    let visible = |target: &ChangeTarget| !target.deleted && (target.member || target.public || actor.admin);
+    let Some(target) = target.filter(visible) else { return refuse(ChangeRefused::NoSuchMessage) };
+    let author = target.author_id == actor.user_id;
+    let now = now_millis();
+    let rev = last_change(tx)? + 1;
+    match change {
+        MessageChange::Edit(body) => {
+            if !(author && target.member || actor.admin) {
+                return refuse(if author { ChangeRefused::NotAMember } else { ChangeRefused::NotAuthor });
+            }
+            if target.archived {
+                return refuse(ChangeRefused::Archived);
+            }
+            if *body == target.body {
+                return Ok(None);
+            }
+            tx.prepare_cached("UPDATE messages SET body = ?2, edited_at = ?3 WHERE id = ?1")?
+                .execute((id, body, now))?;
+        }
+        MessageChange::Delete => {
+            if !(author || actor.admin) {
+                return refuse(ChangeRefused::NotAuthor);
+            }
+            tx.prepare_cached("UPDATE messages SET body = '', deleted_at = ?2 WHERE id = ?1")?.execute((id, now))?;
+            tx.prepare_cached("DELETE FROM reactions WHERE message_id = ?1")?.execute([id])?;
+        }
+        MessageChange::React(emoji, add) => {
+            if !target.member {
+                return refuse(ChangeRefused::NotAMember);
+            }
+            if target.archived {
+                return refuse(ChangeRefused::Archived);
+            }
+            let changed = if *add {
+                let (distinct, present): (i64, bool) = tx
+                    .prepare_cached(
+                        "SELECT count(DISTINCT emoji), coalesce(max(emoji = ?2), 0) FROM reactions WHERE message_id = ?1",
+                    )?
+                    .query_row((id, emoji), |row| Ok((row.get(0)?, row.get(1)?)))?;
+                if !present && distinct >= MAX_REACTIONS_PER_MESSAGE as i64 {
+                    return refuse(ChangeRefused::TooManyReactions);
+                }
+                tx.prepare_cached(
+                    "INSERT INTO reactions (message_id, emoji, user_id, reacted_at, rev) VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT DO NOTHING",
+                )?
+                .execute((id, emoji, actor.user_id, now, rev))?
+            } else {
+                tx.prepare_cached("DELETE FROM reactions WHERE message_id = ?1 AND emoji = ?2 AND user_id = ?3")?
+                    .execute((id, emoji, actor.user_id))?
+            };
+            if changed == 0 {
+                return Ok(None);
+            }
+        }
+    }
+    tx.prepare_cached("UPDATE messages SET rev = ?2 WHERE id = ?1")?.execute((id, rev))?;
+    let mut message =
+        tx.prepare_cached(&format!("{MESSAGE_COLUMNS} WHERE m.id = ?1"))?.query_row([id], message_from_row)?;
+    debug_assert_eq!(message.room_id, target.room_id);
+    attach_reactions(tx, std::slice::from_mut(&mut message))?;
+    Ok(Some(message))
+}
+
+/// Fills in the reactions of `messages` (any order) with one range query.
+fn attach_reactions(conn: &Connection, messages: &mut [ChatMessage]) -> rusqlite::Result<()> {
+    let (Some(low), Some(high)) = (messages.iter().map(|m| m.id).min(), messages.iter().map(|m| m.id).max()) else {
+        return Ok(());
+    };
+    let mut stmt = conn.prepare_cached(
+        "SELECT r.message_id, r.emoji, r.user_id, coalesce(u.nickname, '') FROM reactions r
+         LEFT JOIN users u ON u.id = r.user_id
+         WHERE r.message_id BETWEEN ?1 AND ?2 ORDER BY r.message_id, r.rev",
+    )?;
+    let mut rows = stmt.query((low, high))?;
+    let by_id: std::collections::HashMap<i64, usize> =
+        messages.iter().enumerate().map(|(index, m)| (m.id, index)).collect();
+    while let Some(row) = rows.next()? {
+        let Some(&index) = by_id.get(&row.get::<_, i64>(0)?) else { continue };
+        let emoji: String = row.get(1)?;
+        let reactor = Reactor { user_id: row.get(2)?, nickname: row.get(3)? };
+        let reactions = &mut messages[index].reactions;
+        match reactions.iter_mut().find(|reaction| reaction.emoji == emoji) {
+            Some(reaction) => reaction.users.push(reactor),
+            None => reactions.push(Reaction { emoji, users: vec![reactor] }),
+        }
+    }
+    Ok(())
+}
+
 fn message_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ChatMessage> {
     Ok(ChatMessage {
         id: row.get(0)?,
@@ -692,6 +881,9 @@ fn message_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ChatMessage> {
         client_msg_id: row.get(6)?,
         kind: if row.get_ref(7)?.as_str()? == "announcement" { MessageKind::Announcement } else { MessageKind::Chat },
         deleted: row.get(8)?,
+        edited_at: row.get(9)?,
+        rev: row.get(10)?,
+        reactions: Vec::new(),
     })
 }
 
@@ -882,7 +1074,9 @@ impl Writer {
                 }
             }
             Err(error) if group.len() == 1 => {
-                let _ = group.into_iter().next().map(|(_, reply)| reply.send(Err(error.into())));
+                if let Some((_, reply)) = group.into_iter().next() {
+                    let _ = reply.send(Err(error.into()));
+                }
             }
             Err(_) => {
                 for (message, reply) in group {
@@ -941,6 +1135,9 @@ impl Writer {
                             client_msg_id: message.client_msg_id.clone(),
                             kind: message.kind,
                             deleted: false,
+                            edited_at: None,
+                            rev: 0,
+                            reactions: Vec::new(),
                         },
                         duplicate: false,
                     }),
@@ -1295,7 +1492,9 @@ mod tests {
         }
         let own = store.insert(message(&bob, "b-1", "mine")).await.unwrap().message.id;
         store.insert(message_in(lounge.id, &alice, "l-1", "elsewhere")).await.unwrap();
-        assert!(store.delete_message(alices[3]).await.unwrap());
+        let deleted =
+            store.change_message(alices[3], MessageChange::Delete, Actor { user_id: alice.id, admin: false }, |_| {});
+        assert!(deleted.await.unwrap().is_some_and(|message| message.deleted));
 
         let sidebar = store.sidebar(bob.id).await.unwrap();
         assert_eq!(unread(&sidebar, GENERAL_ROOM_ID), 3, "alice's three, not bob's own or the deleted one");
@@ -1472,5 +1671,147 @@ mod tests {
         Connection::open(&path).unwrap().pragma_update(None, "user_version", 99).unwrap();
         let error = Store::open(&path, Box::new(|_: &[ChatMessage]| {})).err().unwrap();
         assert!(matches!(error, DbError::TooNew { found: 99, .. }));
+    }
+
+    fn by(account: &Account) -> Actor {
+        Actor { user_id: account.id, admin: false }
+    }
+
+    async fn change(
+        store: &Store,
+        id: i64,
+        change: MessageChange,
+        actor: Actor,
+    ) -> Result<Option<ChatMessage>, DbError> {
+        store.change_message(id, change, actor, |_| {}).await
+    }
+
+    fn react(emoji: &str) -> MessageChange {
+        MessageChange::React(emoji.into(), true)
+    }
+
+    fn refused(result: Result<Option<ChatMessage>, DbError>) -> ChangeRefused {
+        match result {
+            Err(DbError::ChangeRefused(why)) => why,
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn edits_are_the_authors_or_an_admins_and_each_change_takes_the_next_revision() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = open(&dir.path().join("natter.db"));
+        let (alice, bob) = (user(&store, "alice").await, user(&store, "bob").await);
+        let id = store.insert(message(&alice, "a-1", "helo")).await.unwrap().message.id;
+        let other = store.insert(message(&bob, "b-1", "bob's")).await.unwrap().message.id;
+        assert_eq!(store.last_change().await.unwrap(), 0);
+
+        assert_eq!(
+            refused(change(&store, id, MessageChange::Edit("mine now".into()), by(&bob)).await),
+            ChangeRefused::NotAuthor
+        );
+        let edited = change(&store, id, MessageChange::Edit("hello".into()), by(&alice)).await.unwrap().unwrap();
+        assert_eq!((edited.body.as_str(), edited.rev, edited.edited_at.is_some()), ("hello", 1, true));
+        assert_eq!(
+            change(&store, id, MessageChange::Edit("hello".into()), by(&alice)).await.unwrap(),
+            None,
+            "same text"
+        );
+        let moderated =
+            change(&store, other, MessageChange::Edit("[removed link]".into()), Actor { admin: true, ..by(&alice) });
+        assert_eq!(moderated.await.unwrap().unwrap().rev, 2);
+        assert_eq!(store.last_change().await.unwrap(), 2);
+        let history = store.history(GENERAL_ROOM_ID, None, 50).await.unwrap();
+        assert_eq!(
+            history.iter().map(|m| (m.body.as_str(), m.rev)).collect::<Vec<_>>(),
+            [("hello", 1), ("[removed link]", 2)]
+        );
+        assert_eq!(store.sidebar(bob.id).await.unwrap().last_change, 2);
+
+        assert!(change(&store, id, MessageChange::Delete, by(&alice)).await.unwrap().unwrap().deleted);
+        for what in [MessageChange::Edit("back".into()), MessageChange::Delete, react("👍")] {
+            assert_eq!(refused(change(&store, id, what, by(&alice)).await), ChangeRefused::NoSuchMessage);
+        }
+        assert_eq!(refused(change(&store, 999, react("👍"), by(&alice)).await), ChangeRefused::NoSuchMessage);
+    }
+
+    #[tokio::test]
+    async fn reactions_toggle_group_by_emoji_and_are_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = open(&dir.path().join("natter.db"));
+        let (alice, bob) = (user(&store, "alice").await, user(&store, "bob").await);
+        let id = store.insert(message(&alice, "a-1", "lunch?")).await.unwrap().message.id;
+        change(&store, id, react("👍"), by(&bob)).await.unwrap().unwrap();
+        change(&store, id, react("🎉"), by(&alice)).await.unwrap().unwrap();
+        let both = change(&store, id, react("👍"), by(&alice)).await.unwrap().unwrap();
+        let shape = |m: &ChatMessage| -> Vec<(String, Vec<String>)> {
+            m.reactions
+                .iter()
+                .map(|r| (r.emoji.clone(), r.users.iter().map(|u| u.nickname.clone()).collect()))
+                .collect()
+        };
+        assert_eq!(
+            shape(&both),
+            [
+                ("👍".to_owned(), vec!["bob".to_owned(), "alice".to_owned()]),
+                ("🎉".to_owned(), vec!["alice".to_owned()])
+            ]
+        );
+        assert_eq!(change(&store, id, react("👍"), by(&alice)).await.unwrap(), None, "twice is once");
+        let taken_back = change(&store, id, MessageChange::React("👍".into(), false), by(&bob)).await.unwrap().unwrap();
+        // Groups follow the earliest reaction still there: alice's 👍 came after her 🎉.
+        assert_eq!(
+            shape(&taken_back),
+            [("🎉".to_owned(), vec!["alice".to_owned()]), ("👍".to_owned(), vec!["alice".to_owned()])]
+        );
+        assert_eq!(change(&store, id, MessageChange::React("👍".into(), false), by(&bob)).await.unwrap(), None);
+        assert_eq!(shape(&store.history(GENERAL_ROOM_ID, None, 5).await.unwrap()[0]), shape(&taken_back));
+
+        let emoji = [
+            "😀", "😁", "😂", "🤣", "😃", "😄", "😅", "😆", "😉", "😊", "😋", "😎", "😍", "😘", "🥰", "😗", "😙", "😚",
+        ];
+        for e in emoji.iter().take(MAX_REACTIONS_PER_MESSAGE - 2) {
+            change(&store, id, react(e), by(&bob)).await.unwrap().unwrap();
+        }
+        assert_eq!(refused(change(&store, id, react("🙂"), by(&bob)).await), ChangeRefused::TooManyReactions);
+        change(&store, id, react("😀"), by(&alice)).await.unwrap().expect("joining an existing one is fine");
+        let deleted = change(&store, id, MessageChange::Delete, by(&alice)).await.unwrap().unwrap();
+        assert!(deleted.reactions.is_empty() && deleted.body.is_empty(), "a deleted message keeps nothing");
+    }
+
+    #[tokio::test]
+    async fn rooms_decide_who_may_change_what_and_whose_catch_up_includes_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = open(&dir.path().join("natter.db"));
+        let (alice, bob, carol) = (user(&store, "alice").await, user(&store, "bob").await, user(&store, "carol").await);
+        let public = room(&store, "lounge", RoomKind::Public, &alice).await;
+        let secret = room(&store, "secret", RoomKind::Private, &alice).await;
+        store.add_member(secret.id, bob.id, |_| {}).await.unwrap();
+        let in_lounge = store.insert(message_in(public.id, &alice, "l-1", "public")).await.unwrap().message.id;
+        let in_secret = store.insert(message_in(secret.id, &alice, "s-1", "private")).await.unwrap().message.id;
+        let in_general = store.insert(message(&carol, "g-1", "general")).await.unwrap().message.id;
+
+        // carol reads the lounge without joining it: she learns it exists, but joins to react.
+        assert_eq!(refused(change(&store, in_lounge, react("👍"), by(&carol)).await), ChangeRefused::NotAMember);
+        // The secret room's messages do not exist for her, whatever she tries.
+        for what in [react("👍"), MessageChange::Edit("x".into()), MessageChange::Delete] {
+            assert_eq!(refused(change(&store, in_secret, what, by(&carol)).await), ChangeRefused::NoSuchMessage);
+        }
+        change(&store, in_secret, react("🤫"), by(&bob)).await.unwrap().unwrap();
+        change(&store, in_general, react("👋"), by(&bob)).await.unwrap().unwrap();
+        change(&store, in_secret, MessageChange::Edit("still private".into()), by(&alice)).await.unwrap().unwrap();
+
+        let revs = |page: Vec<ChatMessage>| page.iter().map(|m| (m.id, m.rev)).collect::<Vec<_>>();
+        assert_eq!(revs(store.changed_since(bob.id, 0, 50).await.unwrap()), [(in_general, 2), (in_secret, 3)]);
+        assert_eq!(revs(store.changed_since(bob.id, 2, 50).await.unwrap()), [(in_secret, 3)]);
+        assert_eq!(revs(store.changed_since(carol.id, 0, 50).await.unwrap()), [(in_general, 2)], "not the secret room");
+        assert_eq!(revs(store.changed_since(bob.id, 0, 1).await.unwrap()), [(in_general, 2)], "paged");
+
+        // An archived room's messages no longer change, except that moderators may still delete.
+        store.archive_room(secret.id, |_| {}).await.unwrap();
+        assert_eq!(refused(change(&store, in_secret, react("👍"), by(&bob)).await), ChangeRefused::Archived);
+        let edit = MessageChange::Edit("again".into());
+        assert_eq!(refused(change(&store, in_secret, edit, by(&alice)).await), ChangeRefused::Archived);
+        assert!(change(&store, in_secret, MessageChange::Delete, by(&alice)).await.unwrap().is_some());
     }
 }

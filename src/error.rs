@@ -63,8 +63,13 @@ impl AppError {
             }
             Self::Invalid { code: ErrorCode::RateLimited, .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Invalid { code: ErrorCode::Forbidden | ErrorCode::NotAMember, .. } => StatusCode::FORBIDDEN,
-            Self::Invalid { code: ErrorCode::NoSuchRoom | ErrorCode::NoSuchUser, .. } => StatusCode::NOT_FOUND,
-            Self::Invalid { code: ErrorCode::RoomArchived | ErrorCode::RoomNameTaken, .. } => StatusCode::CONFLICT,
+            Self::Invalid {
+                code: ErrorCode::NoSuchRoom | ErrorCode::NoSuchUser | ErrorCode::NoSuchMessage, ..
+            } => StatusCode::NOT_FOUND,
+            Self::Invalid {
+                code: ErrorCode::RoomArchived | ErrorCode::RoomNameTaken | ErrorCode::TooManyReactions,
+                ..
+            } => StatusCode::CONFLICT,
             Self::Invalid { .. } | Self::Transport(_) => StatusCode::BAD_REQUEST,
             Self::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }

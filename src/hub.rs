@@ -58,6 +58,9 @@ pub struct Broadcast {
     /// The id of the chat message inside, so a connection that already delivered it from the
     /// database during catch-up can skip the live copy.
     pub message_id: Option<i64>,
+    /// The revision of the changed message inside, so a connection that already replayed it from
+    /// the database can skip the live copy.
+    pub change_rev: Option<i64>,
     pub audience: Audience,
     /// A user's new nickname, so that user's other connections adopt it.
     pub renamed: Option<(i64, String)>,
@@ -67,7 +70,14 @@ pub struct Broadcast {
 
 impl Broadcast {
     fn new(audience: Audience, frame: &ServerFrame) -> Self {
-        Self { message_id: None, audience, renamed: None, room_change: None, text: frame.to_json().into() }
+        Self {
+            message_id: None,
+            change_rev: None,
+            audience,
+            renamed: None,
+            room_change: None,
+            text: frame.to_json().into(),
+        }
     }
 
     /// Whether a connection of `user_id`, in `rooms`, passes this frame on.
@@ -235,13 +245,9 @@ impl Hub {
             entry.nickname = to.to_owned();
         }
         let frame = ServerFrame::UserRenamed { user_id, from: from.to_owned(), to: to.to_owned() };
-        let text = frame.to_json().into();
         self.publish(Broadcast {
-            message_id: None,
-            audience: Audience::Everyone,
             renamed: Some((user_id, to.to_owned())),
-            room_change: None,
-            text,
+            ..Broadcast::new(Audience::Everyone, &frame)
         });
     }
 
@@ -328,9 +334,14 @@ impl Hub {
         true
     }
 
-    /// Tells the room a message was deleted.
-    pub fn publish_deleted(&self, room_id: i64, id: i64) {
-        self.publish(Broadcast::new(Audience::Room(room_id), &ServerFrame::MessageDeleted { room_id, id }));
+    /// Tells the message's room that it changed (edited, deleted, reactions). Called on the writer
+    /// thread after the commit, so updates go out in revision order.
+    pub fn publish_updated(&self, message: &ChatMessage) {
+        let frame = ServerFrame::MessageUpdated { message: message.clone() };
+        self.publish(Broadcast {
+            change_rev: Some(message.rev),
+            ..Broadcast::new(Audience::Room(message.room_id), &frame)
+        });
     }
 
     /// `member` is now in `room` (their view of it): their connections start taking its traffic,
@@ -400,6 +411,9 @@ mod tests {
             client_msg_id: format!("{id}"),
             kind: crate::protocol::MessageKind::Chat,
             deleted: false,
+            edited_at: None,
+            rev: 0,
+            reactions: Vec::new(),
         }
     }
 
@@ -545,7 +559,7 @@ mod tests {
         hub.member_left(5, 8);
         hub.room_archived(5);
         hub.read(8, 5, 42);
-        hub.publish_deleted(5, 42);
+        hub.publish_updated(&ChatMessage { room_id: 5, rev: 7, deleted: true, body: String::new(), ..message(42) });
         let routes: Vec<(Audience, Option<RoomChange>, ServerFrame)> = drain(&mut watcher)
             .iter()
             .map(|f| (f.audience, f.room_change, serde_json::from_str(f.text.as_str()).unwrap()))
@@ -571,7 +585,13 @@ mod tests {
                     ServerFrame::RoomArchived { room_id: 5 }
                 ),
                 (Audience::User(8), None, ServerFrame::Read { room_id: 5, last_read_id: 42 }),
-                (Audience::Room(5), None, ServerFrame::MessageDeleted { room_id: 5, id: 42 }),
+                (
+                    Audience::Room(5),
+                    None,
+                    ServerFrame::MessageUpdated {
+                        message: ChatMessage { room_id: 5, rev: 7, deleted: true, body: String::new(), ..message(42) }
+                    }
+                ),
             ]
         );
     }

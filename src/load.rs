@@ -611,6 +611,9 @@ mod tests {
                 client_msg_id: "run-17".into(),
                 kind: MessageKind::Chat,
                 deleted: false,
+                edited_at: None,
+                rev: 0,
+                reactions: Vec::new(),
             },
         };
         assert_eq!(classify_natter(&message.to_json()), Seen::Delivery(17));

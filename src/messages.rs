@@ -1,10 +1,13 @@
-//! Posting a message, whichever way it arrives: a socket's `send`, a bot's HTTP call, or an admin's
-//! announcement. One path means one set of rules: the same validation, the same author stamping from
-//! the account, the same commit-then-broadcast.
+//! Posting and changing messages, whichever way the request arrives: a socket's `send`, a bot's HTTP
+//! call, an admin's announcement, a page's edit, delete or reaction. One path means one set of rules:
+//! the same validation, the same author stamping from the account, the same commit-then-broadcast.
 
-use crate::db::{DbError, NewMessage};
+use crate::db::{Actor, ChangeRefused, DbError, MessageChange, NewMessage};
 use crate::error::AppError;
-use crate::protocol::{validate_body, validate_client_msg_id, Account, ChatMessage, MessageKind, Rejection};
+use crate::protocol::{
+    validate_body, validate_client_msg_id, validate_reaction, Account, ChatMessage, ErrorCode, MessageKind, Rejection,
+    Role,
+};
 use crate::server::AppState;
 
 /// Validates and commits a message by `author` in a room; the hub broadcasts it once committed. A
@@ -33,5 +36,69 @@ pub async fn post(
         Ok(inserted) => Ok(inserted.message),
         Err(DbError::NotAllowed) => Err(crate::rooms::why_not_postable(state, room_id).await),
         Err(error) => Err(AppError::internal("storing a message", &error).into_rejection()),
+    }
+}
+
+/// Replaces the text of a message: its author's own (while in the room), or any as an admin.
+pub async fn edit(state: &AppState, actor: &Account, id: i64, body: &str) -> Result<(), Rejection> {
+    let body = validate_body(body)?;
+    change(state, actor, id, MessageChange::Edit(body)).await
+}
+
+/// Deletes a message: its author's own, or any as an admin. The row stays as a placeholder.
+pub async fn delete(state: &AppState, actor: &Account, id: i64) -> Result<(), Rejection> {
+    change(state, actor, id, MessageChange::Delete).await
+}
+
+/// Adds (or with `add` false, takes back) the actor's reaction; doing either twice changes nothing.
+pub async fn react(state: &AppState, actor: &Account, id: i64, emoji: &str, add: bool) -> Result<(), Rejection> {
+    let emoji = validate_reaction(emoji)?;
+    change(state, actor, id, MessageChange::React(emoji, add)).await
+}
+
+/// Commits a change and, on the writer thread right after the commit, tells the message's room.
+async fn change(state: &AppState, actor: &Account, id: i64, change: MessageChange) -> Result<(), Rejection> {
+    let hub = state.hub.clone();
+    let who = Actor { user_id: actor.id, admin: actor.role == Role::Admin };
+    let what = match &change {
+        MessageChange::Edit(_) => "edit",
+        MessageChange::Delete => "delete",
+        MessageChange::React(..) => "react",
+    };
+    let committed = state.store.change_message(id, change, who, move |changed| {
+        if let Some(message) = changed {
+            hub.publish_updated(message);
+        }
+    });
+    match committed.await {
+        Ok(Some(_)) => {
+            tracing::debug!(id, by = %actor.nickname, what, "message changed");
+            Ok(())
+        }
+        Ok(None) => Ok(()),
+        Err(DbError::ChangeRefused(why)) => Err(refusal(why, what)),
+        Err(error) => Err(AppError::internal("changing a message", &error).into_rejection()),
+    }
+}
+
+fn refusal(why: ChangeRefused, what: &str) -> Rejection {
+    match why {
+        ChangeRefused::NoSuchMessage => {
+            Rejection::new(ErrorCode::NoSuchMessage, "There is no such message (or it was deleted).")
+        }
+        ChangeRefused::NotAuthor => {
+            Rejection::new(ErrorCode::Forbidden, format!("Only the author or an admin can {what} this message."))
+        }
+        ChangeRefused::NotAMember => Rejection::new(ErrorCode::NotAMember, "Join the room first."),
+        ChangeRefused::Archived => {
+            Rejection::new(ErrorCode::RoomArchived, "This room is archived: its messages no longer change.")
+        }
+        ChangeRefused::TooManyReactions => Rejection::new(
+            ErrorCode::TooManyReactions,
+            format!(
+                "A message carries at most {} different reactions; add to one of them.",
+                crate::protocol::MAX_REACTIONS_PER_MESSAGE
+            ),
+        ),
     }
 }

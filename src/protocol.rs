@@ -32,6 +32,12 @@ pub const MAX_UNREAD: u32 = 999;
 /// Room name length bounds, in characters.
 pub const MIN_ROOM_NAME_CHARS: usize = 2;
 pub const MAX_ROOM_NAME_CHARS: usize = 32;
+/// Different emoji one message may carry; enough for any real conversation, bounded for the frame.
+pub const MAX_REACTIONS_PER_MESSAGE: usize = 20;
+/// Longest reaction, in bytes: room for a family or flag sequence joined with ZWJ and modifiers.
+pub const MAX_REACTION_BYTES: usize = 32;
+/// The reactions the page offers at one click; any other emoji may be typed.
+pub const QUICK_REACTIONS: [&str; 8] = ["👍", "❤️", "😂", "🎉", "😮", "😢", "👀", "✅"];
 
 fn general_room() -> i64 {
     GENERAL_ROOM_ID
@@ -58,6 +64,33 @@ pub struct ChatMessage {
     /// Deleted by its author or an admin: the body is empty and readers show a placeholder.
     #[serde(default)]
     pub deleted: bool,
+    /// When the body was last edited (milliseconds since the epoch); absent if never.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edited_at: Option<i64>,
+    /// The message's revision: 0 as sent; each edit, deletion or reaction change gives it the next
+    /// value of one server-wide sequence. Of two copies of a message, the higher `rev` is newer.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub rev: i64,
+    /// Reactions, grouped by emoji in the order each emoji was first used.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reactions: Vec<Reaction>,
+}
+
+fn is_zero(value: &i64) -> bool {
+    *value == 0
+}
+
+/// One emoji on a message and who reacted with it, earliest first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reaction {
+    pub emoji: String,
+    pub users: Vec<Reactor>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reactor {
+    pub user_id: i64,
+    pub nickname: String,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -151,6 +184,10 @@ pub enum ClientFrame {
     Hello {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         since: Option<i64>,
+        /// Asks for every message in the user's rooms edited, deleted or reacted to after this
+        /// revision (see `ChatMessage::rev`), each once in its current state.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        changes_since: Option<i64>,
     },
     /// Change the signed-in user's nickname.
     Nick { nickname: String },
@@ -190,6 +227,9 @@ pub enum ServerFrame {
         rooms: Vec<Room>,
         /// The newest stored message id (0 when there is none).
         last_id: i64,
+        /// The newest message revision (0 when nothing was ever changed): resume changes from here.
+        #[serde(default)]
+        last_change: i64,
     },
     /// Messages the client missed, oldest first, in pages. `complete` is true on the last page.
     History {
@@ -216,10 +256,11 @@ pub enum ServerFrame {
         user_id: i64,
         nickname: String,
     },
-    /// A message was deleted: show a placeholder instead of its text.
-    MessageDeleted {
-        room_id: i64,
-        id: i64,
+    /// A stored message changed (edited, deleted, or its reactions): replace your copy with this
+    /// one unless yours has a higher `rev`. Sent live and, after `hello` with `changes_since`, once
+    /// per message changed since.
+    MessageUpdated {
+        message: ChatMessage,
     },
     /// You are now in this room (you joined, were invited, or someone opened a conversation with you).
     RoomJoined {
@@ -311,6 +352,9 @@ pub enum ErrorCode {
     InvalidRoomName,
     RoomNameTaken,
     InvalidRequest,
+    NoSuchMessage,
+    InvalidReaction,
+    TooManyReactions,
     Internal,
 }
 
@@ -466,6 +510,87 @@ pub fn validate_client_msg_id(id: &str) -> Result<(), Rejection> {
     }
 }
 
+/// Checks a reaction: one emoji (a pictograph, optionally with skin tone, variation selector, keycap
+/// or ZWJ sequence, or a flag), nothing else. Returns it trimmed.
+pub fn validate_reaction(raw: &str) -> Result<String, Rejection> {
+    let emoji = raw.trim();
+    let invalid = || Rejection::new(ErrorCode::InvalidReaction, "A reaction is one emoji.");
+    if emoji.is_empty() || emoji.len() > MAX_REACTION_BYTES {
+        return Err(invalid());
+    }
+    let mut pictographs = 0;
+    let mut after_joiner = true;
+    // A regional indicator waiting for the second letter of its flag.
+    let mut open_flag = false;
+    let mut keycap_base = false;
+    for c in emoji.chars() {
+        match emoji_part(c) {
+            EmojiPart::RegionalIndicator if open_flag => open_flag = false,
+            EmojiPart::RegionalIndicator if after_joiner => {
+                pictographs += 1;
+                after_joiner = false;
+                open_flag = true;
+            }
+            part @ (EmojiPart::Pictograph | EmojiPart::KeycapBase) if after_joiner => {
+                pictographs += 1;
+                after_joiner = false;
+                keycap_base |= matches!(part, EmojiPart::KeycapBase);
+            }
+            EmojiPart::Joiner if !after_joiner && !open_flag => after_joiner = true,
+            EmojiPart::Modifier if !after_joiner && !open_flag => {}
+            _ => return Err(invalid()),
+        }
+    }
+    // A digit, `#` or `*` is an emoji only as a keycap.
+    if pictographs == 0 || after_joiner || open_flag || keycap_base && !emoji.contains('\u{20E3}') {
+        return Err(invalid());
+    }
+    Ok(emoji.to_owned())
+}
+
+enum EmojiPart {
+    Pictograph,
+    /// A digit, `#` or `*`: the base of a keycap emoji.
+    KeycapBase,
+    /// One letter of a two-letter flag.
+    RegionalIndicator,
+    /// Zero-width joiner: glues two pictographs into one emoji.
+    Joiner,
+    /// Changes the emoji before it: variation selector, skin tone, keycap or tag.
+    Modifier,
+    Other,
+}
+
+/// Which part of an emoji `c` can be. The ranges cover Unicode's emoji blocks (Extended_Pictographic
+/// and the symbols with emoji presentation); digits, `#` and `*` count only as keycap bases.
+fn emoji_part(c: char) -> EmojiPart {
+    match c {
+        '\u{200D}' => EmojiPart::Joiner,
+        '\u{FE0F}' | '\u{20E3}' | '\u{1F3FB}'..='\u{1F3FF}' | '\u{E0020}'..='\u{E007F}' => EmojiPart::Modifier,
+        '0'..='9' | '#' | '*' => EmojiPart::KeycapBase,
+        '\u{1F1E6}'..='\u{1F1FF}' => EmojiPart::RegionalIndicator,
+        '\u{1F000}'..='\u{1FAFF}'
+        | '\u{2600}'..='\u{27BF}'
+        | '\u{2300}'..='\u{23FF}'
+        | '\u{2B00}'..='\u{2BFF}'
+        | '\u{2190}'..='\u{21FF}'
+        | '\u{25A0}'..='\u{25FF}'
+        | '\u{2900}'..='\u{297F}'
+        | '\u{00A9}'
+        | '\u{00AE}'
+        | '\u{203C}'
+        | '\u{2049}'
+        | '\u{2122}'
+        | '\u{2139}'
+        | '\u{24C2}'
+        | '\u{3030}'
+        | '\u{303D}'
+        | '\u{3297}'
+        | '\u{3299}' => EmojiPart::Pictograph,
+        _ => EmojiPart::Other,
+    }
+}
+
 /// Clamps a requested history page size to what the server serves.
 pub fn history_limit(requested: Option<u32>) -> u32 {
     requested.unwrap_or(HISTORY_PAGE).clamp(1, MAX_HISTORY_PAGE)
@@ -487,6 +612,9 @@ mod tests {
             client_msg_id: "c-1".into(),
             kind: MessageKind::Chat,
             deleted: false,
+            edited_at: None,
+            rev: 0,
+            reactions: Vec::new(),
         }
     }
 
@@ -526,8 +654,12 @@ mod tests {
     #[test]
     fn client_frames_decode_from_their_documented_json() {
         let cases = [
-            (r#"{"type":"hello","since":41}"#, ClientFrame::Hello { since: Some(41) }),
-            (r#"{"type":"hello"}"#, ClientFrame::Hello { since: None }),
+            (r#"{"type":"hello","since":41}"#, ClientFrame::Hello { since: Some(41), changes_since: None }),
+            (
+                r#"{"type":"hello","since":41,"changes_since":7}"#,
+                ClientFrame::Hello { since: Some(41), changes_since: Some(7) },
+            ),
+            (r#"{"type":"hello"}"#, ClientFrame::Hello { since: None, changes_since: None }),
             // Frames that name no room mean general, so clients from before rooms keep working.
             (r#"{"type":"typing"}"#, ClientFrame::Typing { room_id: GENERAL_ROOM_ID }),
             (r#"{"type":"typing","room_id":5}"#, ClientFrame::Typing { room_id: 5 }),
@@ -575,11 +707,12 @@ mod tests {
                     online: vec![OnlineUser { user_id: 7, nickname: "alice".into(), idle: false }],
                     rooms: vec![general(), direct()],
                     last_id: 41,
+                    last_change: 9,
                 },
                 json!({"type":"welcome","from":"Natter","text":"Welcome, alice!",
                     "you":{"id":7,"nickname":"alice","role":"admin","is_bot":false},
                     "online":[{"user_id":7,"nickname":"alice","idle":false}],
-                    "rooms":[general_json(), direct_json()],"last_id":41}),
+                    "rooms":[general_json(), direct_json()],"last_id":41,"last_change":9}),
             ),
             (
                 ServerFrame::Message { message: sample_message() },
@@ -595,7 +728,24 @@ mod tests {
                 json!({"type":"ack","client_msg_id":"c-1","id":42,"sent_at":7}),
             ),
             (ServerFrame::NickOk { nickname: "bob".into() }, json!({"type":"nick_ok","nickname":"bob"})),
-            (ServerFrame::MessageDeleted { room_id: 1, id: 42 }, json!({"type":"message_deleted","room_id":1,"id":42})),
+            (
+                ServerFrame::MessageUpdated {
+                    message: ChatMessage {
+                        body: "hi **there**".into(),
+                        edited_at: Some(1_764_000_001_000),
+                        rev: 9,
+                        reactions: vec![Reaction {
+                            emoji: "👍".into(),
+                            users: vec![Reactor { user_id: 8, nickname: "bob".into() }],
+                        }],
+                        ..sample_message()
+                    },
+                },
+                json!({"type":"message_updated","message":{"id":42,"room_id":1,"author_id":7,"nickname":"alice",
+                    "body":"hi **there**","sent_at":1_764_000_000_000_i64,"client_msg_id":"c-1","kind":"chat",
+                    "deleted":false,"edited_at":1_764_000_001_000_i64,"rev":9,
+                    "reactions":[{"emoji":"👍","users":[{"user_id":8,"nickname":"bob"}]}]}}),
+            ),
             (
                 ServerFrame::Typing { room_id: 1, user_id: 7, nickname: "alice".into() },
                 json!({"type":"typing","room_id":1,"user_id":7,"nickname":"alice"}),
@@ -766,7 +916,8 @@ mod tests {
 
         fn any_client_frame() -> impl Strategy<Value = ClientFrame> {
             prop_oneof![
-                proptest::option::of(any::<i64>()).prop_map(|since| ClientFrame::Hello { since }),
+                (proptest::option::of(any::<i64>()), proptest::option::of(any::<i64>()))
+                    .prop_map(|(since, changes_since)| ClientFrame::Hello { since, changes_since }),
                 any::<String>().prop_map(|nickname| ClientFrame::Nick { nickname }),
                 (any::<i64>(), any::<String>(), any::<String>())
                     .prop_map(|(room_id, client_msg_id, body)| ClientFrame::Send { room_id, client_msg_id, body }),
@@ -831,6 +982,36 @@ mod tests {
                     prop_assert!(name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_'));
                 }
             }
+        }
+    }
+
+    #[test]
+    fn a_reaction_is_exactly_one_emoji() {
+        for emoji in ["👍", "❤️", "👍🏽", "👨‍👩‍👧", "🏳️‍🌈", "🇫🇷", "1️⃣", "✅", "☕", "🫠", "🏴󠁧󠁢󠁳󠁣󠁴󠁿", " 🎉 "]
+        {
+            assert_eq!(validate_reaction(emoji).as_deref(), Ok(emoji.trim()), "{emoji:?}");
+        }
+        for bad in [
+            "",
+            " ",
+            "a",
+            "+1",
+            ":)",
+            "👍👍",
+            "👍 x",
+            "<b>",
+            "\u{200D}",
+            "👍\u{200D}",
+            "\u{1F3FB}",
+            "\u{FE0F}",
+            "1",
+            "🎉\u{202E}",
+            "🇫",
+            "🇫🇷🇫",
+            &"👍".repeat(9),
+        ] {
+            let refused = validate_reaction(bad).unwrap_err();
+            assert_eq!(refused.code, ErrorCode::InvalidReaction, "{bad:?}");
         }
     }
 }

@@ -259,13 +259,16 @@ pub async fn flush_read_marks(state: &AppState) {
 pub async fn page(name: Option<String>, peer: Option<i64>) -> Result<RoomPage, AppError> {
     let state = crate::server::app_state()?;
     let me = crate::server::current_session(&state).await?.map(|(account, _)| account);
-    let (rooms, last_id) = match &me {
+    let (rooms, last_id, last_change) = match &me {
         Some(me) => {
             flush_read_marks(&state).await;
             let sidebar = state.store.sidebar(me.id).await.map_err(failed("page"))?;
-            (sidebar.rooms, sidebar.last_id)
+            (sidebar.rooms, sidebar.last_id, sidebar.last_change)
         }
-        None => (Vec::new(), state.store.last_id().await.map_err(failed("page"))?),
+        None => {
+            let last_change = state.store.last_change().await.map_err(failed("page"))?;
+            (Vec::new(), state.store.last_id().await.map_err(failed("page"))?, last_change)
+        }
     };
     let (room_id, peer) = match peer {
         Some(peer_id) => {
@@ -291,6 +294,7 @@ pub async fn page(name: Option<String>, peer: Option<i64>) -> Result<RoomPage, A
             rooms,
             directory,
             last_id,
+            last_change,
         });
     };
     let record = readable(&state, me.as_ref(), room_id).await?;
@@ -307,7 +311,19 @@ pub async fn page(name: Option<String>, peer: Option<i64>) -> Result<RoomPage, A
     });
     let history = state.store.history(room_id, None, HISTORY_PAGE).await.map_err(failed("page"))?;
     let members = state.store.members(room_id).await.map_err(failed("page"))?;
-    Ok(RoomPage { me, room: Some(room), peer, joined, history, members, online, rooms, directory, last_id })
+    Ok(RoomPage {
+        me,
+        room: Some(room),
+        peer,
+        joined,
+        history,
+        members,
+        online,
+        rooms,
+        directory,
+        last_id,
+        last_change,
+    })
 }
 
 /// Public rooms that are not archived, with their member counts.

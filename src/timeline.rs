@@ -2,7 +2,7 @@
 //! still waiting for their ack, plus notices from the server. Pure data and rules, so the merging of
 //! history, live frames, acks and resends is tested natively; components only render it.
 
-use crate::protocol::{ChatMessage, MessageKind};
+use crate::protocol::{ChatMessage, MessageKind, Reaction};
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum LineStatus {
@@ -29,6 +29,10 @@ pub struct Line {
     pub kind: MessageKind,
     /// Deleted by its author or an admin: shown as a placeholder.
     pub deleted: bool,
+    pub edited: bool,
+    /// The stored message's revision: an update applies only if it is newer.
+    pub rev: i64,
+    pub reactions: Vec<Reaction>,
     pub status: LineStatus,
     /// Stored lines sort by id; pending ones after all stored ones; notices after the stored line
     /// that was newest when they arrived.
@@ -38,6 +42,14 @@ pub struct Line {
 impl Line {
     pub fn is_pending(&self) -> bool {
         self.status == LineStatus::Pending
+    }
+
+    fn take_changes(&mut self, message: ChatMessage) {
+        self.body = message.body;
+        self.deleted = message.deleted;
+        self.edited = message.edited_at.is_some();
+        self.rev = message.rev;
+        self.reactions = message.reactions;
     }
 }
 
@@ -102,6 +114,9 @@ impl Timeline {
             client_msg_id: Some(client_msg_id.to_owned()),
             kind: MessageKind::Chat,
             deleted: false,
+            edited: false,
+            rev: 0,
+            reactions: Vec::new(),
             status: LineStatus::Pending,
             order,
         });
@@ -109,7 +124,9 @@ impl Timeline {
 
     /// A stored message, from history, catch-up or live: added once, or confirms the pending copy.
     pub fn apply_message(&mut self, message: ChatMessage) {
-        if self.lines.iter().any(|line| line.id == Some(message.id)) {
+        if self.has(message.id) {
+            // Catch-up may bring a newer state of a message already shown.
+            self.apply_update(message);
             return;
         }
         let key = message_key(message.author_id, &message.client_msg_id);
@@ -117,9 +134,9 @@ impl Timeline {
             Some(line) => {
                 line.id = Some(message.id);
                 line.sent_at = Some(message.sent_at);
-                line.body = message.body;
                 line.status = LineStatus::Stored;
                 line.order = (message.id, 0);
+                line.take_changes(message);
             }
             None => self.lines.push(Line {
                 key,
@@ -132,6 +149,9 @@ impl Timeline {
                 client_msg_id: Some(message.client_msg_id),
                 kind: message.kind,
                 deleted: message.deleted,
+                edited: message.edited_at.is_some(),
+                rev: message.rev,
+                reactions: message.reactions,
                 status: LineStatus::Stored,
             }),
         }
@@ -187,17 +207,22 @@ impl Timeline {
             client_msg_id: None,
             kind: MessageKind::Chat,
             deleted: false,
+            edited: false,
+            rev: 0,
+            reactions: Vec::new(),
             status: LineStatus::Notice,
             order: (after, sequence),
         });
         self.sort();
     }
 
-    /// A message was deleted: keep its place, drop its text.
-    pub fn mark_deleted(&mut self, id: i64) {
-        if let Some(line) = self.lines.iter_mut().find(|line| line.id == Some(id)) {
-            line.deleted = true;
-            line.body.clear();
+    /// A shown message changed (edited, deleted, reactions): take its new state unless the line
+    /// already has a newer one. Messages not shown are ignored; they load in their current state.
+    pub fn apply_update(&mut self, message: ChatMessage) {
+        if let Some(line) = self.lines.iter_mut().find(|line| line.id == Some(message.id)) {
+            if message.rev > line.rev {
+                line.take_changes(message);
+            }
         }
     }
 
@@ -243,6 +268,9 @@ mod tests {
             client_msg_id: client_msg_id.into(),
             kind: crate::protocol::MessageKind::Chat,
             deleted: false,
+            edited_at: None,
+            rev: 0,
+            reactions: Vec::new(),
         }
     }
 
@@ -304,12 +332,28 @@ mod tests {
     #[test]
     fn a_deleted_message_keeps_its_place_without_its_text() {
         let mut timeline = Timeline::from_history(vec![stored(1, "a", "x1"), stored(2, "b", "x2")]);
-        timeline.mark_deleted(1);
-        timeline.mark_deleted(99);
+        timeline.apply_update(ChatMessage { deleted: true, body: String::new(), rev: 1, ..stored(1, "a", "x1") });
+        timeline.apply_update(ChatMessage { deleted: true, rev: 2, ..stored(99, "a", "x99") });
         assert!(timeline.lines()[0].deleted);
         assert_eq!(timeline.lines()[0].body, "");
         assert!(!timeline.lines()[1].deleted);
-        assert_eq!(ids(&timeline), [Some(1), Some(2)]);
+        assert_eq!(ids(&timeline), [Some(1), Some(2)], "an update to a message not shown adds nothing");
+    }
+
+    #[test]
+    fn updates_apply_newest_revision_first_whatever_order_they_arrive_in() {
+        let mut timeline = Timeline::from_history(vec![stored(1, "a", "x1")]);
+        let edited =
+            |rev: i64, body: &str| ChatMessage { body: body.into(), edited_at: Some(5), rev, ..stored(1, "a", "x1") };
+        timeline.apply_update(edited(3, "third"));
+        timeline.apply_update(edited(2, "second (late)"));
+        assert_eq!((timeline.lines()[0].body.as_str(), timeline.lines()[0].edited), ("third", true));
+        // Catch-up brings the message again, newer still: the shown copy takes it.
+        timeline.apply_message(edited(4, "fourth"));
+        assert_eq!(timeline.lines()[0].body, "fourth");
+        timeline.apply_message(stored(1, "a", "x1"));
+        assert_eq!(timeline.lines()[0].body, "fourth", "an older copy never wins");
+        assert_eq!(timeline.lines().len(), 1);
     }
 
     #[test]
@@ -343,6 +387,9 @@ mod rename_tests {
             client_msg_id: format!("{id}"),
             kind: crate::protocol::MessageKind::Chat,
             deleted: false,
+            edited_at: None,
+            rev: 0,
+            reactions: Vec::new(),
         };
         let mut timeline =
             Timeline::from_history(vec![message(1, 7, "dave"), message(2, 8, "erin"), message(3, 7, "dave")]);

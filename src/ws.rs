@@ -94,6 +94,7 @@ pub async fn serve<S, R>(
         joined: false,
         rooms: HashSet::new(),
         last_delivered: 0,
+        last_change_delivered: 0,
         last_heard: Instant::now(),
         write_deadline,
         write_linger,
@@ -123,6 +124,8 @@ struct Connection<S> {
     rooms: HashSet<i64>,
     /// The newest message id this client has been sent.
     last_delivered: i64,
+    /// The highest message revision sent to this connection (changes are replayed or live).
+    last_change_delivered: i64,
     last_heard: Instant,
     /// How long one write may wait for the peer to take data: as long as a silent peer may last.
     write_deadline: Duration,
@@ -154,7 +157,7 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
         let timeout = Duration::from_secs(self.state.settings.limits.hello_timeout_secs);
         let deadline = tokio::time::sleep(timeout);
         tokio::pin!(deadline);
-        let since = loop {
+        let (since, changes_since) = loop {
             let incoming = tokio::select! {
                 incoming = stream.next() => incoming,
                 () = &mut deadline => return Err(self.close(close_code::POLICY, "no hello frame in time").await),
@@ -162,7 +165,7 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
                 () = self.session_ended.cancelled() => return Err(self.close(close_code::POLICY, "session ended").await),
             };
             match self.read(incoming).await? {
-                Some(ClientFrame::Hello { since }) => break since,
+                Some(ClientFrame::Hello { since, changes_since }) => break (since, changes_since),
                 Some(other) => {
                     let refused = Rejection::new(ErrorCode::HelloRequired, r#"send {"type":"hello"} first"#);
                     self.send(&refused.into_frame(client_msg_id_of(&other))).await?;
@@ -175,11 +178,15 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
         self.state.hub.join(self.account.id, &self.account.nickname);
         self.joined = true;
         let sidebar = self.load_rooms().await?;
-        let last_id = sidebar.last_id;
+        let (last_id, last_change) = (sidebar.last_id, sidebar.last_change);
         self.send(&self.welcome(sidebar)).await?;
         match since {
             Some(since) => self.catch_up(since).await?,
             None => self.last_delivered = last_id,
+        }
+        match changes_since {
+            Some(changes_since) => self.catch_up_changes(changes_since).await?,
+            None => self.last_change_delivered = last_change,
         }
         Ok(live)
     }
@@ -201,7 +208,7 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
         }
     }
 
-    fn welcome(&self, Sidebar { rooms, last_id }: Sidebar) -> ServerFrame {
+    fn welcome(&self, Sidebar { rooms, last_id, last_change }: Sidebar) -> ServerFrame {
         let online = self.state.hub.online();
         let company = match online.len().saturating_sub(1) {
             0 => "Nobody else is here yet.".to_owned(),
@@ -209,7 +216,15 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
             n => format!("{n} other people are here."),
         };
         let text = format!("Welcome to {SERVER_NAME}, {}! {company}", self.account.nickname);
-        ServerFrame::Welcome { from: SERVER_NAME.to_owned(), text, you: self.account.clone(), online, rooms, last_id }
+        ServerFrame::Welcome {
+            from: SERVER_NAME.to_owned(),
+            text,
+            you: self.account.clone(),
+            online,
+            rooms,
+            last_id,
+            last_change,
+        }
     }
 
     async fn run<R>(&mut self, stream: &mut R, live: &mut broadcast::Receiver<Batch>) -> Result<(), Gone>
@@ -399,6 +414,31 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
         }
     }
 
+    /// Sends every message in the user's rooms changed after revision `since` (in its current
+    /// state), in pages, and moves the change mark past them.
+    async fn catch_up_changes(&mut self, since: i64) -> Result<(), Gone> {
+        let mut after = since.max(self.last_change_delivered);
+        loop {
+            let page = match self.state.store.changed_since(self.account.id, after, CATCH_UP_PAGE).await {
+                Ok(page) => page,
+                Err(error) => {
+                    let failure = AppError::internal("catch-up of changes", &error).into_rejection();
+                    self.send(&failure.into_frame(None)).await?;
+                    return Err(self.close(close_code::ERROR, "catch-up failed; reconnect").await);
+                }
+            };
+            let complete = page.len() < CATCH_UP_PAGE as usize;
+            for message in page {
+                after = message.rev;
+                self.send(&ServerFrame::MessageUpdated { message }).await?;
+            }
+            if complete {
+                self.last_change_delivered = after;
+                return Ok(());
+            }
+        }
+    }
+
     /// This connection fell behind the hub and frames were dropped for it: never skip silently,
     /// refill what it missed from the database and refresh its rooms and presence.
     async fn resync(&mut self, missed: u64) -> Result<(), Gone> {
@@ -406,6 +446,7 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
         let sidebar = self.load_rooms().await?;
         self.send(&ServerFrame::Rooms { rooms: sidebar.rooms }).await?;
         self.catch_up(self.last_delivered).await?;
+        self.catch_up_changes(self.last_change_delivered).await?;
         self.send(&ServerFrame::Presence { online: self.state.hub.online() }).await
     }
 
@@ -477,6 +518,12 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
                 return Ok(()); // already sent during catch-up
             }
             self.last_delivered = id;
+        }
+        if let Some(rev) = frame.change_rev {
+            if rev <= self.last_change_delivered {
+                return Ok(()); // already sent during catch-up
+            }
+            self.last_change_delivered = rev;
         }
         // Within the burst's deadline (`deliver_burst`).
         self.sink.feed(Message::Text(frame.text.clone())).await.map_err(|_| Gone)

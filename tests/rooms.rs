@@ -475,7 +475,7 @@ async fn a_private_room_leaks_nothing_to_someone_outside_it() {
     let second = bobs_socket.post_to(secret, "s-2", "swordfish, noted").await["id"].clone();
     let (status, _) = server.call("POST", "/api/delete_message", Some(&alice), &format!("id={second}")).await;
     assert_eq!(status, 200);
-    alices_socket.expect("message_deleted").await;
+    alices_socket.expect("message_updated").await;
     assert_eq!(invite(&server, &alice, secret, "dave").await.0, 200);
     assert_eq!(server.call("POST", "/api/leave_room", Some(&dave), &format!("room_id={secret}")).await.0, 200);
     alices_socket.expect("member_left").await;
@@ -528,8 +528,14 @@ async fn a_private_room_leaks_nothing_to_someone_outside_it() {
     assert_eq!((status, code(&refused)), (403, "not_a_member"));
     let (status, refused) = invite(&server, &carol, secret, "carol").await;
     assert_eq!((status, code(&refused)), (403, "not_a_member"));
-    let (status, refused) = server.call("POST", "/api/delete_message", Some(&carol), &format!("id={first}")).await;
-    assert_eq!((status, code(&refused)), (403, "forbidden"));
+    for (path, form) in [
+        ("/api/delete_message", format!("id={first}")),
+        ("/api/edit_message", format!("id={first}&body=mine+now")),
+        ("/api/react", format!("id={first}&emoji=%F0%9F%91%8D")),
+    ] {
+        let (status, refused) = server.call("POST", path, Some(&carol), &form).await;
+        assert_eq!((status, code(&refused)), (404, "no_such_message"), "{path}: not even its existence shows");
+    }
     replay.send_to(secret, "c-1", "let me in").await;
     assert_eq!(replay.expect("error").await["code"], "not_a_member");
     replay.send(json!({ "type": "typing", "room_id": secret })).await;

@@ -98,8 +98,11 @@ impl Session {
             .chain(stream::once(async { Event::Closed }));
         let mut events = pin!(stream::select(frames, commands.by_ref().map(Event::Command)));
 
-        let since = Some(self.chat.resume_from());
-        if send(&mut sink, &ClientFrame::Hello { since }).await.is_err() {
+        let hello = ClientFrame::Hello {
+            since: Some(self.chat.resume_from()),
+            changes_since: Some(self.chat.resume_changes_from()),
+        };
+        if send(&mut sink, &hello).await.is_err() {
             return std::ops::ControlFlow::Continue(());
         }
         while let Some(event) = events.next().await {
@@ -122,7 +125,7 @@ impl Session {
         };
         let chat = self.chat;
         match frame {
-            ServerFrame::Welcome { from, text, you, online, rooms, last_id } => {
+            ServerFrame::Welcome { from, text, you, online, rooms, last_id, .. } => {
                 if !self.greeted {
                     chat.timeline.update(|timeline| timeline.add_notice(&from, &text));
                     self.greeted = true;
@@ -178,10 +181,7 @@ impl Session {
                 });
             }
             ServerFrame::Typing { .. } => {}
-            ServerFrame::MessageDeleted { room_id, id } if Some(room_id) == chat.room_id() => {
-                chat.timeline.update(|timeline| timeline.mark_deleted(id));
-            }
-            ServerFrame::MessageDeleted { .. } => {}
+            ServerFrame::MessageUpdated { message } => chat.updated(message),
             ServerFrame::RoomJoined { room } => chat.room_joined(room),
             ServerFrame::RoomLeft { room_id } => chat.room_left(room_id),
             ServerFrame::RoomArchived { room_id } => chat.room_archived(room_id),

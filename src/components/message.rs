@@ -5,7 +5,9 @@ use leptos::prelude::*;
 
 use crate::chat::ChatState;
 use crate::components::local_time::LocalTime;
+use crate::components::message_editor::MessageEditor;
 use crate::components::moderation::Moderation;
+use crate::components::reactions::Reactions;
 use crate::components::rich_text::RichText;
 use crate::protocol::MessageKind;
 use crate::timeline::{Line, LineStatus};
@@ -37,19 +39,35 @@ pub fn MessageLine(line: Line) -> impl IntoView {
         }
         LineStatus::Stored | LineStatus::Notice => None,
     };
-    // Stored, live messages can be moderated; announcements only deleted (their author is Natter).
-    let moderation = match (line.id, line.author_id, line.deleted) {
-        (Some(id), Some(author_id), false) if line.status == LineStatus::Stored => {
-            Some(view! { <Moderation id author_id nickname=line.nickname.clone()/> })
-        }
+    let editing = RwSignal::new(false);
+    // Stored, live messages can be edited, reacted to and moderated.
+    let live = match (line.id, line.author_id, line.deleted) {
+        (Some(id), Some(author_id), false) if line.status == LineStatus::Stored => Some((id, author_id)),
         _ => None,
     };
+    let moderation =
+        live.map(|(id, author_id)| view! { <Moderation id author_id nickname=line.nickname.clone() editing/> });
+    let reactions = live.map(|(id, _)| view! { <Reactions id reactions=line.reactions.clone()/> });
+    let edited = (line.edited && !line.deleted).then(|| view! { <span class="edited">"(edited)"</span> });
     let body = if line.deleted {
         view! { <p class="body deleted">"Message deleted"</p> }.into_any()
     } else {
         // Read once: the same on the server and at hydration, so the markup matches.
         let me = chat.me.get_untracked().map(|account| account.nickname);
-        view! { <div class="body"><RichText body=line.body me/></div> }.into_any()
+        let text = line.body.clone();
+        let shown = move || view! { <div class="body"><RichText body=text.clone() me=me.clone()/></div> };
+        match live {
+            Some((id, _)) => {
+                let body = line.body.clone();
+                view! {
+                    <Show when=move || editing.get() fallback=shown>
+                        <MessageEditor id body=body.clone() editing/>
+                    </Show>
+                }
+                .into_any()
+            }
+            None => shown().into_any(),
+        }
     };
     view! {
         <li class=class data-id=line.id>
@@ -57,10 +75,12 @@ pub fn MessageLine(line: Line) -> impl IntoView {
                 <span class="nick">{line.nickname}</span>
                 {(line.kind == MessageKind::Announcement).then(|| view! { <span class="tag">"Announcement"</span> })}
                 {time}
+                {edited}
                 {state}
                 {moderation}
             </div>
             {body}
+            {reactions}
         </li>
     }
 }

@@ -45,7 +45,7 @@ pub fn MessageList() -> impl IntoView {
             <ol>
                 <For
                     each=lines
-                    key=|line| (line.key.clone(), line.status.clone(), line.id, line.nickname.clone(), line.deleted)
+                    key=|line| (line.key.clone(), line.status.clone(), line.id, line.nickname.clone(), line.rev)
                     children=move |line| {
                         let id = line.id;
                         view! {

@@ -1,5 +1,5 @@
-//! Delete and ban controls on a message line: Delete for its author and admins, Ban for admins (with
-//! a confirmation step, since a ban signs someone out everywhere).
+//! Edit, delete and ban controls on a message line: Edit and Delete for its author and admins, Ban
+//! for admins (with a confirmation step, since a ban signs someone out everywhere).
 
 use leptos::prelude::*;
 
@@ -9,11 +9,16 @@ use crate::components::confirm::Confirm;
 use crate::protocol::Role;
 
 #[component]
-pub fn Moderation(id: i64, author_id: i64, nickname: String) -> impl IntoView {
+pub fn Moderation(id: i64, author_id: i64, nickname: String, editing: RwSignal<bool>) -> impl IntoView {
     let chat = expect_context::<ChatState>();
     let confirming_ban = RwSignal::new(false);
     let me = move || chat.me.get();
     let may_delete = move || me().is_some_and(|me| me.id == author_id || me.role == Role::Admin);
+    // The author edits while still in the room; the room must still take changes.
+    let may_edit = move || {
+        chat.room.with(|room| room.as_ref().is_some_and(|room| !room.archived))
+            && me().is_some_and(|me| me.id == author_id && chat.joined.get() || me.role == Role::Admin)
+    };
     let may_ban = move || me().is_some_and(|me| me.role == Role::Admin && me.id != author_id);
     let report = move |result: Result<(), crate::error::AppError>| {
         if let Err(error) = result {
@@ -26,6 +31,9 @@ pub fn Moderation(id: i64, author_id: i64, nickname: String) -> impl IntoView {
     let confirm_label = format!("Ban {nickname} everywhere?");
     view! {
         <span class="moderation">
+            <Show when=move || may_edit() && !editing.get()>
+                <button type="button" class="link" on:click=move |_| editing.set(true)>"Edit"</button>
+            </Show>
             <Show when=may_delete>
                 <button type="button" class="link" on:click=delete>"Delete"</button>
             </Show>

@@ -1,0 +1,53 @@
+//! Editing a message in place: its text in a textarea, saved with Enter (Shift+Enter for a new line)
+//! or the Save button, abandoned with Escape or Cancel. The server's answer replaces the line.
+
+use leptos::html::Textarea;
+use leptos::prelude::*;
+
+use crate::api::edit_message;
+
+#[component]
+pub fn MessageEditor(id: i64, body: String, editing: RwSignal<bool>) -> impl IntoView {
+    let draft = RwSignal::new(body);
+    let error = RwSignal::new(None::<String>);
+    let field = NodeRef::<Textarea>::new();
+    Effect::new(move |_| {
+        if let Some(field) = field.get() {
+            let _ = field.focus();
+        }
+    });
+    let save = move || {
+        let body = draft.get_untracked();
+        leptos::task::spawn_local(async move {
+            match edit_message(id, body).await {
+                Ok(()) => editing.set(false),
+                Err(refused) => error.set(Some(refused.to_string())),
+            }
+        });
+    };
+    let on_keydown = move |ev: leptos::ev::KeyboardEvent| match ev.key().as_str() {
+        "Enter" if !ev.shift_key() => {
+            ev.prevent_default();
+            save();
+        }
+        "Escape" => editing.set(false),
+        _ => {}
+    };
+    view! {
+        <div class="editor">
+            <textarea
+                node_ref=field
+                aria-label="Edit message"
+                rows="2"
+                prop:value=move || draft.get()
+                on:input=move |ev| draft.set(event_target_value(&ev))
+                on:keydown=on_keydown
+            ></textarea>
+            <div class="editor-actions">
+                <button type="button" on:click=move |_| save()>"Save"</button>
+                <button type="button" class="link" on:click=move |_| editing.set(false)>"Cancel"</button>
+                {move || error.get().map(|message| view! { <span class="state" role="alert">{message}</span> })}
+            </div>
+        </div>
+    }
+}

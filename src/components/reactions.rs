@@ -1,0 +1,112 @@
+//! A message's reactions: one button per emoji with its count (pressed when it is yours; its title
+//! says who reacted), and a picker offering the quick set or any emoji typed in. Clicking toggles
+//! your reaction; the server's broadcast updates every screen, this one included.
+
+use leptos::prelude::*;
+
+use crate::api::react;
+use crate::chat::ChatState;
+use crate::protocol::{Reaction, QUICK_REACTIONS};
+
+#[component]
+pub fn Reactions(id: i64, reactions: Vec<Reaction>) -> impl IntoView {
+    let chat = expect_context::<ChatState>();
+    let can_react = move || chat.can_post();
+    let picking = RwSignal::new(false);
+    let typed = RwSignal::new(String::new());
+    let toggle = move |emoji: String, remove: bool| {
+        leptos::task::spawn_local(async move {
+            if let Err(refused) = react(id, emoji, Some(remove)).await {
+                chat.alert.set(Some(refused.to_string()));
+            }
+        });
+    };
+    // Read once, like the mention highlight: the same on the server and at hydration.
+    let me = chat.me.get_untracked().map(|account| account.id);
+    let mine_in = |reaction: &Reaction| me.is_some_and(|me| reaction.users.iter().any(|user| user.user_id == me));
+    let mine: Vec<String> = reactions.iter().filter(|r| mine_in(r)).map(|r| r.emoji.clone()).collect();
+    let buttons = reactions
+        .into_iter()
+        .map(|reaction| {
+            let pressed = mine_in(&reaction);
+            let names: Vec<&str> = reaction.users.iter().map(|user| user.nickname.as_str()).collect();
+            let who = format!("{} reacted with {}", names.join(", "), reaction.emoji);
+            let count = reaction.users.len();
+            let emoji = reaction.emoji.clone();
+            view! {
+                <button
+                    type="button"
+                    class="reaction"
+                    class:mine=pressed
+                    aria-pressed=if pressed { "true" } else { "false" }
+                    title=who.clone()
+                    aria-label=who
+                    disabled=move || !can_react()
+                    on:click=move |_| toggle(emoji.clone(), pressed)
+                >
+                    <span class="emoji">{reaction.emoji}</span>
+                    <span class="count">{count}</span>
+                </button>
+            }
+        })
+        .collect_view();
+    let pick = move |emoji: String| {
+        picking.set(false);
+        let remove = mine.contains(&emoji);
+        toggle(emoji, remove);
+    };
+    let pick_typed = pick.clone();
+    view! {
+        <div class="reactions">
+            {buttons}
+            <Show when=can_react>
+                <button
+                    type="button"
+                    class="link add-reaction"
+                    aria-expanded=move || if picking.get() { "true" } else { "false" }
+                    on:click=move |_| picking.update(|open| *open = !*open)
+                >
+                    "React"
+                </button>
+            </Show>
+            <Show when=move || picking.get()>
+                <div class="picker" role="group" aria-label="Choose a reaction">
+                    {QUICK_REACTIONS
+                        .iter()
+                        .map(|emoji| {
+                            let pick = pick.clone();
+                            view! {
+                                <button type="button" class="quick" aria-label=format!("React with {emoji}") on:click=move |_| pick(emoji.to_string())>
+                                    {*emoji}
+                                </button>
+                            }
+                        })
+                        .collect_view()}
+                    <form
+                        class="any-emoji"
+                        on:submit={
+                            let pick_typed = pick_typed.clone();
+                            move |ev: leptos::ev::SubmitEvent| {
+                                ev.prevent_default();
+                                let emoji = typed.get_untracked().trim().to_owned();
+                                if !emoji.is_empty() {
+                                    typed.set(String::new());
+                                    pick_typed(emoji);
+                                }
+                            }
+                        }
+                    >
+                        <input
+                            aria-label="Any emoji"
+                            placeholder="any emoji"
+                            size="6"
+                            prop:value=move || typed.get()
+                            on:input=move |ev| typed.set(event_target_value(&ev))
+                        />
+                        <button type="submit" class="link">"Add"</button>
+                    </form>
+                </div>
+            </Show>
+        </div>
+    }
+}
