@@ -28,6 +28,12 @@ pub struct RoomPage {
     pub rooms: Vec<Room>,
     /// Public rooms anyone may join.
     pub directory: Vec<DirectoryRoom>,
+    /// The message the page opened at (a permalink), shown highlighted with context around it.
+    pub focus: Option<i64>,
+    /// Whether older messages than `history`'s first exist (scrolling up loads them).
+    pub has_older: bool,
+    /// Whether newer messages than `history`'s last exist: true when opened at an older message.
+    pub has_newer: bool,
     pub last_id: i64,
     /// The newest message revision when the page was read: the socket replays changes after it.
     pub last_change: i64,
@@ -41,28 +47,38 @@ pub struct DirectoryRoom {
     pub members: u32,
 }
 
-/// Up to `limit` messages (default 50, at most 200) of a room (general by default) older than the
-/// message id `before`, or the newest ones; oldest first. Private rooms only for their members.
+/// Up to `limit` messages (default 50, at most 200) of a room (general by default), oldest first:
+/// older than the message id `before`, newer than `after`, or (with neither) the newest ones.
+/// Private rooms only for their members.
 #[server(endpoint = "history", input = GetUrl)]
 pub async fn get_history(
     room_id: Option<i64>,
     before: Option<i64>,
+    after: Option<i64>,
     limit: Option<u32>,
 ) -> Result<Vec<ChatMessage>, AppError> {
     crate::server::respond(async move {
+        use crate::protocol::{ErrorCode, Rejection};
+        let invalid = |why: &str| Err(Rejection::new(ErrorCode::InvalidRequest, why).into());
         if before.is_some_and(|id| id < 1) {
-            let refused = crate::protocol::Rejection::new(
-                crate::protocol::ErrorCode::InvalidRequest,
-                "before must be a message id (1 or more)",
-            );
-            return Err(refused.into());
+            return invalid("before must be a message id (1 or more)");
+        }
+        if after.is_some_and(|id| id < 0) {
+            return invalid("after must be a message id (0 or more)");
+        }
+        if before.is_some() && after.is_some() {
+            return invalid("give before or after, not both");
         }
         let state = crate::server::app_state()?;
         let viewer = crate::server::current_session(&state).await?.map(|(account, _)| account);
         let room = crate::rooms::readable(&state, viewer.as_ref(), room_id.unwrap_or(crate::protocol::GENERAL_ROOM_ID))
             .await?;
         let limit = crate::protocol::history_limit(limit);
-        state.store.history(room.id, before, limit).await.map_err(|error| AppError::internal("history", &error))
+        let page = match after {
+            Some(after) => state.store.newer(room.id, after, limit).await,
+            None => state.store.history(room.id, before, limit).await,
+        };
+        page.map_err(|error| AppError::internal("history", &error))
     })
     .await
 }
@@ -95,10 +111,11 @@ pub async fn get_members(room_id: i64) -> Result<Vec<Member>, AppError> {
     .await
 }
 
-/// The chat page's data for the room named `room`, or for the direct conversation with user `peer`.
+/// The chat page's data for the room named `room`, or for the direct conversation with user `peer`;
+/// with `at`, opened at that message with context around it.
 #[server(endpoint = "room_page", input = GetUrl)]
-pub async fn get_room_page(room: Option<String>, peer: Option<i64>) -> Result<RoomPage, AppError> {
-    crate::server::respond(crate::rooms::page(room, peer)).await
+pub async fn get_room_page(room: Option<String>, peer: Option<i64>, at: Option<i64>) -> Result<RoomPage, AppError> {
+    crate::server::respond(crate::rooms::page(room, peer, at)).await
 }
 
 /// Public rooms anyone may join.

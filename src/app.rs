@@ -42,6 +42,9 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/") view=ChatPage ssr=SsrMode::Async/>
                 <Route path=path!("/r/:room") view=ChatPage ssr=SsrMode::Async/>
                 <Route path=path!("/dm/:peer") view=ChatPage ssr=SsrMode::Async/>
+                // Permalinks: the room opened at one message, with context around it.
+                <Route path=path!("/r/:room/m/:at") view=ChatPage ssr=SsrMode::Async/>
+                <Route path=path!("/dm/:peer/m/:at") view=ChatPage ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }

@@ -86,18 +86,47 @@ pub struct ChatState {
     /// When this page last told the server its user is typing.
     last_typing_sent: StoredValue<f64>,
     commands: StoredValue<Option<UnboundedSender<Command>>>,
+    /// The message the page opened at (a permalink): highlighted and scrolled to.
+    pub focus: StoredValue<Option<i64>>,
+    /// Messages older than the first one shown exist: scrolling up loads them.
+    pub has_older: RwSignal<bool>,
+    /// The page shows an older stretch of the room (opened at a permalink): newer messages load as
+    /// the reader scrolls down, and live ones wait in `held` until the page reaches the present.
+    pub has_newer: RwSignal<bool>,
+    held: StoredValue<Vec<ChatMessage>>,
+    /// A page of history is on its way.
+    pub loading: RwSignal<bool>,
 }
 
 impl ChatState {
     pub fn new(page: RoomPage) -> Self {
-        let RoomPage { me, room, peer, joined, history, members, online, mut rooms, directory, last_id, last_change } =
-            page;
+        let RoomPage {
+            me,
+            room,
+            peer,
+            joined,
+            history,
+            members,
+            online,
+            mut rooms,
+            directory,
+            focus,
+            has_older,
+            has_newer,
+            last_id,
+            last_change,
+        } = page;
         let read_before = room.as_ref().filter(|_| joined).map(|room| room.last_read_id);
         if let Some(here) = &room {
             rooms.iter_mut().filter(|listed| listed.id == here.id).for_each(|listed| listed.unread = 0);
         }
         Self {
             timeline: RwSignal::new(Timeline::from_history(history)),
+            focus: StoredValue::new(focus),
+            has_older: RwSignal::new(has_older),
+            has_newer: RwSignal::new(has_newer),
+            held: StoredValue::new(Vec::new()),
+            loading: RwSignal::new(false),
             room: RwSignal::new(room),
             peer: StoredValue::new(peer),
             joined: RwSignal::new(joined),
@@ -175,13 +204,69 @@ impl ChatState {
             if fresh && !known && self.hidden.get_untracked() {
                 self.unseen_here.update(|unseen| *unseen += 1);
             }
-            self.timeline.update(|timeline| timeline.apply_message(message));
+            if self.has_newer.get_untracked() {
+                // The page shows an older stretch: this one joins when the reader gets here.
+                self.held.update_value(|held| held.push(message));
+            } else {
+                self.timeline.update(|timeline| timeline.apply_message(message));
+            }
         } else if fresh {
             self.rooms.update(|rooms| {
                 if let Some(room) = rooms.iter_mut().find(|room| room.id == message.room_id) {
                     room.unread = room.unread.saturating_add(1);
                 }
             });
+        }
+    }
+
+    /// Loads the page of messages before the first one shown. `false` if nothing was loaded (all
+    /// shown already, a load under way, or the request failed: the alert says why).
+    pub async fn load_older(self) -> bool {
+        let Some(room_id) = self.room_id() else { return false };
+        if !self.has_older.get_untracked() || self.loading.get_untracked() {
+            return false;
+        }
+        let first = self.timeline.with_untracked(Timeline::first_id);
+        self.loading.set(true);
+        let page = crate::api::get_history(Some(room_id), first, None, Some(crate::protocol::HISTORY_PAGE)).await;
+        self.loading.set(false);
+        match page {
+            Ok(messages) => {
+                self.has_older.set(messages.len() == crate::protocol::HISTORY_PAGE as usize);
+                let loaded = !messages.is_empty();
+                self.timeline.update(|timeline| timeline.add_history(messages));
+                loaded
+            }
+            Err(error) => {
+                self.alert.set(Some(error.to_string()));
+                false
+            }
+        }
+    }
+
+    /// Loads the page of messages after the last one shown, for a page opened at an older message;
+    /// once it reaches the present, live messages held meanwhile join the list.
+    pub async fn load_newer(self) {
+        let Some(room_id) = self.room_id() else { return };
+        if !self.has_newer.get_untracked() || self.loading.get_untracked() {
+            return;
+        }
+        let last = self.timeline.with_untracked(Timeline::last_id);
+        self.loading.set(true);
+        let page = crate::api::get_history(Some(room_id), None, Some(last), Some(crate::protocol::HISTORY_PAGE)).await;
+        self.loading.set(false);
+        match page {
+            Ok(messages) => {
+                let reached_present = messages.len() < crate::protocol::HISTORY_PAGE as usize;
+                self.timeline.update(|timeline| timeline.add_history(messages));
+                if reached_present {
+                    let held = self.held.try_update_value(std::mem::take).unwrap_or_default();
+                    self.timeline.update(|timeline| timeline.add_history(held));
+                    self.has_newer.set(false);
+                    self.mark_read();
+                }
+            }
+            Err(error) => self.alert.set(Some(error.to_string())),
         }
     }
 

@@ -225,6 +225,30 @@ impl Store {
         .await
     }
 
+    /// Up to `limit` messages of a room newer than `after`, oldest first: paging forward from an older
+    /// point (a permalink's context) towards the present.
+    pub async fn newer(&self, room_id: i64, after: i64, limit: u32) -> Result<Vec<ChatMessage>, DbError> {
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(&format!(
+                "{MESSAGE_COLUMNS} WHERE m.room_id = ?1 AND m.id > ?2 ORDER BY m.id LIMIT ?3"
+            ))?;
+            let mut page = stmt.query_map((room_id, after, limit), message_from_row)?.collect::<Result<Vec<_>, _>>()?;
+            attach_reactions(conn, &mut page)?;
+            Ok(page)
+        })
+        .await
+    }
+
+    /// The room of message `id`, if there is such a message.
+    pub async fn message_room(&self, id: i64) -> Result<Option<i64>, DbError> {
+        self.read(move |conn| {
+            conn.prepare_cached("SELECT room_id FROM messages WHERE id = ?1")?
+                .query_row([id], |row| row.get(0))
+                .optional()
+        })
+        .await
+    }
+
     /// Up to `limit` messages newer than `after` in the rooms `user_id` is in, oldest first: what a
     /// reconnecting client missed.
     pub async fn since(&self, user_id: i64, after: i64, limit: u32) -> Result<Vec<ChatMessage>, DbError> {

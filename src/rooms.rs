@@ -10,8 +10,8 @@ use crate::api::{DirectoryRoom, RoomPage};
 use crate::db::{DbError, RoomRecord};
 use crate::error::AppError;
 use crate::protocol::{
-    validate_room_name, Account, ErrorCode, Member, Rejection, Role, Room, RoomKind, GENERAL_ROOM, GENERAL_ROOM_ID,
-    HISTORY_PAGE,
+    validate_room_name, Account, ChatMessage, ErrorCode, Member, Rejection, Role, Room, RoomKind, GENERAL_ROOM,
+    GENERAL_ROOM_ID, HISTORY_PAGE,
 };
 use crate::server::AppState;
 
@@ -25,6 +25,10 @@ fn failed(context: &'static str) -> impl Fn(DbError) -> AppError {
 
 fn no_such_room() -> AppError {
     refused(ErrorCode::NoSuchRoom, "There is no such room.")
+}
+
+fn no_such_message() -> AppError {
+    refused(ErrorCode::NoSuchMessage, "There is no such message in this room.")
 }
 
 fn no_such_user() -> AppError {
@@ -256,7 +260,7 @@ pub async fn flush_read_marks(state: &AppState) {
 /// The chat page's data for a named room (general by default) or the direct conversation with
 /// `peer`. The sidebar snapshot (with `last_id`) is read before the history, so a socket resuming
 /// from `last_id` may see a message twice (merged by id) but never misses one.
-pub async fn page(name: Option<String>, peer: Option<i64>) -> Result<RoomPage, AppError> {
+pub async fn page(name: Option<String>, peer: Option<i64>, at: Option<i64>) -> Result<RoomPage, AppError> {
     let state = crate::server::app_state()?;
     let me = crate::server::current_session(&state).await?.map(|(account, _)| account);
     let (rooms, last_id, last_change) = match &me {
@@ -282,6 +286,9 @@ pub async fn page(name: Option<String>, peer: Option<i64>) -> Result<RoomPage, A
     let online = state.hub.online();
     let directory = directory(&state).await?;
     let Some(room_id) = room_id else {
+        if at.is_some() {
+            return Err(no_such_message());
+        }
         let (history, members) = (Vec::new(), Vec::new());
         return Ok(RoomPage {
             me,
@@ -293,6 +300,9 @@ pub async fn page(name: Option<String>, peer: Option<i64>) -> Result<RoomPage, A
             online,
             rooms,
             directory,
+            focus: None,
+            has_older: false,
+            has_newer: false,
             last_id,
             last_change,
         });
@@ -309,7 +319,10 @@ pub async fn page(name: Option<String>, peer: Option<i64>) -> Result<RoomPage, A
         unread: 0,
         last_read_id: last_id,
     });
-    let history = state.store.history(room_id, None, HISTORY_PAGE).await.map_err(failed("page"))?;
+    let Window { history, has_older, has_newer } = match at {
+        Some(id) => around(&state, room_id, id).await?,
+        None => newest(&state, room_id).await?,
+    };
     let members = state.store.members(room_id).await.map_err(failed("page"))?;
     Ok(RoomPage {
         me,
@@ -321,9 +334,48 @@ pub async fn page(name: Option<String>, peer: Option<i64>) -> Result<RoomPage, A
         online,
         rooms,
         directory,
+        focus: at,
+        has_older,
+        has_newer,
         last_id,
         last_change,
     })
+}
+
+/// A stretch of a room's history, and whether there is more on either side.
+struct Window {
+    history: Vec<ChatMessage>,
+    has_older: bool,
+    has_newer: bool,
+}
+
+/// The newest page. One message more than shown is read, to know whether older ones exist.
+async fn newest(state: &AppState, room_id: i64) -> Result<Window, AppError> {
+    let mut history = state.store.history(room_id, None, HISTORY_PAGE + 1).await.map_err(failed("page"))?;
+    let has_older = history.len() > HISTORY_PAGE as usize;
+    if has_older {
+        history.remove(0);
+    }
+    Ok(Window { history, has_older, has_newer: false })
+}
+
+/// Message `id` of this room with half a page of context on each side (a permalink).
+async fn around(state: &AppState, room_id: i64, id: i64) -> Result<Window, AppError> {
+    if state.store.message_room(id).await.map_err(failed("page"))? != Some(room_id) {
+        return Err(no_such_message());
+    }
+    let side = HISTORY_PAGE / 2;
+    // The message itself, `side` before it, and one more to tell whether older ones exist.
+    let mut history = state.store.history(room_id, Some(id + 1), side + 2).await.map_err(failed("page"))?;
+    let has_older = history.len() > side as usize + 1;
+    if has_older {
+        history.remove(0);
+    }
+    let mut newer = state.store.newer(room_id, id, side + 1).await.map_err(failed("page"))?;
+    let has_newer = newer.len() > side as usize;
+    newer.truncate(side as usize);
+    history.append(&mut newer);
+    Ok(Window { history, has_older, has_newer })
 }
 
 /// Public rooms that are not archived, with their member counts.

@@ -66,9 +66,7 @@ fn message_key(author_id: i64, client_msg_id: &str) -> String {
 impl Timeline {
     pub fn from_history(messages: Vec<ChatMessage>) -> Self {
         let mut timeline = Self::default();
-        for message in messages {
-            timeline.apply_message(message);
-        }
+        timeline.add_history(messages);
         timeline
     }
 
@@ -85,6 +83,19 @@ impl Timeline {
     /// Whether the stored message `id` is shown.
     pub fn has(&self, id: i64) -> bool {
         self.lines.iter().any(|line| line.id == Some(id))
+    }
+
+    /// The oldest stored id shown: where loading older history continues.
+    pub fn first_id(&self) -> Option<i64> {
+        self.lines.iter().filter_map(|line| line.id).min()
+    }
+
+    /// A page of stored messages from anywhere in the room's history (scrolling up, or down from a
+    /// permalink): each added once, in its place.
+    pub fn add_history(&mut self, messages: Vec<ChatMessage>) {
+        for message in messages {
+            self.apply_message(message);
+        }
     }
 
     /// The newest stored id: what to resume from after a reconnect.

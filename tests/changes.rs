@@ -4,21 +4,12 @@
 mod support;
 
 use serde_json::{json, Value};
-use support::{Client, TestServer};
+use support::{code, form_encode, Client, TestServer};
 
 async fn start() -> (tempfile::TempDir, TestServer) {
     let dir = tempfile::tempdir().expect("temp dir");
     let server = TestServer::start(&dir.path().join("natter.db")).await;
     (dir, server)
-}
-
-fn form_encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 async fn edit(server: &TestServer, token: &str, id: &Value, body: &str) -> (u16, Value) {
@@ -28,10 +19,6 @@ async fn edit(server: &TestServer, token: &str, id: &Value, body: &str) -> (u16,
 async fn react(server: &TestServer, token: &str, id: &Value, emoji: &str, remove: bool) -> (u16, Value) {
     let form = format!("id={id}&emoji={}&remove={remove}", form_encode(emoji));
     server.call("POST", "/api/react", Some(token), &form).await
-}
-
-fn code(answer: &Value) -> &str {
-    answer["Invalid"]["code"].as_str().unwrap_or_else(|| panic!("expected a refusal, got {answer}"))
 }
 
 /// Connects with `hello {since, changes_since}` and returns the client after its welcome.
@@ -49,7 +36,7 @@ async fn replay(client: &mut Client) -> Vec<Value> {
 
 async fn history_message(server: &TestServer, id: &Value) -> Value {
     let (_, history) = server.call("GET", "/api/history", None, "").await;
-    history.as_array().unwrap().iter().find(|m| m["id"] == *id).cloned().expect("in the history")
+    history.as_array().expect("a list").iter().find(|m| m["id"] == *id).cloned().expect("in the history")
 }
 
 #[tokio::test]

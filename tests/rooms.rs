@@ -5,17 +5,12 @@ mod support;
 
 use natter::cli::{self, AnnounceTo, CliError};
 use serde_json::{json, Value};
-use support::{post_json, settings_for, Client, TestServer};
+use support::{code, create_room, post_json, settings_for, Client, TestServer};
 
 async fn start() -> (tempfile::TempDir, TestServer) {
     let dir = tempfile::tempdir().expect("temp dir");
     let server = TestServer::start(&dir.path().join("natter.db")).await;
     (dir, server)
-}
-
-/// The error code of a refused server function call.
-fn code(answer: &Value) -> &str {
-    answer["Invalid"]["code"].as_str().unwrap_or_else(|| panic!("expected a refusal, got {answer}"))
 }
 
 /// Someone with an open socket: their session token, user id and socket.
@@ -30,13 +25,6 @@ async fn person(server: &TestServer, nickname: &str) -> Person {
     let token = server.register(nickname).await;
     let (socket, welcome) = server.join_as(&token, None).await;
     Person { token, id: welcome["you"]["id"].as_i64().expect("an id"), socket }
-}
-
-async fn create_room(server: &TestServer, token: &str, name: &str, private: bool) -> i64 {
-    let form = if private { format!("name={name}&private=on") } else { format!("name={name}") };
-    let (status, room) = server.call("POST", "/api/create_room", Some(token), &form).await;
-    assert_eq!(status, 200, "creating {name}: {room}");
-    room["id"].as_i64().expect("a room id")
 }
 
 async fn invite(server: &TestServer, token: &str, room_id: i64, nickname: &str) -> (u16, Value) {

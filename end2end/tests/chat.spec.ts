@@ -270,13 +270,18 @@ test('the list follows new messages only while the reader is at the bottom', asy
   await expect(reader.line(last)).toBeVisible();
   expect(await atBottom()).toBe(true);
 
-  // Scrolled up to read: a new message must not pull the reader away.
+  // Scrolled up to read: a new message must not pull the reader away. (Reaching the top loads older
+  // messages above, keeping the reader's place; wait for that to settle first.)
   await reader.log.evaluate((el) => el.scrollTo({ top: 0 }));
   await reader.log.dispatchEvent('scroll');
+  await expect(reader.page.getByRole('button', { name: 'Loading older messages…' })).toHaveCount(0);
+  await reader.page.waitForTimeout(300);
+  const readingAt = await reader.log.evaluate((el) => el.scrollTop);
   const unseen = unique('arrives while reading');
   await writer.say(unseen);
   await expect(reader.line(unseen)).toHaveCount(1);
-  expect(await reader.log.evaluate((el) => el.scrollTop)).toBe(0);
+  expect(await reader.log.evaluate((el) => el.scrollTop)).toBe(readingAt);
+  expect(await atBottom()).toBe(false);
 
   // Back at the bottom: following resumes.
   await reader.log.evaluate((el) => el.scrollTo({ top: el.scrollHeight }));

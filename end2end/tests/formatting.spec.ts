@@ -29,7 +29,7 @@ test('bold, italic, code, fenced blocks, links and mentions render as elements, 
       await expect(link).toHaveAttribute('href', 'https://example.com/x?y=1');
       await expect(link).toHaveAttribute('rel', 'noopener noreferrer nofollow');
       // Only http(s) becomes a link; the trailing full stop stays text.
-      await expect(line.getByRole('link')).toHaveCount(1);
+      await expect(line.locator('.body').getByRole('link')).toHaveCount(1);
       await expect(line.locator('.body')).toContainText('y=1. not javascript:alert(1) hi');
       const mention = line.locator('.mention');
       await expect(mention).toHaveText(`@${bobName}`);

@@ -22,7 +22,19 @@ pub fn MessageLine(line: Line) -> impl IntoView {
         LineStatus::Failed(_) => "message failed",
         LineStatus::Notice => "message notice",
     };
-    let time = line.sent_at.map(|millis| view! { <LocalTime millis/> });
+    // A stored message's time links to it: the permalink opens the room at this message.
+    let permalink = line
+        .id
+        .and_then(|id| chat.room.with_untracked(|room| room.as_ref().map(|room| format!("{}/m/{id}", room.path()))));
+    let time = line.sent_at.map(|millis| match permalink {
+        Some(href) => view! {
+            <a class="permalink" href=href rel="external" title="Link to this message"><LocalTime millis/></a>
+        }
+        .into_any(),
+        None => view! { <LocalTime millis/> }.into_any(),
+    });
+    let focused = line.id.is_some() && line.id == chat.focus.get_value();
+    let class = if focused { format!("{class} focus") } else { class.to_owned() };
     let state = match line.status.clone() {
         LineStatus::Pending => Some(view! { <span class="state">"Sending…"</span> }.into_any()),
         LineStatus::Failed(reason) => {

@@ -19,20 +19,11 @@ use crate::error::AppError;
 pub fn ChatPage() -> impl IntoView {
     let params = use_params_map();
     let page = Resource::new(
-        move || params.with(|p| (p.get("room"), p.get("peer"))),
-        |(room, peer)| async move {
-            let peer = match peer.map(|peer| peer.parse::<i64>()) {
-                Some(Ok(peer)) => Some(peer),
-                Some(Err(_)) => {
-                    let refused = crate::protocol::Rejection::new(
-                        crate::protocol::ErrorCode::NoSuchUser,
-                        "There is no such user.",
-                    );
-                    return Err(AppError::from(refused));
-                }
-                None => None,
-            };
-            get_room_page(room, peer).await
+        move || params.with(|p| (p.get("room"), p.get("peer"), p.get("at"))),
+        |(room, peer, at)| async move {
+            let peer = parse_id(peer, crate::protocol::ErrorCode::NoSuchUser, "There is no such user.")?;
+            let at = parse_id(at, crate::protocol::ErrorCode::NoSuchMessage, "There is no such message.")?;
+            get_room_page(room, peer, at).await
         },
     );
     view! {
@@ -44,6 +35,15 @@ pub fn ChatPage() -> impl IntoView {
                 }
             })}
         </Suspense>
+    }
+}
+
+/// A numeric path segment (a user or message id); anything else is a missing page.
+fn parse_id(segment: Option<String>, code: crate::protocol::ErrorCode, why: &str) -> Result<Option<i64>, AppError> {
+    match segment.map(|segment| segment.parse::<i64>()) {
+        Some(Ok(id)) => Ok(Some(id)),
+        Some(Err(_)) => Err(crate::protocol::Rejection::new(code, why).into()),
+        None => Ok(None),
     }
 }
 

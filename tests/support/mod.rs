@@ -193,7 +193,7 @@ pub async fn exchange(addr: SocketAddr, request: &str) -> HttpResponse {
     HttpResponse { status, head: head.to_owned(), body: body.to_owned() }
 }
 
-fn form_encode(text: &str) -> String {
+pub fn form_encode(text: &str) -> String {
     text.bytes()
         .map(|byte| match byte {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (byte as char).to_string(),
@@ -332,4 +332,17 @@ impl Client {
     pub async fn close(mut self) {
         let _ = self.socket.close(None).await;
     }
+}
+
+/// The error code of a refused server function call.
+pub fn code(answer: &Value) -> &str {
+    answer["Invalid"]["code"].as_str().unwrap_or_else(|| panic!("expected a refusal, got {answer}"))
+}
+
+/// Creates a room as the holder of `token` and returns its id.
+pub async fn create_room(server: &TestServer, token: &str, name: &str, private: bool) -> i64 {
+    let form = if private { format!("name={name}&private=on") } else { format!("name={name}") };
+    let (status, room) = server.call("POST", "/api/create_room", Some(token), &form).await;
+    assert_eq!(status, 200, "creating {name}: {room}");
+    room["id"].as_i64().expect("a room id")
 }
