@@ -7,7 +7,7 @@ use leptos::server_fn::codec::GetUrl;
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
-use crate::protocol::{Account, ChatMessage, Member, OnlineUser, Room};
+use crate::protocol::{Account, ChatMessage, Member, OnlineUser, Room, SearchResults};
 
 /// Everything the chat page needs for one room, read so that resuming the socket from `last_id`
 /// neither misses a message nor counts one twice as unread.
@@ -83,6 +83,19 @@ pub async fn get_history(
     .await
 }
 
+/// Messages matching a search (words, "phrases", `prefix*`, `from:nick`, `in:room`, `has:file`,
+/// `before:`/`after:YYYY-MM-DD`) in the rooms the viewer can read, newest first, 20 at a time;
+/// `before` continues from a previous page's `next_before`.
+#[server(endpoint = "search", input = GetUrl)]
+pub async fn search(q: String, before: Option<i64>) -> Result<SearchResults, AppError> {
+    crate::server::respond(async move {
+        let state = crate::server::app_state()?;
+        let viewer = crate::server::current_session(&state).await?.map(|(account, _)| account);
+        crate::rooms::search(&state, viewer.as_ref(), &q, before).await
+    })
+    .await
+}
+
 /// The members of a room (general by default) who are online now, sorted by nickname, with whether
 /// they are idle. Private rooms only for their members.
 #[server(endpoint = "online", input = GetUrl)]
@@ -116,6 +129,24 @@ pub async fn get_members(room_id: i64) -> Result<Vec<Member>, AppError> {
 #[server(endpoint = "room_page", input = GetUrl)]
 pub async fn get_room_page(room: Option<String>, peer: Option<i64>, at: Option<i64>) -> Result<RoomPage, AppError> {
     crate::server::respond(crate::rooms::page(room, peer, at)).await
+}
+
+/// Sets when the signed-in user gets a browser notification from a room they are in: `all`,
+/// `mentions` or `nothing`.
+#[server(endpoint = "set_notify")]
+pub async fn set_notify(room_id: i64, level: crate::protocol::NotifyLevel) -> Result<(), AppError> {
+    crate::server::respond(async move {
+        let (state, account) = crate::server::signed_in().await?;
+        let failed = |error: crate::db::DbError| AppError::internal("notification setting", &error);
+        if state.store.set_notify(room_id, account.id, level).await.map_err(failed)? {
+            Ok(())
+        } else {
+            let refused =
+                crate::protocol::Rejection::new(crate::protocol::ErrorCode::NotAMember, "You are not in this room.");
+            Err(refused.into())
+        }
+    })
+    .await
 }
 
 /// Public rooms anyone may join.

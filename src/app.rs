@@ -6,6 +6,7 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
 use crate::pages::chat::ChatPage;
+use crate::pages::search::SearchPage;
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
@@ -42,6 +43,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/") view=ChatPage ssr=SsrMode::Async/>
                 <Route path=path!("/r/:room") view=ChatPage ssr=SsrMode::Async/>
                 <Route path=path!("/dm/:peer") view=ChatPage ssr=SsrMode::Async/>
+                <Route path=path!("/search") view=SearchPage ssr=SsrMode::Async/>
                 // Permalinks: the room opened at one message, with context around it.
                 <Route path=path!("/r/:room/m/:at") view=ChatPage ssr=SsrMode::Async/>
                 <Route path=path!("/dm/:peer/m/:at") view=ChatPage ssr=SsrMode::Async/>

@@ -113,7 +113,7 @@ async fn announcement_room(state: &AppState, natter: &Account, post: &Announceme
 }
 
 /// A refusal as JSON with its HTTP status.
-fn refusal(refused: Rejection) -> Response {
+pub fn refusal(refused: Rejection) -> Response {
     let status = AppError::from(refused.clone()).status();
     (status, Json(json!({ "code": refused.code, "message": refused.message }))).into_response()
 }

@@ -53,6 +53,9 @@ pub struct ChatState {
     pub nickname_error: RwSignal<Option<String>>,
     /// A problem to show near the composer (a refused frame not tied to one message).
     pub alert: RwSignal<Option<String>>,
+    /// The browser's notification permission: "default", "granted" or "denied"; `None` before
+    /// hydration and where notifications do not exist.
+    pub notify_permission: RwSignal<Option<String>>,
     /// Who else is typing now.
     pub typing: RwSignal<Typing>,
     /// The room on this page; `None` on a direct-conversation page before its first message.
@@ -118,7 +121,10 @@ impl ChatState {
         } = page;
         let read_before = room.as_ref().filter(|_| joined).map(|room| room.last_read_id);
         if let Some(here) = &room {
-            rooms.iter_mut().filter(|listed| listed.id == here.id).for_each(|listed| listed.unread = 0);
+            rooms
+                .iter_mut()
+                .filter(|listed| listed.id == here.id)
+                .for_each(|listed| (listed.unread, listed.mentions) = (0, 0));
         }
         Self {
             timeline: RwSignal::new(Timeline::from_history(history)),
@@ -147,6 +153,7 @@ impl ChatState {
             me: RwSignal::new(me),
             nickname_error: RwSignal::new(None),
             alert: RwSignal::new(None),
+            notify_permission: RwSignal::new(None),
             typing: RwSignal::new(Typing::default()),
             last_typing_sent: StoredValue::new(f64::NEG_INFINITY),
             commands: StoredValue::new(None),
@@ -211,12 +218,25 @@ impl ChatState {
                 self.timeline.update(|timeline| timeline.apply_message(message));
             }
         } else if fresh {
+            let mentioned = self.mentions_me(&message);
             self.rooms.update(|rooms| {
                 if let Some(room) = rooms.iter_mut().find(|room| room.id == message.room_id) {
                     room.unread = room.unread.saturating_add(1);
+                    if mentioned {
+                        room.mentions = room.mentions.saturating_add(1);
+                    }
                 }
             });
         }
+    }
+
+    /// Whether a message by someone else mentions this user.
+    pub fn mentions_me(&self, message: &ChatMessage) -> bool {
+        self.me.with_untracked(|me| {
+            me.as_ref().is_some_and(|me| {
+                me.id != message.author_id && crate::format::mentions_nickname(&message.body, &me.nickname)
+            })
+        })
     }
 
     /// Loads the page of messages before the first one shown. `false` if nothing was loaded (all
@@ -273,7 +293,7 @@ impl ChatState {
     /// The socket's fresh view of the user's rooms (on welcome, and after a resync).
     pub fn set_rooms(&self, mut rooms: Vec<Room>, counted_through: Option<i64>) {
         let here = self.room_id();
-        rooms.iter_mut().filter(|room| Some(room.id) == here).for_each(|room| room.unread = 0);
+        rooms.iter_mut().filter(|room| Some(room.id) == here).for_each(|room| (room.unread, room.mentions) = (0, 0));
         if let Some(last_id) = counted_through {
             self.counted_through.set_value(last_id);
         }
@@ -353,6 +373,7 @@ impl ChatState {
             if let Some(room) = rooms.iter_mut().find(|room| room.id == room_id) {
                 room.last_read_id = room.last_read_id.max(last_read_id);
                 room.unread = 0;
+                room.mentions = 0;
             }
         });
     }

@@ -12,9 +12,10 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::identity::Nickname;
 use crate::protocol::{
-    Account, ChatMessage, Member, MessageKind, Reaction, Reactor, Role, Room, RoomKind, GENERAL_ROOM_ID,
+    Account, ChatMessage, Member, MessageKind, NotifyLevel, Reaction, Reactor, Role, Room, RoomKind, GENERAL_ROOM_ID,
     MAX_REACTIONS_PER_MESSAGE, SERVER_NAME,
 };
+use crate::search::SearchFilter;
 
 /// One schema change: SQL, or Rust where the change needs our own logic.
 enum Migration {
@@ -32,6 +33,9 @@ const MIGRATIONS: &[Migration] = &[
     Migration::Sql(include_str!("../migrations/0005_message_deletion.sql")),
     Migration::Sql(include_str!("../migrations/0006_rooms.sql")),
     Migration::Sql(include_str!("../migrations/0007_edits_and_reactions.sql")),
+    Migration::Sql(include_str!("../migrations/0008_search.sql")),
+    Migration::Sql(include_str!("../migrations/0009_mentions.sql")),
+    Migration::Sql(include_str!("../migrations/0010_notify.sql")),
 ];
 /// How many queued writes one transaction may take: large enough to amortise the fsync under load,
 /// small enough that the first message in a group does not wait long for the last.
@@ -161,16 +165,37 @@ enum Job {
     Shutdown(oneshot::Sender<()>),
 }
 
+/// A message's columns, in `message_from_row`'s order, from `messages m` joined with `users u`.
+macro_rules! message_fields {
+    () => {
+        "m.id, m.room_id, m.author_id, coalesce(u.nickname, m.nickname), m.body, m.sent_at, m.client_msg_id,
+         m.kind, m.deleted_at IS NOT NULL, m.edited_at, m.rev"
+    };
+}
 const MESSAGE_COLUMNS: &str =
-    "SELECT m.id, m.room_id, m.author_id, coalesce(u.nickname, m.nickname), m.body, m.sent_at, m.client_msg_id,
-            m.kind, m.deleted_at IS NOT NULL, m.edited_at, m.rev
-     FROM messages m LEFT JOIN users u ON u.id = m.author_id";
+    concat!("SELECT ", message_fields!(), " FROM messages m LEFT JOIN users u ON u.id = m.author_id");
+/// Search results: a message, its room as viewer `?1` sees it, and its snippet. Search words, when
+/// given, come from `messages_fts f` (see `Store::search`); filters are `?2`…`?8`. CROSS JOIN fixes
+/// the join order: statistics from when the database was small once led SQLite to walk the rooms
+/// first and probe the full-text index per message, a minute per search over a million messages.
+const SEARCH_FROM_ROOMS: &str = "CROSS JOIN rooms r ON r.id = m.room_id
+     LEFT JOIN users peer ON r.kind = 'direct' AND peer.id =
+         (SELECT other.user_id FROM memberships other WHERE other.room_id = r.id AND other.user_id != ?1)
+     WHERE m.id < ?2 AND m.id > ?3 AND m.deleted_at IS NULL
+       AND (r.kind = 'public' OR EXISTS (SELECT 1 FROM memberships mem WHERE mem.room_id = m.room_id AND mem.user_id = ?1))
+       AND (?4 IS NULL OR m.author_id = (SELECT id FROM users WHERE nickname_key = ?4))
+       AND (?5 IS NULL OR (r.name_key = ?5 AND r.kind != 'direct'))
+       AND NOT ?6";
 /// A room as member `?1` sees it. A direct conversation is named after the other person.
 const MEMBER_ROOM_COLUMNS: &str = "SELECT r.id, coalesce(peer.nickname, r.name), r.kind, r.archived_at IS NOT NULL,
             peer.id,
             (SELECT count(*) FROM (SELECT 1 FROM messages m WHERE m.room_id = r.id AND m.id > mem.last_read_id
                 AND m.author_id != mem.user_id AND m.deleted_at IS NULL LIMIT 999)), -- protocol::MAX_UNREAD
-            mem.last_read_id
+            mem.last_read_id,
+            (SELECT count(*) FROM (SELECT 1 FROM mentions mn JOIN messages m ON m.id = mn.message_id
+                WHERE mn.user_id = mem.user_id AND mn.message_id > mem.last_read_id AND m.room_id = r.id
+                AND m.deleted_at IS NULL LIMIT 999)),
+            mem.notify
      FROM memberships mem JOIN rooms r ON r.id = mem.room_id
      LEFT JOIN users peer ON r.kind = 'direct' AND peer.id =
          (SELECT other.user_id FROM memberships other WHERE other.room_id = r.id AND other.user_id != mem.user_id)";
@@ -225,6 +250,63 @@ impl Store {
         .await
     }
 
+    /// Up to `limit` messages matching `filter` in rooms `viewer` can read (public rooms, and the
+    /// rooms they are in), with ids below `before`: newest first, each with its room and a snippet
+    /// whose hits are marked with `search::HIT_START` / `HIT_END`.
+    pub async fn search(
+        &self,
+        viewer: Option<i64>,
+        filter: SearchFilter,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<Found>, DbError> {
+        self.read(move |conn| {
+            // Dates become id bounds (sent_at never decreases with id), so FTS5 walks only that range.
+            let mut below = before.unwrap_or(i64::MAX);
+            if let Some(instant) = filter.sent_before {
+                // The first entry of the sent_at index (ordered by time, then id): one seek, where
+                // min(id) over the range would read half the index.
+                let first_after: Option<i64> = conn
+                    .prepare_cached("SELECT id FROM messages WHERE sent_at >= ?1 ORDER BY sent_at, id LIMIT 1")?
+                    .query_row([instant], |row| row.get(0))
+                    .optional()?;
+                below = below.min(first_after.unwrap_or(i64::MAX));
+            }
+            let above: i64 = match filter.sent_from {
+                Some(instant) => conn
+                    .prepare_cached(
+                        "SELECT id FROM messages WHERE sent_at < ?1 ORDER BY sent_at DESC, id DESC LIMIT 1",
+                    )?
+                    .query_row([instant], |row| row.get(0))
+                    .optional()?
+                    .unwrap_or(0),
+                None => 0,
+            };
+            // No message carries a file until uploads exist.
+            let no_files = filter.has_file;
+            let params = rusqlite::params![
+                viewer.unwrap_or(0),
+                below,
+                above,
+                filter.author_key,
+                filter.room,
+                no_files,
+                limit,
+                filter.fts,
+            ];
+            let sql = search_sql(filter.fts.is_some());
+            let mut found =
+                conn.prepare_cached(&sql)?.query_map(params, found_from_row)?.collect::<Result<Vec<_>, _>>()?;
+            let mut messages: Vec<ChatMessage> = found.iter().map(|f| f.message.clone()).collect();
+            attach_reactions(conn, &mut messages)?;
+            for (found, message) in found.iter_mut().zip(messages) {
+                found.message = message;
+            }
+            Ok(found)
+        })
+        .await
+    }
+
     /// Up to `limit` messages of a room newer than `after`, oldest first: paging forward from an older
     /// point (a permalink's context) towards the present.
     pub async fn newer(&self, room_id: i64, after: i64, limit: u32) -> Result<Vec<ChatMessage>, DbError> {
@@ -235,6 +317,23 @@ impl Store {
             let mut page = stmt.query_map((room_id, after, limit), message_from_row)?.collect::<Result<Vec<_>, _>>()?;
             attach_reactions(conn, &mut page)?;
             Ok(page)
+        })
+        .await
+    }
+
+    /// Sets when `user_id` is notified about a room they are in; `false` if they are not in it.
+    pub async fn set_notify(&self, room_id: i64, user_id: i64, level: NotifyLevel) -> Result<bool, DbError> {
+        let level = match level {
+            NotifyLevel::All => "all",
+            NotifyLevel::Mentions => "mentions",
+            NotifyLevel::Nothing => "nothing",
+        };
+        self.write(move |tx| {
+            let changed = tx.execute(
+                "UPDATE memberships SET notify = ?3 WHERE room_id = ?1 AND user_id = ?2",
+                (room_id, user_id, level),
+            )?;
+            Ok(changed == 1)
         })
         .await
     }
@@ -762,6 +861,32 @@ impl Store {
     }
 }
 
+/// Records whom a message mentions: `@nick`s (outside code) naming members of its room, by nickname
+/// key, so `@ALICE` and look-alikes count as alice; never the author.
+fn record_mentions(
+    conn: &Connection,
+    message_id: i64,
+    room_id: i64,
+    author_id: i64,
+    body: &str,
+) -> rusqlite::Result<()> {
+    if !body.contains('@') {
+        return Ok(());
+    }
+    let mut insert = conn.prepare_cached(
+        "INSERT INTO mentions (user_id, message_id)
+         SELECT u.id, ?1 FROM users u JOIN memberships mem ON mem.user_id = u.id AND mem.room_id = ?2
+         WHERE u.nickname_key = ?3 AND u.id != ?4
+         ON CONFLICT DO NOTHING",
+    )?;
+    for nick in crate::format::mentions(body) {
+        if let Ok(nickname) = crate::identity::nickname(&nick) {
+            insert.execute((message_id, room_id, nickname.key, author_id))?;
+        }
+    }
+    Ok(())
+}
+
 fn last_change(conn: &Connection) -> rusqlite::Result<i64> {
     conn.prepare_cached("SELECT coalesce(max(rev), 0) FROM messages WHERE rev > 0")?.query_row([], |row| row.get(0))
 }
@@ -822,6 +947,8 @@ fn apply_change(
             }
             tx.prepare_cached("UPDATE messages SET body = ?2, edited_at = ?3 WHERE id = ?1")?
                 .execute((id, body, now))?;
+            tx.prepare_cached("DELETE FROM mentions WHERE message_id = ?1")?.execute([id])?;
+            record_mentions(tx, id, target.room_id, target.author_id, body)?;
         }
         MessageChange::Delete => {
             if !(author || actor.admin) {
@@ -829,6 +956,7 @@ fn apply_change(
             }
             tx.prepare_cached("UPDATE messages SET body = '', deleted_at = ?2 WHERE id = ?1")?.execute((id, now))?;
             tx.prepare_cached("DELETE FROM reactions WHERE message_id = ?1")?.execute([id])?;
+            tx.prepare_cached("DELETE FROM mentions WHERE message_id = ?1")?.execute([id])?;
         }
         MessageChange::React(emoji, add) => {
             if !target.member {
@@ -894,6 +1022,60 @@ fn attach_reactions(conn: &Connection, messages: &mut [ChatMessage]) -> rusqlite
     Ok(())
 }
 
+/// A search's SQL: with words, FTS5 drives (its matches come newest first, bounded by id); without,
+/// messages are walked by id. The parameters are those of `SEARCH_FROM_ROOMS`, `?7` the page size and
+/// `?8` the FTS5 expression.
+fn search_sql(with_words: bool) -> String {
+    if with_words {
+        format!(
+            "SELECT {}, r.id, r.name, r.kind, peer.id, peer.nickname,
+                    snippet(messages_fts, 0, char(2), char(3), '…', 24)
+             FROM messages_fts f CROSS JOIN messages m ON m.id = f.rowid LEFT JOIN users u ON u.id = m.author_id
+             {SEARCH_FROM_ROOMS} AND messages_fts MATCH ?8 AND f.rowid < ?2 AND f.rowid > ?3
+             ORDER BY f.rowid DESC LIMIT ?7",
+            message_fields!()
+        )
+    } else {
+        format!(
+            "SELECT {}, r.id, r.name, r.kind, peer.id, peer.nickname, m.body
+             FROM messages m LEFT JOIN users u ON u.id = m.author_id
+             {SEARCH_FROM_ROOMS} AND ?8 IS NULL
+             ORDER BY m.id DESC LIMIT ?7",
+            message_fields!()
+        )
+    }
+}
+
+/// A search result as stored: the message, its room as the searcher sees it, and the marked snippet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Found {
+    pub message: ChatMessage,
+    pub room: Room,
+    pub marked: String,
+}
+
+fn found_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Found> {
+    let message = message_from_row(row)?;
+    let kind = room_kind(row, 13)?;
+    let peer_id: Option<i64> = row.get(14)?;
+    let name = match (kind, row.get::<_, Option<String>>(15)?) {
+        (RoomKind::Direct, Some(peer)) => peer,
+        _ => row.get(12)?,
+    };
+    let room = Room {
+        id: row.get(11)?,
+        name,
+        kind,
+        archived: false,
+        peer_id,
+        unread: 0,
+        last_read_id: 0,
+        mentions: 0,
+        notify: None,
+    };
+    Ok(Found { message, room, marked: row.get(16)? })
+}
+
 fn message_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ChatMessage> {
     Ok(ChatMessage {
         id: row.get(0)?,
@@ -940,6 +1122,13 @@ fn room_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Room> {
         peer_id: row.get(4)?,
         unread: row.get(5)?,
         last_read_id: row.get(6)?,
+        mentions: row.get(7)?,
+        notify: match row.get_ref(8)?.as_str_or_null()? {
+            Some("all") => Some(NotifyLevel::All),
+            Some("mentions") => Some(NotifyLevel::Mentions),
+            Some("nothing") => Some(NotifyLevel::Nothing),
+            _ => None,
+        },
     })
 }
 
@@ -1147,6 +1336,9 @@ impl Writer {
                     message.members_only,
                 );
                 let id: Option<i64> = insert.query_row(params, |row| row.get(0)).optional()?;
+                if let Some(id) = id {
+                    record_mentions(&tx, id, message.room_id, message.author_id, &message.body)?;
+                }
                 results.push(match id {
                     Some(id) => Some(Inserted {
                         message: ChatMessage {
@@ -1837,5 +2029,34 @@ mod tests {
         let edit = MessageChange::Edit("again".into());
         assert_eq!(refused(change(&store, in_secret, edit, by(&alice)).await), ChangeRefused::Archived);
         assert!(change(&store, in_secret, MessageChange::Delete, by(&alice)).await.unwrap().is_some());
+    }
+
+    /// The query plan of a search with words: FTS5 must drive, newest first, so a page costs as many
+    /// matches as it takes to fill it (not every match in a million messages).
+    fn search_plan(path: &Path, filter: &SearchFilter) -> Vec<String> {
+        let conn = Connection::open(path).unwrap();
+        let sql = search_sql(filter.fts.is_some());
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let params = rusqlite::params![1, i64::MAX, 0, filter.author_key, filter.room, false, 21, filter.fts];
+        stmt.query_map(params, |row| row.get::<_, String>(3)).unwrap().collect::<Result<_, _>>().unwrap()
+    }
+
+    #[tokio::test]
+    async fn searches_walk_the_index_newest_first_instead_of_sorting_or_scanning_messages() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("natter.db");
+        let (store, _) = open(&path);
+        let alice = user(&store, "alice").await;
+        for n in 0..50 {
+            store.insert(message(&alice, &format!("c{n}"), &format!("deploy number {n}"))).await.unwrap();
+        }
+        for query in ["deploy", "deploy from:alice", "deploy in:general", "\"deploy number\" before:2030-01-01"] {
+            let plan = search_plan(&path, &crate::search::parse(query).unwrap());
+            assert!(plan[0].starts_with("SCAN f VIRTUAL TABLE"), "{query}: {plan:#?}");
+            assert!(plan.iter().all(|step| !step.contains("TEMP B-TREE")), "{query}: {plan:#?}");
+        }
+        let plan = search_plan(&path, &crate::search::parse("from:alice").unwrap());
+        assert!(plan[0].contains("SCAN m") || plan[0].contains("SEARCH m"), "{plan:#?}");
+        assert!(plan.iter().all(|step| !step.contains("TEMP B-TREE")), "{plan:#?}");
     }
 }

@@ -98,6 +98,12 @@ pub fn mentions(body: &str) -> Vec<String> {
     found
 }
 
+/// Whether `body` mentions `nickname` (outside code), compared as the page highlights mentions.
+#[must_use]
+pub fn mentions_nickname(body: &str, nickname: &str) -> bool {
+    body.contains('@') && mentions(body).iter().any(|mentioned| mentioned.eq_ignore_ascii_case(nickname))
+}
+
 /// The text a notification or search snippet shows: markers removed, code kept, links as their text.
 #[must_use]
 pub fn plain_text(blocks: &[Block]) -> String {
@@ -272,7 +278,7 @@ fn delimiter_run(text: &str, start: usize, marker: char, prev: Option<char>) -> 
     Step::Token(Token::Delimiter(run), end)
 }
 
-fn is_nick_char(c: char) -> bool {
+pub fn is_nick_char(c: char) -> bool {
     c.is_alphanumeric() || matches!(c, '-' | '_' | '.')
 }
 
@@ -957,5 +963,13 @@ mod tests {
         }
         let nested = format!("{}{}", "*a ".repeat(size / 6), " b*".repeat(size / 6));
         assert!(parse(&nested).iter().all(|block| block_depth(block) <= MAX_NESTING));
+    }
+
+    #[test]
+    fn a_body_mentions_a_nickname_whatever_its_case_but_not_in_code() {
+        assert!(mentions_nickname("lunch, @Alice?", "alice"));
+        assert!(!mentions_nickname("lunch, `@alice`?", "alice"));
+        assert!(!mentions_nickname("lunch, @alicia?", "alice"));
+        assert!(!mentions_nickname("mail alice@example.com", "alice"));
     }
 }

@@ -553,6 +553,8 @@ mod tests {
             peer_id: None,
             unread: 0,
             last_read_id: 0,
+            mentions: 0,
+            notify: None,
         };
         let member = Member { user_id: 8, nickname: "bob".into(), is_bot: false };
         hub.member_joined(&room, &member);

@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod app;
+pub mod autocomplete;
 pub mod chat;
 pub mod components;
 pub mod error;
@@ -27,6 +28,8 @@ pub mod config;
 #[cfg(feature = "ssr")]
 pub mod db;
 #[cfg(feature = "ssr")]
+pub mod export;
+#[cfg(feature = "ssr")]
 pub mod guard;
 #[cfg(feature = "ssr")]
 pub mod hub;
@@ -38,6 +41,8 @@ pub mod load;
 pub mod messages;
 #[cfg(feature = "ssr")]
 pub mod rooms;
+#[cfg(feature = "ssr")]
+pub mod search;
 #[cfg(feature = "ssr")]
 pub mod server;
 #[cfg(feature = "ssr")]

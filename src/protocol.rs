@@ -101,6 +101,35 @@ pub enum MessageKind {
     Announcement,
 }
 
+/// One search result: the message, where it was said, and the part of its text that matched.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchHit {
+    pub message: ChatMessage,
+    /// The room's name as the searcher sees it (for a direct conversation, the other person).
+    pub room_name: String,
+    /// Where the message opens in context: `/r/room/m/ID` or `/dm/USER/m/ID`.
+    pub permalink: String,
+    /// The matching part of the body, hits marked.
+    pub snippet: Vec<SnippetPart>,
+}
+
+/// A piece of a search snippet: text, highlighted when it is what matched.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnippetPart {
+    pub text: String,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub hit: bool,
+}
+
+/// A page of search results, newest first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchResults {
+    pub hits: Vec<SearchHit>,
+    /// Pass as `before` for the next page; absent on the last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_before: Option<i64>,
+}
+
 /// Who a signed-in client is.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Account {
@@ -147,9 +176,40 @@ pub struct Room {
     pub unread: u32,
     /// The newest message id this user has read here.
     pub last_read_id: i64,
+    /// Unread messages here that mention this user (`@nick`), not counting deleted ones.
+    #[serde(default)]
+    pub mentions: u32,
+    /// When this user wants a browser notification from here; absent means the default for the
+    /// room's kind (see `Room::notify_level`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify: Option<NotifyLevel>,
+}
+
+/// Which messages of a room raise a browser notification while the tab is hidden.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotifyLevel {
+    All,
+    Mentions,
+    Nothing,
 }
 
 impl Room {
+    /// The notification setting in force: the member's choice, or everything from a direct
+    /// conversation and mentions elsewhere.
+    pub fn notify_level(&self) -> NotifyLevel {
+        self.notify.unwrap_or(if self.kind == RoomKind::Direct { NotifyLevel::All } else { NotifyLevel::Mentions })
+    }
+
+    /// Whether a message by someone else here should raise a notification.
+    pub fn notifies(&self, mentions_me: bool) -> bool {
+        match self.notify_level() {
+            NotifyLevel::All => true,
+            NotifyLevel::Mentions => mentions_me,
+            NotifyLevel::Nothing => false,
+        }
+    }
+
     /// Where the room lives in the web app.
     pub fn path(&self) -> String {
         match self.peer_id {
@@ -355,6 +415,7 @@ pub enum ErrorCode {
     NoSuchMessage,
     InvalidReaction,
     TooManyReactions,
+    InvalidSearch,
     Internal,
 }
 
@@ -627,11 +688,13 @@ mod tests {
             peer_id: None,
             unread: 3,
             last_read_id: 38,
+            mentions: 1,
+            notify: None,
         }
     }
 
     fn general_json() -> serde_json::Value {
-        json!({"id":1,"name":"general","kind":"public","archived":false,"unread":3,"last_read_id":38})
+        json!({"id":1,"name":"general","kind":"public","archived":false,"unread":3,"last_read_id":38,"mentions":1})
     }
 
     /// A direct conversation carries the other person's id and is named after them.
@@ -644,11 +707,13 @@ mod tests {
             peer_id: Some(8),
             unread: 0,
             last_read_id: 41,
+            mentions: 0,
+            notify: None,
         }
     }
 
     fn direct_json() -> serde_json::Value {
-        json!({"id":9,"name":"bob","kind":"direct","archived":false,"peer_id":8,"unread":0,"last_read_id":41})
+        json!({"id":9,"name":"bob","kind":"direct","archived":false,"peer_id":8,"unread":0,"last_read_id":41,"mentions":0})
     }
 
     #[test]
@@ -1013,5 +1078,16 @@ mod tests {
             let refused = validate_reaction(bad).unwrap_err();
             assert_eq!(refused.code, ErrorCode::InvalidReaction, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn notifications_default_to_everything_in_conversations_and_mentions_elsewhere() {
+        let (room, conversation) = (general(), direct());
+        assert!(!room.notifies(false) && room.notifies(true));
+        assert!(conversation.notifies(false));
+        let chosen = |notify| Room { notify: Some(notify), ..general() };
+        assert!(chosen(NotifyLevel::All).notifies(false));
+        assert!(!chosen(NotifyLevel::Nothing).notifies(true));
+        assert!(!Room { notify: Some(NotifyLevel::Mentions), ..direct() }.notifies(false));
     }
 }

@@ -115,6 +115,7 @@ pub fn router(state: AppState) -> Router {
         .route("/ws", get(crate::ws::upgrade))
         .route("/api/bot/messages", axum::routing::post(crate::bot_api::post_message))
         .route("/api/announce", axum::routing::post(crate::bot_api::announce))
+        .route("/api/export", get(crate::export::export_room))
         .leptos_routes_with_context(&state, generate_route_list(App), provide_state.clone(), render_shell)
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(provide_state, shell))
         .layer(axum::middleware::from_fn(crate::guard::same_site_only))

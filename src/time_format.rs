@@ -34,6 +34,35 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (year, month, day)
 }
 
+/// Midnight UTC at the start of a `YYYY-MM-DD` date, in milliseconds; `None` for anything else
+/// (including dates that do not exist, like February 30th).
+pub fn utc_midnight_millis(date: &str) -> Option<i64> {
+    let mut parts = date.splitn(3, '-');
+    let (year, month, day) = (parts.next()?, parts.next()?, parts.next()?);
+    if year.len() != 4 || month.len() != 2 || day.len() != 2 {
+        return None;
+    }
+    let digits = |part: &str| part.bytes().all(|b| b.is_ascii_digit()).then(|| part.parse::<i64>().ok()).flatten();
+    let (year, month, day) = (digits(year)?, digits(month)?, digits(day)?);
+    if !(1..=12).contains(&month) || day < 1 {
+        return None;
+    }
+    let days = days_from_civil(year, month as u32, day as u32);
+    // Round trip: a day past the month's end comes back as a different date.
+    (civil_from_days(days) == (year, month as u32, day as u32)).then_some(days * 86_400_000)
+}
+
+/// A proleptic Gregorian date to days since 1970-01-01 (the inverse of `civil_from_days`).
+fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let year = year - i64::from(month <= 2);
+    let era = year.div_euclid(400);
+    let year_of_era = year.rem_euclid(400);
+    let month_index = i64::from(if month > 2 { month - 3 } else { month + 9 });
+    let day_of_year = (153 * month_index + 2) / 5 + i64::from(day) - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
 /// The reader's local time (`23:05`) and full date-time for a tooltip.
 #[cfg(feature = "hydrate")]
 pub fn local_clock(millis: i64) -> (String, String) {
@@ -74,5 +103,30 @@ mod tests {
         assert_eq!(iso_utc(951_782_400_000), "2000-02-29T00:00:00Z");
         assert_eq!(utc_clock(1_764_025_509_999), "23:05 UTC");
         assert_eq!(iso_utc(-1_000), "1969-12-31T23:59:59Z");
+    }
+
+    #[test]
+    fn reads_dates_as_utc_midnight_and_refuses_anything_else() {
+        assert_eq!(utc_midnight_millis("1970-01-01"), Some(0));
+        assert_eq!(utc_midnight_millis("2000-02-29"), Some(951_782_400_000));
+        assert_eq!(utc_midnight_millis("2025-11-24"), Some(1_763_942_400_000));
+        for day in -800_i64..800 {
+            let millis = day * 86_400_000 * 37;
+            assert_eq!(utc_midnight_millis(&iso_utc(millis)[..10]), Some(millis), "{}", iso_utc(millis));
+        }
+        for bad in [
+            "",
+            "2025",
+            "2025-1-01",
+            "2025-13-01",
+            "2025-02-30",
+            "2023-02-29",
+            "2025-00-10",
+            "+025-01-01",
+            "2025-01-01x",
+            "yesterday",
+        ] {
+            assert_eq!(utc_midnight_millis(bad), None, "{bad}");
+        }
     }
 }

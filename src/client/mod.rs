@@ -2,6 +2,8 @@
 //! acknowledged, apply server frames to the chat state, and reconnect with backoff and jitter. The
 //! session cookie identifies the user; the task ends when the session does.
 
+mod notify;
+
 use std::collections::HashSet;
 use std::pin::pin;
 
@@ -15,6 +17,7 @@ use crate::protocol::{ClientFrame, ErrorCode, OnlineUser, ServerFrame};
 
 /// Starts the socket task for a signed-in page, after hydration.
 pub fn start(chat: ChatState) {
+    chat.notify_permission.set(notify::permission());
     let (commands, queue) = mpsc::unbounded();
     chat.attach(commands);
     chat.restore_outbox();
@@ -152,6 +155,7 @@ impl Session {
                 chat.mark_read();
             }
             ServerFrame::Message { message } => {
+                notify::on_message(chat, &message);
                 chat.receive(message);
                 chat.mark_read();
             }
@@ -280,4 +284,9 @@ fn socket_url() -> Option<String> {
     let location = web_sys::window()?.location();
     let scheme = if location.protocol().ok()? == "https:" { "wss" } else { "ws" };
     Some(format!("{scheme}://{}/ws", location.host().ok()?))
+}
+
+/// Asks the browser for permission to show notifications (call from a click).
+pub fn request_notifications(chat: ChatState) {
+    notify::request(chat);
 }

@@ -1,7 +1,10 @@
-//! The message box and Send button. Enter sends, Shift+Enter makes a new line.
+//! The message box and Send button. Enter sends, Shift+Enter makes a new line. Typing `@` offers the
+//! room's members: arrows choose, Enter or Tab completes, Escape closes.
 
+use leptos::html::Textarea;
 use leptos::prelude::*;
 
+use crate::autocomplete::{byte_offset, complete, partial_mention, suggestions, utf16_offset};
 use crate::chat::ChatState;
 use crate::protocol::MAX_MESSAGE_CHARS;
 
@@ -25,7 +28,75 @@ pub fn Composer() -> impl IntoView {
             body.set(String::new());
         }
     };
+    let field = NodeRef::<Textarea>::new();
+    // The mention being typed (its `@` and the cursor, as byte offsets), its matches, the highlighted one.
+    let mention = RwSignal::new(None::<(usize, usize)>);
+    let matches = RwSignal::new(Vec::<String>::new());
+    let chosen = RwSignal::new(0_usize);
+    let look_for_mention = move || {
+        let Some(textarea) = field.get_untracked() else { return };
+        let text = body.get_untracked();
+        let cursor = byte_offset(&text, textarea.selection_start().ok().flatten().unwrap_or(0) as usize);
+        let found = partial_mention(&text, cursor).map(|(at, typed)| {
+            let me = chat.me.with_untracked(|me| me.as_ref().map(|me| me.nickname.clone()));
+            let nicknames = chat.members.with_untracked(|members| {
+                suggestions(typed, members.iter().map(|member| member.nickname.as_str()), me.as_deref())
+            });
+            ((at, cursor), nicknames)
+        });
+        match found {
+            Some((place, nicknames)) if !nicknames.is_empty() => {
+                mention.set(Some(place));
+                matches.set(nicknames);
+                chosen.set(0);
+            }
+            _ => mention.set(None),
+        }
+    };
+    let pick = move |nickname: String| {
+        let Some((at, cursor)) = mention.get_untracked() else { return };
+        let text = body.get_untracked();
+        let (completed, after) = complete(&text, at, cursor, &nickname);
+        let caret = utf16_offset(&completed, after) as u32;
+        body.set(completed);
+        mention.set(None);
+        if let Some(textarea) = field.get_untracked() {
+            // The value updates on the next render; the caret follows it there.
+            request_animation_frame(move || {
+                let _ = textarea.focus();
+                let _ = textarea.set_selection_range(caret, caret);
+            });
+        }
+    };
     let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
+        if mention.with_untracked(Option::is_some) {
+            let count = matches.with_untracked(Vec::len);
+            match ev.key().as_str() {
+                "ArrowDown" => {
+                    ev.prevent_default();
+                    chosen.update(|index| *index = (*index + 1) % count);
+                    return;
+                }
+                "ArrowUp" => {
+                    ev.prevent_default();
+                    chosen.update(|index| *index = (*index + count - 1) % count);
+                    return;
+                }
+                "Enter" | "Tab" if !ev.shift_key() => {
+                    ev.prevent_default();
+                    if let Some(nickname) = matches.with_untracked(|found| found.get(chosen.get_untracked()).cloned()) {
+                        pick(nickname);
+                    }
+                    return;
+                }
+                "Escape" => {
+                    ev.prevent_default();
+                    mention.set(None);
+                    return;
+                }
+                _ => {}
+            }
+        }
         if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
             ev.prevent_default();
             send();
@@ -48,10 +119,47 @@ pub fn Composer() -> impl IntoView {
                 rows="2"
                 placeholder="Write a message — Enter to send, Shift+Enter for a new line"
                 aria-describedby="composer-status"
+                aria-autocomplete="list"
+                aria-controls="mention-suggestions"
+                aria-expanded=move || if mention.with(Option::is_some) { "true" } else { "false" }
+                aria-activedescendant=move || mention.with(Option::is_some).then(|| format!("mention-{}", chosen.get()))
+                node_ref=field
                 bind:value=body
                 on:keydown=on_keydown
-                on:input=move |_| chat.typed(crate::time_format::now_millis())
+                on:input=move |_| {
+                    chat.typed(crate::time_format::now_millis());
+                    look_for_mention();
+                }
+                on:blur=move |_| mention.set(None)
             ></textarea>
+            <Show when=move || mention.with(Option::is_some)>
+                <ul id="mention-suggestions" class="mention-suggestions" role="listbox" aria-label="Mention someone">
+                    {move || {
+                        matches
+                            .get()
+                            .into_iter()
+                            .enumerate()
+                            .map(|(index, nickname)| {
+                                let label = nickname.clone();
+                                view! {
+                                    <li
+                                        id=format!("mention-{index}")
+                                        role="option"
+                                        aria-selected=move || if chosen.get() == index { "true" } else { "false" }
+                                        // mousedown, not click: the textarea must not lose focus first.
+                                        on:mousedown=move |ev| {
+                                            ev.prevent_default();
+                                            pick(nickname.clone());
+                                        }
+                                    >
+                                        "@" {label}
+                                    </li>
+                                }
+                            })
+                            .collect_view()
+                    }}
+                </ul>
+            </Show>
         </div>
         <div class="send-row">
             <p id="composer-status" class="composer-status" role="alert">

@@ -1,13 +1,14 @@
 //! The room's name and what the user can do with it: join a public room they are reading, start a
-//! direct conversation, invite someone, leave, and (admins) archive. Archived rooms say so.
+//! direct conversation, invite someone, leave, choose its notifications, export it, and (admins)
+//! archive. Archived rooms say so.
 
 use leptos::prelude::*;
 
-use crate::api::{archive_room, invite, join_room, leave_room, start_direct};
+use crate::api::{archive_room, invite, join_room, leave_room, set_notify, start_direct};
 use crate::chat::{go_to, ChatState};
 use crate::components::confirm::Confirm;
 use crate::error::AppError;
-use crate::protocol::{Role, RoomKind, GENERAL_ROOM_ID};
+use crate::protocol::{NotifyLevel, Role, Room, RoomKind, GENERAL_ROOM_ID};
 
 #[component]
 pub fn RoomHeader() -> impl IntoView {
@@ -81,6 +82,32 @@ pub fn RoomHeader() -> impl IntoView {
         });
     };
 
+    let set_level = move |value: String| {
+        let level = match value.as_str() {
+            "all" => NotifyLevel::All,
+            "nothing" => NotifyLevel::Nothing,
+            _ => NotifyLevel::Mentions,
+        };
+        let Some(room_id) = chat.room_id() else { return };
+        leptos::task::spawn_local(async move {
+            match set_notify(room_id, level).await {
+                Ok(()) => {
+                    let choose = |room: &mut Room| {
+                        if room.id == room_id {
+                            room.notify = Some(level);
+                        }
+                    };
+                    chat.room.update(|room| room.iter_mut().for_each(choose));
+                    chat.rooms.update(|rooms| rooms.iter_mut().for_each(choose));
+                }
+                Err(error) => chat.alert.set(Some(error.to_string())),
+            }
+        });
+    };
+    let export_link = move |format: &str| {
+        let room_id = chat.room.with(|room| room.as_ref().map_or(0, |room| room.id));
+        format!("/api/export?room_id={room_id}&format={format}")
+    };
     view! {
         <header class="room-header">
             <div class="room-title">
@@ -98,6 +125,28 @@ pub fn RoomHeader() -> impl IntoView {
                 </Show>
                 <Show when=move || chat.joined.get() && manageable()>
                     <button type="button" class="link" on:click=leave>"Leave room"</button>
+                </Show>
+                <Show when=move || chat.joined.get() && room().is_some()>
+                    <label class="notify-level">
+                        "Notify: "
+                        <select
+                            aria-label="Notifications from this room"
+                            prop:value=move || notify_value(room().map(|room| room.notify_level()))
+                            on:change=move |ev| set_level(event_target_value(&ev))
+                        >
+                            <option value="all">"All messages"</option>
+                            <option value="mentions">"Mentions"</option>
+                            <option value="nothing">"Nothing"</option>
+                        </select>
+                    </label>
+                </Show>
+                <Show when=move || signed_in() && room().is_some()>
+                    <span class="export" role="group" aria-label="Export this room">
+                        "Export: "
+                        <a href=move || export_link("json") download rel="external">"JSON"</a>
+                        " · "
+                        <a href=move || export_link("html") download rel="external">"HTML"</a>
+                    </span>
                 </Show>
                 <Show when=move || is_admin() && manageable() && room().is_some_and(|room| !room.archived)>
                     <Show when=move || !confirming_archive.get()>
@@ -120,5 +169,13 @@ pub fn RoomHeader() -> impl IntoView {
             </Show>
             <p class="room-notice" aria-live="polite">{move || notice.get()}</p>
         </header>
+    }
+}
+
+fn notify_value(level: Option<NotifyLevel>) -> &'static str {
+    match level {
+        Some(NotifyLevel::All) => "all",
+        Some(NotifyLevel::Nothing) => "nothing",
+        _ => "mentions",
     }
 }

@@ -34,7 +34,7 @@ pub fn Sidebar() -> impl IntoView {
             <ul class="room-list" aria-labelledby="rooms-heading">
                 <For
                     each=move || listed(false)
-                    key=|room: &Room| (room.id, room.name.clone(), room.unread, room.kind)
+                    key=|room: &Room| (room.id, room.name.clone(), room.unread, room.mentions, room.kind)
                     children=move |room| view! { <li>{room_link(room, here)}</li> }
                 />
             </ul>
@@ -64,7 +64,7 @@ pub fn Sidebar() -> impl IntoView {
                 <ul class="room-list" aria-labelledby="direct-heading">
                     <For
                         each=move || listed(true)
-                        key=|room: &Room| (room.id, room.name.clone(), room.unread)
+                        key=|room: &Room| (room.id, room.name.clone(), room.unread, room.mentions)
                         children=move |room| view! { <li>{room_link(room, here)}</li> }
                     />
                 </ul>
@@ -73,7 +73,8 @@ pub fn Sidebar() -> impl IntoView {
     }
 }
 
-/// One room in the list: its name, a lock when private, and its unread count.
+/// One room in the list: its name, a lock when private, its unread count and how many of those
+/// mention you.
 fn room_link(room: Room, here: impl Fn() -> Option<i64> + Copy + Send + Sync + 'static) -> impl IntoView {
     let id = room.id;
     let label = match room.kind {
@@ -88,6 +89,10 @@ fn room_link(room: Room, here: impl Fn() -> Option<i64> + Copy + Send + Sync + '
         };
         view! { <span class="unread" aria-label=format!("{} unread", room.unread)>{count}</span> }
     });
+    let mentions = (room.mentions > 0).then(|| {
+        let label = if room.mentions == 1 { "1 mention".to_owned() } else { format!("{} mentions", room.mentions) };
+        view! { <span class="mentions" aria-label=label title="Mentions of you">"@" {room.mentions}</span> }
+    });
     view! {
         <a
             href=room.path()
@@ -97,6 +102,7 @@ fn room_link(room: Room, here: impl Fn() -> Option<i64> + Copy + Send + Sync + '
         >
             <span class="room-name">{label}</span>
             {(room.kind == RoomKind::Private).then(|| view! { <span class="private-tag">" (private)"</span> })}
+            {mentions}
             {unread}
         </a>
     }

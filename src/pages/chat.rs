@@ -10,8 +10,9 @@ use crate::api::{get_room_page, RoomPage};
 use crate::chat::ChatState;
 use crate::components::{
     composer::Composer, connection_status::ConnectionStatus, message_list::MessageList, nickname::NicknameField,
-    online_list::OnlineList, password::PasswordForm, room_header::RoomHeader, sidebar::Sidebar, sign_in::SignInForm,
-    sign_out::SignOutButton, typing_indicator::TypingIndicator,
+    notifications::NotificationsToggle, online_list::OnlineList, password::PasswordForm, room_header::RoomHeader,
+    search_box::SearchBox, sidebar::Sidebar, sign_in::SignInForm, sign_out::SignOutButton,
+    typing_indicator::TypingIndicator,
 };
 use crate::error::AppError;
 
@@ -100,6 +101,7 @@ fn Chat(page: RoomPage) -> impl IntoView {
         <div class="app" data-hydrated=move || hydrated.get().then_some("true")>
             <header class="topbar">
                 <h1>"Natter"</h1>
+                <SearchBox/>
                 <div class="topbar-end">
                     <ConnectionStatus/>
                     <SignOutButton/>
@@ -121,6 +123,7 @@ fn Chat(page: RoomPage) -> impl IntoView {
                     </form>
                 </main>
                 <div class="side">
+                    <NotificationsToggle/>
                     <OnlineList/>
                     <PasswordForm/>
                 </div>

@@ -1,3 +1,4 @@
 //! Route-level views.
 
 pub mod chat;
+pub mod search;

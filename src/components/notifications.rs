@@ -1,0 +1,34 @@
+//! Desktop notifications: a button that asks the browser's permission (browsers only allow asking
+//! from a user action, and Natter asks only when the user chooses to), and what happens once answered.
+
+use leptos::prelude::*;
+
+use crate::chat::ChatState;
+
+#[component]
+pub fn NotificationsToggle() -> impl IntoView {
+    let chat = expect_context::<ChatState>();
+    let ask = move |_| {
+        #[cfg(feature = "hydrate")]
+        crate::client::request_notifications(chat);
+    };
+    view! {
+        <Show when=move || chat.me.with(Option::is_some)>
+            {move || match chat.notify_permission.get().as_deref() {
+                Some("default") => Some(
+                    view! {
+                        <button type="button" class="link notify-ask" on:click=ask>
+                            "Enable desktop notifications"
+                        </button>
+                    }
+                    .into_any(),
+                ),
+                Some("denied") => Some(
+                    view! { <p class="notify-note">"Notifications are blocked in this browser's site settings."</p> }
+                        .into_any(),
+                ),
+                _ => None,
+            }}
+        </Show>
+    }
+}

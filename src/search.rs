@@ -1,0 +1,277 @@
+//! Reading a search box: words, quoted phrases, `word*` prefixes and the filters `from:nick`,
+//! `in:room`, `has:file`, `before:YYYY-MM-DD` and `after:YYYY-MM-DD`, turned into a filter the store
+//! runs. Every word reaches SQLite's FTS5 as a quoted string, so nothing a user types is FTS5 syntax:
+//! `NEAR`, `OR`, `-` or a stray `"` are words like any other, or a clear error.
+
+use crate::protocol::{ErrorCode, Rejection};
+use crate::time_format::utc_midnight_millis;
+
+/// Longest search, in characters.
+pub const MAX_QUERY_CHARS: usize = 256;
+/// Most words and phrases in one search.
+pub const MAX_TERMS: usize = 16;
+const DAY_MILLIS: i64 = 86_400_000;
+
+/// What to look for, as the store needs it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SearchFilter {
+    /// The FTS5 expression for the words and phrases; `None` when the search is filters only.
+    pub fts: Option<String>,
+    /// The author's nickname key (`from:`).
+    pub author_key: Option<String>,
+    /// A room's name (`in:`).
+    pub room: Option<String>,
+    /// Only messages with a file (`has:file`).
+    pub has_file: bool,
+    /// Only messages stored before this instant (`before:`, midnight UTC starting that day).
+    pub sent_before: Option<i64>,
+    /// Only messages stored from this instant on (`after:`, midnight UTC ending that day).
+    pub sent_from: Option<i64>,
+}
+
+fn invalid(why: impl Into<String>) -> Rejection {
+    Rejection::new(ErrorCode::InvalidSearch, why)
+}
+
+/// Reads a search. Errors say what to change.
+pub fn parse(raw: &str) -> Result<SearchFilter, Rejection> {
+    if raw.chars().count() > MAX_QUERY_CHARS {
+        return Err(invalid(format!("Searches are at most {MAX_QUERY_CHARS} characters.")));
+    }
+    let mut filter = SearchFilter::default();
+    let mut terms = Vec::new();
+    for token in tokens(raw)? {
+        match token {
+            Token::Phrase(text) => terms.push(quote(&text)),
+            Token::Word(word) => match word.split_once(':') {
+                Some((key, value)) if is_filter(key) => apply_filter(&mut filter, key, value)?,
+                _ => terms.push(term(&word)),
+            },
+            Token::Filter(key, value) => apply_filter(&mut filter, &key, &value)?,
+        }
+    }
+    if terms.len() > MAX_TERMS {
+        return Err(invalid(format!("Search for at most {MAX_TERMS} words and phrases at once.")));
+    }
+    if !terms.is_empty() {
+        filter.fts = Some(terms.join(" "));
+    }
+    if filter == SearchFilter::default() {
+        return Err(invalid("Type something to search for."));
+    }
+    Ok(filter)
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Token {
+    Word(String),
+    Phrase(String),
+    /// `key:"quoted value"`.
+    Filter(String, String),
+}
+
+/// Splits on whitespace, keeping `"quoted phrases"` (and `key:"quoted values"`) whole.
+fn tokens(raw: &str) -> Result<Vec<Token>, Rejection> {
+    let mut tokens = Vec::new();
+    let mut rest = raw.trim_start();
+    while !rest.is_empty() {
+        let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+        let quote_at = rest[..end].find('"');
+        match quote_at {
+            Some(at) => {
+                let (before, after) = (&rest[..at], &rest[at + 1..]);
+                let close = after.find('"').ok_or_else(|| invalid("A quote is not closed: add the closing \"."))?;
+                let quoted = after[..close].to_owned();
+                match before.strip_suffix(':') {
+                    Some(key) if is_filter(key) => tokens.push(Token::Filter(key.to_owned(), quoted)),
+                    _ => {
+                        if !before.is_empty() {
+                            tokens.push(Token::Word(before.to_owned()));
+                        }
+                        tokens.push(Token::Phrase(quoted));
+                    }
+                }
+                rest = after[close + 1..].trim_start();
+            }
+            None => {
+                tokens.push(Token::Word(rest[..end].to_owned()));
+                rest = rest[end..].trim_start();
+            }
+        }
+    }
+    Ok(tokens)
+}
+
+fn is_filter(key: &str) -> bool {
+    matches!(key, "from" | "in" | "has" | "before" | "after")
+}
+
+fn apply_filter(filter: &mut SearchFilter, key: &str, value: &str) -> Result<(), Rejection> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err(invalid(format!("{key}: needs a value, like {}", example(key))));
+    }
+    match key {
+        "from" => {
+            let nickname = crate::identity::nickname(value.strip_prefix('@').unwrap_or(value))
+                .map_err(|_| invalid(format!("from: takes a nickname; \"{value}\" is not one.")))?;
+            filter.author_key = Some(nickname.key);
+        }
+        "in" => {
+            let room = crate::protocol::validate_room_name(value.strip_prefix('#').unwrap_or(value))
+                .map_err(|_| invalid(format!("in: takes a room name; \"{value}\" is not one.")))?;
+            filter.room = Some(room);
+        }
+        "has" if value.eq_ignore_ascii_case("file") => filter.has_file = true,
+        "has" => return Err(invalid("has: takes file, as in has:file.")),
+        "before" => filter.sent_before = Some(date(value)?),
+        _ => filter.sent_from = Some(date(value)? + DAY_MILLIS),
+    }
+    Ok(())
+}
+
+fn example(key: &str) -> &'static str {
+    match key {
+        "from" => "from:alice",
+        "in" => "in:general",
+        "has" => "has:file",
+        _ => "before:2026-11-24",
+    }
+}
+
+fn date(value: &str) -> Result<i64, Rejection> {
+    utc_midnight_millis(value)
+        .ok_or_else(|| invalid(format!("Dates are YYYY-MM-DD, like 2026-11-24; not \"{value}\".")))
+}
+
+/// A word as an FTS5 string; a trailing `*` (after at least one character) makes it a prefix.
+fn term(word: &str) -> String {
+    match word.strip_suffix('*').filter(|stem| !stem.is_empty() && !stem.ends_with('*')) {
+        Some(stem) => format!("{}*", quote(stem)),
+        None => quote(word),
+    }
+}
+
+/// An FTS5 string: whatever is inside is text, never syntax.
+fn quote(text: &str) -> String {
+    format!("\"{}\"", text.replace('"', "\"\""))
+}
+
+/// FTS5's `snippet()` marks hits with these; they cannot occur in a body (control characters are
+/// refused when a message is stored).
+pub const HIT_START: char = '\u{2}';
+pub const HIT_END: char = '\u{3}';
+
+/// Longest snippet of a filters-only result (its whole body, unmarked), in characters.
+const MAX_PLAIN_SNIPPET: usize = 240;
+
+/// Splits a marked snippet into plain and highlighted parts. An unmarked text (a filters-only
+/// search shows the body) is cut to a snippet's length.
+pub fn snippet_parts(marked: &str) -> Vec<crate::protocol::SnippetPart> {
+    if !marked.contains(HIT_START) && marked.chars().count() > MAX_PLAIN_SNIPPET {
+        let cut: String = marked.chars().take(MAX_PLAIN_SNIPPET).collect();
+        return vec![crate::protocol::SnippetPart { text: format!("{cut}…"), hit: false }];
+    }
+    let mut parts = Vec::new();
+    let mut hit = false;
+    for piece in marked.split([HIT_START, HIT_END]) {
+        if !piece.is_empty() {
+            parts.push(crate::protocol::SnippetPart { text: piece.to_owned(), hit });
+        }
+        hit = !hit;
+    }
+    // Markers always pair up, but a snippet cut mid-hit must not invert the rest: recompute.
+    if marked.matches(HIT_START).count() != marked.matches(HIT_END).count() {
+        let plain: String = marked.chars().filter(|c| *c != HIT_START && *c != HIT_END).collect();
+        return vec![crate::protocol::SnippetPart { text: plain, hit: false }];
+    }
+    parts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fts(raw: &str) -> Option<String> {
+        parse(raw).unwrap().fts
+    }
+
+    fn refused(raw: &str) -> String {
+        let rejection = parse(raw).unwrap_err();
+        assert_eq!(rejection.code, ErrorCode::InvalidSearch);
+        rejection.message
+    }
+
+    #[test]
+    fn words_phrases_and_prefixes_become_quoted_fts5_strings() {
+        assert_eq!(fts("deploy friday").as_deref(), Some(r#""deploy" "friday""#));
+        assert_eq!(fts(r#"  "ship it"  now "#).as_deref(), Some(r#""ship it" "now""#));
+        assert_eq!(fts("deplo*").as_deref(), Some(r#""deplo"*"#));
+        assert_eq!(fts("* ** a**").as_deref(), Some(r#""*" "**" "a**""#));
+        // FTS5 operators and stray syntax are only words.
+        assert_eq!(fts("NEAR(a b) OR -x ^y").as_deref(), Some(r#""NEAR(a" "b)" "OR" "-x" "^y""#));
+        assert_eq!(fts(r#"say"hi""#).as_deref(), Some(r#""say" "hi""#));
+        assert_eq!(fts("http://example.com/a:b").as_deref(), Some(r#""http://example.com/a:b""#));
+    }
+
+    #[test]
+    fn filters_are_read_and_normalised() {
+        let filter = parse(r#"from:@Alice in:#General has:FILE before:2026-11-24 after:2026-11-01 report"#).unwrap();
+        assert_eq!(filter.author_key.as_deref(), Some("alice"));
+        assert_eq!(filter.room.as_deref(), Some("general"));
+        assert!(filter.has_file);
+        assert_eq!(filter.sent_before, utc_midnight_millis("2026-11-24"));
+        assert_eq!(filter.sent_from, utc_midnight_millis("2026-11-02"), "after a day means from the next one");
+        assert_eq!(filter.fts.as_deref(), Some(r#""report""#));
+        let quoted = parse(r#"from:"bob smith""#).unwrap();
+        assert_eq!(quoted.author_key, crate::identity::nickname("bob smith").ok().map(|n| n.key));
+        assert_eq!(quoted.fts, None, "filters alone are a search");
+    }
+
+    #[test]
+    fn mistakes_get_a_clear_error() {
+        assert!(refused("").contains("Type something"));
+        assert!(refused("   ").contains("Type something"));
+        assert!(refused(r#"say "hello"#).contains("quote is not closed"));
+        assert!(refused("from:").contains("from: needs a value"));
+        assert!(refused("has:pdf").contains("has: takes file"));
+        assert!(refused("before:yesterday").contains("YYYY-MM-DD"));
+        assert!(refused("after:2026-02-30").contains("YYYY-MM-DD"));
+        assert!(refused("in:../../etc").contains("in: takes a room name"));
+        assert!(refused("from:Natter\u{202E}").contains("from: takes a nickname"));
+        assert!(refused(&"x".repeat(MAX_QUERY_CHARS + 1)).contains("at most"));
+        assert!(refused(&"w ".repeat(MAX_TERMS + 1)).contains("at most 16"));
+    }
+
+    #[test]
+    fn no_input_panics_and_every_expression_is_balanced() {
+        let alphabet = ['a', ' ', '"', ':', '*', '-', 'é', '\u{2}', '(', 'f', 'r', 'o', 'm', 'i', 'n'];
+        let mut seed = 0x2545_f491_u64;
+        for _ in 0..20_000 {
+            let len = (seed % 24) as usize;
+            let query: String = (0..len)
+                .map(|_| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    alphabet[(seed % alphabet.len() as u64) as usize]
+                })
+                .collect();
+            if let Ok(SearchFilter { fts: Some(fts), .. }) = parse(&query) {
+                assert_eq!(fts.matches('"').count() % 2, 0, "{query:?} gave {fts:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn snippets_split_into_plain_and_highlighted_parts() {
+        let parts = snippet_parts("…we \u{2}deploy\u{3} on \u{2}friday\u{3}");
+        let shape: Vec<(&str, bool)> = parts.iter().map(|p| (p.text.as_str(), p.hit)).collect();
+        assert_eq!(shape, [("…we ", false), ("deploy", true), (" on ", false), ("friday", true)]);
+        let unbalanced = snippet_parts("a \u{2}b");
+        assert_eq!(unbalanced.len(), 1);
+        assert_eq!(unbalanced[0].text, "a b");
+        let long = snippet_parts(&"é".repeat(1000));
+        assert_eq!(long[0].text.chars().count(), MAX_PLAIN_SNIPPET + 1, "cut, with an ellipsis");
+    }
+}
