@@ -27,6 +27,7 @@ fn sample_message(id: i64) -> ChatMessage {
         edited_at: None,
         rev: 0,
         reactions: Vec::new(),
+        file: None,
     }
 }
 
@@ -73,6 +74,7 @@ fn new_message(author_id: i64, n: u64) -> NewMessage {
         client_msg_id: format!("bench-{n}"),
         kind: MessageKind::Chat,
         members_only: true,
+        file: None,
     }
 }
 

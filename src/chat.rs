@@ -41,6 +41,16 @@ pub enum Command {
     },
 }
 
+/// A file being sent: how far along, or why it was refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Upload {
+    pub key: String,
+    pub name: String,
+    pub sent: u64,
+    pub size: u64,
+    pub error: Option<String>,
+}
+
 #[derive(Clone, Copy)]
 pub struct ChatState {
     pub timeline: RwSignal<Timeline>,
@@ -56,6 +66,8 @@ pub struct ChatState {
     /// The browser's notification permission: "default", "granted" or "denied"; `None` before
     /// hydration and where notifications do not exist.
     pub notify_permission: RwSignal<Option<String>>,
+    /// Files on their way to the server, and refused ones until dismissed.
+    pub uploads: RwSignal<Vec<Upload>>,
     /// Who else is typing now.
     pub typing: RwSignal<Typing>,
     /// The room on this page; `None` on a direct-conversation page before its first message.
@@ -154,6 +166,7 @@ impl ChatState {
             nickname_error: RwSignal::new(None),
             alert: RwSignal::new(None),
             notify_permission: RwSignal::new(None),
+            uploads: RwSignal::new(Vec::new()),
             typing: RwSignal::new(Typing::default()),
             last_typing_sent: StoredValue::new(f64::NEG_INFINITY),
             commands: StoredValue::new(None),

@@ -118,6 +118,8 @@ pub struct Limits {
     /// Open websockets allowed per user and per client address.
     pub connections_per_user: usize,
     pub connections_per_address: usize,
+    /// Largest file one upload may send, in bytes (413 beyond).
+    pub max_upload_bytes: u64,
 }
 
 impl Default for Limits {
@@ -137,6 +139,7 @@ impl Default for Limits {
             frame_burst: 40,
             connections_per_user: 20,
             connections_per_address: 200,
+            max_upload_bytes: 25 * 1024 * 1024,
         }
     }
 }
@@ -223,9 +226,10 @@ impl Settings {
             return Err(ConfigError::Invalid("limits.write_linger_ms must be at most 1000".into()));
         }
         let zero = [limits.ping_interval_secs, limits.hello_timeout_secs, limits.idle_after_secs].contains(&0);
-        if zero || limits.broadcast_buffer == 0 {
+        if zero || limits.broadcast_buffer == 0 || limits.max_upload_bytes == 0 {
             return Err(ConfigError::Invalid(
-                "limits.ping_interval_secs, hello_timeout_secs, idle_after_secs and broadcast_buffer must be above 0"
+                "limits.ping_interval_secs, hello_timeout_secs, idle_after_secs, broadcast_buffer and max_upload_bytes \
+                 must be above 0"
                     .into(),
             ));
         }

@@ -12,8 +12,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::identity::Nickname;
 use crate::protocol::{
-    Account, ChatMessage, Member, MessageKind, NotifyLevel, Reaction, Reactor, Role, Room, RoomKind, GENERAL_ROOM_ID,
-    MAX_REACTIONS_PER_MESSAGE, SERVER_NAME,
+    Account, Attachment, ChatMessage, Member, MessageKind, NotifyLevel, Reaction, Reactor, Role, Room, RoomKind,
+    GENERAL_ROOM_ID, MAX_REACTIONS_PER_MESSAGE, SERVER_NAME,
 };
 use crate::search::SearchFilter;
 
@@ -36,6 +36,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration::Sql(include_str!("../migrations/0008_search.sql")),
     Migration::Sql(include_str!("../migrations/0009_mentions.sql")),
     Migration::Sql(include_str!("../migrations/0010_notify.sql")),
+    Migration::Sql(include_str!("../migrations/0011_files.sql")),
 ];
 /// How many queued writes one transaction may take: large enough to amortise the fsync under load,
 /// small enough that the first message in a group does not wait long for the last.
@@ -123,6 +124,8 @@ pub struct NewMessage {
     pub kind: MessageKind,
     /// Whether the author must be a member of the room; only Natter's own announcements skip this.
     pub members_only: bool,
+    /// A file sent as this message, already on disk under `file.id`.
+    pub file: Option<Attachment>,
 }
 
 /// The outcome of an insert: the stored message, and whether it was stored earlier under the same
@@ -165,15 +168,21 @@ enum Job {
     Shutdown(oneshot::Sender<()>),
 }
 
-/// A message's columns, in `message_from_row`'s order, from `messages m` joined with `users u`.
+/// A message's columns, in `message_from_row`'s order, from `messages m` joined with `users u` and
+/// `files fl` (see `MESSAGE_JOINS`).
 macro_rules! message_fields {
     () => {
         "m.id, m.room_id, m.author_id, coalesce(u.nickname, m.nickname), m.body, m.sent_at, m.client_msg_id,
-         m.kind, m.deleted_at IS NOT NULL, m.edited_at, m.rev"
+         m.kind, m.deleted_at IS NOT NULL, m.edited_at, m.rev,
+         fl.id, fl.name, fl.content_type, fl.size, fl.width, fl.height"
     };
 }
-const MESSAGE_COLUMNS: &str =
-    concat!("SELECT ", message_fields!(), " FROM messages m LEFT JOIN users u ON u.id = m.author_id");
+macro_rules! message_joins {
+    () => {
+        "LEFT JOIN users u ON u.id = m.author_id LEFT JOIN files fl ON fl.message_id = m.id"
+    };
+}
+const MESSAGE_COLUMNS: &str = concat!("SELECT ", message_fields!(), " FROM messages m ", message_joins!());
 /// Search results: a message, its room as viewer `?1` sees it, and its snippet. Search words, when
 /// given, come from `messages_fts f` (see `Store::search`); filters are `?2`…`?8`. CROSS JOIN fixes
 /// the join order: statistics from when the database was small once led SQLite to walk the rooms
@@ -185,7 +194,7 @@ const SEARCH_FROM_ROOMS: &str = "CROSS JOIN rooms r ON r.id = m.room_id
        AND (r.kind = 'public' OR EXISTS (SELECT 1 FROM memberships mem WHERE mem.room_id = m.room_id AND mem.user_id = ?1))
        AND (?4 IS NULL OR m.author_id = (SELECT id FROM users WHERE nickname_key = ?4))
        AND (?5 IS NULL OR (r.name_key = ?5 AND r.kind != 'direct'))
-       AND NOT ?6";
+       AND (NOT ?6 OR fl.id IS NOT NULL)";
 /// A room as member `?1` sees it. A direct conversation is named after the other person.
 const MEMBER_ROOM_COLUMNS: &str = "SELECT r.id, coalesce(peer.nickname, r.name), r.kind, r.archived_at IS NOT NULL,
             peer.id,
@@ -282,15 +291,13 @@ impl Store {
                     .unwrap_or(0),
                 None => 0,
             };
-            // No message carries a file until uploads exist.
-            let no_files = filter.has_file;
             let params = rusqlite::params![
                 viewer.unwrap_or(0),
                 below,
                 above,
                 filter.author_key,
                 filter.room,
-                no_files,
+                filter.has_file,
                 limit,
                 filter.fts,
             ];
@@ -334,6 +341,39 @@ impl Store {
                 (room_id, user_id, level),
             )?;
             Ok(changed == 1)
+        })
+        .await
+    }
+
+    /// The id of the file sent as message `id`, if any.
+    pub async fn message_file(&self, id: i64) -> Result<Option<String>, DbError> {
+        self.read(move |conn| {
+            conn.prepare_cached("SELECT id FROM files WHERE message_id = ?1")?
+                .query_row([id], |row| row.get(0))
+                .optional()
+        })
+        .await
+    }
+
+    /// A file with the room of its message, for serving it to that room's members.
+    pub async fn file(&self, id: String) -> Result<Option<(Attachment, i64)>, DbError> {
+        self.read(move |conn| {
+            conn.prepare_cached(
+                "SELECT fl.id, fl.name, fl.content_type, fl.size, fl.width, fl.height, m.room_id
+                 FROM files fl JOIN messages m ON m.id = fl.message_id WHERE fl.id = ?1 AND m.deleted_at IS NULL",
+            )?
+            .query_row([id], |row| {
+                let file = Attachment {
+                    id: row.get(0)?,
+                    name: row.get(1)?,
+                    content_type: row.get(2)?,
+                    size: row.get(3)?,
+                    width: row.get(4)?,
+                    height: row.get(5)?,
+                };
+                Ok((file, row.get(6)?))
+            })
+            .optional()
         })
         .await
     }
@@ -957,6 +997,8 @@ fn apply_change(
             tx.prepare_cached("UPDATE messages SET body = '', deleted_at = ?2 WHERE id = ?1")?.execute((id, now))?;
             tx.prepare_cached("DELETE FROM reactions WHERE message_id = ?1")?.execute([id])?;
             tx.prepare_cached("DELETE FROM mentions WHERE message_id = ?1")?.execute([id])?;
+            // The file's bytes go once this commits (`messages::delete`).
+            tx.prepare_cached("DELETE FROM files WHERE message_id = ?1")?.execute([id])?;
         }
         MessageChange::React(emoji, add) => {
             if !target.member {
@@ -1030,18 +1072,20 @@ fn search_sql(with_words: bool) -> String {
         format!(
             "SELECT {}, r.id, r.name, r.kind, peer.id, peer.nickname,
                     snippet(messages_fts, 0, char(2), char(3), '…', 24)
-             FROM messages_fts f CROSS JOIN messages m ON m.id = f.rowid LEFT JOIN users u ON u.id = m.author_id
+             FROM messages_fts f CROSS JOIN messages m ON m.id = f.rowid {}
              {SEARCH_FROM_ROOMS} AND messages_fts MATCH ?8 AND f.rowid < ?2 AND f.rowid > ?3
              ORDER BY f.rowid DESC LIMIT ?7",
-            message_fields!()
+            message_fields!(),
+            message_joins!()
         )
     } else {
         format!(
             "SELECT {}, r.id, r.name, r.kind, peer.id, peer.nickname, m.body
-             FROM messages m LEFT JOIN users u ON u.id = m.author_id
+             FROM messages m {}
              {SEARCH_FROM_ROOMS} AND ?8 IS NULL
              ORDER BY m.id DESC LIMIT ?7",
-            message_fields!()
+            message_fields!(),
+            message_joins!()
         )
     }
 }
@@ -1056,14 +1100,14 @@ pub struct Found {
 
 fn found_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Found> {
     let message = message_from_row(row)?;
-    let kind = room_kind(row, 13)?;
-    let peer_id: Option<i64> = row.get(14)?;
-    let name = match (kind, row.get::<_, Option<String>>(15)?) {
+    let kind = room_kind(row, 19)?;
+    let peer_id: Option<i64> = row.get(20)?;
+    let name = match (kind, row.get::<_, Option<String>>(21)?) {
         (RoomKind::Direct, Some(peer)) => peer,
-        _ => row.get(12)?,
+        _ => row.get(18)?,
     };
     let room = Room {
-        id: row.get(11)?,
+        id: row.get(17)?,
         name,
         kind,
         archived: false,
@@ -1073,7 +1117,7 @@ fn found_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Found> {
         mentions: 0,
         notify: None,
     };
-    Ok(Found { message, room, marked: row.get(16)? })
+    Ok(Found { message, room, marked: row.get(22)? })
 }
 
 fn message_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ChatMessage> {
@@ -1090,6 +1134,17 @@ fn message_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ChatMessage> {
         edited_at: row.get(9)?,
         rev: row.get(10)?,
         reactions: Vec::new(),
+        file: match row.get::<_, Option<String>>(11)? {
+            Some(id) => Some(Attachment {
+                id,
+                name: row.get(12)?,
+                content_type: row.get(13)?,
+                size: row.get(14)?,
+                width: row.get(15)?,
+                height: row.get(16)?,
+            }),
+            None => None,
+        },
     })
 }
 
@@ -1338,6 +1393,22 @@ impl Writer {
                 let id: Option<i64> = insert.query_row(params, |row| row.get(0)).optional()?;
                 if let Some(id) = id {
                     record_mentions(&tx, id, message.room_id, message.author_id, &message.body)?;
+                    if let Some(file) = &message.file {
+                        tx.prepare_cached(
+                            "INSERT INTO files (id, message_id, name, content_type, size, width, height, created_at)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                        )?
+                        .execute(rusqlite::params![
+                            file.id,
+                            id,
+                            file.name,
+                            file.content_type,
+                            file.size,
+                            file.width,
+                            file.height,
+                            sent_at
+                        ])?;
+                    }
                 }
                 results.push(match id {
                     Some(id) => Some(Inserted {
@@ -1354,6 +1425,7 @@ impl Writer {
                             edited_at: None,
                             rev: 0,
                             reactions: Vec::new(),
+                            file: message.file.clone(),
                         },
                         duplicate: false,
                     }),
@@ -1432,6 +1504,7 @@ mod tests {
             client_msg_id: client_msg_id.into(),
             kind: MessageKind::Chat,
             members_only: true,
+            file: None,
         }
     }
 

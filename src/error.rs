@@ -62,6 +62,8 @@ impl AppError {
                 StatusCode::UNAUTHORIZED
             }
             Self::Invalid { code: ErrorCode::RateLimited, .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Invalid { code: ErrorCode::FileTooLarge, .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Invalid { code: ErrorCode::UnsupportedFile, .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Invalid { code: ErrorCode::Forbidden | ErrorCode::NotAMember, .. } => StatusCode::FORBIDDEN,
             Self::Invalid {
                 code: ErrorCode::NoSuchRoom | ErrorCode::NoSuchUser | ErrorCode::NoSuchMessage, ..

@@ -414,6 +414,7 @@ mod tests {
             edited_at: None,
             rev: 0,
             reactions: Vec::new(),
+            file: None,
         }
     }
 

@@ -114,6 +114,11 @@ pub fn new_token() -> Result<String, SecretError> {
     Ok(encode_hex(&random_bytes::<32>()?))
 }
 
+/// A new uploaded file's id (and file name on disk): 128 random bits, hex.
+pub fn new_file_id() -> Result<String, SecretError> {
+    Ok(encode_hex(&random_bytes::<16>()?))
+}
+
 fn random_bytes<const N: usize>() -> Result<[u8; N], SecretError> {
     let mut bytes = [0u8; N];
     getrandom::fill(&mut bytes).map_err(SecretError::Random)?;

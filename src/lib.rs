@@ -30,6 +30,8 @@ pub mod db;
 #[cfg(feature = "ssr")]
 pub mod export;
 #[cfg(feature = "ssr")]
+pub mod files;
+#[cfg(feature = "ssr")]
 pub mod guard;
 #[cfg(feature = "ssr")]
 pub mod hub;
@@ -47,6 +49,8 @@ pub mod search;
 pub mod server;
 #[cfg(feature = "ssr")]
 pub mod throttle;
+#[cfg(feature = "ssr")]
+pub mod uploads;
 #[cfg(feature = "ssr")]
 pub mod ws;
 

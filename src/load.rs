@@ -614,6 +614,7 @@ mod tests {
                 edited_at: None,
                 rev: 0,
                 reactions: Vec::new(),
+                file: None,
             },
         };
         assert_eq!(classify_natter(&message.to_json()), Seen::Delivery(17));

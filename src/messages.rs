@@ -5,8 +5,8 @@
 use crate::db::{Actor, ChangeRefused, DbError, MessageChange, NewMessage};
 use crate::error::AppError;
 use crate::protocol::{
-    validate_body, validate_client_msg_id, validate_reaction, Account, ChatMessage, ErrorCode, MessageKind, Rejection,
-    Role,
+    validate_body, validate_client_msg_id, validate_reaction, Account, Attachment, ChatMessage, ErrorCode, MessageKind,
+    Rejection, Role,
 };
 use crate::server::AppState;
 
@@ -21,8 +21,35 @@ pub async fn post(
     body: &str,
     kind: MessageKind,
 ) -> Result<ChatMessage, Rejection> {
-    validate_client_msg_id(client_msg_id)?;
     let body = validate_body(body)?;
+    store(state, author, room_id, client_msg_id, body, kind, None).await
+}
+
+/// Stores a file (already on disk under its id) as a message with an optional caption. A resend
+/// with the same `client_msg_id` returns the original, whose file is not this one: the caller then
+/// removes the new copy.
+pub async fn post_file(
+    state: &AppState,
+    author: &Account,
+    room_id: i64,
+    client_msg_id: &str,
+    caption: &str,
+    file: Attachment,
+) -> Result<ChatMessage, Rejection> {
+    let caption = if caption.trim().is_empty() { String::new() } else { validate_body(caption)? };
+    store(state, author, room_id, client_msg_id, caption, MessageKind::Chat, Some(file)).await
+}
+
+async fn store(
+    state: &AppState,
+    author: &Account,
+    room_id: i64,
+    client_msg_id: &str,
+    body: String,
+    kind: MessageKind,
+    file: Option<Attachment>,
+) -> Result<ChatMessage, Rejection> {
+    validate_client_msg_id(client_msg_id)?;
     let message = NewMessage {
         room_id,
         author_id: author.id,
@@ -31,6 +58,7 @@ pub async fn post(
         client_msg_id: client_msg_id.to_owned(),
         kind,
         members_only: kind == MessageKind::Chat,
+        file,
     };
     match state.store.insert(message).await {
         Ok(inserted) => Ok(inserted.message),
@@ -45,9 +73,16 @@ pub async fn edit(state: &AppState, actor: &Account, id: i64, body: &str) -> Res
     change(state, actor, id, MessageChange::Edit(body)).await
 }
 
-/// Deletes a message: its author's own, or any as an admin. The row stays as a placeholder.
+/// Deletes a message: its author's own, or any as an admin. The row stays as a placeholder; a file
+/// sent as the message is deleted from disk once the deletion is committed.
 pub async fn delete(state: &AppState, actor: &Account, id: i64) -> Result<(), Rejection> {
-    change(state, actor, id, MessageChange::Delete).await
+    let file =
+        state.store.message_file(id).await.map_err(|error| AppError::internal("delete", &error).into_rejection())?;
+    change(state, actor, id, MessageChange::Delete).await?;
+    if let Some(file) = file {
+        crate::uploads::remove(&state.settings, &file).await;
+    }
+    Ok(())
 }
 
 /// Adds (or with `add` false, takes back) the actor's reaction; doing either twice changes nothing.

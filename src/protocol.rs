@@ -74,6 +74,35 @@ pub struct ChatMessage {
     /// Reactions, grouped by emoji in the order each emoji was first used.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reactions: Vec<Reaction>,
+    /// A file sent as this message (its `body` is then an optional caption).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<Attachment>,
+}
+
+/// A file sent as a message, served at `/files/{id}` to members of its room.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    /// Server-generated; the user's file name is only `name`.
+    pub id: String,
+    pub name: String,
+    /// As sniffed from the bytes.
+    pub content_type: String,
+    pub size: i64,
+    /// For images: their size in pixels, so the page reserves the space.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height: Option<u32>,
+}
+
+impl Attachment {
+    pub fn url(&self) -> String {
+        format!("/files/{}", self.id)
+    }
+
+    pub fn is_image(&self) -> bool {
+        matches!(self.content_type.as_str(), "image/png" | "image/jpeg" | "image/gif" | "image/webp")
+    }
 }
 
 fn is_zero(value: &i64) -> bool {
@@ -416,6 +445,8 @@ pub enum ErrorCode {
     InvalidReaction,
     TooManyReactions,
     InvalidSearch,
+    FileTooLarge,
+    UnsupportedFile,
     Internal,
 }
 
@@ -676,6 +707,7 @@ mod tests {
             edited_at: None,
             rev: 0,
             reactions: Vec::new(),
+            file: None,
         }
     }
 

@@ -110,6 +110,14 @@ pub fn router(state: AppState) -> Router {
         let options = state.leptos_options.clone();
         move || shell(options.clone())
     };
+    // Uploads take far larger bodies than anything else (the handler enforces the exact limit, with a
+    // clear 413; this layer only stops a body that runs far past it).
+    let files = Router::new()
+        .route("/api/upload", axum::routing::post(crate::uploads::upload))
+        .route("/files/{id}", get(crate::uploads::serve))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(
+            usize::try_from(state.settings.limits.max_upload_bytes).unwrap_or(usize::MAX).saturating_add(1 << 20),
+        ));
     Router::new()
         .route("/healthz", get(healthz))
         .route("/ws", get(crate::ws::upgrade))
@@ -118,8 +126,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/export", get(crate::export::export_room))
         .leptos_routes_with_context(&state, generate_route_list(App), provide_state.clone(), render_shell)
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(provide_state, shell))
-        .layer(axum::middleware::from_fn(crate::guard::same_site_only))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(crate::guard::MAX_BODY_BYTES))
+        .merge(files)
+        .layer(axum::middleware::from_fn(crate::guard::same_site_only))
         .layer(axum::middleware::from_fn(crate::guard::security_headers))
         .with_state(state)
 }

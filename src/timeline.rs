@@ -2,7 +2,7 @@
 //! still waiting for their ack, plus notices from the server. Pure data and rules, so the merging of
 //! history, live frames, acks and resends is tested natively; components only render it.
 
-use crate::protocol::{ChatMessage, MessageKind, Reaction};
+use crate::protocol::{Attachment, ChatMessage, MessageKind, Reaction};
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum LineStatus {
@@ -33,6 +33,8 @@ pub struct Line {
     /// The stored message's revision: an update applies only if it is newer.
     pub rev: i64,
     pub reactions: Vec<Reaction>,
+    /// A file sent as this message.
+    pub file: Option<Attachment>,
     pub status: LineStatus,
     /// Stored lines sort by id; pending ones after all stored ones; notices after the stored line
     /// that was newest when they arrived.
@@ -50,6 +52,7 @@ impl Line {
         self.edited = message.edited_at.is_some();
         self.rev = message.rev;
         self.reactions = message.reactions;
+        self.file = message.file;
     }
 }
 
@@ -128,6 +131,7 @@ impl Timeline {
             edited: false,
             rev: 0,
             reactions: Vec::new(),
+            file: None,
             status: LineStatus::Pending,
             order,
         });
@@ -163,6 +167,7 @@ impl Timeline {
                 edited: message.edited_at.is_some(),
                 rev: message.rev,
                 reactions: message.reactions,
+                file: message.file,
                 status: LineStatus::Stored,
             }),
         }
@@ -221,6 +226,7 @@ impl Timeline {
             edited: false,
             rev: 0,
             reactions: Vec::new(),
+            file: None,
             status: LineStatus::Notice,
             order: (after, sequence),
         });
@@ -282,6 +288,7 @@ mod tests {
             edited_at: None,
             rev: 0,
             reactions: Vec::new(),
+            file: None,
         }
     }
 
@@ -401,6 +408,7 @@ mod rename_tests {
             edited_at: None,
             rev: 0,
             reactions: Vec::new(),
+            file: None,
         };
         let mut timeline =
             Timeline::from_history(vec![message(1, 7, "dave"), message(2, 8, "erin"), message(3, 7, "dave")]);

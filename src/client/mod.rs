@@ -3,6 +3,9 @@
 //! session cookie identifies the user; the task ends when the session does.
 
 mod notify;
+mod upload;
+
+pub use upload::{files_of, send_files};
 
 use std::collections::HashSet;
 use std::pin::pin;

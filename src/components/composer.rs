@@ -131,6 +131,7 @@ pub fn Composer() -> impl IntoView {
                     look_for_mention();
                 }
                 on:blur=move |_| mention.set(None)
+                on:paste=move |ev: leptos::ev::ClipboardEvent| paste_files(chat, ev)
             ></textarea>
             <Show when=move || mention.with(Option::is_some)>
                 <ul id="mention-suggestions" class="mention-suggestions" role="listbox" aria-label="Mention someone">
@@ -171,4 +172,18 @@ pub fn Composer() -> impl IntoView {
             </button>
         </div>
     }
+}
+
+/// Files pasted into the message box (a screenshot, say) are sent as files; text pastes as usual.
+fn paste_files(chat: ChatState, ev: leptos::ev::ClipboardEvent) {
+    #[cfg(feature = "hydrate")]
+    {
+        let files = crate::client::files_of(ev.clipboard_data().and_then(|data| data.files()));
+        if !files.is_empty() {
+            ev.prevent_default();
+            crate::client::send_files(chat, files);
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (chat, ev);
 }

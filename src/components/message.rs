@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 
 use crate::chat::ChatState;
+use crate::components::attachment::AttachmentView;
 use crate::components::local_time::LocalTime;
 use crate::components::message_editor::MessageEditor;
 use crate::components::moderation::Moderation;
@@ -60,6 +61,7 @@ pub fn MessageLine(line: Line) -> impl IntoView {
     let moderation =
         live.map(|(id, author_id)| view! { <Moderation id author_id nickname=line.nickname.clone() editing/> });
     let reactions = live.map(|(id, _)| view! { <Reactions id reactions=line.reactions.clone()/> });
+    let attachment = line.file.clone().filter(|_| !line.deleted).map(|file| view! { <AttachmentView file/> });
     let edited = (line.edited && !line.deleted).then(|| view! { <span class="edited">"(edited)"</span> });
     let body = if line.deleted {
         view! { <p class="body deleted">"Message deleted"</p> }.into_any()
@@ -92,6 +94,7 @@ pub fn MessageLine(line: Line) -> impl IntoView {
                 {moderation}
             </div>
             {body}
+            {attachment}
             {reactions}
         </li>
     }

@@ -1,5 +1,6 @@
 //! One component per file.
 
+pub mod attachment;
 pub mod composer;
 pub mod confirm;
 pub mod connection_status;
@@ -21,3 +22,4 @@ pub mod sidebar;
 pub mod sign_in;
 pub mod sign_out;
 pub mod typing_indicator;
+pub mod upload_tray;

@@ -12,7 +12,7 @@ use crate::components::{
     composer::Composer, connection_status::ConnectionStatus, message_list::MessageList, nickname::NicknameField,
     notifications::NotificationsToggle, online_list::OnlineList, password::PasswordForm, room_header::RoomHeader,
     search_box::SearchBox, sidebar::Sidebar, sign_in::SignInForm, sign_out::SignOutButton,
-    typing_indicator::TypingIndicator,
+    typing_indicator::TypingIndicator, upload_tray::UploadTray,
 };
 use crate::error::AppError;
 
@@ -109,7 +109,7 @@ fn Chat(page: RoomPage) -> impl IntoView {
             </header>
             <div class="layout">
                 <Sidebar/>
-                <main class="conversation">
+                <main class="conversation" on:dragover=allow_drop on:drop=move |ev| drop_files(chat, ev)>
                     <RoomHeader/>
                     <noscript>
                         <p class="noscript">"Natter needs JavaScript to send messages; the history below is read-only."</p>
@@ -118,6 +118,7 @@ fn Chat(page: RoomPage) -> impl IntoView {
                     <TypingIndicator/>
                     <NicknameField/>
                     <SignInForm/>
+                    <UploadTray/>
                     <form class="composer-form" on:submit=|ev| ev.prevent_default()>
                         <Composer/>
                     </form>
@@ -130,6 +131,20 @@ fn Chat(page: RoomPage) -> impl IntoView {
             </div>
         </div>
     }
+}
+
+/// Files dragged over the conversation may be dropped there.
+fn allow_drop(ev: leptos::ev::DragEvent) {
+    ev.prevent_default();
+}
+
+/// Files dropped on the conversation are sent to it.
+fn drop_files(chat: ChatState, ev: leptos::ev::DragEvent) {
+    ev.prevent_default();
+    #[cfg(feature = "hydrate")]
+    crate::client::send_files(chat, crate::client::files_of(ev.data_transfer().and_then(|data| data.files())));
+    #[cfg(not(feature = "hydrate"))]
+    let _ = chat;
 }
 
 /// Tracks whether the tab is visible: messages that arrive while it is hidden stay unread (and count

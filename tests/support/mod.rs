@@ -183,14 +183,40 @@ pub async fn get_bearer(addr: SocketAddr, path: &str, token: &str) -> HttpRespon
 
 /// Sends a raw request and reads the whole response.
 pub async fn exchange(addr: SocketAddr, request: &str) -> HttpResponse {
+    let (response, _) = exchange_bytes(addr, request.as_bytes()).await;
+    response
+}
+
+/// POSTs `bytes` as the body (an upload), with the session cookie.
+pub async fn post_bytes(addr: SocketAddr, path: &str, token: &str, bytes: &[u8]) -> HttpResponse {
+    let mut request = format!(
+        "POST {path} HTTP/1.0\r\nHost: {addr}\r\nCookie: natter_session={token}\r\n\
+         Content-Type: application/octet-stream\r\nContent-Length: {}\r\n\r\n",
+        bytes.len()
+    )
+    .into_bytes();
+    request.extend_from_slice(bytes);
+    exchange_bytes(addr, &request).await.0
+}
+
+/// A GET with the session cookie (or none), answering the response and the body's exact bytes.
+pub async fn get_bytes(addr: SocketAddr, path: &str, token: Option<&str>) -> (HttpResponse, Vec<u8>) {
+    let cookie = token.map(|token| format!("Cookie: natter_session={token}\r\n")).unwrap_or_default();
+    exchange_bytes(addr, format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\n{cookie}\r\n").as_bytes()).await
+}
+
+async fn exchange_bytes(addr: SocketAddr, request: &[u8]) -> (HttpResponse, Vec<u8>) {
     let mut stream = TcpStream::connect(addr).await.expect("connect");
-    stream.write_all(request.as_bytes()).await.expect("write request");
+    // A server may answer (413) before reading the whole body and close: that is not a failure here.
+    let _ = stream.write_all(request).await;
     let mut response = Vec::new();
-    tokio::time::timeout(PATIENCE, stream.read_to_end(&mut response)).await.expect("response in time").expect("read");
+    let _ = tokio::time::timeout(PATIENCE, stream.read_to_end(&mut response)).await.expect("response in time");
+    let split = response.windows(4).position(|window| window == b"\r\n\r\n").map_or(response.len(), |at| at + 4);
+    let raw_body = response[split..].to_vec();
     let response = String::from_utf8_lossy(&response).into_owned();
     let status = response.split(' ').nth(1).and_then(|code| code.parse().ok()).expect("status line");
     let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
-    HttpResponse { status, head: head.to_owned(), body: body.to_owned() }
+    (HttpResponse { status, head: head.to_owned(), body: body.to_owned() }, raw_body)
 }
 
 pub fn form_encode(text: &str) -> String {

@@ -1,0 +1,87 @@
+//! Sending files: each goes to `POST /api/upload` by XMLHttpRequest, whose upload progress events
+//! (which fetch does not have) drive the progress bar. The message itself arrives over the socket like
+//! any other; a refusal (too large, not accepted) stays in the tray with the server's reason.
+
+use leptos::prelude::*;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::JsCast;
+use web_sys::{File, ProgressEvent, XmlHttpRequest};
+
+use crate::chat::{ChatState, Upload};
+
+/// Sends each file as its own message in this page's room.
+pub fn send_files(chat: ChatState, files: Vec<File>) {
+    let Some(room_id) = chat.room_id() else { return };
+    if !chat.can_post() {
+        chat.alert.set(Some("You cannot post in this room.".into()));
+        return;
+    }
+    for file in files {
+        send_file(chat, room_id, file);
+    }
+}
+
+fn send_file(chat: ChatState, room_id: i64, file: File) {
+    let client_msg_id = crate::outbox::new_client_msg_id();
+    let key = client_msg_id.clone();
+    chat.uploads.update(|uploads| {
+        uploads.push(Upload { key: key.clone(), name: file.name(), sent: 0, size: file.size() as u64, error: None })
+    });
+    let url = format!(
+        "/api/upload?room_id={room_id}&client_msg_id={client_msg_id}&name={}",
+        String::from(js_sys::encode_uri_component(&file.name()))
+    );
+    let Ok(request) = XmlHttpRequest::new() else { return fail(chat, &key, "This browser cannot upload files.") };
+    if request.open("POST", &url).is_err() {
+        return fail(chat, &key, "The upload could not start.");
+    }
+    let progress_key = key.clone();
+    let on_progress = Closure::<dyn Fn(ProgressEvent)>::new(move |event: ProgressEvent| {
+        let sent = event.loaded() as u64;
+        chat.uploads.update(|uploads| {
+            if let Some(upload) = uploads.iter_mut().find(|upload| upload.key == progress_key) {
+                upload.sent = sent;
+            }
+        });
+    });
+    if let Ok(upload) = request.upload() {
+        upload.set_onprogress(Some(on_progress.as_ref().unchecked_ref()));
+    }
+    let done_key = key.clone();
+    let answered = request.clone();
+    let on_done = Closure::<dyn Fn()>::new(move || match answered.status() {
+        Ok(200) => chat.uploads.update(|uploads| uploads.retain(|upload| upload.key != done_key)),
+        Ok(0) | Err(_) => fail(chat, &done_key, "The connection was lost; try again."),
+        Ok(_) => {
+            let reason = answered
+                .response_text()
+                .ok()
+                .flatten()
+                .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+                .and_then(|answer| answer["message"].as_str().map(str::to_owned))
+                .unwrap_or_else(|| "The server refused the file.".to_owned());
+            fail(chat, &done_key, &reason);
+        }
+    });
+    request.set_onloadend(Some(on_done.as_ref().unchecked_ref()));
+    if request.send_with_opt_blob(Some(&file)).is_err() {
+        fail(chat, &key, "The upload could not start.");
+    }
+    // The request owns its handlers until it ends.
+    on_progress.forget();
+    on_done.forget();
+}
+
+fn fail(chat: ChatState, key: &str, reason: &str) {
+    chat.uploads.update(|uploads| {
+        if let Some(upload) = uploads.iter_mut().find(|upload| upload.key == key) {
+            upload.error = Some(reason.to_owned());
+        }
+    });
+}
+
+/// The files of a file input, a drop or a paste.
+pub fn files_of(list: Option<web_sys::FileList>) -> Vec<File> {
+    let Some(list) = list else { return Vec::new() };
+    (0..list.length()).filter_map(|index| list.get(index)).collect()
+}

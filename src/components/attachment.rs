@@ -1,0 +1,82 @@
+//! A file sent as a message: an image inline as a thumbnail that opens a full-size viewer, anything
+//! else as a download link with its size.
+
+use leptos::prelude::*;
+
+use crate::protocol::Attachment;
+
+/// Thumbnails fit in this box (CSS pixels); the viewer shows the image as large as the window allows.
+const THUMB_MAX: u32 = 320;
+
+#[component]
+pub fn AttachmentView(file: Attachment) -> impl IntoView {
+    let url = file.url();
+    if file.is_image() {
+        let viewing = RwSignal::new(false);
+        // Reserve the thumbnail's box before the image loads, so the list does not jump.
+        let (width, height) = match (file.width, file.height) {
+            (Some(width), Some(height)) => {
+                let scale = f64::from(THUMB_MAX) / f64::from(width.max(height).max(THUMB_MAX));
+                (Some((f64::from(width) * scale).round() as u32), Some((f64::from(height) * scale).round() as u32))
+            }
+            _ => (None, None),
+        };
+        let name = file.name.clone();
+        let full = url.clone();
+        view! {
+            <button type="button" class="thumb" aria-label=format!("View {}", file.name) on:click=move |_| viewing.set(true)>
+                <img src=url alt=file.name.clone() width=width height=height loading="lazy"/>
+            </button>
+            <Show when=move || viewing.get()>
+                <div
+                    class="viewer"
+                    role="dialog"
+                    aria-modal="true"
+                    aria-label=name.clone()
+                    tabindex="-1"
+                    on:click=move |_| viewing.set(false)
+                    on:keydown=move |ev| {
+                        if ev.key() == "Escape" {
+                            viewing.set(false);
+                        }
+                    }
+                >
+                    <img src=full.clone() alt=name.clone()/>
+                    <button type="button" class="viewer-close" on:click=move |_| viewing.set(false)>"Close"</button>
+                </div>
+            </Show>
+        }
+        .into_any()
+    } else {
+        view! {
+            <a class="file" href=url download=file.name.clone() rel="external">
+                <span class="file-name">{file.name.clone()}</span>
+                " "
+                <span class="file-size">{human_size(file.size)}</span>
+            </a>
+        }
+        .into_any()
+    }
+}
+
+/// `532 B`, `14.2 KB`, `3.1 MB`.
+pub fn human_size(bytes: i64) -> String {
+    let bytes = bytes.max(0) as f64;
+    if bytes < 1024.0 {
+        format!("{bytes} B")
+    } else if bytes < 1024.0 * 1024.0 {
+        format!("{:.1} KB", bytes / 1024.0)
+    } else {
+        format!("{:.1} MB", bytes / (1024.0 * 1024.0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sizes_read_like_a_person_would_say_them() {
+        assert_eq!(super::human_size(532), "532 B");
+        assert_eq!(super::human_size(14_540), "14.2 KB");
+        assert_eq!(super::human_size(3_250_586), "3.1 MB");
+    }
+}

@@ -1,0 +1,68 @@
+//! Sending files: the Attach button (a file input), and for each file on its way a progress bar, or
+//! the reason it was refused with a Dismiss button. Drag-and-drop and paste (in `pages/chat` and the
+//! composer) end up here too.
+
+use leptos::prelude::*;
+
+use crate::chat::ChatState;
+use crate::components::attachment::human_size;
+
+#[component]
+pub fn UploadTray() -> impl IntoView {
+    let chat = expect_context::<ChatState>();
+    let on_pick = move |ev: leptos::ev::Event| {
+        #[cfg(feature = "hydrate")]
+        {
+            use wasm_bindgen::JsCast;
+            if let Some(input) = ev.target().and_then(|target| target.dyn_into::<web_sys::HtmlInputElement>().ok()) {
+                crate::client::send_files(chat, crate::client::files_of(input.files()));
+                input.set_value("");
+            }
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = ev;
+    };
+    view! {
+        <div class="uploads">
+            <Show when=move || chat.me.with(Option::is_some) && chat.can_post()>
+                <label class="attach">
+                    "Attach file"
+                    <input type="file" multiple class="visually-hidden" on:change=on_pick/>
+                </label>
+            </Show>
+            <ul class="upload-list" aria-label="Files being sent">
+                <For
+                    each=move || chat.uploads.get()
+                    key=|upload| (upload.key.clone(), upload.sent, upload.error.clone())
+                    children=move |upload| {
+                        let key = upload.key.clone();
+                        let percent = (upload.sent * 100).checked_div(upload.size).unwrap_or(100).min(100);
+                        let label = format!("Sending {}", upload.name);
+                        match upload.error {
+                            None => view! {
+                                <li class="upload">
+                                    <span>{upload.name.clone()} " · " {human_size(upload.size as i64)}</span>
+                                    <progress max="100" value=percent aria-label=label>{percent} "%"</progress>
+                                </li>
+                            }
+                            .into_any(),
+                            Some(reason) => view! {
+                                <li class="upload failed">
+                                    <span role="alert">{format!("{} was not sent: {reason}", upload.name)}</span>
+                                    <button
+                                        type="button"
+                                        class="link"
+                                        on:click=move |_| chat.uploads.update(|uploads| uploads.retain(|u| u.key != key))
+                                    >
+                                        "Dismiss"
+                                    </button>
+                                </li>
+                            }
+                            .into_any(),
+                        }
+                    }
+                />
+            </ul>
+        </div>
+    }
+}

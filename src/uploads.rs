@@ -1,0 +1,241 @@
+//! Files over HTTP: `POST /api/upload` takes a file's bytes as the request body and sends it as a
+//! message; `GET /files/{id}` serves it to members of its room. A plain request rather than a server
+//! function, so the browser can report upload progress and the body streams to disk under the size
+//! limit instead of being held in memory. The bytes decide the type (`files::sniff`); the user's file
+//! name is only metadata; the file on disk is named by a random id.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use futures::StreamExt;
+use serde::Deserialize;
+use serde_json::json;
+use tokio::io::AsyncWriteExt;
+
+use crate::bot_api::refusal;
+use crate::config::Settings;
+use crate::error::AppError;
+use crate::files::{clean_name, content_disposition, image_size, sniff, Sniffed, HEAD_BYTES};
+use crate::protocol::{Attachment, ErrorCode, Rejection, GENERAL_ROOM_ID};
+use crate::server::{authenticate, AppState};
+
+/// Where uploaded files live: `files/` beside the database.
+pub fn files_dir(settings: &Settings) -> PathBuf {
+    settings.db.parent().unwrap_or_else(|| Path::new(".")).join("files")
+}
+
+/// Deletes a file's bytes (after its message was deleted). A file already gone is fine.
+pub async fn remove(settings: &Settings, id: &str) {
+    if !is_file_id(id) {
+        return;
+    }
+    match tokio::fs::remove_file(files_dir(settings).join(id)).await {
+        Ok(()) => {}
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+        Err(error) => tracing::error!(%error, id, "cannot delete an uploaded file"),
+    }
+}
+
+/// Ours are 32 lowercase hex digits; nothing else is ever looked up or joined into a path.
+fn is_file_id(id: &str) -> bool {
+    id.len() == 32 && id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+#[derive(Deserialize)]
+pub struct UploadQuery {
+    room_id: Option<i64>,
+    client_msg_id: String,
+    /// The user's file name: kept as metadata only.
+    name: String,
+    caption: Option<String>,
+}
+
+/// `POST /api/upload?room_id=R&client_msg_id=C&name=N[&caption=T]` with the file as the body.
+/// Answers like a message's ack, with the stored file.
+pub async fn upload(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Query(query): Query<UploadQuery>,
+    body: Body,
+) -> Response {
+    let (account, _) = match authenticate(&state, &headers).await {
+        Ok(signed_in) => signed_in,
+        Err(refused) => return refused,
+    };
+    if let Err(refused) = crate::protocol::validate_client_msg_id(&query.client_msg_id) {
+        return refusal(refused);
+    }
+    if let Err(too_fast) = state.frame_limits.message(account.id, Some(peer.ip())) {
+        return refusal(too_fast);
+    }
+    let max = state.settings.limits.max_upload_bytes;
+    let declared =
+        headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > max) {
+        return refusal(too_large(max));
+    }
+    let received = match receive(&state.settings, body, max).await {
+        Ok(received) => received,
+        Err(refused) => return refusal(refused),
+    };
+    let attachment = Attachment {
+        id: received.id.clone(),
+        name: clean_name(&query.name),
+        content_type: received.content_type.to_owned(),
+        size: received.size as i64,
+        width: received.dimensions.map(|(width, _)| width),
+        height: received.dimensions.map(|(_, height)| height),
+    };
+    let room_id = query.room_id.unwrap_or(GENERAL_ROOM_ID);
+    let caption = query.caption.unwrap_or_default();
+    match crate::messages::post_file(&state, &account, room_id, &query.client_msg_id, &caption, attachment).await {
+        Ok(stored) => {
+            // A resend: the original message keeps its own file, and this copy goes.
+            if stored.file.as_ref().is_none_or(|file| file.id != received.id) {
+                remove(&state.settings, &received.id).await;
+            }
+            tracing::info!(id = stored.id, size = received.size, by = %account.nickname, "file sent");
+            Json(json!({ "client_msg_id": stored.client_msg_id, "id": stored.id, "sent_at": stored.sent_at, "file": stored.file }))
+                .into_response()
+        }
+        Err(refused) => {
+            remove(&state.settings, &received.id).await;
+            refusal(refused)
+        }
+    }
+}
+
+fn too_large(max: u64) -> Rejection {
+    let megabytes = max as f64 / (1024.0 * 1024.0);
+    Rejection::new(ErrorCode::FileTooLarge, format!("Files are at most {megabytes:.0} MB; this one is larger."))
+}
+
+/// A file received in full and checked, on disk under `id`.
+struct Received {
+    id: String,
+    size: u64,
+    content_type: &'static str,
+    dimensions: Option<(u32, u32)>,
+}
+
+/// Streams the body to a temporary file, never more than `max` bytes, then checks the bytes and
+/// moves the file into place. Anything refused or failed leaves nothing behind.
+async fn receive(settings: &Settings, body: Body, max: u64) -> Result<Received, Rejection> {
+    let failed = |what: &str, error: &dyn std::fmt::Display| {
+        tracing::error!(%error, "upload: {what}");
+        AppError::Internal { log_id: format!("upload-{}", crate::db::now_millis()) }.into_rejection()
+    };
+    let dir = files_dir(settings);
+    tokio::fs::create_dir_all(&dir).await.map_err(|e| failed("cannot create the files folder", &e))?;
+    let id = crate::identity::new_file_id().map_err(|e| failed("no randomness", &e))?;
+    let partial = dir.join(format!("{id}.part"));
+    let outcome = write_checked(&partial, body, max).await;
+    let checked = match outcome {
+        Ok(checked) => checked,
+        Err(refused) => {
+            let _ = tokio::fs::remove_file(&partial).await;
+            return Err(refused.unwrap_or_else(|error| failed("cannot store the file", &error)));
+        }
+    };
+    if let Err(error) = tokio::fs::rename(&partial, dir.join(&id)).await {
+        let _ = tokio::fs::remove_file(&partial).await;
+        return Err(failed("cannot move the file into place", &error));
+    }
+    Ok(Received { id, size: checked.0, content_type: checked.1, dimensions: checked.2 })
+}
+
+type Checked = (u64, &'static str, Option<(u32, u32)>);
+
+/// Writes the body to `path` (synced to disk) and sniffs it. `Err(Ok(refusal))` for the sender's
+/// mistakes, `Err(Err(io))` for the server's.
+async fn write_checked(path: &Path, body: Body, max: u64) -> Result<Checked, Result<Rejection, std::io::Error>> {
+    let mut file = tokio::fs::File::create(path).await.map_err(Err)?;
+    let mut head = Vec::with_capacity(4096);
+    let mut size: u64 = 0;
+    let mut chunks = body.into_data_stream();
+    while let Some(chunk) = chunks.next().await {
+        let chunk = chunk.map_err(|error| {
+            Ok(Rejection::new(ErrorCode::InvalidRequest, format!("The upload was interrupted: {error}")))
+        })?;
+        size += chunk.len() as u64;
+        if size > max {
+            return Err(Ok(too_large(max)));
+        }
+        if head.len() < HEAD_BYTES {
+            let wanted = (HEAD_BYTES - head.len()).min(chunk.len());
+            head.extend_from_slice(&chunk[..wanted]);
+        }
+        file.write_all(&chunk).await.map_err(Err)?;
+    }
+    if size == 0 {
+        return Err(Ok(Rejection::new(ErrorCode::InvalidRequest, "The file is empty.")));
+    }
+    let sniffed = sniff(&head);
+    if let Sniffed::Refused(reason) = sniffed {
+        return Err(Ok(Rejection::new(ErrorCode::UnsupportedFile, reason)));
+    }
+    file.sync_all().await.map_err(Err)?;
+    let dimensions = match sniffed {
+        Sniffed::Image(content_type) => image_size(content_type, &head),
+        _ => None,
+    };
+    Ok((size, sniffed.content_type(), dimensions))
+}
+
+/// `GET /files/{id}`: the file, to members of its room only (anyone else gets 404, as if it did not
+/// exist). Served with the sniffed type, `nosniff`, a sandboxing policy, and as a download unless it
+/// is an image.
+pub async fn serve(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Response {
+    let (account, _) = match authenticate(&state, &headers).await {
+        Ok(signed_in) => signed_in,
+        Err(refused) => return refused,
+    };
+    let not_found = || refusal(Rejection::new(ErrorCode::NoSuchMessage, "There is no such file."));
+    if !is_file_id(&id) {
+        return not_found();
+    }
+    let (file, room_id) = match state.store.file(id).await {
+        Ok(Some(found)) => found,
+        Ok(None) => return not_found(),
+        Err(error) => return refusal(AppError::internal("file", &error).into_rejection()),
+    };
+    match state.store.member_room(room_id, account.id).await {
+        Ok(Some(_)) => {}
+        Ok(None) => return not_found(),
+        Err(error) => return refusal(AppError::internal("file", &error).into_rejection()),
+    }
+    let opened = match tokio::fs::File::open(files_dir(&state.settings).join(&file.id)).await {
+        Ok(opened) => opened,
+        Err(error) => {
+            tracing::error!(%error, id = file.id, "a stored file is missing from disk");
+            return not_found();
+        }
+    };
+    let mut response = Body::from_stream(tokio_util::io::ReaderStream::new(opened)).into_response();
+    let headers = response.headers_mut();
+    let image = file.is_image();
+    let mut set = |name: header::HeaderName, value: &str| {
+        if let Ok(value) = HeaderValue::from_str(value) {
+            headers.insert(name, value);
+        }
+    };
+    set(header::CONTENT_TYPE, &file.content_type);
+    set(header::CONTENT_LENGTH, &file.size.to_string());
+    set(header::CONTENT_DISPOSITION, &content_disposition(&file.name, image));
+    set(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    // Opened directly, a file is a sandboxed document that may load nothing and run nothing.
+    set(header::CONTENT_SECURITY_POLICY, "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'");
+    set(header::CACHE_CONTROL, "private, max-age=86400");
+    *response.status_mut() = StatusCode::OK;
+    response
+}
