@@ -10,6 +10,10 @@ export default defineConfig({
   fullyParallel: false,
   workers: 2,
   forbidOnly: !!process.env.CI,
+  // One retry in CI: a page now and then does not hydrate within 10 s on this 2-core machine while the
+  // other worker is busy (seen about once in 300 page loads; not reproduced alone). Retried tests are
+  // reported as "flaky" in the log, so they stay visible.
+  retries: process.env.CI ? 1 : 0,
   reporter: [['list']],
   use: {
     baseURL: `http://127.0.0.1:${port}`,

@@ -35,6 +35,14 @@ pub struct Announcement {
     user: Option<String>,
 }
 
+/// Who is sending a message over HTTP (a bot's post, an upload), within their message rate: the
+/// same limits as a socket's `send`.
+pub async fn sender(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> Result<Account, Response> {
+    let (account, _) = authenticate(state, headers).await?;
+    state.frame_limits.message(account.id, Some(peer.ip())).map_err(refusal)?;
+    Ok(account)
+}
+
 /// `POST /api/bot/messages`: like a socket's `send`; answers with the ack.
 pub async fn post_message(
     State(state): State<AppState>,
@@ -42,13 +50,10 @@ pub async fn post_message(
     headers: HeaderMap,
     Json(post): Json<PostMessage>,
 ) -> Response {
-    let (account, _) = match authenticate(&state, &headers).await {
-        Ok(signed_in) => signed_in,
-        Err(refusal) => return refusal,
+    let account = match sender(&state, peer, &headers).await {
+        Ok(account) => account,
+        Err(refused) => return refused,
     };
-    if let Err(too_fast) = state.frame_limits.message(account.id, Some(peer.ip())) {
-        return refusal(too_fast);
-    }
     let room_id = post.room_id.unwrap_or(GENERAL_ROOM_ID);
     match messages::post(&state, &account, room_id, &post.client_msg_id, &post.body, MessageKind::Chat).await {
         Ok(stored) => {

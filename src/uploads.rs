@@ -64,15 +64,12 @@ pub async fn upload(
     Query(query): Query<UploadQuery>,
     body: Body,
 ) -> Response {
-    let (account, _) = match authenticate(&state, &headers).await {
-        Ok(signed_in) => signed_in,
+    let account = match crate::bot_api::sender(&state, peer, &headers).await {
+        Ok(account) => account,
         Err(refused) => return refused,
     };
     if let Err(refused) = crate::protocol::validate_client_msg_id(&query.client_msg_id) {
         return refusal(refused);
-    }
-    if let Err(too_fast) = state.frame_limits.message(account.id, Some(peer.ip())) {
-        return refusal(too_fast);
     }
     let max = state.settings.limits.max_upload_bytes;
     let declared =

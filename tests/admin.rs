@@ -5,14 +5,8 @@ mod support;
 use natter::cli::{self, AnnounceTo, CliError};
 use natter::config::Settings;
 use serde_json::{json, Value};
-use support::{post_json, settings_for, Client, TestServer};
+use support::{post_json, settings_for, start, Client, TestServer};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-
-async fn start() -> (tempfile::TempDir, TestServer) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let server = TestServer::start(&dir.path().join("natter.db")).await;
-    (dir, server)
-}
 
 #[tokio::test]
 async fn a_backup_taken_while_the_server_runs_is_a_consistent_copy_and_never_overwrites() {

@@ -4,13 +4,7 @@
 mod support;
 
 use serde_json::{json, Value};
-use support::{code, form_encode, Client, TestServer};
-
-async fn start() -> (tempfile::TempDir, TestServer) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let server = TestServer::start(&dir.path().join("natter.db")).await;
-    (dir, server)
-}
+use support::{code, form_encode, start, Client, TestServer};
 
 async fn edit(server: &TestServer, token: &str, id: &Value, body: &str) -> (u16, Value) {
     server.call("POST", "/api/edit_message", Some(token), &format!("id={id}&body={}", form_encode(body))).await

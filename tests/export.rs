@@ -4,13 +4,7 @@
 mod support;
 
 use serde_json::Value;
-use support::{create_room, get_bearer, TestServer};
-
-async fn start() -> (tempfile::TempDir, TestServer) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let server = TestServer::start(&dir.path().join("natter.db")).await;
-    (dir, server)
-}
+use support::{create_room, get_bearer, start};
 
 #[tokio::test]
 async fn a_reader_exports_a_room_as_json_and_as_html_with_every_message_in_order() {

@@ -4,13 +4,7 @@
 mod support;
 
 use serde_json::Value;
-use support::{code, create_room, TestServer};
-
-async fn start() -> (tempfile::TempDir, TestServer) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let server = TestServer::start(&dir.path().join("natter.db")).await;
-    (dir, server)
-}
+use support::{code, create_room, start};
 
 fn bodies(messages: &Value) -> Vec<String> {
     messages.as_array().expect("messages").iter().map(|m| m["body"].as_str().expect("a body").to_owned()).collect()

@@ -3,14 +3,8 @@
 mod support;
 
 use serde_json::{json, Value};
-use support::{http, Client, TestServer};
+use support::{http, start, Client, TestServer};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-
-async fn start() -> (tempfile::TempDir, TestServer) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let server = TestServer::start(&dir.path().join("natter.db")).await;
-    (dir, server)
-}
 
 async fn me(server: &TestServer, token: Option<&str>) -> Value {
     let response = http(server.addr, "GET", "/api/me", token, "").await;

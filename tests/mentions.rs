@@ -5,13 +5,7 @@
 mod support;
 
 use serde_json::Value;
-use support::{create_room, form_encode, TestServer};
-
-async fn start() -> (tempfile::TempDir, TestServer) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let server = TestServer::start(&dir.path().join("natter.db")).await;
-    (dir, server)
-}
+use support::{create_room, form_encode, start, TestServer};
 
 /// The mention count of a room in someone's sidebar, as a fresh page load reads it.
 async fn mentions(server: &TestServer, token: &str, room_id: i64) -> u64 {

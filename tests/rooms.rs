@@ -5,13 +5,7 @@ mod support;
 
 use natter::cli::{self, AnnounceTo, CliError};
 use serde_json::{json, Value};
-use support::{code, create_room, post_json, settings_for, Client, TestServer};
-
-async fn start() -> (tempfile::TempDir, TestServer) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let server = TestServer::start(&dir.path().join("natter.db")).await;
-    (dir, server)
-}
+use support::{code, create_room, post_json, settings_for, start, Client, TestServer};
 
 /// Someone with an open socket: their session token, user id and socket.
 struct Person {

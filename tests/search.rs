@@ -5,13 +5,7 @@
 mod support;
 
 use serde_json::Value;
-use support::{code, create_room, form_encode, TestServer};
-
-async fn start() -> (tempfile::TempDir, TestServer) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let server = TestServer::start(&dir.path().join("natter.db")).await;
-    (dir, server)
-}
+use support::{code, create_room, form_encode, start, TestServer};
 
 async fn search(server: &TestServer, token: Option<&str>, query: &str) -> (u16, Value) {
     server.call("GET", &format!("/api/search?q={}", form_encode(query)), token, "").await

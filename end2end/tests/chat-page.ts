@@ -11,6 +11,8 @@ export class ChatPage {
   readonly online: Locator;
 
   constructor(readonly page: Page) {
+    // Uncaught errors in the page (a failed hydration, say) go to the test log.
+    page.on('pageerror', (error) => console.log(`page error: ${error.message}`));
     this.nickname = page.getByLabel('Nickname');
     this.join = page.getByRole('button', { name: 'Join' });
     this.message = page.getByLabel('Message', { exact: true });

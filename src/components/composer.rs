@@ -120,8 +120,7 @@ pub fn Composer() -> impl IntoView {
                 placeholder="Write a message — Enter to send, Shift+Enter for a new line"
                 aria-describedby="composer-status"
                 aria-autocomplete="list"
-                aria-controls="mention-suggestions"
-                aria-expanded=move || if mention.with(Option::is_some) { "true" } else { "false" }
+                aria-controls=move || mention.with(Option::is_some).then_some("mention-suggestions")
                 aria-activedescendant=move || mention.with(Option::is_some).then(|| format!("mention-{}", chosen.get()))
                 node_ref=field
                 bind:value=body

@@ -8,7 +8,7 @@ use crate::components::attachment::AttachmentView;
 use crate::components::local_time::LocalTime;
 use crate::components::message_editor::MessageEditor;
 use crate::components::moderation::Moderation;
-use crate::components::reactions::Reactions;
+use crate::components::reactions::{ReactButton, Reactions};
 use crate::components::rich_text::RichText;
 use crate::protocol::MessageKind;
 use crate::timeline::{Line, LineStatus};
@@ -60,7 +60,9 @@ pub fn MessageLine(line: Line) -> impl IntoView {
     };
     let moderation =
         live.map(|(id, author_id)| view! { <Moderation id author_id nickname=line.nickname.clone() editing/> });
-    let reactions = live.map(|(id, _)| view! { <Reactions id reactions=line.reactions.clone()/> });
+    let picking = RwSignal::new(false);
+    let react_button = live.map(|_| view! { <ReactButton picking/> });
+    let reactions = live.map(|(id, _)| view! { <Reactions id reactions=line.reactions.clone() picking/> });
     let attachment = line.file.clone().filter(|_| !line.deleted).map(|file| view! { <AttachmentView file/> });
     let edited = (line.edited && !line.deleted).then(|| view! { <span class="edited">"(edited)"</span> });
     let body = if line.deleted {
@@ -91,6 +93,7 @@ pub fn MessageLine(line: Line) -> impl IntoView {
                 {time}
                 {edited}
                 {state}
+                {react_button}
                 {moderation}
             </div>
             {body}

@@ -1,5 +1,6 @@
 //! A message's reactions: one button per emoji with its count (pressed when it is yours; its title
-//! says who reacted), and a picker offering the quick set or any emoji typed in. Clicking toggles
+//! says who reacted), and a picker offering the quick set or any emoji typed in, opened by the React
+//! button in the message's meta line (so a line is no taller for being reactable). Clicking toggles
 //! your reaction; the server's broadcast updates every screen, this one included.
 
 use leptos::prelude::*;
@@ -9,10 +10,10 @@ use crate::chat::ChatState;
 use crate::protocol::{Reaction, QUICK_REACTIONS};
 
 #[component]
-pub fn Reactions(id: i64, reactions: Vec<Reaction>) -> impl IntoView {
+pub fn Reactions(id: i64, reactions: Vec<Reaction>, picking: RwSignal<bool>) -> impl IntoView {
     let chat = expect_context::<ChatState>();
     let can_react = move || chat.can_post();
-    let picking = RwSignal::new(false);
+    let has_reactions = !reactions.is_empty();
     let typed = RwSignal::new(String::new());
     let toggle = move |emoji: String, remove: bool| {
         leptos::task::spawn_local(async move {
@@ -57,18 +58,8 @@ pub fn Reactions(id: i64, reactions: Vec<Reaction>) -> impl IntoView {
     };
     let pick_typed = pick.clone();
     view! {
-        <div class="reactions">
+        <div class="reactions" hidden=move || !has_reactions && !picking.get()>
             {buttons}
-            <Show when=can_react>
-                <button
-                    type="button"
-                    class="link add-reaction"
-                    aria-expanded=move || if picking.get() { "true" } else { "false" }
-                    on:click=move |_| picking.update(|open| *open = !*open)
-                >
-                    "React"
-                </button>
-            </Show>
             <Show when=move || picking.get()>
                 <div class="picker" role="group" aria-label="Choose a reaction">
                     {QUICK_REACTIONS
@@ -108,5 +99,23 @@ pub fn Reactions(id: i64, reactions: Vec<Reaction>) -> impl IntoView {
                 </div>
             </Show>
         </div>
+    }
+}
+
+/// Opens and closes a message's reaction picker; shown to those who may react.
+#[component]
+pub fn ReactButton(picking: RwSignal<bool>) -> impl IntoView {
+    let chat = expect_context::<ChatState>();
+    view! {
+        <Show when=move || chat.can_post()>
+            <button
+                type="button"
+                class="link add-reaction"
+                aria-expanded=move || if picking.get() { "true" } else { "false" }
+                on:click=move |_| picking.update(|open| *open = !*open)
+            >
+                "React"
+            </button>
+        </Show>
     }
 }

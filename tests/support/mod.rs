@@ -372,3 +372,10 @@ pub async fn create_room(server: &TestServer, token: &str, name: &str, private: 
     assert_eq!(status, 200, "creating {name}: {room}");
     room["id"].as_i64().expect("a room id")
 }
+
+/// A server on a fresh database in a temp folder (kept as long as the returned folder lives).
+pub async fn start() -> (tempfile::TempDir, TestServer) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = TestServer::start(&dir.path().join("natter.db")).await;
+    (dir, server)
+}
