@@ -37,6 +37,22 @@ pub fn set_page_policy() {
     }
 }
 
+/// Sets the page policy when the request asks for a page (a GET accepting HTML), from the context the
+/// request's rendering runs in.
+pub fn set_page_policy_for_page_requests() {
+    let wants_page = leptos::prelude::use_context::<axum::http::request::Parts>().is_some_and(|parts| {
+        parts.method == Method::GET
+            && parts
+                .headers
+                .get(axum::http::header::ACCEPT)
+                .and_then(|accept| accept.to_str().ok())
+                .is_some_and(|accept| accept.contains("text/html"))
+    });
+    if wants_page {
+        set_page_policy();
+    }
+}
+
 /// Middleware: the security headers of every response. A page's own policy (with its nonce) wins.
 pub async fn security_headers(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
@@ -44,6 +60,14 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
     headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    let is_page = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("text/html"));
+    if is_page && !headers.contains_key(CONTENT_SECURITY_POLICY) {
+        // Its scripts will be blocked: the page stays server-rendered only. Worth knowing about.
+        tracing::warn!("an HTML response went out without its page policy");
+    }
     headers.entry(CONTENT_SECURITY_POLICY).or_insert(HeaderValue::from_static(DEFAULT_POLICY));
     response
 }

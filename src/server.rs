@@ -104,7 +104,12 @@ fn leptos_options(settings: &Settings) -> LeptosOptions {
 pub fn router(state: AppState) -> Router {
     let provide_state = {
         let state = state.clone();
-        move || provide_context(state.clone())
+        move || {
+            provide_context(state.clone());
+            // Before the page renders, not only from its shell: now and then a page went out with
+            // the default policy instead, which blocked its scripts (it never hydrated).
+            crate::guard::set_page_policy_for_page_requests();
+        }
     };
     let render_shell = {
         let options = state.leptos_options.clone();
