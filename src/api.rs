@@ -91,7 +91,7 @@ pub async fn search(q: String, before: Option<i64>) -> Result<SearchResults, App
     crate::server::respond(async move {
         let state = crate::server::app_state()?;
         let viewer = crate::server::current_session(&state).await?.map(|(account, _)| account);
-        crate::rooms::search(&state, viewer.as_ref(), &q, before).await
+        crate::search::run(&state, viewer.as_ref(), &q, before).await
     })
     .await
 }

@@ -247,13 +247,9 @@ impl Store {
     pub async fn history(&self, room_id: i64, before: Option<i64>, limit: u32) -> Result<Vec<ChatMessage>, DbError> {
         let before = before.unwrap_or(i64::MAX);
         self.read(move |conn| {
-            let mut stmt = conn.prepare_cached(&format!(
-                "{MESSAGE_COLUMNS} WHERE m.room_id = ?1 AND m.id < ?2 ORDER BY m.id DESC LIMIT ?3"
-            ))?;
-            let mut page =
-                stmt.query_map((room_id, before, limit), message_from_row)?.collect::<Result<Vec<_>, _>>()?;
+            let where_ = "m.room_id = ?1 AND m.id < ?2 ORDER BY m.id DESC LIMIT ?3";
+            let mut page = query_messages(conn, where_, (room_id, before, limit))?;
             page.reverse();
-            attach_reactions(conn, &mut page)?;
             Ok(page)
         })
         .await
@@ -318,12 +314,7 @@ impl Store {
     /// point (a permalink's context) towards the present.
     pub async fn newer(&self, room_id: i64, after: i64, limit: u32) -> Result<Vec<ChatMessage>, DbError> {
         self.read(move |conn| {
-            let mut stmt = conn.prepare_cached(&format!(
-                "{MESSAGE_COLUMNS} WHERE m.room_id = ?1 AND m.id > ?2 ORDER BY m.id LIMIT ?3"
-            ))?;
-            let mut page = stmt.query_map((room_id, after, limit), message_from_row)?.collect::<Result<Vec<_>, _>>()?;
-            attach_reactions(conn, &mut page)?;
-            Ok(page)
+            query_messages(conn, "m.room_id = ?1 AND m.id > ?2 ORDER BY m.id LIMIT ?3", (room_id, after, limit))
         })
         .await
     }
@@ -363,15 +354,7 @@ impl Store {
                  FROM files fl JOIN messages m ON m.id = fl.message_id WHERE fl.id = ?1 AND m.deleted_at IS NULL",
             )?
             .query_row([id], |row| {
-                let file = Attachment {
-                    id: row.get(0)?,
-                    name: row.get(1)?,
-                    content_type: row.get(2)?,
-                    size: row.get(3)?,
-                    width: row.get(4)?,
-                    height: row.get(5)?,
-                };
-                Ok((file, row.get(6)?))
+                Ok((attachment_from_row(row, 0)?.ok_or(rusqlite::Error::InvalidQuery)?, row.get(6)?))
             })
             .optional()
         })
@@ -392,13 +375,9 @@ impl Store {
     /// reconnecting client missed.
     pub async fn since(&self, user_id: i64, after: i64, limit: u32) -> Result<Vec<ChatMessage>, DbError> {
         self.read(move |conn| {
-            let mut stmt = conn.prepare_cached(&format!(
-                "{MESSAGE_COLUMNS} WHERE m.id > ?1
-                 AND m.room_id IN (SELECT room_id FROM memberships WHERE user_id = ?2) ORDER BY m.id LIMIT ?3"
-            ))?;
-            let mut page = stmt.query_map((after, user_id, limit), message_from_row)?.collect::<Result<Vec<_>, _>>()?;
-            attach_reactions(conn, &mut page)?;
-            Ok(page)
+            let where_ = "m.id > ?1 AND m.room_id IN (SELECT room_id FROM memberships WHERE user_id = ?2)
+                          ORDER BY m.id LIMIT ?3";
+            query_messages(conn, where_, (after, user_id, limit))
         })
         .await
     }
@@ -409,13 +388,10 @@ impl Store {
     pub async fn changed_since(&self, user_id: i64, after: i64, limit: u32) -> Result<Vec<ChatMessage>, DbError> {
         self.read(move |conn| {
             // `m.rev > 0` lets SQLite use the partial index of changed messages.
-            let mut stmt = conn.prepare_cached(&format!(
-                "{MESSAGE_COLUMNS} WHERE m.rev > ?1 AND m.rev > 0
-                 AND m.room_id IN (SELECT room_id FROM memberships WHERE user_id = ?2) ORDER BY m.rev LIMIT ?3"
-            ))?;
-            let mut page = stmt.query_map((after, user_id, limit), message_from_row)?.collect::<Result<Vec<_>, _>>()?;
-            attach_reactions(conn, &mut page)?;
-            Ok(page)
+            let where_ =
+                "m.rev > ?1 AND m.rev > 0 AND m.room_id IN (SELECT room_id FROM memberships WHERE user_id = ?2)
+                          ORDER BY m.rev LIMIT ?3";
+            query_messages(conn, where_, (after, user_id, limit))
         })
         .await
     }
@@ -1134,18 +1110,32 @@ fn message_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ChatMessage> {
         edited_at: row.get(9)?,
         rev: row.get(10)?,
         reactions: Vec::new(),
-        file: match row.get::<_, Option<String>>(11)? {
-            Some(id) => Some(Attachment {
-                id,
-                name: row.get(12)?,
-                content_type: row.get(13)?,
-                size: row.get(14)?,
-                width: row.get(15)?,
-                height: row.get(16)?,
-            }),
-            None => None,
-        },
+        file: attachment_from_row(row, 11)?,
     })
+}
+
+/// A file's six columns (id, name, content_type, size, width, height) from `first` on; `None` when
+/// the id is NULL (a message without a file).
+fn attachment_from_row(row: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<Option<Attachment>> {
+    let Some(id) = row.get::<_, Option<String>>(first)? else { return Ok(None) };
+    Ok(Some(Attachment {
+        id,
+        name: row.get(first + 1)?,
+        content_type: row.get(first + 2)?,
+        size: row.get(first + 3)?,
+        width: row.get(first + 4)?,
+        height: row.get(first + 5)?,
+    }))
+}
+
+/// Messages selected by `tail` (the WHERE clause and order after `MESSAGE_COLUMNS`), with reactions.
+fn query_messages(conn: &Connection, tail: &str, params: impl rusqlite::Params) -> rusqlite::Result<Vec<ChatMessage>> {
+    let mut page = conn
+        .prepare_cached(&format!("{MESSAGE_COLUMNS} WHERE {tail}"))?
+        .query_map(params, message_from_row)?
+        .collect::<Result<Vec<_>, _>>()?;
+    attach_reactions(conn, &mut page)?;
+    Ok(page)
 }
 
 fn kind_name(kind: RoomKind) -> &'static str {

@@ -156,13 +156,7 @@ pub fn clean_name(raw: &str) -> String {
 pub fn content_disposition(name: &str, inline: bool) -> String {
     let fallback: String =
         name.chars().map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' { c } else { '_' }).collect();
-    let encoded: String = name
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect();
+    let encoded = crate::url_encoding::percent_encode(name);
     let kind = if inline { "inline" } else { "attachment" };
     format!("{kind}; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
 }

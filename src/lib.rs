@@ -16,6 +16,7 @@ pub mod protocol;
 pub mod time_format;
 pub mod timeline;
 pub mod typing;
+pub mod url_encoding;
 
 #[cfg(feature = "ssr")]
 pub mod bot_api;

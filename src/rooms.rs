@@ -10,8 +10,8 @@ use crate::api::{DirectoryRoom, RoomPage};
 use crate::db::{DbError, RoomRecord};
 use crate::error::AppError;
 use crate::protocol::{
-    validate_room_name, Account, ChatMessage, ErrorCode, Member, Rejection, Role, Room, RoomKind, SearchHit,
-    SearchResults, GENERAL_ROOM, GENERAL_ROOM_ID, HISTORY_PAGE,
+    validate_room_name, Account, ChatMessage, ErrorCode, Member, Rejection, Role, Room, RoomKind, GENERAL_ROOM,
+    GENERAL_ROOM_ID, HISTORY_PAGE,
 };
 use crate::server::AppState;
 
@@ -378,34 +378,6 @@ async fn around(state: &AppState, room_id: i64, id: i64) -> Result<Window, AppEr
     newer.truncate(side as usize);
     history.append(&mut newer);
     Ok(Window { history, has_older, has_newer })
-}
-
-/// Results per search page.
-pub const SEARCH_PAGE: u32 = 20;
-
-/// One page of a search in the rooms `viewer` can read (visitors: public rooms).
-pub async fn search(
-    state: &AppState,
-    viewer: Option<&Account>,
-    query: &str,
-    before: Option<i64>,
-) -> Result<SearchResults, AppError> {
-    let filter = crate::search::parse(query)?;
-    let viewer = viewer.map(|account| account.id);
-    // One more than a page says whether another page exists.
-    let mut found = state.store.search(viewer, filter, before, SEARCH_PAGE + 1).await.map_err(failed("search"))?;
-    let next_before = (found.len() > SEARCH_PAGE as usize).then(|| found[SEARCH_PAGE as usize - 1].message.id);
-    found.truncate(SEARCH_PAGE as usize);
-    let hits = found
-        .into_iter()
-        .map(|found| SearchHit {
-            permalink: format!("{}/m/{}", found.room.path(), found.message.id),
-            room_name: found.room.name,
-            snippet: crate::search::snippet_parts(&found.marked),
-            message: found.message,
-        })
-        .collect();
-    Ok(SearchResults { hits, next_before })
 }
 
 /// Public rooms that are not archived, with their member counts.

@@ -1,9 +1,11 @@
-//! Reading a search box: words, quoted phrases, `word*` prefixes and the filters `from:nick`,
-//! `in:room`, `has:file`, `before:YYYY-MM-DD` and `after:YYYY-MM-DD`, turned into a filter the store
-//! runs. Every word reaches SQLite's FTS5 as a quoted string, so nothing a user types is FTS5 syntax:
+//! Searching: reading a search box (words, quoted phrases, `word*` prefixes and the filters `from:nick`,
+//! `in:room`, `has:file`, `before:YYYY-MM-DD` and `after:YYYY-MM-DD`) into a filter the store runs,
+//! and turning the store's rows into a page of results. Every word reaches SQLite's FTS5 as a quoted string, so nothing a user types is FTS5 syntax:
 //! `NEAR`, `OR`, `-` or a stray `"` are words like any other, or a clear error.
 
-use crate::protocol::{ErrorCode, Rejection};
+use crate::error::AppError;
+use crate::protocol::{Account, ErrorCode, Rejection, SearchHit, SearchResults};
+use crate::server::AppState;
 use crate::time_format::utc_midnight_millis;
 
 /// Longest search, in characters.
@@ -27,6 +29,38 @@ pub struct SearchFilter {
     pub sent_before: Option<i64>,
     /// Only messages stored from this instant on (`after:`, midnight UTC ending that day).
     pub sent_from: Option<i64>,
+}
+
+/// Results per search page.
+pub const SEARCH_PAGE: u32 = 20;
+
+/// One page of a search in the rooms `viewer` can read (visitors: public rooms).
+pub async fn run(
+    state: &AppState,
+    viewer: Option<&Account>,
+    query: &str,
+    before: Option<i64>,
+) -> Result<SearchResults, AppError> {
+    let filter = parse(query)?;
+    let viewer = viewer.map(|account| account.id);
+    // One more than a page says whether another page exists.
+    let mut found = state
+        .store
+        .search(viewer, filter, before, SEARCH_PAGE + 1)
+        .await
+        .map_err(|error| AppError::internal("search", &error))?;
+    let next_before = (found.len() > SEARCH_PAGE as usize).then(|| found[SEARCH_PAGE as usize - 1].message.id);
+    found.truncate(SEARCH_PAGE as usize);
+    let hits = found
+        .into_iter()
+        .map(|found| SearchHit {
+            permalink: format!("{}/m/{}", found.room.path(), found.message.id),
+            room_name: found.room.name,
+            snippet: snippet_parts(&found.marked),
+            message: found.message,
+        })
+        .collect();
+    Ok(SearchResults { hits, next_before })
 }
 
 fn invalid(why: impl Into<String>) -> Rejection {
@@ -172,6 +206,11 @@ pub fn snippet_parts(marked: &str) -> Vec<crate::protocol::SnippetPart> {
         let cut: String = marked.chars().take(MAX_PLAIN_SNIPPET).collect();
         return vec![crate::protocol::SnippetPart { text: format!("{cut}…"), hit: false }];
     }
+    // Markers always pair up, but a snippet cut mid-hit must not invert the rest: show it plain.
+    if marked.matches(HIT_START).count() != marked.matches(HIT_END).count() {
+        let plain: String = marked.chars().filter(|c| *c != HIT_START && *c != HIT_END).collect();
+        return vec![crate::protocol::SnippetPart { text: plain, hit: false }];
+    }
     let mut parts = Vec::new();
     let mut hit = false;
     for piece in marked.split([HIT_START, HIT_END]) {
@@ -179,11 +218,6 @@ pub fn snippet_parts(marked: &str) -> Vec<crate::protocol::SnippetPart> {
             parts.push(crate::protocol::SnippetPart { text: piece.to_owned(), hit });
         }
         hit = !hit;
-    }
-    // Markers always pair up, but a snippet cut mid-hit must not invert the rest: recompute.
-    if marked.matches(HIT_START).count() != marked.matches(HIT_END).count() {
-        let plain: String = marked.chars().filter(|c| *c != HIT_START && *c != HIT_END).collect();
-        return vec![crate::protocol::SnippetPart { text: plain, hit: false }];
     }
     parts
 }

@@ -124,10 +124,8 @@ struct Received {
 /// Streams the body to a temporary file, never more than `max` bytes, then checks the bytes and
 /// moves the file into place. Anything refused or failed leaves nothing behind.
 async fn receive(settings: &Settings, body: Body, max: u64) -> Result<Received, Rejection> {
-    let failed = |what: &str, error: &dyn std::fmt::Display| {
-        tracing::error!(%error, "upload: {what}");
-        AppError::Internal { log_id: format!("upload-{}", crate::db::now_millis()) }.into_rejection()
-    };
+    // Logged with the id the client is shown, like every other internal error.
+    let failed = |what: &str, error: &dyn std::fmt::Display| AppError::internal(what, error).into_rejection();
     let dir = files_dir(settings);
     tokio::fs::create_dir_all(&dir).await.map_err(|e| failed("cannot create the files folder", &e))?;
     let id = crate::identity::new_file_id().map_err(|e| failed("no randomness", &e))?;

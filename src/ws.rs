@@ -22,7 +22,7 @@ use crate::db::{DbError, Sidebar};
 use crate::error::AppError;
 use crate::hub::{Batch, Broadcast, ConnectionCaps, RoomChange};
 use crate::protocol::{
-    decode_client_frame, Account, ClientFrame, ErrorCode, MessageKind, Rejection, ServerFrame, SERVER_NAME,
+    decode_client_frame, Account, ChatMessage, ClientFrame, ErrorCode, MessageKind, Rejection, ServerFrame, SERVER_NAME,
 };
 use crate::server::AppState;
 use crate::{identity, messages, rooms};
@@ -394,14 +394,8 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
     async fn catch_up(&mut self, since: i64) -> Result<(), Gone> {
         let mut after = since.max(self.last_delivered);
         loop {
-            let page = match self.state.store.since(self.account.id, after, CATCH_UP_PAGE).await {
-                Ok(page) => page,
-                Err(error) => {
-                    let failure = AppError::internal("catch-up", &error).into_rejection();
-                    self.send(&failure.into_frame(None)).await?;
-                    return Err(self.close(close_code::ERROR, "catch-up failed; reconnect").await);
-                }
-            };
+            let read = self.state.store.since(self.account.id, after, CATCH_UP_PAGE).await;
+            let page = self.caught_up_or_close("catch-up", read).await?;
             let complete = page.len() < CATCH_UP_PAGE as usize;
             if let Some(last) = page.last() {
                 after = last.id;
@@ -419,14 +413,8 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
     async fn catch_up_changes(&mut self, since: i64) -> Result<(), Gone> {
         let mut after = since.max(self.last_change_delivered);
         loop {
-            let page = match self.state.store.changed_since(self.account.id, after, CATCH_UP_PAGE).await {
-                Ok(page) => page,
-                Err(error) => {
-                    let failure = AppError::internal("catch-up of changes", &error).into_rejection();
-                    self.send(&failure.into_frame(None)).await?;
-                    return Err(self.close(close_code::ERROR, "catch-up failed; reconnect").await);
-                }
-            };
+            let read = self.state.store.changed_since(self.account.id, after, CATCH_UP_PAGE).await;
+            let page = self.caught_up_or_close("catch-up of changes", read).await?;
             let complete = page.len() < CATCH_UP_PAGE as usize;
             for message in page {
                 after = message.rev;
@@ -435,6 +423,23 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
             if complete {
                 self.last_change_delivered = after;
                 return Ok(());
+            }
+        }
+    }
+
+    /// A catch-up page, or (when the store failed) an error frame and the connection closed: the
+    /// client reconnects and asks again, rather than carrying on with a gap.
+    async fn caught_up_or_close(
+        &mut self,
+        what: &str,
+        read: Result<Vec<ChatMessage>, DbError>,
+    ) -> Result<Vec<ChatMessage>, Gone> {
+        match read {
+            Ok(page) => Ok(page),
+            Err(error) => {
+                let failure = AppError::internal(what, &error).into_rejection();
+                self.send(&failure.into_frame(None)).await?;
+                Err(self.close(close_code::ERROR, "catch-up failed; reconnect").await)
             }
         }
     }

@@ -65,7 +65,7 @@ fn Results(q: String, found: SearchResults) -> impl IntoView {
         n => format!("{n} messages"),
     };
     let older = next_before.map(|before| {
-        let href = format!("/search?q={}&before={before}", encode(&q));
+        let href = format!("/search?q={}&before={before}", crate::url_encoding::percent_encode(&q));
         view! { <p class="more"><a href=href rel="external">"Older results →"</a></p> }
     });
     view! {
@@ -114,14 +114,4 @@ fn SearchError(error: AppError) -> impl IntoView {
         response.set_status(error.status());
     }
     view! { <p class="search-error" role="alert">{error.to_string()}</p> }
-}
-
-/// A query string value, percent-encoded.
-fn encode(text: &str) -> String {
-    text.bytes()
-        .map(|byte| match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (byte as char).to_string(),
-            _ => format!("%{byte:02X}"),
-        })
-        .collect()
 }

@@ -220,12 +220,7 @@ async fn exchange_bytes(addr: SocketAddr, request: &[u8]) -> (HttpResponse, Vec<
 }
 
 pub fn form_encode(text: &str) -> String {
-    text.bytes()
-        .map(|byte| match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (byte as char).to_string(),
-            _ => format!("%{byte:02X}"),
-        })
-        .collect()
+    natter::url_encoding::percent_encode(text)
 }
 
 pub struct Client {
