@@ -3,9 +3,10 @@
 # version. Only the package registries are reachable from our machines, so every tool is built from its
 # crate (with lockfile fixes recorded in shared/TOOLCHAIN.md) rather than downloaded as a binary.
 #
-#   scripts/setup.sh            tools to build and run (wasm target, cargo-leptos, wasm-bindgen-cli)
-#   scripts/setup.sh --test     also what the test suite needs (Chromium, npm packages for end2end/,
-#                               cargo-deny)
+#   scripts/setup.sh            tools to build and run (wasm target, cargo-leptos, wasm-bindgen-cli,
+#                               and the npm packages in end2end/, whose `binaryen` is the wasm-opt a
+#                               release build needs)
+#   scripts/setup.sh --test     also what the test suite needs (Chromium, cargo-deny)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -93,8 +94,8 @@ ensure_cargo_deny() {
 ensure_wasm_target
 ensure_cargo_leptos
 ensure_wasm_bindgen
+ensure_end2end_packages
 if [ "${1:-}" = "--test" ]; then
     ensure_chromium
-    ensure_end2end_packages
     ensure_cargo_deny
 fi

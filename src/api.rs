@@ -291,8 +291,8 @@ pub async fn set_password(password: String) -> Result<(), AppError> {
     .await
 }
 
-/// Signs this browser in as an existing user with a password. Failed attempts are limited per
-/// nickname and per address (429 with the wait when exceeded).
+/// Signs this browser in as an existing user with a password. Failed attempts slow further tries of
+/// that nickname from that address, and cut off an address guessing widely (429 with the wait).
 #[server(endpoint = "sign_in")]
 pub async fn sign_in(nickname: String, password: String) -> Result<Account, AppError> {
     crate::server::respond(async move {
@@ -301,9 +301,9 @@ pub async fn sign_in(nickname: String, password: String) -> Result<Account, AppE
         let key = crate::identity::nickname(&nickname).map(|n| n.key).unwrap_or(nickname);
         let address = crate::server::client_address().map(|ip| ip.to_string()).unwrap_or_default();
         let throttle = &state.sign_in_throttle;
-        if let Err(wait) = throttle.by_nickname.check(&key).and(throttle.by_address.check(&address)) {
-            let minutes = wait.as_secs().div_ceil(60);
-            let message = format!("Too many failed sign-ins. Try again in {minutes} minute(s).");
+        if let Err(wait) = throttle.check(&key, &address) {
+            let message =
+                format!("Too many failed sign-ins from here. Try again in {}.", crate::time_format::wait(wait));
             return Err(Rejection::new(ErrorCode::RateLimited, message).into());
         }
         let credentials =
@@ -317,11 +317,10 @@ pub async fn sign_in(nickname: String, password: String) -> Result<Account, AppE
             _ => None,
         };
         let Some(account) = verified else {
-            throttle.by_nickname.fail(&key);
-            throttle.by_address.fail(&address);
+            throttle.fail(&key, &address);
             return Err(Rejection::new(ErrorCode::SignInFailed, "Wrong nickname or password.").into());
         };
-        throttle.by_nickname.clear(&key);
+        throttle.succeed(&key, &address);
         let session = crate::server::NewSession::issue(&state)?;
         state
             .store

@@ -1,28 +1,35 @@
 //! The HTML shell and the routes.
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, Link, Meta, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
 use crate::pages::chat::ChatPage;
 use crate::pages::search::SearchPage;
 
-pub fn shell(options: LeptosOptions) -> impl IntoView {
-    #[cfg(feature = "ssr")]
-    crate::guard::set_page_policy();
+/// The page around the app; only the server renders it (the browser hydrates `<App/>` inside it).
+/// The stylesheet is linked here, by the name this build gave it (see `assets::Bundle`).
+#[cfg(feature = "ssr")]
+pub fn shell(options: LeptosOptions, stylesheet: String) -> impl IntoView {
+    use leptos_meta::MetaTags;
+    let nonce = leptos::nonce::use_nonce();
     view! {
         <!DOCTYPE html>
         <html lang="en">
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <link rel="stylesheet" href=stylesheet/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
             </head>
             <body>
                 <App/>
+                // Runs as the page is parsed, before its first paint: times show in the reader's
+                // zone at once, as the hydrated page will show them, instead of UTC first.
+                <script nonce=nonce inner_html=crate::time_format::LOCALIZE_TIMES></script>
             </body>
         </html>
     }
@@ -32,7 +39,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     view! {
-        <Stylesheet id="leptos" href="/pkg/natter.css"/>
         <Link rel="icon" href="/favicon.svg" type_="image/svg+xml"/>
         <Meta name="color-scheme" content="light dark"/>
         <Meta name="description" content="Natter: real-time group chat"/>

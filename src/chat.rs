@@ -80,8 +80,8 @@ pub struct ChatState {
     pub members: RwSignal<Vec<Member>>,
     /// The user's rooms and direct conversations with unread counts (the sidebar).
     pub rooms: RwSignal<Vec<Room>>,
-    /// Public rooms to browse.
-    pub directory: StoredValue<Vec<DirectoryRoom>>,
+    /// Public rooms to browse (fetched again each time the list is opened).
+    pub directory: RwSignal<Vec<DirectoryRoom>>,
     /// The unread marker goes before the first message by someone else with a larger id.
     pub read_before: StoredValue<Option<i64>>,
     /// Whether the tab is hidden: messages here are then unread until the user looks.
@@ -111,6 +111,8 @@ pub struct ChatState {
     held: StoredValue<Vec<ChatMessage>>,
     /// A page of history is on its way.
     pub loading: RwSignal<bool>,
+    /// An admin banned the signed-in user while this page was open: the page says so and stops.
+    pub banned: RwSignal<bool>,
 }
 
 impl ChatState {
@@ -145,12 +147,13 @@ impl ChatState {
             has_newer: RwSignal::new(has_newer),
             held: StoredValue::new(Vec::new()),
             loading: RwSignal::new(false),
+            banned: RwSignal::new(false),
             room: RwSignal::new(room),
             peer: StoredValue::new(peer),
             joined: RwSignal::new(joined),
             members: RwSignal::new(members),
             rooms: RwSignal::new(rooms),
-            directory: StoredValue::new(directory),
+            directory: RwSignal::new(directory),
             read_before: StoredValue::new(read_before),
             hidden: RwSignal::new(false),
             unseen_here: RwSignal::new(0),
@@ -430,6 +433,59 @@ impl ChatState {
         elsewhere + self.unseen_here.get()
     }
 
+    /// A visitor joins with the nickname in the nickname field: the account is created and this
+    /// browser signed in, and on a public room's page they join that room too, so that what they
+    /// wrote can be posted here. `false`, with the reason shown by the nickname field, if not.
+    pub async fn join(self) -> bool {
+        let nickname = match validate_nickname(&self.nickname.get_untracked()) {
+            Ok(nickname) => nickname,
+            Err(refused) => {
+                self.nickname_error.set(Some(refused.message));
+                crate::dom::focus(NICKNAME_FIELD);
+                return false;
+            }
+        };
+        match crate::api::join_chat(nickname).await {
+            Ok(account) => {
+                self.nickname_error.set(None);
+                self.nickname.set(account.nickname.clone());
+                self.me.set(Some(account));
+            }
+            Err(error) => {
+                self.nickname_error.set(Some(error.to_string()));
+                crate::dom::focus(NICKNAME_FIELD);
+                return false;
+            }
+        }
+        let Some(room) = self.room.get_untracked() else { return true };
+        if room.id == crate::protocol::GENERAL_ROOM_ID {
+            // Everyone is in general from the start.
+            self.joined.set(true);
+        } else if room.kind == RoomKind::Public && !room.archived {
+            match crate::api::join_room(room.id).await {
+                Ok(_) => self.joined.set(true),
+                Err(error) => self.alert.set(Some(error.to_string())),
+            }
+        }
+        true
+    }
+
+    /// An admin banned this user: the page says so (instead of silently showing the join form
+    /// again) and forgets who was online, since it no longer hears about it.
+    pub fn banned_by_admin(&self, message: String) {
+        self.banned.set(true);
+        self.alert.set(Some(message));
+        self.online.set(Vec::new());
+        self.joined.set(false);
+    }
+
+    /// Whether a visitor who has not joined yet could post here once they pick a nickname.
+    pub fn visitor_could_post(&self) -> bool {
+        self.me.with(Option::is_none)
+            && !self.banned.get()
+            && self.room.with(|room| room.as_ref().is_some_and(|room| room.kind == RoomKind::Public && !room.archived))
+    }
+
     /// Validates and queues a message; returns whether it was queued. When it was not, the reason
     /// is shown near the composer, which keeps the text.
     pub fn submit(&self, body: &str) -> bool {
@@ -575,6 +631,9 @@ pub fn upsert_online(online: &mut Vec<OnlineUser>, user: OnlineUser) {
     let position = online.partition_point(|other| other.nickname.to_lowercase() < key);
     online.insert(position, user);
 }
+
+/// The nickname field's element id: the way in for a visitor, focused when a nickname is needed.
+pub const NICKNAME_FIELD: &str = "nickname";
 
 /// Read marks go to the server at most this often (ms): each is a database write.
 const READ_EVERY_MS: f64 = 2_000.0;

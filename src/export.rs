@@ -66,7 +66,9 @@ pub async fn export_room(
         Format::Html => ("html", "text/html; charset=utf-8"),
     };
     let disposition = format!("attachment; filename=\"natter-{name}-{}.{extension}\"", &iso_utc(exported_at)[..10]);
-    let body = Body::from_stream(chunks(state, room, format, end, exported_at));
+    // Fused: the compression layer may poll the body once more after its end, and an unfold
+    // panics when polled past its end.
+    let body = Body::from_stream(futures::StreamExt::fuse(chunks(state, room, format, end, exported_at)));
     let mut response = (StatusCode::OK, body).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));

@@ -25,36 +25,26 @@ pub fn page_policy(nonce: &str) -> String {
     )
 }
 
-/// Sets the page policy for the page being rendered (called from the HTML shell).
-pub fn set_page_policy() {
-    use leptos::prelude::use_context;
-    let (Some(nonce), Some(response)) = (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>())
-    else {
-        return;
-    };
-    if let Ok(policy) = HeaderValue::from_str(&page_policy(&nonce)) {
-        response.insert_header(CONTENT_SECURITY_POLICY, policy);
+/// A page's script nonce, made by [`security_headers`] before the request is routed and handed to
+/// Leptos as its `Nonce` (see `server::router`). The policy header and the nonce attributes in the
+/// HTML come from this one value, so the header never depends on how the render went.
+#[derive(Clone, Debug)]
+pub struct PageNonce(pub std::sync::Arc<str>);
+
+impl PageNonce {
+    /// 128 random bits, hex (CSP accepts it as a base64 value). Without randomness the page gets the
+    /// default policy: it stays readable, server-rendered, rather than unprotected.
+    fn new() -> Self {
+        Self(crate::identity::new_nonce().unwrap_or_default().into())
     }
 }
 
-/// Sets the page policy when the request asks for a page (a GET accepting HTML), from the context the
-/// request's rendering runs in.
-pub fn set_page_policy_for_page_requests() {
-    let wants_page = leptos::prelude::use_context::<axum::http::request::Parts>().is_some_and(|parts| {
-        parts.method == Method::GET
-            && parts
-                .headers
-                .get(axum::http::header::ACCEPT)
-                .and_then(|accept| accept.to_str().ok())
-                .is_some_and(|accept| accept.contains("text/html"))
-    });
-    if wants_page {
-        set_page_policy();
-    }
-}
-
-/// Middleware: the security headers of every response. A page's own policy (with its nonce) wins.
-pub async fn security_headers(request: Request, next: Next) -> Response {
+/// Middleware: the security headers of every response. HTML gets the page policy with the nonce
+/// made here, unless its handler chose a policy of its own (an export, an uploaded file); everything
+/// else gets the default policy.
+pub async fn security_headers(mut request: Request, next: Next) -> Response {
+    let nonce = PageNonce::new();
+    request.extensions_mut().insert(nonce.clone());
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
@@ -64,11 +54,11 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
         .is_some_and(|value| value.starts_with("text/html"));
-    if is_page && !headers.contains_key(CONTENT_SECURITY_POLICY) {
-        // Its scripts will be blocked: the page stays server-rendered only. Worth knowing about.
-        tracing::warn!("an HTML response went out without its page policy");
-    }
-    headers.entry(CONTENT_SECURITY_POLICY).or_insert(HeaderValue::from_static(DEFAULT_POLICY));
+    let policy = match HeaderValue::from_str(&page_policy(&nonce.0)) {
+        Ok(policy) if is_page && !nonce.0.is_empty() => policy,
+        _ => HeaderValue::from_static(DEFAULT_POLICY),
+    };
+    headers.entry(CONTENT_SECURITY_POLICY).or_insert(policy);
     response
 }
 

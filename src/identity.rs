@@ -13,7 +13,7 @@ use sha2::Sha256;
 use unicode_normalization::UnicodeNormalization;
 use unicode_security::confusable_detection::skeleton;
 
-use crate::protocol::{validate_nickname, ErrorCode, Rejection};
+use crate::protocol::{reserved_nickname, validate_nickname, ErrorCode, Rejection, RESERVED_NICKNAMES};
 
 pub const SESSION_COOKIE: &str = "natter_session";
 /// A browser session lasts a year from its last use; signing out ends it at once.
@@ -34,8 +34,27 @@ pub fn nickname(raw: &str) -> Result<Nickname, Rejection> {
     let display: String = validate_nickname(raw)?.nfkc().collect();
     // Normalisation can change length or reveal characters: check the result again.
     let display = validate_nickname(&display)?;
-    let key = skeleton(&display.to_lowercase()).collect::<String>().to_lowercase();
+    let key = nickname_key(&display);
+    if let Some(reserved) = reserved_lookalike(&display, &key) {
+        return Err(Rejection::new(ErrorCode::InvalidNickname, reserved_nickname(reserved)));
+    }
     Ok(Nickname { display, key })
+}
+
+/// The reserved name this nickname looks like, if any. Compared twice: by the nickname's key, and by
+/// the key of its skeleton taken before lower-casing, because lower case can part look-alikes
+/// (Greek capital Ν looks like N, but its lower case ν looks like v).
+fn reserved_lookalike(display: &str, key: &str) -> Option<&'static str> {
+    let uppercase_key = nickname_key(&skeleton(display).collect::<String>());
+    RESERVED_NICKNAMES.iter().copied().find(|reserved| {
+        let reserved = nickname_key(reserved);
+        reserved == key || reserved == uppercase_key
+    })
+}
+
+/// The uniqueness key of a validated, normalised nickname.
+fn nickname_key(display: &str) -> String {
+    skeleton(&display.to_lowercase()).collect::<String>().to_lowercase()
 }
 
 pub fn nickname_taken() -> Rejection {
@@ -111,12 +130,21 @@ pub fn verify_password(password: &str, stored: &str) -> bool {
 
 /// A new session or bot token: 256 random bits, hex.
 pub fn new_token() -> Result<String, SecretError> {
-    Ok(encode_hex(&random_bytes::<32>()?))
+    random_hex::<32>()
 }
 
 /// A new uploaded file's id (and file name on disk): 128 random bits, hex.
 pub fn new_file_id() -> Result<String, SecretError> {
-    Ok(encode_hex(&random_bytes::<16>()?))
+    random_hex::<16>()
+}
+
+/// A page's script nonce (see `guard::PageNonce`): 128 random bits, hex.
+pub fn new_nonce() -> Result<String, SecretError> {
+    random_hex::<16>()
+}
+
+fn random_hex<const N: usize>() -> Result<String, SecretError> {
+    Ok(encode_hex(&random_bytes::<N>()?))
 }
 
 fn random_bytes<const N: usize>() -> Result<[u8; N], SecretError> {
@@ -213,6 +241,23 @@ mod tests {
         assert_eq!(key("alice"), key("ａｌｉｃｅ")); // full-width
         assert_eq!(key("paypal"), key("paypa1"));
         assert_ne!(key("alice"), key("alicia"));
+    }
+
+    #[test]
+    fn the_servers_name_and_every_reserved_name_are_refused_with_their_lookalikes() {
+        // Latin, Cyrillic а and е, Greek Ν, full-width letters, odd case.
+        for name in ["Natter", "natter", "N\u{0430}tter", "Natt\u{0435}r", "\u{039D}atter", "Ｎａｔｔｅｒ", "nATTER"]
+        {
+            let refused = nickname(name).unwrap_err();
+            assert_eq!(refused.code, ErrorCode::InvalidNickname, "{name}");
+            assert!(refused.message.contains("server's own name"), "{name}: {}", refused.message);
+        }
+        for name in ["System", "\u{0455}ystem", "ADMIN", "\u{0430}dmin", "The Server", "Moderator"] {
+            assert!(nickname(name).unwrap_err().message.contains("reserved"), "{name}");
+        }
+        for fine in ["Natterer", "adminton", "sys", "serverless"] {
+            assert!(nickname(fine).is_ok(), "{fine}");
+        }
     }
 
     #[test]

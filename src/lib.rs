@@ -8,6 +8,7 @@ pub mod app;
 pub mod autocomplete;
 pub mod chat;
 pub mod components;
+pub mod dom;
 pub mod error;
 pub mod format;
 pub mod outbox;
@@ -18,6 +19,8 @@ pub mod timeline;
 pub mod typing;
 pub mod url_encoding;
 
+#[cfg(feature = "ssr")]
+pub mod assets;
 #[cfg(feature = "ssr")]
 pub mod bot_api;
 #[cfg(feature = "ssr")]
@@ -48,6 +51,8 @@ pub mod rooms;
 pub mod search;
 #[cfg(feature = "ssr")]
 pub mod server;
+#[cfg(feature = "ssr")]
+pub mod socket;
 #[cfg(feature = "ssr")]
 pub mod throttle;
 #[cfg(feature = "ssr")]

@@ -447,6 +447,8 @@ pub enum ErrorCode {
     InvalidSearch,
     FileTooLarge,
     UnsupportedFile,
+    /// An admin banned this user: their sessions ended and they cannot sign in again.
+    Banned,
     Internal,
 }
 
@@ -515,6 +517,21 @@ fn is_invisible_or_bidi(c: char) -> bool {
 }
 
 /// Checks a nickname and returns it trimmed.
+/// Names nobody may take, so nothing a user says reads as the server speaking: its own name and the
+/// words chat software uses for itself. The server also refuses every look-alike of these (the same
+/// confusable-skeleton rule that keeps one user from passing for another: see `identity`).
+pub const RESERVED_NICKNAMES: &[&str] =
+    &[SERVER_NAME, "The Server", "Server", "System", "Admin", "Administrator", "Moderator"];
+
+/// Why a reserved nickname was refused.
+pub fn reserved_nickname(reserved: &str) -> String {
+    if reserved == SERVER_NAME {
+        format!("\"{SERVER_NAME}\" is the server's own name.")
+    } else {
+        format!("\"{reserved}\" is reserved: pick a name of your own.")
+    }
+}
+
 pub fn validate_nickname(raw: &str) -> Result<String, Rejection> {
     let nickname = raw.trim();
     let invalid = |why: &str| Rejection::new(ErrorCode::InvalidNickname, why);
@@ -527,8 +544,8 @@ pub fn validate_nickname(raw: &str) -> Result<String, Rejection> {
     if nickname.chars().any(|c| c.is_control() || is_invisible_or_bidi(c)) {
         return Err(invalid("Nicknames cannot contain control or invisible characters."));
     }
-    if nickname.eq_ignore_ascii_case(SERVER_NAME) {
-        return Err(invalid(&format!("\"{SERVER_NAME}\" is the server's own name.")));
+    if let Some(reserved) = RESERVED_NICKNAMES.iter().find(|reserved| nickname.eq_ignore_ascii_case(reserved)) {
+        return Err(invalid(&reserved_nickname(reserved)));
     }
     Ok(nickname.to_owned())
 }

@@ -72,6 +72,11 @@ pub fn parse(raw: &str) -> Result<SearchFilter, Rejection> {
     if raw.chars().count() > MAX_QUERY_CHARS {
         return Err(invalid(format!("Searches are at most {MAX_QUERY_CHARS} characters.")));
     }
+    // SQLite ends a string at NUL, so one inside a quoted FTS5 term is a syntax error there: no
+    // control character reaches the query (none can be typed into a search box anyway).
+    if raw.chars().any(|c| c.is_control() && !c.is_whitespace()) {
+        return Err(invalid("Searches cannot contain control characters."));
+    }
     let mut filter = SearchFilter::default();
     let mut terms = Vec::new();
     for token in tokens(raw)? {
@@ -202,6 +207,10 @@ const MAX_PLAIN_SNIPPET: usize = 240;
 /// Splits a marked snippet into plain and highlighted parts. An unmarked text (a filters-only
 /// search shows the body) is cut to a snippet's length.
 pub fn snippet_parts(marked: &str) -> Vec<crate::protocol::SnippetPart> {
+    // Shown as the message reads, not as it was typed: `_export_` is "export". The hit markers are
+    // plain characters to the formatter, so they survive in the text.
+    let readable = crate::format::plain_text(&crate::format::parse(marked));
+    let marked = readable.as_str();
     if !marked.contains(HIT_START) && marked.chars().count() > MAX_PLAIN_SNIPPET {
         let cut: String = marked.chars().take(MAX_PLAIN_SNIPPET).collect();
         return vec![crate::protocol::SnippetPart { text: format!("{cut}…"), hit: false }];
@@ -275,6 +284,9 @@ mod tests {
         assert!(refused("from:Natter\u{202E}").contains("from: takes a nickname"));
         assert!(refused(&"x".repeat(MAX_QUERY_CHARS + 1)).contains("at most"));
         assert!(refused(&"w ".repeat(MAX_TERMS + 1)).contains("at most 16"));
+        for nul in ["\0", "a\0b", "\"a\0b\"", "from:a\0"] {
+            assert!(refused(nul).contains("control characters"), "{nul:?}");
+        }
     }
 
     #[test]
@@ -307,5 +319,12 @@ mod tests {
         assert_eq!(unbalanced[0].text, "a b");
         let long = snippet_parts(&"é".repeat(1000));
         assert_eq!(long[0].text.chars().count(), MAX_PLAIN_SNIPPET + 1, "cut, with an ellipsis");
+    }
+
+    #[test]
+    fn snippets_read_as_the_message_does_without_its_markup() {
+        let parts = snippet_parts("please _\u{2}export\u{3}_ the **room** `now`");
+        let shape: Vec<(&str, bool)> = parts.iter().map(|p| (p.text.as_str(), p.hit)).collect();
+        assert_eq!(shape, [("please ", false), ("export", true), (" the room now", false)]);
     }
 }

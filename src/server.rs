@@ -9,7 +9,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{FromRef, State};
+use axum::handler::HandlerWithoutStateExt;
 use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::get;
 use axum::serve::ListenerExt;
 use axum::{Json, Router};
@@ -45,6 +47,8 @@ pub struct AppState {
     pub sign_in_throttle: Arc<crate::throttle::SignInThrottle>,
     pub read_marks: Arc<crate::rooms::ReadMarks>,
     pub frame_limits: Arc<crate::throttle::FrameLimits>,
+    /// The browser bundle's file names for this build.
+    pub bundle: Arc<crate::assets::Bundle>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -74,8 +78,10 @@ impl AppState {
         .await
         .map_err(DbError::from)??;
         let frame_limits = Arc::new(crate::throttle::FrameLimits::new(&settings.limits));
+        let bundle = crate::assets::Bundle::of_this_build(env!("CARGO_CRATE_NAME"));
         Ok(Self {
-            leptos_options: leptos_options(&settings),
+            leptos_options: leptos_options(&settings, &bundle),
+            bundle: Arc::new(bundle),
             settings: Arc::new(settings),
             store,
             hub,
@@ -91,13 +97,14 @@ impl AppState {
 
 /// Leptos's options are built here from our settings rather than read from Cargo.toml at run time,
 /// so one file (Leptos.toml) configures the running server.
-fn leptos_options(settings: &Settings) -> LeptosOptions {
+fn leptos_options(settings: &Settings, bundle: &crate::assets::Bundle) -> LeptosOptions {
     let reload_port = std::env::var("LEPTOS_RELOAD_PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(3001);
     LeptosOptions::builder()
         .output_name(env!("CARGO_CRATE_NAME"))
         .site_root(settings.site_root.as_str())
         .site_addr(settings.addr)
         .reload_port(reload_port)
+        .hash_files(bundle.hashed)
         .build()
 }
 
@@ -106,14 +113,13 @@ pub fn router(state: AppState) -> Router {
         let state = state.clone();
         move || {
             provide_context(state.clone());
-            // Before the page renders, not only from its shell: now and then a page went out with
-            // the default policy instead, which blocked its scripts (it never hydrated).
-            crate::guard::set_page_policy_for_page_requests();
+            provide_page_nonce();
         }
     };
     let render_shell = {
         let options = state.leptos_options.clone();
-        move || shell(options.clone())
+        let stylesheet = state.bundle.stylesheet.clone();
+        move || shell(options.clone(), stylesheet.clone())
     };
     // Uploads take far larger bodies than anything else (the handler enforces the exact limit, with a
     // clear 413; this layer only stops a body that runs far past it).
@@ -123,19 +129,52 @@ pub fn router(state: AppState) -> Router {
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             usize::try_from(state.settings.limits.max_upload_bytes).unwrap_or(usize::MAX).saturating_add(1 << 20),
         ));
-    Router::new()
+    let not_found = leptos_axum::render_app_to_stream_with_context(provide_state.clone(), render_shell.clone());
+    let http = Router::new()
         .route("/healthz", get(healthz))
-        .route("/ws", get(crate::ws::upgrade))
         .route("/api/bot/messages", axum::routing::post(crate::bot_api::post_message))
         .route("/api/announce", axum::routing::post(crate::bot_api::announce))
         .route("/api/export", get(crate::export::export_room))
-        .leptos_routes_with_context(&state, generate_route_list(App), provide_state.clone(), render_shell)
-        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(provide_state, shell))
+        .leptos_routes_with_context(&state, generate_route_list(App), provide_state, render_shell)
+        .fallback_service(crate::assets::site(&state.leptos_options, not_found.into_service()))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(crate::guard::MAX_BODY_BYTES))
         .merge(files)
+        .layer(axum::middleware::from_fn(crate::assets::cache_policy))
+        // Everything but the websocket: negotiated brotli or gzip for pages, JSON and streamed
+        // exports; the static files arrive precompressed (see `assets`) and pass through.
+        .layer(tower_http::compression::CompressionLayer::new());
+    Router::new()
+        .route("/ws", get(crate::ws::upgrade))
+        .merge(http)
         .layer(axum::middleware::from_fn(crate::guard::same_site_only))
         .layer(axum::middleware::from_fn(crate::guard::security_headers))
+        .layer(axum::middleware::from_fn(without_stale_reactive_owner))
         .with_state(state)
+}
+
+/// Gives the page being rendered the nonce that `guard::security_headers` put in its policy.
+fn provide_page_nonce() {
+    let nonce = leptos::prelude::use_context::<axum::http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<crate::guard::PageNonce>().cloned());
+    if let Some(nonce) = nonce {
+        provide_context(leptos::nonce::Nonce::from_value(nonce.0));
+    }
+}
+
+/// Middleware: every poll of a request starts with no current reactive owner. Leptos keeps the
+/// current owner in a thread-local that a page render leaves set when it yields, and its handlers
+/// make their own owners as children of whatever is current: without this, a server function (or
+/// any handler) that ran next on that thread became a child of another visitor's page, saw its
+/// contexts, used its arena, and was cleaned up with it.
+async fn without_stale_reactive_owner(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let mut response = std::pin::pin!(next.run(request));
+    std::future::poll_fn(move |cx| {
+        if let Some(owner) = leptos::prelude::Owner::current() {
+            owner.unset();
+        }
+        response.as_mut().poll(cx)
+    })
+    .await
 }
 
 /// For load balancers and start-up scripts: 200 when the database answers, 503 when it does not.

@@ -1,5 +1,5 @@
-//! Limits on how fast one person or one address may act: failure counters in a sliding window (to
-//! slow down password guessing) and token buckets (for messages, other frames, accounts and rooms).
+//! Limits on how fast one person or one address may act: growing waits and failure counters (to slow
+//! down password guessing) and token buckets (for messages, other frames, accounts and rooms).
 //! In memory: a restart forgets the counts, which costs an abuser a restart's worth of extra tries.
 
 use std::collections::HashMap;
@@ -131,20 +131,97 @@ fn too_fast(wait: Duration) -> Rejection {
     Rejection::new(ErrorCode::RateLimited, format!("Slow down: too many at once. Try again in {seconds:.1} s."))
 }
 
-/// Failed sign-ins allowed per nickname and per client address in 15 minutes.
-const PER_NICKNAME: u32 = 5;
+/// Wrong passwords one address may try for one nickname before each further try must wait.
+const FREE_TRIES: u32 = 3;
+/// The first wait after the free tries; each further failure doubles it, up to `LONGEST_WAIT`.
+const FIRST_WAIT: Duration = Duration::from_secs(1);
+const LONGEST_WAIT: Duration = Duration::from_secs(15 * 60);
+/// A nickname and address pair with no failure for this long starts afresh.
+const FORGET_AFTER: Duration = Duration::from_secs(60 * 60);
+/// Failed sign-ins allowed from one address, whatever the nicknames, in 15 minutes.
 const PER_ADDRESS: u32 = 20;
-const WINDOW: Duration = Duration::from_secs(15 * 60);
+const ADDRESS_WINDOW: Duration = Duration::from_secs(15 * 60);
 
-/// The two limits on password guessing: one nickname from anywhere, and anything from one address.
+/// Password guessing is slowed where it comes from, never stopped at the account: failures are
+/// counted per nickname *and* address, and after a few each further try from there must wait
+/// twice as long as the last (OWASP's authentication cheat sheet: throttling rather than account
+/// lockout, which would let anyone who knows a nickname lock its owner out). One address guessing
+/// across many nicknames is also cut off after `PER_ADDRESS` failures. The owner, signing in from
+/// their own address, is never kept waiting by someone else's guesses.
 pub struct SignInThrottle {
-    pub by_nickname: Throttle,
-    pub by_address: Throttle,
+    by_pair: Mutex<HashMap<(String, String), Backoff>>,
+    by_address: Throttle,
+}
+
+/// Failures of one nickname from one address, and when the last one was.
+#[derive(Clone, Copy, Debug)]
+struct Backoff {
+    failures: u32,
+    last: Instant,
+}
+
+impl Backoff {
+    /// How long after the last failure the next try is allowed.
+    fn wait(&self) -> Duration {
+        let doublings = self.failures.saturating_sub(FREE_TRIES);
+        if doublings == 0 {
+            return Duration::ZERO;
+        }
+        FIRST_WAIT.saturating_mul(1 << (doublings - 1).min(20)).min(LONGEST_WAIT)
+    }
 }
 
 impl Default for SignInThrottle {
     fn default() -> Self {
-        Self { by_nickname: Throttle::new(PER_NICKNAME, WINDOW), by_address: Throttle::new(PER_ADDRESS, WINDOW) }
+        Self { by_pair: Mutex::default(), by_address: Throttle::new(PER_ADDRESS, ADDRESS_WINDOW) }
+    }
+}
+
+impl SignInThrottle {
+    /// `Err(wait)` while a try for `nickname_key` from `address` must wait.
+    pub fn check(&self, nickname_key: &str, address: &str) -> Result<(), Duration> {
+        self.check_at(nickname_key, address, Instant::now())
+    }
+
+    fn check_at(&self, nickname_key: &str, address: &str, now: Instant) -> Result<(), Duration> {
+        self.by_address.check(address)?;
+        let pairs = self.pairs();
+        let Some(backoff) = pairs.get(&(nickname_key.to_owned(), address.to_owned())) else { return Ok(()) };
+        let allowed_at = backoff.last + backoff.wait();
+        if now < allowed_at {
+            Err(allowed_at - now)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// A wrong password (or an unknown nickname) for `nickname_key` from `address`.
+    pub fn fail(&self, nickname_key: &str, address: &str) {
+        self.fail_at(nickname_key, address, Instant::now());
+    }
+
+    fn fail_at(&self, nickname_key: &str, address: &str, now: Instant) {
+        self.by_address.fail(address);
+        let mut pairs = self.pairs();
+        if pairs.len() > PRUNE_ABOVE {
+            pairs.retain(|_, backoff| now.duration_since(backoff.last) < FORGET_AFTER);
+        }
+        let backoff =
+            pairs.entry((nickname_key.to_owned(), address.to_owned())).or_insert(Backoff { failures: 0, last: now });
+        if now.duration_since(backoff.last) >= FORGET_AFTER {
+            backoff.failures = 0;
+        }
+        backoff.failures = backoff.failures.saturating_add(1);
+        backoff.last = now;
+    }
+
+    /// The right password from `address`: its failures for that nickname are forgotten.
+    pub fn succeed(&self, nickname_key: &str, address: &str) {
+        self.pairs().remove(&(nickname_key.to_owned(), address.to_owned()));
+    }
+
+    fn pairs(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), Backoff>> {
+        self.by_pair.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -177,6 +254,71 @@ mod tests {
         std::thread::sleep(Duration::from_millis(60));
         assert!(limiter.try_take(&1).is_ok(), "a token came back");
         assert!(limiter.try_take(&1).is_err());
+    }
+
+    #[test]
+    fn guessing_one_nickname_from_one_address_waits_twice_as_long_each_time() {
+        let throttle = SignInThrottle::default();
+        let start = Instant::now();
+        for _ in 0..FREE_TRIES {
+            assert!(throttle.check_at("bob", "10.0.0.9", start).is_ok());
+            throttle.fail_at("bob", "10.0.0.9", start);
+        }
+        assert!(throttle.check_at("bob", "10.0.0.9", start).is_ok(), "the free tries cost no wait");
+        let mut at = start;
+        for expected in [1, 2, 4, 8] {
+            throttle.fail_at("bob", "10.0.0.9", at);
+            assert_eq!(throttle.check_at("bob", "10.0.0.9", at), Err(Duration::from_secs(expected)));
+            at += Duration::from_secs(expected);
+            assert!(throttle.check_at("bob", "10.0.0.9", at).is_ok(), "allowed once {expected} s passed");
+        }
+    }
+
+    #[test]
+    fn the_wait_stops_growing_and_is_forgotten_after_an_hour() {
+        let throttle = SignInThrottle::default();
+        let start = Instant::now();
+        // Enough to pass the longest wait, fewer than cut the whole address off.
+        for _ in 0..PER_ADDRESS - 2 {
+            throttle.fail_at("bob", "10.0.0.9", start);
+        }
+        assert_eq!(throttle.check_at("bob", "10.0.0.9", start), Err(LONGEST_WAIT));
+        let later = start + FORGET_AFTER;
+        throttle.fail_at("bob", "10.0.0.9", later);
+        assert!(throttle.check_at("bob", "10.0.0.9", later).is_ok(), "one failure after an hour's quiet is free");
+    }
+
+    #[test]
+    fn someone_elses_guesses_never_keep_the_owner_waiting() {
+        let throttle = SignInThrottle::default();
+        let now = Instant::now();
+        for _ in 0..12 {
+            throttle.fail_at("bob", "10.0.0.66", now);
+        }
+        assert!(throttle.check_at("bob", "10.0.0.66", now).is_err(), "the guesser waits");
+        assert!(throttle.check_at("bob", "192.168.1.5", now).is_ok(), "the owner, elsewhere, does not");
+        assert!(throttle.check_at("alice", "10.0.0.66", now).is_ok(), "other nicknames from there: not yet");
+    }
+
+    #[test]
+    fn an_address_guessing_across_nicknames_is_cut_off() {
+        let throttle = SignInThrottle::default();
+        for n in 0..PER_ADDRESS {
+            throttle.fail(&format!("user{n}"), "10.0.0.66");
+        }
+        assert!(throttle.check("someone-new", "10.0.0.66").is_err());
+        assert!(throttle.check("someone-new", "10.0.0.7").is_ok());
+    }
+
+    #[test]
+    fn the_right_password_forgets_that_addresss_failures() {
+        let throttle = SignInThrottle::default();
+        let now = Instant::now();
+        for _ in 0..6 {
+            throttle.fail_at("bob", "10.0.0.9", now);
+        }
+        throttle.succeed("bob", "10.0.0.9");
+        assert!(throttle.check_at("bob", "10.0.0.9", now).is_ok());
     }
 
     #[test]

@@ -7,10 +7,32 @@ pub fn iso_utc(millis: i64) -> String {
     format!("{date}T{:02}:{:02}:{:02}Z", seconds / 3600, seconds / 60 % 60, seconds % 60)
 }
 
-/// `23:05 UTC`: the first-paint text.
+/// The page's inline script that turns every `<time data-local>` into the reader's local time
+/// before the first paint, with exactly the calls [`local_clock`] makes in the browser build. It
+/// changes only the text node's value (never the element's children), so hydration finds the
+/// nodes the server rendered.
+pub const LOCALIZE_TIMES: &str = "for(const t of document.querySelectorAll('time[data-local]')){\
+const d=new Date(t.dateTime);\
+const clock=d.toLocaleTimeString('default',{hour:'2-digit',minute:'2-digit'});\
+for(const n of t.childNodes){if(n.nodeType===3){n.nodeValue=clock;break}}\
+t.title=d.toLocaleString('default')}";
+
+/// `23:05 UTC`: the first-paint text without JavaScript.
 pub fn utc_clock(millis: i64) -> String {
     let (_, seconds) = split(millis);
     format!("{:02}:{:02} UTC", seconds / 3600, seconds / 60 % 60)
+}
+
+/// A wait as people say it: "1 second", "40 seconds", "3 minutes" (rounded up, so a wait is never
+/// shorter than it says).
+pub fn wait(duration: std::time::Duration) -> String {
+    let seconds = duration.as_secs() + u64::from(duration.subsec_nanos() > 0);
+    let (count, unit) = if seconds < 60 { (seconds.max(1), "second") } else { (seconds.div_ceil(60), "minute") };
+    if count == 1 {
+        format!("1 {unit}")
+    } else {
+        format!("{count} {unit}s")
+    }
 }
 
 fn split(millis: i64) -> (String, i64) {
@@ -103,6 +125,17 @@ mod tests {
         assert_eq!(iso_utc(951_782_400_000), "2000-02-29T00:00:00Z");
         assert_eq!(utc_clock(1_764_025_509_999), "23:05 UTC");
         assert_eq!(iso_utc(-1_000), "1969-12-31T23:59:59Z");
+    }
+
+    #[test]
+    fn waits_read_as_people_say_them_and_never_shorter() {
+        use std::time::Duration;
+        assert_eq!(wait(Duration::from_millis(200)), "1 second");
+        assert_eq!(wait(Duration::from_millis(1_500)), "2 seconds");
+        assert_eq!(wait(Duration::from_secs(59)), "59 seconds");
+        assert_eq!(wait(Duration::from_secs(60)), "1 minute");
+        assert_eq!(wait(Duration::from_secs(61)), "2 minutes");
+        assert_eq!(wait(Duration::from_secs(15 * 60)), "15 minutes");
     }
 
     #[test]

@@ -9,13 +9,15 @@ use std::collections::HashSet;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use axum::extract::ws::{close_code, CloseFrame, Message, Utf8Bytes, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use futures::{Sink, SinkExt, Stream, StreamExt};
 use tokio::sync::broadcast::{self, error::RecvError, error::TryRecvError};
 use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
 use tokio_util::sync::CancellationToken;
 
 use crate::db::{DbError, Sidebar};
@@ -34,7 +36,7 @@ const MAX_BURST: usize = 64;
 
 /// Axum handler for `GET /ws`: only for signed-in users and bots, and only from our own pages.
 pub async fn upgrade(
-    socket: WebSocketUpgrade,
+    socket: crate::socket::Upgrade,
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
@@ -51,23 +53,23 @@ pub async fn upgrade(
         return crate::bot_api::json_refusal(StatusCode::TOO_MANY_REQUESTS, too_many);
     };
     let limit = limits.max_ws_message_bytes;
-    socket
+    let config = WebSocketConfig::default()
         // tungstenite zero-fills its read buffer before every read, and keeps it for the life of the
         // socket: client frames are small, so a small one costs less per wake-up and per connection.
         .read_buffer_size(1024)
-        .max_message_size(limit)
-        .max_frame_size(limit)
-        .on_upgrade(move |socket| async move {
-            // Held while the connection lives so shutdown can wait for its close frame.
-            let _alive = state.tracker.token();
-            // A sign-out or ban between the check above and this registration found no socket to
-            // close: look again now that it would.
-            if !matches!(state.store.session_account(session).await, Ok(Some(_))) {
-                return;
-            }
-            let (sink, stream) = socket.split();
-            serve(state, account, Some(peer.ip()), registration.closed.clone(), sink, stream).await;
-        })
+        .max_message_size(Some(limit))
+        .max_frame_size(Some(limit));
+    socket.on_upgrade(config, move |socket| async move {
+        // Held while the connection lives so shutdown can wait for its close frame.
+        let _alive = state.tracker.token();
+        // A sign-out or ban between the check above and this registration found no socket to
+        // close: look again now that it would, and end it as that would have (with its close frame).
+        if !matches!(state.store.session_account(session).await, Ok(Some(_))) {
+            registration.closed.cancel();
+        }
+        let (sink, stream) = socket.split();
+        serve(state, account, Some(peer.ip()), registration.closed.clone(), sink, stream).await;
+    })
 }
 
 /// Serves one signed-in connection until the client leaves, the transport fails, its session ends
@@ -81,7 +83,7 @@ pub async fn serve<S, R>(
     mut stream: R,
 ) where
     S: Sink<Message> + Unpin,
-    R: Stream<Item = Result<Message, axum::Error>> + Unpin,
+    R: Stream<Item = Result<Message, WsError>> + Unpin,
 {
     let write_deadline = Duration::from_secs(state.settings.limits.ping_interval_secs) * 2;
     let write_linger = Duration::from_millis(state.settings.limits.write_linger_ms);
@@ -152,7 +154,7 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
     /// Waits for `hello`, then subscribes, greets and catches the client up.
     async fn start<R>(&mut self, stream: &mut R) -> Result<broadcast::Receiver<Batch>, Gone>
     where
-        R: Stream<Item = Result<Message, axum::Error>> + Unpin,
+        R: Stream<Item = Result<Message, WsError>> + Unpin,
     {
         let timeout = Duration::from_secs(self.state.settings.limits.hello_timeout_secs);
         let deadline = tokio::time::sleep(timeout);
@@ -160,9 +162,9 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
         let (since, changes_since) = loop {
             let incoming = tokio::select! {
                 incoming = stream.next() => incoming,
-                () = &mut deadline => return Err(self.close(close_code::POLICY, "no hello frame in time").await),
-                () = self.state.shutdown.cancelled() => return Err(self.close(close_code::AWAY, "server shutting down").await),
-                () = self.session_ended.cancelled() => return Err(self.close(close_code::POLICY, "session ended").await),
+                () = &mut deadline => return Err(self.close(CloseCode::Policy, "no hello frame in time").await),
+                () = self.state.shutdown.cancelled() => return Err(self.close(CloseCode::Away, "server shutting down").await),
+                () = self.session_ended.cancelled() => return Err(self.session_over().await),
             };
             match self.read(incoming).await? {
                 Some(ClientFrame::Hello { since, changes_since }) => break (since, changes_since),
@@ -203,7 +205,7 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
             Err(error) => {
                 let failure = AppError::internal("rooms", &error).into_rejection();
                 self.send(&failure.into_frame(None)).await?;
-                Err(self.close(close_code::ERROR, "cannot load rooms; reconnect").await)
+                Err(self.close(CloseCode::Error, "cannot load rooms; reconnect").await)
             }
         }
     }
@@ -229,7 +231,7 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
 
     async fn run<R>(&mut self, stream: &mut R, live: &mut broadcast::Receiver<Batch>) -> Result<(), Gone>
     where
-        R: Stream<Item = Result<Message, axum::Error>> + Unpin,
+        R: Stream<Item = Result<Message, WsError>> + Unpin,
     {
         let ping_every = Duration::from_secs(self.state.settings.limits.ping_interval_secs);
         let mut ping = tokio::time::interval_at(Instant::now() + ping_every, ping_every);
@@ -242,11 +244,9 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
         loop {
             tokio::select! {
                 () = &mut shutdown => {
-                    return Err(self.close(close_code::AWAY, "server shutting down").await);
+                    return Err(self.close(CloseCode::Away, "server shutting down").await);
                 }
-                () = &mut session_ended => {
-                    return Err(self.close(close_code::POLICY, "session ended").await);
-                }
+                () = &mut session_ended => return Err(self.session_over().await),
                 incoming = stream.next() => {
                     if let Some(frame) = self.read(incoming).await? {
                         self.handle(frame).await?;
@@ -260,7 +260,7 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
                 _ = ping.tick() => {
                     // A peer that answered nothing for two intervals is half-open: free its resources.
                     if self.last_heard.elapsed() > ping_every * 2 {
-                        return Err(self.close(close_code::POLICY, "no answer to ping").await);
+                        return Err(self.close(CloseCode::Policy, "no answer to ping").await);
                     }
                     within(self.write_deadline, self.sink.send(Message::Ping(Default::default()))).await?;
                 }
@@ -269,11 +269,12 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
     }
 
     /// Turns one transport event into a client frame, answering whatever is not one.
-    async fn read(&mut self, incoming: Option<Result<Message, axum::Error>>) -> Result<Option<ClientFrame>, Gone> {
+    async fn read(&mut self, incoming: Option<Result<Message, WsError>>) -> Result<Option<ClientFrame>, Gone> {
         let message = match incoming {
             None | Some(Ok(Message::Close(_))) => return Err(Gone),
-            Some(Err(error)) if is_too_large(&error) => {
-                return Err(self.close(close_code::SIZE, "message too big").await);
+            Some(Err(WsError::Capacity(_))) => return Err(self.close(CloseCode::Size, "message too big").await),
+            Some(Err(WsError::Utf8(_))) => {
+                return Err(self.close(CloseCode::Invalid, "text frames must be valid UTF-8").await);
             }
             Some(Err(_)) => return Err(Gone),
             Some(Ok(message)) => message,
@@ -292,7 +293,7 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
                 self.send(&refused.into_frame(None)).await?;
                 Ok(None)
             }
-            Message::Ping(_) | Message::Pong(_) | Message::Close(_) => Ok(None),
+            Message::Ping(_) | Message::Pong(_) | Message::Close(_) | Message::Frame(_) => Ok(None),
         }
     }
 
@@ -439,7 +440,7 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
             Err(error) => {
                 let failure = AppError::internal(what, &error).into_rejection();
                 self.send(&failure.into_frame(None)).await?;
-                Err(self.close(close_code::ERROR, "catch-up failed; reconnect").await)
+                Err(self.close(CloseCode::Error, "catch-up failed; reconnect").await)
             }
         }
     }
@@ -540,7 +541,20 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
     }
 
     /// Sends a close frame; the connection is over whether or not the peer still listens.
-    async fn close(&mut self, code: u16, reason: &'static str) -> Gone {
+    /// The session ended (sign-out elsewhere, or a ban). A banned user is told so before the socket
+    /// closes: their page would otherwise just fall back to "not joined" with no word why.
+    async fn session_over(&mut self) -> Gone {
+        if let Ok(None) = self.state.store.user_by_id(self.account.id).await {
+            let banned = Rejection::new(ErrorCode::Banned, "An admin has banned you from this server.");
+            if self.send(&banned.into_frame(None)).await.is_ok() {
+                return self.close(CloseCode::Policy, "banned").await;
+            }
+            return Gone;
+        }
+        self.close(CloseCode::Policy, "session ended").await
+    }
+
+    async fn close(&mut self, code: CloseCode, reason: &'static str) -> Gone {
         let frame = CloseFrame { code, reason: reason.into() };
         let _ = within(self.write_deadline, self.sink.send(Message::Close(Some(frame)))).await;
         Gone
@@ -552,17 +566,4 @@ fn client_msg_id_of(frame: &ClientFrame) -> Option<String> {
         ClientFrame::Send { client_msg_id, .. } => Some(client_msg_id.clone()),
         _ => None,
     }
-}
-
-/// tungstenite refuses a frame over the configured size with a capacity error; RFC 6455 says to
-/// answer it with close code 1009, which tungstenite does not send by itself.
-fn is_too_large(error: &axum::Error) -> bool {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
-    while let Some(current) = source {
-        if let Some(tungstenite::Error::Capacity(_)) = current.downcast_ref::<tungstenite::Error>() {
-            return true;
-        }
-        source = current.source();
-    }
-    false
 }

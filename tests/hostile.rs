@@ -176,3 +176,25 @@ async fn every_response_carries_the_security_headers_and_pages_a_nonce_policy() 
     assert!(!again.head.contains(nonce), "a fresh nonce per page");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_client_writing_an_oversized_message_before_reading_still_learns_why_it_was_closed() {
+    let (_dir, server) = start(relaxed_limits()).await;
+    let (mut bot, _) = server.join("chatty-bot", None).await;
+    // A simple bot: writes all 2 MiB (over the 1 MiB limit) in small pieces, and only then reads.
+    // Without a lingering close the server's early close turns into a reset that loses the close frame.
+    bot.write_raw_frame(1, &vec![b'z'; 2 << 20], 16 * 1024).await.expect("the server takes the whole message");
+    assert_eq!(bot.closed().await, Some(tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode::Size));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_text_frame_that_is_not_utf8_closes_with_1007() {
+    let (_dir, server) = start(relaxed_limits()).await;
+    let (mut bot, _) = server.join("garbled-bot", None).await;
+    bot.write_raw_frame(1, &[b'{', 0xFF, 0xFE, b'}'], 64).await.expect("written");
+    let (code, reason) = bot.closed_with_reason().await.expect("a close frame");
+    assert_eq!(code, tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode::Invalid);
+    assert!(reason.contains("UTF-8"), "{reason}");
+    server.stop().await;
+}

@@ -30,9 +30,15 @@ test('an admin deletes a message and bans its author; everyone sees it happen', 
   await member.say(again);
   await admin.line(again).getByRole('button', { name: `Ban ${troll}` }).click();
   await admin.page.getByRole('button', { name: 'Yes, ban' }).click();
-  await expect(member.join).toBeVisible();
+  // The banned person is told, not silently turned back into a visitor.
+  await expect(member.page.getByRole('alert').filter({ hasText: 'An admin has banned you' })).toBeVisible();
+  await expect(member.status).toHaveText('Banned');
+  await expect(member.join).toHaveCount(0);
+  await expect(member.online.getByText(troll, { exact: true })).toHaveCount(0);
   await expect(bystander.online.getByText(troll, { exact: true })).toHaveCount(0);
   // The troll cannot come back under the same name.
+  await member.page.goto('/');
+  await member.hydrated();
   await member.nickname.fill(troll);
   await member.join.click();
   await expect(member.page.getByRole('alert').filter({ hasText: 'is taken' })).toBeVisible();

@@ -1,5 +1,6 @@
 import { test, expect, type Page } from '@playwright/test';
 import { ChatPage, unique } from './chat-page';
+import { ownRoom } from './server-functions';
 
 /** A valid 3×2 PNG. */
 const PNG = Buffer.from(
@@ -103,4 +104,47 @@ test('a large upload shows its progress while it goes', async ({ browser }) => {
   await expect(alice.log.getByRole('link', { name: new RegExp(name) })).toBeVisible({ timeout: 20_000 });
   await expect(bar).toHaveCount(0);
   await alice.close();
+});
+
+test('on a phone, a room whose newest messages are images opens at the newest message', async ({ browser }) => {
+  const chat = await ChatPage.open(browser, unique('photos'), { viewport: { width: 375, height: 740 } });
+  await chat.page.goto(await ownRoom(chat.page, unique('photo-room')));
+  await chat.connected();
+  for (let n = 0; n < 15; n++) await chat.say(`before the photos ${n}`);
+  // Two tall photos (300×400), pasted as a phone's share sheet would hand them over.
+  for (const name of ['first.png', 'second.png']) {
+    await chat.page.evaluate(async (name) => {
+      const canvas = document.createElement('canvas');
+      canvas.width = 300;
+      canvas.height = 400;
+      const context = canvas.getContext('2d')!;
+      context.fillStyle = '#3a7';
+      context.fillRect(0, 0, 300, 400);
+      const blob: Blob = await new Promise((resolve) => canvas.toBlob((b) => resolve(b!), 'image/png'));
+      const data = new DataTransfer();
+      data.items.add(new File([blob], name, { type: 'image/png' }));
+      const box = document.querySelector('textarea#message')!;
+      box.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));
+    }, name);
+    await expect(chat.log.getByRole('img', { name })).toBeVisible();
+  }
+  const newest = unique('the newest line');
+  await chat.say(newest);
+
+  // Reopen the room on a slow link for images: their boxes are there before they are.
+  let release: () => void = () => {};
+  const held = new Promise<void>((resolve) => (release = resolve));
+  await chat.page.route(/\/files\//, async (route) => {
+    await held;
+    await route.continue();
+  });
+  await chat.page.reload();
+  await chat.hydrated();
+  await expect(chat.line(newest)).toBeInViewport();
+  release();
+  await expect
+    .poll(() => chat.log.getByRole('img', { name: 'second.png' }).evaluate((img: HTMLImageElement) => img.naturalWidth))
+    .toBe(300);
+  await expect(chat.line(newest)).toBeInViewport();
+  await chat.close();
 });

@@ -229,6 +229,7 @@ impl Session {
             }),
             ServerFrame::Presence { online } => chat.online.set(online),
             ServerFrame::Error { code, message, client_msg_id } => match (client_msg_id, code) {
+                (_, ErrorCode::Banned) => chat.banned_by_admin(message),
                 (Some(client_msg_id), _) => chat.refused(&client_msg_id, &message),
                 (None, ErrorCode::InvalidNickname | ErrorCode::NicknameTaken) => {
                     chat.nickname_error.set(Some(message));

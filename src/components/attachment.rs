@@ -23,8 +23,30 @@ pub fn AttachmentView(file: Attachment) -> impl IntoView {
         };
         let name = file.name.clone();
         let full = url.clone();
+        let thumb = NodeRef::<leptos::html::Button>::new();
+        let close_button = NodeRef::<leptos::html::Button>::new();
+        let close = move || {
+            viewing.set(false);
+            // Back where the reader was: on the thumbnail.
+            if let Some(thumb) = thumb.get_untracked() {
+                let _ = thumb.focus();
+            }
+        };
+        // Escape closes the viewer wherever focus is, and the viewer takes focus when it opens.
+        let escape = window_event_listener(leptos::ev::keydown, move |ev| {
+            if viewing.get_untracked() && ev.key() == "Escape" {
+                ev.prevent_default();
+                close();
+            }
+        });
+        on_cleanup(move || escape.remove());
+        Effect::new(move |_| {
+            if let (true, Some(button)) = (viewing.get(), close_button.get()) {
+                let _ = button.focus();
+            }
+        });
         view! {
-            <button type="button" class="thumb" aria-label=format!("View {}", file.name) on:click=move |_| viewing.set(true)>
+            <button type="button" class="thumb" node_ref=thumb aria-label=format!("View {}", file.name) on:click=move |_| viewing.set(true)>
                 <img src=url alt=file.name.clone() width=width height=height loading="lazy"/>
             </button>
             <Show when=move || viewing.get()>
@@ -33,16 +55,16 @@ pub fn AttachmentView(file: Attachment) -> impl IntoView {
                     role="dialog"
                     aria-modal="true"
                     aria-label=name.clone()
-                    tabindex="-1"
-                    on:click=move |_| viewing.set(false)
+                    on:click=move |_| close()
                     on:keydown=move |ev| {
-                        if ev.key() == "Escape" {
-                            viewing.set(false);
+                        // One control inside: Tab stays on it.
+                        if ev.key() == "Tab" {
+                            ev.prevent_default();
                         }
                     }
                 >
                     <img src=full.clone() alt=name.clone()/>
-                    <button type="button" class="viewer-close" on:click=move |_| viewing.set(false)>"Close"</button>
+                    <button type="button" class="viewer-close" node_ref=close_button on:click=move |_| close()>"Close"</button>
                 </div>
             </Show>
         }

@@ -5,8 +5,14 @@ use leptos::html::Textarea;
 use leptos::prelude::*;
 
 use crate::autocomplete::{byte_offset, complete, partial_mention, suggestions, utf16_offset};
-use crate::chat::ChatState;
+use crate::chat::{ChatState, NICKNAME_FIELD};
 use crate::protocol::MAX_MESSAGE_CHARS;
+
+/// The message box's element id.
+pub const MESSAGE_FIELD: &str = "message";
+/// What a visitor who sends without a nickname is told.
+const NICKNAME_FIRST: &str =
+    "Type a nickname in the Nickname field first: sending then joins you and posts your message.";
 
 /// Show how many characters are left once fewer than this remain.
 const COUNTER_FROM: usize = 500;
@@ -14,19 +20,37 @@ const COUNTER_FROM: usize = 500;
 #[component]
 pub fn Composer() -> impl IntoView {
     let chat = expect_context::<ChatState>();
-    let body = RwSignal::new(String::new());
+    // What was typed before the page hydrated is kept, and sent like anything typed after.
+    let body = RwSignal::new(crate::dom::typed_before_hydration(MESSAGE_FIELD).unwrap_or_default());
     let remaining = move || MAX_MESSAGE_CHARS as i64 - body.with(|text| text.chars().count()) as i64;
-    // Offline is fine: the message waits in the outbox until the socket is back.
+    // Offline is fine: the message waits in the outbox until the socket is back. A visitor may send
+    // too: sending joins them with the nickname they typed, as the chat this grew from did.
     let can_send = move || {
-        chat.me.with(Option::is_some)
-            && chat.can_post()
-            && !body.with(|text| text.trim().is_empty())
-            && remaining() >= 0
+        (chat.can_post() || chat.visitor_could_post()) && !body.with(|text| text.trim().is_empty()) && remaining() >= 0
     };
+    let sending = RwSignal::new(false);
     let send = move || {
-        if can_send() && chat.submit(&body.get_untracked()) {
-            body.set(String::new());
+        if !can_send() || sending.get_untracked() {
+            return;
         }
+        if chat.me.with_untracked(Option::is_some) {
+            if chat.submit(&body.get_untracked()) {
+                body.set(String::new());
+            }
+            return;
+        }
+        if chat.nickname.with_untracked(|nickname| nickname.trim().is_empty()) {
+            chat.alert.set(Some(NICKNAME_FIRST.into()));
+            crate::dom::focus(NICKNAME_FIELD);
+            return;
+        }
+        sending.set(true);
+        leptos::task::spawn_local(async move {
+            if chat.join().await && chat.submit(&body.get_untracked()) {
+                body.set(String::new());
+            }
+            sending.set(false);
+        });
     };
     let field = NodeRef::<Textarea>::new();
     // The mention being typed (its `@` and the cursor, as byte offsets), its matches, the highlighted one.
@@ -114,10 +138,16 @@ pub fn Composer() -> impl IntoView {
         <div class="field composer-field">
             <label for="message">"Message"</label>
             <textarea
-                id="message"
+                id=MESSAGE_FIELD
                 name="message"
                 rows="2"
-                placeholder="Write a message — Enter to send, Shift+Enter for a new line"
+                placeholder=move || {
+                    if chat.me.with(Option::is_some) {
+                        "Write a message — Enter to send, Shift+Enter for a new line"
+                    } else {
+                        "Pick a nickname above, write here, and press Enter: that joins you and sends"
+                    }
+                }
                 aria-describedby="composer-status"
                 aria-autocomplete="list"
                 aria-controls=move || mention.with(Option::is_some).then_some("mention-suggestions")
@@ -166,7 +196,7 @@ pub fn Composer() -> impl IntoView {
                 {move || chat.alert.get()}
                 {counter}
             </p>
-            <button type="button" class="send" disabled=move || !can_send() on:click=move |_| send()>
+            <button type="button" class="send" disabled=move || !can_send() || sending.get() on:click=move |_| send()>
                 "Send"
             </button>
         </div>

@@ -8,6 +8,7 @@ use crate::chat::{ChatState, Connection};
 pub fn ConnectionStatus() -> impl IntoView {
     let chat = expect_context::<ChatState>();
     let label = move || match chat.connection.get() {
+        _ if chat.banned.get() => "Banned".to_owned(),
         _ if chat.me.with(Option::is_none) => "Not joined yet".to_owned(),
         Connection::Connecting => "Connecting…".to_owned(),
         Connection::Connected => "Connected".to_owned(),

@@ -1,18 +1,18 @@
-//! A timestamp: UTC in the server's HTML, the reader's local time once the page is hydrated.
+//! A timestamp: UTC in the server's HTML, the reader's local time in the browser. The page's inline
+//! script (`time_format::LOCALIZE_TIMES`) localises the server's HTML before its first paint, so
+//! the time a reader sees never changes when the page hydrates.
 
 use leptos::prelude::*;
 
-use crate::time_format::{iso_utc, local_clock, utc_clock};
+use crate::time_format::{iso_utc, local_clock};
 
 #[component]
 pub fn LocalTime(millis: i64) -> impl IntoView {
-    let hydrated = RwSignal::new(false);
-    // Effects run only in the browser, after hydration: the first paint matches the server's.
-    Effect::new(move |_| hydrated.set(true));
-    let shown = move || if hydrated.get() { local_clock(millis) } else { (utc_clock(millis), iso_utc(millis)) };
+    // UTC in the server build, local in the browser's: a time never changes once shown.
+    let (clock, full) = local_clock(millis);
     view! {
-        <time datetime=iso_utc(millis) title=move || shown().1>
-            {move || shown().0}
+        <time datetime=iso_utc(millis) data-local="" title=full>
+            {clock}
         </time>
     }
 }

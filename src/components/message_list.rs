@@ -35,7 +35,14 @@ pub fn MessageList() -> impl IntoView {
         let Some(element) = list.get_untracked() else { return };
         let height = element.scroll_height();
         leptos::task::spawn_local(async move {
-            if chat.load_older().await {
+            let loaded = chat.load_older().await;
+            // The "Load older" button goes once the start is reached; focus stays in the list.
+            if crate::dom::focus_was_lost() {
+                if let Some(element) = list.get_untracked() {
+                    let _ = element.focus();
+                }
+            }
+            if loaded {
                 // The lines are in the DOM by the next frame: move down by what was added above, so
                 // what the reader was looking at stays where it was.
                 request_animation_frame(move || {
@@ -86,7 +93,9 @@ pub fn MessageList() -> impl IntoView {
             <div class="messages" role="log" aria-label="Messages" tabindex="0" node_ref=list on:scroll=on_scroll>
                 <Show when=move || chat.has_older.get()>
                     <p class="history-edge">
-                        <button type="button" class="link" disabled=move || chat.loading.get() on:click=move |_| load_older()>
+                        // Not `disabled` while loading: a focused button that is disabled drops
+                        // focus to the page, and a keyboard user loses their place.
+                        <button type="button" class="link" aria-disabled=move || chat.loading.get().to_string() on:click=move |_| load_older()>
                             {move || if chat.loading.get() { "Loading older messages…" } else { "Load older messages" }}
                         </button>
                     </p>
@@ -99,8 +108,9 @@ pub fn MessageList() -> impl IntoView {
                             let id = line.id;
                             view! {
                                 <Show when=move || id.is_some() && first_unread.get() == id>
-                                    <li class="unread-marker" role="separator" aria-label="New messages">
-                                        <span>"New messages"</span>
+                                    // A plain item holding the separator: a list may hold only items.
+                                    <li class="unread-marker">
+                                        <span role="separator" aria-label="New messages">"New messages"</span>
                                     </li>
                                 </Show>
                                 <MessageLine line/>

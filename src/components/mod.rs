@@ -4,6 +4,7 @@ pub mod attachment;
 pub mod composer;
 pub mod confirm;
 pub mod connection_status;
+pub mod keyboard;
 pub mod local_time;
 pub mod message;
 pub mod message_editor;

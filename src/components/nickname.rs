@@ -3,30 +3,22 @@
 
 use leptos::prelude::*;
 
-use crate::api::join_chat;
-use crate::chat::ChatState;
-use crate::protocol::{validate_nickname, MAX_NICKNAME_CHARS};
+use crate::chat::{ChatState, NICKNAME_FIELD};
+use crate::protocol::MAX_NICKNAME_CHARS;
 
 #[component]
 pub fn NicknameField() -> impl IntoView {
     let chat = expect_context::<ChatState>();
     let joining = RwSignal::new(false);
     let signed_in = move || chat.me.with(Option::is_some);
+    // A nickname typed before the page hydrated is kept (see `dom::typed_before_hydration`).
+    if let Some(typed) = crate::dom::typed_before_hydration(NICKNAME_FIELD) {
+        chat.nickname.set(typed);
+    }
     let join = move || {
-        let nickname = match validate_nickname(&chat.nickname.get_untracked()) {
-            Ok(nickname) => nickname,
-            Err(refused) => return chat.nickname_error.set(Some(refused.message)),
-        };
         joining.set(true);
         leptos::task::spawn_local(async move {
-            match join_chat(nickname).await {
-                Ok(account) => {
-                    chat.nickname_error.set(None);
-                    chat.nickname.set(account.nickname.clone());
-                    chat.me.set(Some(account));
-                }
-                Err(error) => chat.nickname_error.set(Some(error.to_string())),
-            }
+            chat.join().await;
             joining.set(false);
         });
     };
@@ -47,8 +39,10 @@ pub fn NicknameField() -> impl IntoView {
                 <label for="nickname">"Nickname"</label>
                 <div class="inline">
                     <input
-                        id="nickname"
+                        id=NICKNAME_FIELD
                         name="nickname"
+                        // In the server's HTML too, so a signed-in user's name shows before hydration.
+                        value=chat.nickname.get_untracked()
                         type="text"
                         autocomplete="nickname"
                         maxlength=MAX_NICKNAME_CHARS

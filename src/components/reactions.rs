@@ -41,12 +41,14 @@ pub fn Reactions(id: i64, reactions: Vec<Reaction>, picking: RwSignal<bool>) -> 
                     class:mine=pressed
                     aria-pressed=if pressed { "true" } else { "false" }
                     title=who.clone()
-                    aria-label=who
                     disabled=move || !can_react()
                     on:click=move |_| toggle(emoji.clone(), pressed)
                 >
+                    // The name is what the button shows ("🎉 2"), then who: screen readers and
+                    // voice control users reach it by the words on it.
                     <span class="emoji">{reaction.emoji}</span>
                     <span class="count">{count}</span>
+                    <span class="visually-hidden">{format!(": {who}")}</span>
                 </button>
             }
         })

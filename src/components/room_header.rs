@@ -134,9 +134,15 @@ pub fn RoomHeader() -> impl IntoView {
                             prop:value=move || notify_value(room().map(|room| room.notify_level()))
                             on:change=move |ev| set_level(event_target_value(&ev))
                         >
-                            <option value="all">"All messages"</option>
-                            <option value="mentions">"Mentions"</option>
-                            <option value="nothing">"Nothing"</option>
+                            // `selected` as well as the property: the server's HTML shows the level
+                            // itself, so nothing changes when the page hydrates.
+                            {[("all", "All messages"), ("mentions", "Mentions"), ("nothing", "Nothing")]
+                                .into_iter()
+                                .map(|(value, label)| {
+                                    let selected = move || notify_value(room().map(|room| room.notify_level())) == value;
+                                    view! { <option value=value selected=selected>{label}</option> }
+                                })
+                                .collect_view()}
                         </select>
                     </label>
                 </Show>

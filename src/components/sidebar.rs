@@ -23,9 +23,8 @@ pub fn Sidebar() -> impl IntoView {
     };
     let browsable = move || {
         let mine: Vec<i64> = chat.rooms.with(|rooms| rooms.iter().map(|room| room.id).collect());
-        chat.directory.with_value(|directory| {
-            directory.iter().filter(|room| !mine.contains(&room.id)).cloned().collect::<Vec<_>>()
-        })
+        chat.directory
+            .with(|directory| directory.iter().filter(|room| !mine.contains(&room.id)).cloned().collect::<Vec<_>>())
     };
     let signed_in = move || chat.me.with(Option::is_some);
     view! {
@@ -41,7 +40,8 @@ pub fn Sidebar() -> impl IntoView {
             <Show when=signed_in>
                 <NewRoomForm/>
             </Show>
-            <details class="browse">
+            // Opening the list asks again, so rooms created since the page loaded are there.
+            <details class="browse" on:toggle=move |_| refresh_directory(chat)>
                 <summary>"Browse public rooms"</summary>
                 <ul aria-label="Public rooms">
                     <For
@@ -71,6 +71,15 @@ pub fn Sidebar() -> impl IntoView {
             </Show>
         </nav>
     }
+}
+
+/// Reads the public rooms anew; on failure the list keeps what it had.
+fn refresh_directory(chat: ChatState) {
+    leptos::task::spawn_local(async move {
+        if let Ok(rooms) = crate::api::get_public_rooms().await {
+            chat.directory.set(rooms);
+        }
+    });
 }
 
 /// One room in the list: its name, a lock when private, its unread count and how many of those

@@ -9,10 +9,21 @@ use leptos_router::hooks::use_params_map;
 use crate::api::{get_room_page, RoomPage};
 use crate::chat::ChatState;
 use crate::components::{
-    composer::Composer, connection_status::ConnectionStatus, message_list::MessageList, nickname::NicknameField,
-    notifications::NotificationsToggle, online_list::OnlineList, password::PasswordForm, room_header::RoomHeader,
-    search_box::SearchBox, sidebar::Sidebar, sign_in::SignInForm, sign_out::SignOutButton,
-    typing_indicator::TypingIndicator, upload_tray::UploadTray,
+    composer::Composer,
+    connection_status::ConnectionStatus,
+    keyboard::{KeyboardShortcuts, SkipLink},
+    message_list::MessageList,
+    nickname::NicknameField,
+    notifications::NotificationsToggle,
+    online_list::OnlineList,
+    password::PasswordForm,
+    room_header::RoomHeader,
+    search_box::SearchBox,
+    sidebar::Sidebar,
+    sign_in::SignInForm,
+    sign_out::SignOutButton,
+    typing_indicator::TypingIndicator,
+    upload_tray::UploadTray,
 };
 use crate::error::AppError;
 
@@ -97,12 +108,14 @@ fn Chat(page: RoomPage) -> impl IntoView {
         }
     };
     view! {
-        <Title text=title/>
+        <Title text=live_title(title)/>
         <div class="app" data-hydrated=move || hydrated.get().then_some("true")>
+            <SkipLink/>
             <header class="topbar">
                 <h1>"Natter"</h1>
                 <SearchBox/>
                 <div class="topbar-end">
+                    <KeyboardShortcuts/>
                     <ConnectionStatus/>
                     <SignOutButton/>
                 </div>
@@ -116,8 +129,11 @@ fn Chat(page: RoomPage) -> impl IntoView {
                     </noscript>
                     <MessageList/>
                     <TypingIndicator/>
-                    <NicknameField/>
-                    <SignInForm/>
+                    // A banned user is told so by the composer's alert; joining again is not offered.
+                    <Show when=move || !chat.banned.get()>
+                        <NicknameField/>
+                        <SignInForm/>
+                    </Show>
                     <UploadTray/>
                     <form class="composer-form" on:submit=|ev| ev.prevent_default()>
                         <Composer/>
@@ -130,6 +146,18 @@ fn Chat(page: RoomPage) -> impl IntoView {
                 </div>
             </div>
         </div>
+    }
+}
+
+/// The tab's title, live in the browser. leptos_meta reads a title's text after the server's render,
+/// outside the request's reactive arena (in leptos_axum's response future, on whichever thread polls
+/// it): a text that read signals there found another visitor's arena, or none, and the response
+/// panicked. So the server renders the text as it is now; the browser keeps it live.
+fn live_title(text: impl Fn() -> String + Send + Sync + 'static) -> leptos::text_prop::TextProp {
+    if cfg!(feature = "ssr") {
+        untrack(text).into()
+    } else {
+        text.into()
     }
 }
 

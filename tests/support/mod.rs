@@ -36,6 +36,24 @@ impl TestServer {
     pub async fn start_with(db: &Path, limits: Limits) -> Self {
         let settings =
             Settings { addr: SocketAddr::from(([127, 0, 0, 1], 0)), db: db.to_owned(), limits, ..Settings::default() };
+        Self::start_with_settings(settings).await
+    }
+
+    /// A server whose built site (static files) is the folder `site_root`.
+    pub async fn start_with_site(db: &Path, site_root: &Path) -> Self {
+        let settings = Settings {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            db: db.to_owned(),
+            site_root: site_root.display().to_string(),
+            limits: relaxed_limits(),
+            ..Settings::default()
+        };
+        Self::start_with_settings(settings).await
+    }
+
+    pub async fn start_with_settings(settings: Settings) -> Self {
+        let db = settings.db.clone();
+        let db = db.as_path();
         let server = Server::bind(settings).await.expect("server starts");
         let addr = server.local_addr();
         let (stop, stopped) = oneshot::channel::<()>();
@@ -165,6 +183,18 @@ pub fn settings_for(server: &TestServer) -> Settings {
 /// One HTTP/1.0 request (so the body comes back unchunked), as a bot or curl would send it; a POST
 /// carries `form` urlencoded.
 pub async fn http(addr: SocketAddr, method: &str, path: &str, token: Option<&str>, form: &str) -> HttpResponse {
+    http_from(None, addr, method, path, token, form).await
+}
+
+/// [`http`] from a chosen loopback address (any of 127.0.0.0/8), as another machine would be seen.
+pub async fn http_from(
+    from: Option<std::net::IpAddr>,
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    form: &str,
+) -> HttpResponse {
     let cookie = token.map(|token| format!("Cookie: natter_session={token}\r\n")).unwrap_or_default();
     let body_headers = if method == "POST" {
         format!("Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n", form.len())
@@ -173,7 +203,7 @@ pub async fn http(addr: SocketAddr, method: &str, path: &str, token: Option<&str
     };
     let request =
         format!("{method} {path} HTTP/1.0\r\nHost: {addr}\r\nAccept: */*\r\n{cookie}{body_headers}\r\n{form}");
-    exchange(addr, &request).await
+    exchange_bytes_from(from, addr, request.as_bytes()).await.0
 }
 
 /// A GET with `Authorization: Bearer <token>`, as a bot reads history.
@@ -206,7 +236,22 @@ pub async fn get_bytes(addr: SocketAddr, path: &str, token: Option<&str>) -> (Ht
 }
 
 async fn exchange_bytes(addr: SocketAddr, request: &[u8]) -> (HttpResponse, Vec<u8>) {
-    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    exchange_bytes_from(None, addr, request).await
+}
+
+async fn exchange_bytes_from(
+    from: Option<std::net::IpAddr>,
+    addr: SocketAddr,
+    request: &[u8],
+) -> (HttpResponse, Vec<u8>) {
+    let mut stream = match from {
+        None => TcpStream::connect(addr).await.expect("connect"),
+        Some(from) => {
+            let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+            socket.bind(SocketAddr::new(from, 0)).expect("bind a loopback source address");
+            socket.connect(addr).await.expect("connect")
+        }
+    };
     // A server may answer (413) before reading the whole body and close: that is not a failure here.
     let _ = stream.write_all(request).await;
     let mut response = Vec::new();
@@ -263,6 +308,32 @@ impl Client {
 
     pub async fn send_text(&mut self, text: String) {
         self.socket.send(Message::text(text)).await.expect("send");
+    }
+
+    /// Writes one client frame byte by byte onto the connection, bypassing the websocket library
+    /// (which would refuse to send invalid text), in `chunk`-sized writes: `opcode` 1 is text. The
+    /// masking key is zero, so the payload goes as given. `Err` when the server reset the connection.
+    pub async fn write_raw_frame(&mut self, opcode: u8, payload: &[u8], chunk: usize) -> std::io::Result<()> {
+        let mut frame = vec![0x80 | opcode];
+        match payload.len() {
+            len if len < 126 => frame.push(0x80 | len as u8),
+            len if len <= 0xFFFF => {
+                frame.push(0x80 | 126);
+                frame.extend_from_slice(&(len as u16).to_be_bytes());
+            }
+            len => {
+                frame.push(0x80 | 127);
+                frame.extend_from_slice(&(len as u64).to_be_bytes());
+            }
+        }
+        frame.extend_from_slice(&[0, 0, 0, 0]);
+        frame.extend_from_slice(payload);
+        let MaybeTlsStream::Plain(tcp) = self.socket.get_mut() else { unreachable!("tests speak plain ws") };
+        for part in frame.chunks(chunk.max(1)) {
+            tcp.write_all(part).await?;
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        Ok(())
     }
 
     pub async fn send_message(&mut self, client_msg_id: &str, body: &str) {

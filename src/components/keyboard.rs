@@ -1,0 +1,108 @@
+//! Keyboard ways around the chat page: a "Skip to message box" link as the page's first stop, and
+//! single-key shortcuts (when not typing in a field) listed in a help dialog that `?` opens.
+
+use leptos::prelude::*;
+
+use crate::components::composer::MESSAGE_FIELD;
+use crate::dom::FocusReturn;
+
+/// The search field's element id (in the top bar).
+pub const SEARCH_FIELD: &str = "search";
+const HELP_CLOSE: &str = "keyboard-help-close";
+
+/// The shortcuts, as the help dialog lists them.
+const SHORTCUTS: &[(&str, &str)] = &[
+    ("c", "Write a message (focus the message box)"),
+    ("/", "Search messages"),
+    ("?", "Show these shortcuts"),
+    ("Esc", "Close this dialog, the image viewer or a menu"),
+    ("Enter", "Send (in the message box); Shift+Enter for a new line"),
+];
+
+/// The page's first focusable element: one Tab and Enter reach the message box.
+#[component]
+pub fn SkipLink() -> impl IntoView {
+    view! {
+        <a class="skip-link" href=format!("#{MESSAGE_FIELD}")>"Skip to message box"</a>
+    }
+}
+
+/// Listens for the shortcuts and shows their help dialog.
+#[component]
+pub fn KeyboardShortcuts() -> impl IntoView {
+    let open = RwSignal::new(false);
+    let came_from = StoredValue::new_local(None::<FocusReturn>);
+    let close = move || {
+        open.set(false);
+        if let Some(focus) = came_from.try_update_value(Option::take).flatten() {
+            focus.restore();
+        }
+    };
+    let handle = window_event_listener(leptos::ev::keydown, move |ev| {
+        if ev.ctrl_key() || ev.meta_key() || ev.alt_key() || ev.is_composing() {
+            return;
+        }
+        if open.get_untracked() {
+            match ev.key().as_str() {
+                "Escape" => {
+                    ev.prevent_default();
+                    close();
+                }
+                // The dialog holds one control: Tab stays on it rather than leaving the dialog.
+                "Tab" => {
+                    ev.prevent_default();
+                    crate::dom::focus(HELP_CLOSE);
+                }
+                _ => {}
+            }
+            return;
+        }
+        if crate::dom::typing_in_a_field(&ev) {
+            return;
+        }
+        let go_to = match ev.key().as_str() {
+            "c" => MESSAGE_FIELD,
+            "/" => SEARCH_FIELD,
+            "?" => {
+                came_from.set_value(Some(FocusReturn::remember()));
+                open.set(true);
+                HELP_CLOSE
+            }
+            _ => return,
+        };
+        ev.prevent_default();
+        // The dialog's button exists once it has rendered.
+        request_animation_frame(move || crate::dom::focus(go_to));
+    });
+    on_cleanup(move || handle.remove());
+    let show_help = move |_| {
+        came_from.set_value(Some(FocusReturn::remember()));
+        open.set(true);
+        request_animation_frame(|| crate::dom::focus(HELP_CLOSE));
+    };
+    view! {
+        <button type="button" class="link shortcuts-button" aria-keyshortcuts="?" on:click=show_help>
+            "Shortcuts"
+        </button>
+        <Show when=move || open.get()>
+            <div class="dialog-backdrop" on:click=move |_| close()>
+                <div
+                    class="dialog"
+                    role="dialog"
+                    aria-modal="true"
+                    aria-labelledby="keyboard-help-heading"
+                    on:click=|ev| ev.stop_propagation()
+                >
+                    <h2 id="keyboard-help-heading">"Keyboard shortcuts"</h2>
+                    <dl class="shortcuts">
+                        {SHORTCUTS
+                            .iter()
+                            .map(|(key, what)| view! { <div><dt><kbd>{*key}</kbd></dt><dd>{*what}</dd></div> })
+                            .collect_view()}
+                    </dl>
+                    <button type="button" id=HELP_CLOSE on:click=move |_| close()>"Close"</button>
+                </div>
+            </div>
+        </Show>
+    }
+}
