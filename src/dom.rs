@@ -74,10 +74,11 @@ mod imp {
         active().is_none_or(|element| element.tag_name() == "BODY")
     }
 
-    pub type Focused = Option<web_sys::HtmlElement>;
+    /// The browser has one thread; the wrapper lets it live in ordinary (thread-safe) storage.
+    pub type Focused = Option<send_wrapper::SendWrapper<web_sys::HtmlElement>>;
 
     pub fn focused() -> Focused {
-        active().and_then(|element| element.dyn_into::<web_sys::HtmlElement>().ok())
+        active().and_then(|element| element.dyn_into::<web_sys::HtmlElement>().ok()).map(send_wrapper::SendWrapper::new)
     }
 
     pub fn refocus(focused: &Focused) {

@@ -23,7 +23,18 @@ const SHORTCUTS: &[(&str, &str)] = &[
 #[component]
 pub fn SkipLink() -> impl IntoView {
     view! {
-        <a class="skip-link" href=format!("#{MESSAGE_FIELD}")>"Skip to message box"</a>
+        // The link works without JavaScript too (it scrolls there); once hydrated it also moves
+        // focus, which following a fragment link does not do in every browser.
+        <a
+            class="skip-link"
+            href=format!("#{MESSAGE_FIELD}")
+            on:click=|ev| {
+                ev.prevent_default();
+                crate::dom::focus(MESSAGE_FIELD);
+            }
+        >
+            "Skip to message box"
+        </a>
     }
 }
 
@@ -31,7 +42,7 @@ pub fn SkipLink() -> impl IntoView {
 #[component]
 pub fn KeyboardShortcuts() -> impl IntoView {
     let open = RwSignal::new(false);
-    let came_from = StoredValue::new_local(None::<FocusReturn>);
+    let came_from = StoredValue::new(None::<FocusReturn>);
     let close = move || {
         open.set(false);
         if let Some(focus) = came_from.try_update_value(Option::take).flatten() {

@@ -36,21 +36,18 @@ pub fn MessageList() -> impl IntoView {
         let height = element.scroll_height();
         leptos::task::spawn_local(async move {
             let loaded = chat.load_older().await;
-            // The "Load older" button goes once the start is reached; focus stays in the list.
-            if crate::dom::focus_was_lost() {
-                if let Some(element) = list.get_untracked() {
+            // The lines are in the DOM by the next frame: move down by what was added above, so
+            // what the reader was looking at stays where it was. By then the "Load older" button
+            // is gone if the start was reached: focus it had stays in the list.
+            request_animation_frame(move || {
+                let Some(element) = list.get_untracked() else { return };
+                if loaded {
+                    element.set_scroll_top(element.scroll_top() + element.scroll_height() - height);
+                }
+                if crate::dom::focus_was_lost() {
                     let _ = element.focus();
                 }
-            }
-            if loaded {
-                // The lines are in the DOM by the next frame: move down by what was added above, so
-                // what the reader was looking at stays where it was.
-                request_animation_frame(move || {
-                    if let Some(element) = list.get_untracked() {
-                        element.set_scroll_top(element.scroll_top() + element.scroll_height() - height);
-                    }
-                });
-            }
+            });
         });
     };
     let on_scroll = move |_| {
