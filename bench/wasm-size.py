@@ -13,7 +13,15 @@ import sys
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 RAW = os.path.join(ROOT, "target", "front", "wasm32-unknown-unknown", "wasm-release", "natter.wasm")
-SHIPPED = os.path.join(ROOT, "target", "site", "pkg", "natter.wasm")
+PKG = os.path.join(ROOT, "target", "site", "pkg")
+
+
+def shipped_wasm():
+    """The bundle as served: content-hashed (natter.<hash>.wasm) since hash-files, plain before."""
+    names = [n for n in os.listdir(PKG) if n.startswith("natter") and n.endswith(".wasm")]
+    if not names:
+        sys.exit(f"no natter*.wasm in {PKG}: run cargo leptos build --release --precompress first")
+    return os.path.join(PKG, max(names, key=lambda n: os.path.getmtime(os.path.join(PKG, n))))
 
 
 def leb(data, at):
@@ -104,8 +112,12 @@ def main():
             length, at = leb(payload, 0)
             if payload[at:at + length] == b"name":
                 names = function_names(payload[at + length:])
-    shipped = open(SHIPPED, "rb").read()
-    print(f"shipped {SHIPPED}: {len(shipped):,} bytes, {len(gzip.compress(shipped, 9)):,} gzipped")
+    path = shipped_wasm()
+    shipped = open(path, "rb").read()
+    # What a browser receives: the brotli file made at build time (--precompress), if there is one.
+    served = os.path.getsize(path + ".br") if os.path.exists(path + ".br") else None
+    print(f"shipped {os.path.basename(path)}: {len(shipped):,} bytes, {len(gzip.compress(shipped, 9)):,} gzip -9, "
+          f"{served:,} brotli as served" if served else f"shipped {path}: {len(shipped):,} bytes")
     total = sum(bodies)
     print(f"rustc output before wasm-bindgen and wasm-opt: {len(data):,} bytes, code {total:,} bytes in {len(bodies):,} functions")
     by_crate = collections.Counter()
