@@ -34,4 +34,4 @@ git -C "$db" add -A
 git -C "$db" -c user.name=natter-ci -c user.email=ci@localhost commit -qm "RustSec snapshot"
 # The project's own decisions, pointed at that copy.
 sed "s|^\[advisories\]$|[advisories]\ndb-path = \"$work/dbs\"|" deny.toml >"$work/deny.toml"
-cargo deny --offline --locked check --config "$work/deny.toml" advisories
+cargo deny --config "$work/deny.toml" --offline --locked check advisories
