@@ -15,6 +15,9 @@ export default defineConfig({
   // test, not something to hide.
   retries: 0,
   reporter: [['list']],
+  // Every server under test must end the run without a single panic in its log.
+  globalSetup: './fresh-logs.ts',
+  globalTeardown: './no-panics.ts',
   use: {
     baseURL: `http://127.0.0.1:${port}`,
     trace: 'retain-on-failure',

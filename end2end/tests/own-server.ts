@@ -1,6 +1,6 @@
 import { expect } from '@playwright/test';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, openSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -29,7 +29,9 @@ export class OwnServer {
       writeFileSync(path, this.config);
       args.push('--config', path);
     }
-    this.process = spawn('../target/release/natter', args, { stdio: 'ignore' });
+    // Its log joins the others that the suite's teardown reads for panics.
+    const log = openSync('../target/e2e-own-servers.log', 'a');
+    this.process = spawn('../target/release/natter', args, { stdio: ['ignore', 'ignore', log] });
     await expect
       .poll(async () => (await fetch(`${this.url}/healthz`).catch(() => null))?.status, { timeout: 20_000 })
       .toBe(200);
