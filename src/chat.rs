@@ -463,7 +463,14 @@ impl ChatState {
             self.joined.set(true);
         } else if room.kind == RoomKind::Public && !room.archived {
             match crate::api::join_room(room.id).await {
-                Ok(_) => self.joined.set(true),
+                Ok(joined) => {
+                    self.room_joined(joined);
+                    // The socket may not be up yet to hear its own member_joined.
+                    if let Some(me) = self.me.get_untracked() {
+                        let member = Member { user_id: me.id, nickname: me.nickname, is_bot: me.is_bot };
+                        self.member_joined(room.id, member);
+                    }
+                }
                 Err(error) => self.alert.set(Some(error.to_string())),
             }
         }

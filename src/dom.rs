@@ -24,6 +24,12 @@ pub fn focus_was_lost() -> bool {
     imp::focus_was_lost()
 }
 
+/// Calls `changed` whenever the element's size changes (something appeared or went below or above
+/// it), for as long as the page lives.
+pub fn on_resize(element: &leptos::web_sys::Element, changed: impl Fn() + 'static) {
+    imp::on_resize(element, changed);
+}
+
 /// Where keyboard focus was when a dialog opened, to give it back when the dialog closes.
 pub struct FocusReturn(imp::Focused);
 
@@ -74,6 +80,15 @@ mod imp {
         active().is_none_or(|element| element.tag_name() == "BODY")
     }
 
+    pub fn on_resize(element: &web_sys::Element, changed: impl Fn() + 'static) {
+        let callback = wasm_bindgen::closure::Closure::<dyn Fn()>::new(changed);
+        if let Ok(observer) = web_sys::ResizeObserver::new(callback.as_ref().unchecked_ref()) {
+            observer.observe(element);
+        }
+        // The observer lives as long as the page: so must its callback.
+        callback.forget();
+    }
+
     /// The browser has one thread; the wrapper lets it live in ordinary (thread-safe) storage.
     pub type Focused = Option<send_wrapper::SendWrapper<web_sys::HtmlElement>>;
 
@@ -95,6 +110,8 @@ mod imp {
     }
 
     pub fn focus(_id: &str) {}
+
+    pub fn on_resize(_element: &leptos::web_sys::Element, _changed: impl Fn() + 'static) {}
 
     pub fn typing_in_a_field(_ev: &leptos::ev::KeyboardEvent) -> bool {
         false

@@ -1,5 +1,6 @@
 import { test, expect } from '@playwright/test';
 import { ChatPage, unique } from './chat-page';
+import { ownRoom } from './server-functions';
 
 test('two people chat both ways, each message shown once with its author and time', async ({ browser }) => {
   const aliceName = unique('alice');
@@ -334,4 +335,29 @@ test('a password keeps the nickname: sign out here, sign in on another device', 
   await expect(phone.line(after)).not.toHaveClass(/pending/);
   await laptop.close();
   await phone.close();
+});
+
+test('after joining, the newest line (the welcome) is fully in view, not cut off', async ({ browser }) => {
+  const poster = await ChatPage.open(browser, unique('poster'));
+  const room = await ownRoom(poster.page, unique('busy'), 'public');
+  await poster.page.goto(room);
+  await poster.connected();
+  for (let n = 0; n < 25; n++) await poster.say(`busy line ${n}`);
+  const visitor = await ChatPage.open(browser);
+  await visitor.page.goto(room);
+  await visitor.hydrated();
+  await visitor.joinAs(unique('newcomer'));
+  const welcome = visitor.log.getByRole('listitem').filter({ hasText: 'Welcome to Natter' });
+  await expect(welcome).toBeVisible();
+  await expect
+    .poll(() =>
+      visitor.page.evaluate(() => {
+        const list = document.querySelector('.messages')!.getBoundingClientRect();
+        const last = [...document.querySelectorAll('.messages li')].pop()!.getBoundingClientRect();
+        return Math.round(last.bottom - list.bottom);
+      }),
+    )
+    .toBeLessThanOrEqual(1);
+  await poster.close();
+  await visitor.close();
 });

@@ -1,5 +1,6 @@
 import { test, expect, type Page } from '@playwright/test';
 import { ChatPage, unique } from './chat-page';
+import { ownRoom } from './server-functions';
 
 /** The page policy with a nonce, and that nonce on the page's scripts: what lets the page hydrate. */
 async function expectPagePolicy(page: Page, policy: string | undefined) {
@@ -14,6 +15,10 @@ async function expectPagePolicy(page: Page, policy: string | undefined) {
 test('every signed-in page load hydrates with its page policy, 200 times, while someone posts', async ({ browser }) => {
   test.setTimeout(240_000);
   const talker = await ChatPage.open(browser, unique('talker'));
+  // The talking happens in a room of the test's own, so other tests' rooms stay quiet.
+  const room = await ownRoom(talker.page, unique('talkative'), 'public');
+  await talker.page.goto(room);
+  await talker.connected();
   const reader = await ChatPage.open(browser, unique('reader'));
   const errors: string[] = [];
   reader.page.on('pageerror', (error) => errors.push(error.message));
@@ -25,7 +30,7 @@ test('every signed-in page load hydrates with its page policy, 200 times, while 
       await talker.page.waitForTimeout(150);
     }
   })();
-  const paths = ['/', '/r/general'];
+  const paths = [room, '/'];
   for (let load = 0; load < 200; load++) {
     const response = await reader.page.goto(paths[load % paths.length]);
     expect(response?.status()).toBe(200);

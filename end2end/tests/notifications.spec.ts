@@ -1,5 +1,6 @@
 import { test, expect, type Page } from '@playwright/test';
 import { ChatPage, unique } from './chat-page';
+import { ownRoom } from './server-functions';
 
 /** Replaces the browser's Notification API and page visibility with recorders: the test's only stubs,
  * at the browser API boundary. */
@@ -50,7 +51,15 @@ test('notifications: asked for from a click, shown for mentions while the tab is
   const bob = new ChatPage(await context.newPage());
   await bob.page.goto('/');
   await bob.joinAs(bobName);
+  // A public room of the test's own: what other tests post meanwhile (in general) counts nowhere here.
+  const roomName = unique('notify');
+  const room = await ownRoom(bob.page, roomName, 'public');
+  await bob.page.goto(room);
+  await bob.connected();
   const alice = await ChatPage.open(browser, unique('alice'));
+  await alice.page.goto(room);
+  await alice.page.getByRole('button', { name: `Join #${roomName}` }).click();
+  await expect(alice.page.getByRole('button', { name: `Join #${roomName}` })).toHaveCount(0);
 
   // Nothing is asked until bob chooses to.
   expect(await bob.page.evaluate(() => (window as unknown as { __asked: number }).__asked)).toBe(0);
@@ -63,16 +72,28 @@ test('notifications: asked for from a click, shown for mentions while the tab is
   await alice.say(`@${bobName} ${seen}`);
   await expect(bob.line(`@${bobName} ${seen}`)).toHaveCount(1);
   await setHidden(bob.page, true);
-  // Hidden: general notifies mentions only (its default); the title counts what is unread.
+  // Hidden: a public room notifies mentions only (its default); the title counts what is unread.
   const plain = unique('plain');
   await alice.say(plain);
   const mention = unique('for bob');
   await alice.say(`@${bobName} ${mention}`);
   await expect.poll(async () => (await shown(bob.page)).map((n) => n.body)).toEqual([`@${bobName} ${mention}`]);
-  expect((await shown(bob.page))[0].title).toMatch(/ in #general$/);
-  await expect(bob.page).toHaveTitle(/^\(2\) #general · Natter$/);
+  expect((await shown(bob.page))[0].title).toMatch(new RegExp(` in #${roomName}$`));
+  // The title counts this room's two and whatever other tests posted in general meanwhile (shown
+  // in the sidebar), read together in one go.
+  await expect
+    .poll(() =>
+      bob.page.evaluate((roomName) => {
+        const title = new RegExp(`^\\((\\d+)\\) #${roomName} · Natter$`).exec(document.title);
+        const elsewhere = [...document.querySelectorAll('.room-link .unread')]
+          .map((badge) => Number.parseInt(badge.textContent ?? '0', 10))
+          .reduce((sum, n) => sum + n, 0);
+        return title ? Number(title[1]) - elsewhere : null;
+      }, roomName),
+    )
+    .toBe(2);
 
-  // bob asks for everything from general: a plain message notifies too.
+  // bob asks for everything from the room: a plain message notifies too.
   await setHidden(bob.page, false);
   await bob.page.getByLabel('Notifications from this room').selectOption('all');
   await bob.page.reload();

@@ -13,8 +13,8 @@ export async function callServer(page: Page, endpoint: string, fields: Record<st
   return answer.text ? JSON.parse(answer.text) : null;
 }
 
-/** A private room of the test's own, so what other tests post never shows up in it. */
-export async function ownRoom(page: Page, name: string): Promise<string> {
-  await callServer(page, 'create_room', { name, private: 'true' });
+/** A room of the test's own (private unless said), so what other tests post never shows up in it. */
+export async function ownRoom(page: Page, name: string, kind: 'private' | 'public' = 'private'): Promise<string> {
+  await callServer(page, 'create_room', kind === 'private' ? { name, private: 'true' } : { name });
   return `/r/${name}`;
 }

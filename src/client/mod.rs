@@ -111,6 +111,13 @@ impl Session {
         if send(&mut sink, &hello).await.is_err() {
             return std::ops::ControlFlow::Continue(());
         }
+        // What waits in the outbox goes right behind the hello, not a round trip later after the
+        // welcome: the server reads frames in order, so it handles them once it has greeted us.
+        for message in self.chat.queued_to_send() {
+            if self.send_message(&mut sink, message.room_id, message.client_msg_id, message.body).await.is_err() {
+                return std::ops::ControlFlow::Continue(());
+            }
+        }
         while let Some(event) = events.next().await {
             let delivered = match event {
                 Event::Frame(text) => self.on_frame(&text, &mut sink).await,
@@ -143,9 +150,8 @@ impl Session {
                 chat.set_rooms(rooms, Some(last_id));
                 chat.connection.set(Connection::Connected);
                 chat.mark_read();
-                // Everything in the outbox goes now (written offline, or not acknowledged before the
-                // last disconnect or reload); the server recognises a resend by its client_msg_id
-                // and stores it once.
+                // Everything in the outbox goes now if it did not go behind the hello (written
+                // since); the server recognises a resend by its client_msg_id and stores it once.
                 let queued = chat.queued_to_send();
                 for message in queued {
                     self.send_message(sink, message.room_id, message.client_msg_id, message.body).await?;

@@ -81,15 +81,19 @@ pub fn AttachmentView(file: Attachment) -> impl IntoView {
     }
 }
 
-/// `532 B`, `14.2 KB`, `3.1 MB`.
+/// `532 B`, `14.2 KB`, `3.1 MB`. In whole numbers of tenths: formatting a float would bring Rust's
+/// float printer (about 20 KB) into the browser bundle for this alone.
 pub fn human_size(bytes: i64) -> String {
-    let bytes = bytes.max(0) as f64;
-    if bytes < 1024.0 {
+    let bytes = bytes.max(0);
+    let tenths = |unit: i64| (bytes * 10 + unit / 2) / unit;
+    if bytes < 1024 {
         format!("{bytes} B")
-    } else if bytes < 1024.0 * 1024.0 {
-        format!("{:.1} KB", bytes / 1024.0)
+    } else if bytes < 1024 * 1024 {
+        let t = tenths(1024);
+        format!("{}.{} KB", t / 10, t % 10)
     } else {
-        format!("{:.1} MB", bytes / (1024.0 * 1024.0))
+        let t = tenths(1024 * 1024);
+        format!("{}.{} MB", t / 10, t % 10)
     }
 }
 
@@ -100,5 +104,8 @@ mod tests {
         assert_eq!(super::human_size(532), "532 B");
         assert_eq!(super::human_size(14_540), "14.2 KB");
         assert_eq!(super::human_size(3_250_586), "3.1 MB");
+        assert_eq!(super::human_size(1024), "1.0 KB");
+        assert_eq!(super::human_size(1_048_575), "1024.0 KB");
+        assert_eq!(super::human_size(26_214_400), "25.0 MB");
     }
 }

@@ -26,6 +26,19 @@ pub fn MessageList() -> impl IntoView {
             list.set_scroll_top(list.scroll_height());
         }
     });
+    // The list is shorter or taller when something below or above it changes (after joining, the
+    // upload button appears under it): a reader at the bottom stays at the bottom.
+    Effect::new(move |_| {
+        if let Some(element) = list.get() {
+            let element: leptos::web_sys::Element = (*element).clone().into();
+            let scrolled = element.clone();
+            crate::dom::on_resize(&element, move || {
+                if at_bottom.get_untracked() {
+                    scrolled.set_scroll_top(scrolled.scroll_height());
+                }
+            });
+        }
+    });
     Effect::new(move |_| {
         if let (Some(_), Some(id)) = (list.get(), chat.focus.get_value()) {
             scroll_to_message(id);
