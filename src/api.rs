@@ -37,6 +37,10 @@ pub struct RoomPage {
     pub last_id: i64,
     /// The newest message revision when the page was read: the socket replays changes after it.
     pub last_change: i64,
+    /// The reader's time zone the server drew day separators in (minutes east of UTC); the
+    /// browser hydrates with the same, then uses its own.
+    #[serde(default)]
+    pub zone_minutes: i32,
 }
 
 /// A public room in the directory.

@@ -19,7 +19,10 @@ pub fn shell(options: LeptosOptions, stylesheet: String) -> impl IntoView {
         <html lang="en">
             <head>
                 <meta charset="utf-8"/>
-                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                // The on-screen keyboard shrinks the page instead of covering the composer.
+                <meta name="viewport" content="width=device-width, initial-scale=1, interactive-widget=resizes-content"/>
+                // Before anything paints: the theme this browser chose (the system's otherwise).
+                <script nonce=nonce.clone() inner_html=THEME_SCRIPT></script>
                 <link rel="stylesheet" href=stylesheet/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
@@ -34,6 +37,14 @@ pub fn shell(options: LeptosOptions, stylesheet: String) -> impl IntoView {
         </html>
     }
 }
+
+/// Applies the theme chosen in this browser (see `dom::choose_theme`) before the first paint, and
+/// sets the `time_format::ZONE_COOKIE` that tells the server the reader's zone for the next page.
+#[cfg(feature = "ssr")]
+const THEME_SCRIPT: &str = concat!(
+    "try{const t=localStorage.getItem('natter-theme');if(t)document.documentElement.dataset.theme=t}catch(e){}",
+    "document.cookie='tz='+(-new Date().getTimezoneOffset())+';path=/;max-age=31536000;samesite=lax';"
+);
 
 #[component]
 pub fn App() -> impl IntoView {

@@ -113,6 +113,9 @@ pub struct ChatState {
     pub loading: RwSignal<bool>,
     /// An admin banned the signed-in user while this page was open: the page says so and stops.
     pub banned: RwSignal<bool>,
+    /// The reader's time zone, minutes east of UTC, for day separators: the server's guess (from
+    /// the page's cookie) until the page is live, then the browser's own.
+    pub zone_minutes: RwSignal<i32>,
 }
 
 impl ChatState {
@@ -132,6 +135,7 @@ impl ChatState {
             has_newer,
             last_id,
             last_change,
+            zone_minutes,
         } = page;
         let read_before = room.as_ref().filter(|_| joined).map(|room| room.last_read_id);
         if let Some(here) = &room {
@@ -173,6 +177,7 @@ impl ChatState {
             typing: RwSignal::new(Typing::default()),
             last_typing_sent: StoredValue::new(f64::NEG_INFINITY),
             commands: StoredValue::new(None),
+            zone_minutes: RwSignal::new(zone_minutes),
         }
     }
 
@@ -188,6 +193,25 @@ impl ChatState {
     /// This page's room id, if the room exists yet.
     pub fn room_id(&self) -> Option<i64> {
         self.room.with_untracked(|room| room.as_ref().map(|room| room.id))
+    }
+
+    /// What this page's conversation is called: `#room`, or the other person's name.
+    pub fn place_name(&self) -> String {
+        self.room.with(|room| match room {
+            Some(room) if room.kind == RoomKind::Direct => room.name.clone(),
+            Some(room) => format!("#{}", room.name),
+            None => self.peer.with_value(|peer| peer.as_ref().map(|peer| peer.nickname.clone()).unwrap_or_default()),
+        })
+    }
+
+    /// Who is online in this room (everyone is in general, including people who signed up after
+    /// this page loaded).
+    pub fn online_here(&self) -> Vec<OnlineUser> {
+        let everyone =
+            self.room.with(|room| room.as_ref().map(|room| room.id)) == Some(crate::protocol::GENERAL_ROOM_ID);
+        let members: Vec<i64> = self.members.with(|members| members.iter().map(|member| member.user_id).collect());
+        self.online
+            .with(|online| online.iter().filter(|user| everyone || members.contains(&user.user_id)).cloned().collect())
     }
 
     /// Whether the user may post here now: a member of a room that is not archived.

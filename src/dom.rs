@@ -24,10 +24,70 @@ pub fn focus_was_lost() -> bool {
     imp::focus_was_lost()
 }
 
-/// Calls `changed` whenever the element's size changes (something appeared or went below or above
-/// it), for as long as the page lives.
-pub fn on_resize(element: &leptos::web_sys::Element, changed: impl Fn() + 'static) {
-    imp::on_resize(element, changed);
+/// Calls `changed` whenever one of the elements changes size (something appeared or went below or
+/// above it, or its content grew), for as long as the page lives.
+pub fn on_resize(elements: &[leptos::web_sys::Element], changed: impl Fn() + 'static) {
+    imp::on_resize(elements, changed);
+}
+
+/// Keeps Tab and Shift+Tab inside `container` (an open dialog or drawer): from its last control
+/// Tab goes to its first, and back.
+pub fn trap_tab(container: &leptos::web_sys::Element, ev: &leptos::ev::KeyboardEvent) {
+    imp::trap_tab(container, ev);
+}
+
+/// Moves keyboard focus to the first element that matches a CSS selector.
+pub fn focus_selector(selector: &str) {
+    imp::focus_selector(selector);
+}
+
+/// Moves focus into `container`: to its first field, or else its first control.
+pub fn focus_first(container: &leptos::web_sys::Element) {
+    imp::focus_first(container);
+}
+
+/// Whether the event happened outside `container` (a click beside an open menu closes it).
+pub fn outside(container: &leptos::web_sys::Element, ev: &leptos::ev::MouseEvent) -> bool {
+    imp::outside(container, ev)
+}
+
+/// Whether a key was pressed inside an open drop-down menu (its Escape is the menu's, not the
+/// drawer's around it).
+pub fn in_open_menu(ev: &leptos::ev::KeyboardEvent) -> bool {
+    imp::in_open_menu(ev)
+}
+
+/// Drops `#fragment` from the address when it names `id`: a dialog opened without JavaScript (by
+/// its fragment, `:target`) stays closed once closed.
+pub fn forget_fragment(id: &str) {
+    imp::forget_fragment(id);
+}
+
+/// Whether a media query (one of the stylesheet's breakpoints) matches now; calls `changed` whenever
+/// that flips. The server has no screen: there it never matches.
+pub fn media_matches(query: &str, changed: impl Fn(bool) + 'static) -> bool {
+    imp::media_matches(query, changed)
+}
+
+/// Keeps the page as tall as the part of the screen the on-screen keyboard leaves (the
+/// `--viewport-height` custom property), so the composer stays above the keyboard.
+pub fn follow_visual_viewport() {
+    imp::follow_visual_viewport();
+}
+
+/// The theme chosen in this browser ("light" or "dark"), or `None` to follow the system.
+pub fn stored_theme() -> Option<String> {
+    imp::stored_theme()
+}
+
+/// Applies a theme to the page at once and remembers it in this browser; `None` follows the system.
+pub fn choose_theme(theme: Option<&str>) {
+    imp::choose_theme(theme);
+}
+
+/// Puts text on the clipboard (a message's link), where the browser allows it.
+pub fn copy_text(text: &str) {
+    imp::copy_text(text);
 }
 
 /// Where keyboard focus was when a dialog opened, to give it back when the dialog closes.
@@ -80,13 +140,150 @@ mod imp {
         active().is_none_or(|element| element.tag_name() == "BODY")
     }
 
-    pub fn on_resize(element: &web_sys::Element, changed: impl Fn() + 'static) {
+    pub fn on_resize(elements: &[web_sys::Element], changed: impl Fn() + 'static) {
         let callback = wasm_bindgen::closure::Closure::<dyn Fn()>::new(changed);
         if let Ok(observer) = web_sys::ResizeObserver::new(callback.as_ref().unchecked_ref()) {
-            observer.observe(element);
+            for element in elements {
+                observer.observe(element);
+            }
         }
         // The observer lives as long as the page: so must its callback.
         callback.forget();
+    }
+
+    const FOCUSABLE: &str = "a[href], button:not([disabled]), input:not([disabled]):not([type=hidden]), \
+        select:not([disabled]), textarea:not([disabled]), summary, [tabindex]:not([tabindex='-1'])";
+
+    fn focusable(container: &web_sys::Element) -> Vec<web_sys::HtmlElement> {
+        let Ok(found) = container.query_selector_all(FOCUSABLE) else { return Vec::new() };
+        (0..found.length())
+            .filter_map(|index| found.item(index)?.dyn_into::<web_sys::HtmlElement>().ok())
+            // Hidden ones (a closed menu's contents) take no focus.
+            .filter(|element| element.offset_parent().is_some() || element.get_client_rects().length() > 0)
+            .collect()
+    }
+
+    pub fn trap_tab(container: &web_sys::Element, ev: &web_sys::KeyboardEvent) {
+        if ev.key() != "Tab" {
+            return;
+        }
+        let controls = focusable(container);
+        let (Some(first), Some(last)) = (controls.first(), controls.last()) else { return };
+        let current = active();
+        let at = |element: &web_sys::HtmlElement| {
+            current.as_ref().is_some_and(|active| active == element.as_ref() as &web_sys::Element)
+        };
+        let outside = current.as_ref().is_none_or(|active| !container.contains(Some(active)));
+        if ev.shift_key() && (at(first) || outside) {
+            ev.prevent_default();
+            let _ = last.focus();
+        } else if !ev.shift_key() && (at(last) || outside) {
+            ev.prevent_default();
+            let _ = first.focus();
+        }
+    }
+
+    pub fn focus_selector(selector: &str) {
+        let found = web_sys::window()
+            .and_then(|window| window.document())
+            .and_then(|d| d.query_selector(selector).ok().flatten());
+        if let Some(element) = found.and_then(|element| element.dyn_into::<web_sys::HtmlElement>().ok()) {
+            let _ = element.focus();
+        }
+    }
+
+    pub fn focus_first(container: &web_sys::Element) {
+        let controls = focusable(container);
+        let field =
+            controls.iter().find(|element| matches!(element.tag_name().as_str(), "INPUT" | "SELECT" | "TEXTAREA"));
+        if let Some(first) = field.or(controls.first()) {
+            let _ = first.focus();
+        }
+    }
+
+    pub fn outside(container: &web_sys::Element, ev: &web_sys::MouseEvent) -> bool {
+        let Some(target) = ev.target().and_then(|target| target.dyn_into::<web_sys::Node>().ok()) else {
+            return false;
+        };
+        // A control that its own click removed (a menu item that turns into its confirmation) is
+        // no longer in the page by the time the click reaches the window: it was not outside.
+        target.is_connected() && !container.contains(Some(&target))
+    }
+
+    pub fn in_open_menu(ev: &web_sys::KeyboardEvent) -> bool {
+        ev.target()
+            .and_then(|target| target.dyn_into::<web_sys::Element>().ok())
+            .and_then(|element| element.closest("details.menu[open]").ok().flatten())
+            .is_some()
+    }
+
+    pub fn forget_fragment(id: &str) {
+        let Some(window) = web_sys::window() else { return };
+        if window.location().hash().ok().as_deref() == Some(&format!("#{id}")) {
+            if let Ok(history) = window.history() {
+                let path =
+                    window.location().pathname().unwrap_or_default() + &window.location().search().unwrap_or_default();
+                let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&path));
+            }
+        }
+    }
+
+    pub fn media_matches(query: &str, changed: impl Fn(bool) + 'static) -> bool {
+        let Some(query) = web_sys::window().and_then(|window| window.match_media(query).ok().flatten()) else {
+            return false;
+        };
+        let watched = query.clone();
+        let callback = wasm_bindgen::closure::Closure::<dyn Fn()>::new(move || changed(watched.matches()));
+        let _ = query.add_event_listener_with_callback("change", callback.as_ref().unchecked_ref());
+        // Watched for as long as the page lives.
+        callback.forget();
+        query.matches()
+    }
+
+    pub fn follow_visual_viewport() {
+        let Some(window) = web_sys::window() else { return };
+        let (Some(viewport), Some(root)) =
+            (window.visual_viewport(), window.document().and_then(|d| d.document_element()))
+        else {
+            return;
+        };
+        let Ok(root) = root.dyn_into::<web_sys::HtmlElement>() else { return };
+        let measured = viewport.clone();
+        let update = move || {
+            let _ = root.style().set_property("--viewport-height", &format!("{}px", measured.height()));
+        };
+        update();
+        let callback = wasm_bindgen::closure::Closure::<dyn Fn()>::new(update);
+        let _ = viewport.add_event_listener_with_callback("resize", callback.as_ref().unchecked_ref());
+        callback.forget();
+    }
+
+    const THEME_KEY: &str = "natter-theme";
+
+    pub fn stored_theme() -> Option<String> {
+        web_sys::window()?.local_storage().ok()??.get_item(THEME_KEY).ok()?
+    }
+
+    pub fn choose_theme(theme: Option<&str>) {
+        let Some(window) = web_sys::window() else { return };
+        if let Some(root) = window.document().and_then(|document| document.document_element()) {
+            let _ = match theme {
+                Some(theme) => root.set_attribute("data-theme", theme),
+                None => root.remove_attribute("data-theme"),
+            };
+        }
+        if let Ok(Some(storage)) = window.local_storage() {
+            let _ = match theme {
+                Some(theme) => storage.set_item(THEME_KEY, theme),
+                None => storage.remove_item(THEME_KEY),
+            };
+        }
+    }
+
+    pub fn copy_text(text: &str) {
+        if let Some(window) = web_sys::window() {
+            let _ = window.navigator().clipboard().write_text(text);
+        }
     }
 
     /// The browser has one thread; the wrapper lets it live in ordinary (thread-safe) storage.
@@ -111,7 +308,7 @@ mod imp {
 
     pub fn focus(_id: &str) {}
 
-    pub fn on_resize(_element: &leptos::web_sys::Element, _changed: impl Fn() + 'static) {}
+    pub fn on_resize(_elements: &[leptos::web_sys::Element], _changed: impl Fn() + 'static) {}
 
     pub fn typing_in_a_field(_ev: &leptos::ev::KeyboardEvent) -> bool {
         false
@@ -120,6 +317,36 @@ mod imp {
     pub fn focus_was_lost() -> bool {
         false
     }
+
+    pub fn trap_tab(_container: &leptos::web_sys::Element, _ev: &leptos::ev::KeyboardEvent) {}
+
+    pub fn focus_selector(_selector: &str) {}
+
+    pub fn focus_first(_container: &leptos::web_sys::Element) {}
+
+    pub fn outside(_container: &leptos::web_sys::Element, _ev: &leptos::ev::MouseEvent) -> bool {
+        false
+    }
+
+    pub fn in_open_menu(_ev: &leptos::ev::KeyboardEvent) -> bool {
+        false
+    }
+
+    pub fn forget_fragment(_id: &str) {}
+
+    pub fn media_matches(_query: &str, _changed: impl Fn(bool) + 'static) -> bool {
+        false
+    }
+
+    pub fn follow_visual_viewport() {}
+
+    pub fn stored_theme() -> Option<String> {
+        None
+    }
+
+    pub fn choose_theme(_theme: Option<&str>) {}
+
+    pub fn copy_text(_text: &str) {}
 
     pub struct Focused;
 

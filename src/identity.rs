@@ -184,15 +184,19 @@ pub fn token_from_headers(headers: &HeaderMap) -> Option<String> {
     {
         return Some(bearer.trim().to_owned());
     }
+    cookie(headers, SESSION_COOKIE).filter(|value| !value.is_empty())
+}
+
+/// The value of the request's cookie called `name`.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|cookies| cookies.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
+        .find(|(found, _)| *found == name)
         .map(|(_, value)| value.to_owned())
-        .filter(|value| !value.is_empty())
 }
 
 /// The Set-Cookie value for a new session. `Secure` when the site is served over https, so the

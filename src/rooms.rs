@@ -305,6 +305,7 @@ pub async fn page(name: Option<String>, peer: Option<i64>, at: Option<i64>) -> R
             has_newer: false,
             last_id,
             last_change,
+            zone_minutes: crate::server::reader_zone_minutes(),
         });
     };
     let record = readable(&state, me.as_ref(), room_id).await?;
@@ -341,6 +342,7 @@ pub async fn page(name: Option<String>, peer: Option<i64>, at: Option<i64>) -> R
         has_newer,
         last_id,
         last_change,
+        zone_minutes: crate::server::reader_zone_minutes(),
     })
 }
 

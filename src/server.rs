@@ -401,6 +401,16 @@ pub async fn current_session(
     Ok(account.map(|account| (account, session)))
 }
 
+/// The reader's time zone as the page's first script reports it (the `tz` cookie, minutes east of
+/// UTC), so the server draws day separators where the reader's browser will; UTC when unknown.
+pub fn reader_zone_minutes() -> i32 {
+    const WIDEST: i32 = 14 * 60;
+    leptos::prelude::use_context::<axum::http::request::Parts>()
+        .and_then(|parts| crate::identity::cookie(&parts.headers, crate::time_format::ZONE_COOKIE))
+        .and_then(|value| value.parse::<i32>().ok())
+        .map_or(0, |minutes| minutes.clamp(-WIDEST, WIDEST))
+}
+
 /// The address the current request came from (the proxy's, behind a reverse proxy).
 pub fn client_address() -> Option<std::net::IpAddr> {
     let parts = leptos::prelude::use_context::<axum::http::request::Parts>()?;

@@ -17,6 +17,66 @@ const clock=d.toLocaleTimeString('default',{hour:'2-digit',minute:'2-digit'});\
 for(const n of t.childNodes){if(n.nodeType===3){n.nodeValue=clock;break}}\
 t.title=d.toLocaleString('default')}";
 
+/// The cookie in which the page's first script tells the server the reader's zone (minutes east of
+/// UTC), so the next page's day separators fall where the reader's days begin.
+pub const ZONE_COOKIE: &str = "tz";
+
+/// The day a moment falls on for a reader `zone_minutes` east of UTC (days since 1970-01-01).
+pub fn day_number(millis: i64, zone_minutes: i32) -> i64 {
+    (millis + i64::from(zone_minutes) * 60_000).div_euclid(86_400_000)
+}
+
+/// What a day separator says: "Today", "Yesterday", "Monday, 30 November", or with the year when
+/// it is not this one ("Sunday, 30 November 2025").
+pub fn day_label(day: i64, today: i64) -> String {
+    const WEEKDAYS: [&str; 7] = ["Thursday", "Friday", "Saturday", "Sunday", "Monday", "Tuesday", "Wednesday"];
+    const MONTHS: [&str; 12] = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ];
+    match today - day {
+        0 => return "Today".to_owned(),
+        1 => return "Yesterday".to_owned(),
+        _ => {}
+    }
+    let (year, month, date) = civil_from_days(day);
+    let weekday = WEEKDAYS[day.rem_euclid(7) as usize];
+    let month = MONTHS[month as usize - 1];
+    if year == civil_from_days(today).0 {
+        format!("{weekday}, {date} {month}")
+    } else {
+        format!("{weekday}, {date} {month} {year}")
+    }
+}
+
+/// Milliseconds since the epoch on this machine's clock (the browser's, in the browser).
+pub fn wall_clock_millis() -> i64 {
+    #[cfg(feature = "hydrate")]
+    return js_sys::Date::now() as i64;
+    #[cfg(not(feature = "hydrate"))]
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| i64::try_from(since.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// The browser's time zone now, minutes east of UTC; UTC outside a browser.
+pub fn local_zone_minutes() -> i32 {
+    #[cfg(feature = "hydrate")]
+    return -(js_sys::Date::new_0().get_timezone_offset() as i32);
+    #[cfg(not(feature = "hydrate"))]
+    0
+}
+
 /// `23:05 UTC`: the first-paint text without JavaScript.
 pub fn utc_clock(millis: i64) -> String {
     let (_, seconds) = split(millis);
@@ -117,6 +177,26 @@ pub fn local_clock(millis: i64) -> (String, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn days_begin_at_the_readers_midnight() {
+        let late_evening_utc = 1_764_025_509_000; // 2025-11-24T23:05:09Z
+        assert_eq!(day_number(late_evening_utc, 0), day_number(late_evening_utc - 23 * 3_600_000, 0));
+        // An hour east of UTC it is already the 25th.
+        assert_eq!(day_number(late_evening_utc, 60), day_number(late_evening_utc, 0) + 1);
+        assert_eq!(day_number(late_evening_utc, -300), day_number(late_evening_utc, 0));
+        assert_eq!(day_number(-1, 0), -1);
+    }
+
+    #[test]
+    fn day_separators_say_today_yesterday_or_the_date() {
+        let today = day_number(1_764_025_509_000, 0); // Monday 24 November 2025
+        assert_eq!(day_label(today, today), "Today");
+        assert_eq!(day_label(today - 1, today), "Yesterday");
+        assert_eq!(day_label(today - 2, today), "Saturday, 22 November");
+        assert_eq!(day_label(today - 365, today), "Sunday, 24 November 2024");
+        assert_eq!(day_label(0, today), "Thursday, 1 January 1970");
+    }
 
     #[test]
     fn formats_utc_dates_and_clocks() {

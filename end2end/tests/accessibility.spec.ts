@@ -25,7 +25,9 @@ async function idOf(chat: ChatPage, text: string): Promise<string> {
 const states = [
   { name: 'light theme', options: { colorScheme: 'light' as const } },
   { name: 'dark theme', options: { colorScheme: 'dark' as const } },
+  { name: '768 px wide', options: { viewport: { width: 768, height: 1024 } } },
   { name: '375 px wide', options: { viewport: { width: 375, height: 740 } } },
+  { name: '375 px wide, dark', options: { viewport: { width: 375, height: 740 }, colorScheme: 'dark' as const } },
 ];
 
 for (const { name, options } of states) {
@@ -64,8 +66,33 @@ for (const { name, options } of states) {
     await expect(chat.page.getByRole('dialog', { name: picture })).toBeVisible();
     expect(await violations(chat.page)).toEqual([]);
     await chat.page.keyboard.press('Escape');
-    await chat.page.getByRole('button', { name: 'Shortcuts' }).click();
+    await chat.log.focus();
+    await chat.page.keyboard.press('?');
     await expect(chat.page.getByRole('dialog', { name: 'Keyboard shortcuts' })).toBeVisible();
+    expect(await violations(chat.page)).toEqual([]);
+    await chat.page.keyboard.press('Escape');
+
+    // The menus, the create-room dialog, and on a phone the drawer and the members sheet.
+    const phone = (options.viewport?.width ?? 1280) <= 640;
+    if (phone) {
+      await chat.page.getByRole('button', { name: 'Rooms', exact: true }).click();
+      await expect(chat.page.getByRole('navigation', { name: 'Rooms and conversations' })).toBeVisible();
+      expect(await violations(chat.page)).toEqual([]);
+    }
+    await chat.userMenu();
+    expect(await violations(chat.page)).toEqual([]);
+    await chat.page.keyboard.press('Escape');
+    await chat.newRoomDialog();
+    expect(await violations(chat.page)).toEqual([]);
+    await chat.page.keyboard.press('Escape');
+    if (phone) {
+      await chat.page.keyboard.press('Escape');
+      await chat.page.getByRole('button', { name: /^Members,/ }).click();
+      await expect(chat.page.getByRole('complementary', { name: 'Members' })).toBeVisible();
+      expect(await violations(chat.page)).toEqual([]);
+      await chat.page.keyboard.press('Escape');
+    }
+    await chat.roomMenu();
     expect(await violations(chat.page)).toEqual([]);
     await chat.close();
   });

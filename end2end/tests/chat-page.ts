@@ -19,7 +19,8 @@ export class ChatPage {
     this.send = page.getByRole('button', { name: 'Send' });
     this.log = page.getByRole('log', { name: 'Messages' });
     this.status = page.getByRole('status');
-    this.online = page.getByRole('list', { name: 'Online users' });
+    // On a phone the members sheet is closed unless opened: the list is there, not shown.
+    this.online = page.getByRole('list', { name: 'Online users', includeHidden: true });
   }
 
   /** A new browser (its own cookies): a visitor until it joins as `nickname`. */
@@ -52,7 +53,27 @@ export class ChatPage {
     await this.nickname.fill(nickname);
     await this.join.click();
     await this.connected();
-    await expect(this.online.getByText(nickname, { exact: true })).toBeVisible();
+    await expect(this.online.getByText(nickname, { exact: true })).toHaveCount(1);
+  }
+
+  /** Opens the signed-in user's menu (nickname, password, notifications, theme, sign out). */
+  async userMenu(): Promise<Locator> {
+    return openMenu(this.page, 'details.user-menu');
+  }
+
+  /** Opens the room's menu (leave, notifications, export, invite, archive). */
+  async roomMenu(): Promise<Locator> {
+    return openMenu(this.page, 'details.room-menu');
+  }
+
+  /** Opens the "Create a room" dialog from the sidebar's +. */
+  async newRoomDialog(): Promise<Locator> {
+    const dialog = this.page.getByRole('dialog', { name: 'Create a room' });
+    // A refused name leaves the dialog open, with the reason, for another try.
+    if (await dialog.isVisible()) return dialog;
+    await this.page.getByRole('button', { name: 'Create a room' }).click();
+    await expect(dialog).toBeVisible();
+    return dialog;
   }
 
   async connected() {
@@ -61,6 +82,7 @@ export class ChatPage {
 
   /** Renames a signed-in user. */
   async rename(nickname: string) {
+    await this.userMenu();
     await this.nickname.fill(nickname);
     await this.nickname.press('Enter');
     await expect(this.online.getByText(nickname, { exact: true })).toBeVisible();
@@ -85,4 +107,14 @@ export class ChatPage {
 /** Unique per test run, so tests sharing one server never see each other's messages as their own. */
 export function unique(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
+}
+
+/** Opens a drop-down menu (a `<details>`) unless it is open already, and returns it. */
+export async function openMenu(page: Page, selector: string): Promise<Locator> {
+  const menu = page.locator(selector);
+  if ((await menu.getAttribute('open')) === null) {
+    await menu.locator(':scope > summary').click();
+  }
+  await expect(menu).toHaveAttribute('open', '');
+  return menu;
 }

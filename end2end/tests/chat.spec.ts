@@ -198,6 +198,7 @@ test('signing out ends the session: the page becomes a visitor again and others 
   const leaver = await ChatPage.open(browser, name);
   const watcher = await ChatPage.open(browser, unique('watcher'));
   await expect(watcher.online.getByText(name, { exact: true })).toBeVisible();
+  await leaver.userMenu();
   await leaver.page.getByRole('button', { name: 'Sign out' }).click();
   await expect(leaver.join).toBeVisible();
   await expect(leaver.status).toHaveText('Not joined yet');
@@ -228,7 +229,7 @@ test('the page works at 375 px wide', async ({ browser }) => {
   const text = unique('from a phone');
   await chat.say(text);
   await expect(chat.line(text)).toBeVisible();
-  for (const control of [chat.nickname, chat.message, chat.send]) {
+  for (const control of [chat.message, chat.send, chat.page.getByRole('button', { name: 'Rooms', exact: true })]) {
     const box = await control.boundingBox();
     expect(box!.x).toBeGreaterThanOrEqual(0);
     expect(box!.x + box!.width).toBeLessThanOrEqual(375);
@@ -310,12 +311,14 @@ test('the list follows new messages only while the reader is at the bottom', asy
 test('a password keeps the nickname: sign out here, sign in on another device', async ({ browser }) => {
   const name = unique('traveller');
   const laptop = await ChatPage.open(browser, name);
+  await laptop.userMenu();
   await laptop.page.getByText('Use this nickname on other devices').click();
   await laptop.page.getByLabel('New password').fill('correct horse battery');
   await laptop.page.getByRole('button', { name: 'Set password' }).click();
   await expect(laptop.page.getByText('Password saved.')).toBeVisible();
   const before = unique('from the laptop');
   await laptop.say(before);
+  await laptop.userMenu();
   await laptop.page.getByRole('button', { name: 'Sign out' }).click();
   await expect(laptop.join).toBeVisible();
 

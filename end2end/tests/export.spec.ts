@@ -6,6 +6,7 @@ test('a member downloads the room as a self-contained HTML file and as JSON', as
   const alice = await ChatPage.open(browser, unique('alice'));
   const text = unique('worth keeping');
   await alice.say(`${text} <script>alert(1)</script> **bold**`);
+  await alice.roomMenu();
   const exports = alice.page.getByRole('group', { name: 'Export this room' });
 
   const [html] = await Promise.all([alice.page.waitForEvent('download'), exports.getByRole('link', { name: 'HTML' }).click()]);

@@ -102,6 +102,8 @@ test('the first paint is what the live page shows: times, settings and the nickn
     time: await time.textContent(),
     nickname: await chat.nickname.inputValue(),
     notify: await chat.page.getByLabel('Notifications from this room').inputValue(),
+    // Day separators fall where the reader's days begin (New York's, told by the first page's cookie).
+    days: await chat.log.locator('.day-divider').allTextContents(),
   };
   expect(before.time).not.toContain('UTC');
   expect(before.nickname).not.toBe('');
@@ -111,5 +113,7 @@ test('the first paint is what the live page shows: times, settings and the nickn
   expect(await time.textContent()).toBe(before.time);
   expect(await chat.nickname.inputValue()).toBe(before.nickname);
   expect(await chat.page.getByLabel('Notifications from this room').inputValue()).toBe(before.notify);
+  expect(before.days).toContain('Today');
+  expect(await chat.log.locator('.day-divider').allTextContents()).toEqual(before.days);
   await chat.close();
 });

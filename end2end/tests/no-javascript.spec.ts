@@ -50,6 +50,8 @@ test('joining works as a plain form, before or without the WASM', async ({ page 
   await page.getByRole('button', { name: 'Join' }).click();
   // The server set the session cookie and sent us back: the page now renders signed in.
   await expect(page.getByRole('button', { name: 'Join' })).toHaveCount(0);
+  // The user menu is a <details>: it opens without JavaScript.
+  await page.locator('details.user-menu > summary').click();
   await expect(page.getByRole('button', { name: 'Sign out' })).toBeVisible();
 });
 
@@ -58,8 +60,10 @@ test('creating a room works as a plain form and opens the room', async ({ page }
   await page.goto('/');
   await page.getByLabel('Nickname').fill(`roomie-${suffix}`);
   await page.getByRole('button', { name: 'Join' }).click();
+  // The + is a link to the dialog, which the stylesheet opens by its fragment.
+  await page.getByRole('button', { name: 'Create a room' }).click();
   await page.getByLabel('New room').fill(`plain-${suffix}`);
-  await page.getByRole('button', { name: 'Create' }).click();
+  await page.getByRole('button', { name: 'Create', exact: true }).click();
   await expect(page).toHaveURL(new RegExp(`/r/plain-${suffix}$`));
   await expect(page.getByRole('heading', { name: `#plain-${suffix}` })).toBeVisible();
   await expect(page.getByRole('link', { name: `#plain-${suffix}` })).toBeVisible();

@@ -63,6 +63,7 @@ test('notifications: asked for from a click, shown for mentions while the tab is
 
   // Nothing is asked until bob chooses to.
   expect(await bob.page.evaluate(() => (window as unknown as { __asked: number }).__asked)).toBe(0);
+  await bob.userMenu();
   await bob.page.getByRole('button', { name: 'Enable desktop notifications' }).click();
   await expect(bob.page.getByRole('button', { name: 'Enable desktop notifications' })).toHaveCount(0);
   expect(await bob.page.evaluate(() => (window as unknown as { __asked: number }).__asked)).toBe(1);
@@ -95,6 +96,7 @@ test('notifications: asked for from a click, shown for mentions while the tab is
 
   // bob asks for everything from the room: a plain message notifies too.
   await setHidden(bob.page, false);
+  await bob.roomMenu();
   await bob.page.getByLabel('Notifications from this room').selectOption('all');
   await bob.page.reload();
   await bob.connected();
@@ -106,6 +108,7 @@ test('notifications: asked for from a click, shown for mentions while the tab is
 
   // Nothing: not even a mention.
   await setHidden(bob.page, false);
+  await bob.roomMenu();
   await bob.page.getByLabel('Notifications from this room').selectOption('nothing');
   await expect(bob.page.getByLabel('Notifications from this room')).toHaveValue('nothing');
   await bob.page.waitForTimeout(300);

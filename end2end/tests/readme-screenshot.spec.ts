@@ -2,20 +2,35 @@ import { test, expect } from '@playwright/test';
 import { ChatPage } from './chat-page';
 import { OwnServer } from './own-server';
 
-// docs/screenshot.png comes from a server of its own, so no other test's messages appear in it.
+// The README's screenshots come from a server of their own, so no other test's messages appear in them.
 const server = new OwnServer(Number(process.env.E2E_SCREENSHOT_PORT ?? 3918));
 test.beforeAll(() => server.start());
 test.afterAll(() => server.stop());
 
-test('screenshot for the README', async ({ browser }) => {
-  const alice = await ChatPage.open(browser, 'alice', { viewport: { width: 1100, height: 620 }, baseURL: server.url });
-  const bob = await ChatPage.open(browser, 'bob', { baseURL: server.url });
-  await alice.say('Hi Bob! Natter is up and running.');
-  await bob.say('Hi Alice. Every message is on disk before it is acknowledged.');
-  await alice.say('And <b>HTML</b> stays plain text.');
-  await expect(alice.line('And <b>HTML</b> stays plain text.')).not.toHaveClass(/pending/);
-  await expect(alice.line('Hi Alice. Every message is on disk before it is acknowledged.')).toBeVisible();
+test('screenshots for the README: a desk in the light theme, a phone in the dark one', async ({ browser }) => {
+  const alice = await ChatPage.open(browser, 'alice', {
+    viewport: { width: 1280, height: 800 },
+    colorScheme: 'light',
+    baseURL: server.url,
+  });
+  const bob = await ChatPage.open(browser, 'bob', {
+    viewport: { width: 375, height: 812 },
+    colorScheme: 'dark',
+    hasTouch: true,
+    isMobile: true,
+    baseURL: server.url,
+  });
+  const carol = await ChatPage.open(browser, 'carol', { baseURL: server.url });
+  await alice.say('Morning all! The new release is on the staging box.');
+  await alice.say('Release notes are in #general, as usual.');
+  await bob.say('Nice. Every message is on disk before it is acknowledged, right?');
+  await carol.say('Right, and a reconnecting browser gets exactly what it missed.');
+  const last = 'And <b>HTML</b> stays plain text.';
+  await alice.say(last);
+  await expect(alice.line(last)).not.toHaveClass(/pending/);
+  await expect(bob.log.getByText('Right, and a reconnecting browser gets exactly what it missed.')).toBeVisible();
+  await alice.page.mouse.move(0, 0);
   await alice.page.screenshot({ path: '../docs/screenshot.png' });
-  await bob.close();
-  await alice.close();
+  await bob.page.screenshot({ path: '../docs/screenshot-phone.png' });
+  for (const chat of [carol, bob, alice]) await chat.close();
 });

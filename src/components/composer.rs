@@ -6,6 +6,7 @@ use leptos::prelude::*;
 
 use crate::autocomplete::{byte_offset, complete, partial_mention, suggestions, utf16_offset};
 use crate::chat::{ChatState, NICKNAME_FIELD};
+use crate::components::upload_tray::AttachButton;
 use crate::protocol::MAX_MESSAGE_CHARS;
 
 /// The message box's element id.
@@ -136,16 +137,18 @@ pub fn Composer() -> impl IntoView {
     };
     view! {
         <div class="field composer-field">
-            <label for="message">"Message"</label>
+            <label for="message" class="visually-hidden">"Message"</label>
+            <div class="composer-box">
+            <AttachButton/>
             <textarea
                 id=MESSAGE_FIELD
                 name="message"
-                rows="2"
+                rows="1"
                 placeholder=move || {
                     if chat.me.with(Option::is_some) {
-                        "Write a message — Enter to send, Shift+Enter for a new line"
+                        format!("Message {}", chat.place_name())
                     } else {
-                        "Pick a nickname above, write here, and press Enter: that joins you and sends"
+                        "Pick a nickname above, then write here and press Enter".to_owned()
                     }
                 }
                 aria-describedby="composer-status"
@@ -162,6 +165,10 @@ pub fn Composer() -> impl IntoView {
                 on:blur=move |_| mention.set(None)
                 on:paste=move |ev: leptos::ev::ClipboardEvent| paste_files(chat, ev)
             ></textarea>
+            <button type="button" class="send primary" disabled=move || !can_send() || sending.get() on:click=move |_| send()>
+                "Send"
+            </button>
+            </div>
             <Show when=move || mention.with(Option::is_some)>
                 <ul id="mention-suggestions" class="mention-suggestions" role="listbox" aria-label="Mention someone">
                     {move || {
@@ -191,15 +198,10 @@ pub fn Composer() -> impl IntoView {
                 </ul>
             </Show>
         </div>
-        <div class="send-row">
-            <p id="composer-status" class="composer-status" role="alert">
-                {move || chat.alert.get()}
-                {counter}
-            </p>
-            <button type="button" class="send" disabled=move || !can_send() || sending.get() on:click=move |_| send()>
-                "Send"
-            </button>
-        </div>
+        <p id="composer-status" class="composer-status" role="alert">
+            {move || chat.alert.get()}
+            {counter}
+        </p>
     }
 }
 

@@ -16,6 +16,7 @@ pub fn ConnectionStatus() -> impl IntoView {
         Connection::Retrying { seconds } => format!("Disconnected — retrying in {seconds} s"),
     };
     let state = move || match chat.connection.get() {
+        _ if chat.banned.get() || chat.me.with(Option::is_none) => "offline",
         Connection::Connecting => "connecting",
         Connection::Connected => "connected",
         Connection::Retrying { .. } => "retrying",

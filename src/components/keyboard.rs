@@ -38,11 +38,55 @@ pub fn SkipLink() -> impl IntoView {
     }
 }
 
+/// Whether the shortcuts' help is open, and where focus goes back when it closes. Shared by the
+/// dialog (at the page's root, so no closed menu or drawer hides it) and its button.
+#[derive(Clone, Copy)]
+pub struct ShortcutsHelp {
+    open: RwSignal<bool>,
+    came_from: StoredValue<Option<FocusReturn>>,
+}
+
+impl ShortcutsHelp {
+    pub fn new() -> Self {
+        Self { open: RwSignal::new(false), came_from: StoredValue::new(None) }
+    }
+
+    fn show(self) {
+        self.came_from.set_value(Some(FocusReturn::remember()));
+        self.open.set(true);
+    }
+}
+
+impl Default for ShortcutsHelp {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Opens the shortcuts' help.
+#[component]
+pub fn ShortcutsButton() -> impl IntoView {
+    let help = expect_context::<ShortcutsHelp>();
+    view! {
+        <button
+            type="button"
+            class="link shortcuts-button"
+            aria-keyshortcuts="?"
+            on:click=move |_| {
+                help.show();
+                request_animation_frame(|| crate::dom::focus(HELP_CLOSE));
+            }
+        >
+            "Shortcuts"
+        </button>
+    }
+}
+
 /// Listens for the shortcuts and shows their help dialog.
 #[component]
 pub fn KeyboardShortcuts() -> impl IntoView {
-    let open = RwSignal::new(false);
-    let came_from = StoredValue::new(None::<FocusReturn>);
+    let help = expect_context::<ShortcutsHelp>();
+    let ShortcutsHelp { open, came_from } = help;
     let close = move || {
         open.set(false);
         if let Some(focus) = came_from.try_update_value(Option::take).flatten() {
@@ -75,8 +119,7 @@ pub fn KeyboardShortcuts() -> impl IntoView {
             "c" => MESSAGE_FIELD,
             "/" => SEARCH_FIELD,
             "?" => {
-                came_from.set_value(Some(FocusReturn::remember()));
-                open.set(true);
+                help.show();
                 HELP_CLOSE
             }
             _ => return,
@@ -86,15 +129,7 @@ pub fn KeyboardShortcuts() -> impl IntoView {
         request_animation_frame(move || crate::dom::focus(go_to));
     });
     on_cleanup(move || handle.remove());
-    let show_help = move |_| {
-        came_from.set_value(Some(FocusReturn::remember()));
-        open.set(true);
-        request_animation_frame(|| crate::dom::focus(HELP_CLOSE));
-    };
     view! {
-        <button type="button" class="link shortcuts-button" aria-keyshortcuts="?" on:click=show_help>
-            "Shortcuts"
-        </button>
         <Show when=move || open.get()>
             <div class="dialog-backdrop" on:click=move |_| close()>
                 <div

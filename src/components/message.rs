@@ -5,6 +5,7 @@ use leptos::prelude::*;
 
 use crate::chat::ChatState;
 use crate::components::attachment::AttachmentView;
+use crate::components::avatar::Avatar;
 use crate::components::local_time::LocalTime;
 use crate::components::message_editor::MessageEditor;
 use crate::components::moderation::Moderation;
@@ -14,7 +15,12 @@ use crate::protocol::MessageKind;
 use crate::timeline::{Line, LineStatus};
 
 #[component]
-pub fn MessageLine(line: Line) -> impl IntoView {
+pub fn MessageLine(
+    line: Line,
+    /// The line continues a run by the same author: no name and avatar again, its time beside it.
+    #[prop(optional)]
+    continued: bool,
+) -> impl IntoView {
     let chat = expect_context::<ChatState>();
     let class = match &line.status {
         LineStatus::Stored if line.kind == MessageKind::Announcement => "message announcement",
@@ -27,6 +33,7 @@ pub fn MessageLine(line: Line) -> impl IntoView {
     let permalink = line
         .id
         .and_then(|id| chat.room.with_untracked(|room| room.as_ref().map(|room| format!("{}/m/{id}", room.path()))));
+    let link = permalink.clone();
     let time = line.sent_at.map(|millis| match permalink {
         Some(href) => view! {
             <a class="permalink" href=href rel="external" title="Link to this message"><LocalTime millis/></a>
@@ -35,7 +42,17 @@ pub fn MessageLine(line: Line) -> impl IntoView {
         None => view! { <LocalTime millis/> }.into_any(),
     });
     let focused = line.id.is_some() && line.id == chat.focus.get_value();
-    let class = if focused { format!("{class} focus") } else { class.to_owned() };
+    let system = line.author_id.is_none() || line.kind == MessageKind::Announcement;
+    let class = [
+        Some(class),
+        focused.then_some("focus"),
+        continued.then_some("continued"),
+        (line.author_id.is_none()).then_some("system"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(" ");
     let state = match line.status.clone() {
         LineStatus::Pending => Some(view! { <span class="state">"Sending…"</span> }.into_any()),
         LineStatus::Failed(reason) => {
@@ -62,6 +79,7 @@ pub fn MessageLine(line: Line) -> impl IntoView {
         live.map(|(id, author_id)| view! { <Moderation id author_id nickname=line.nickname.clone() editing/> });
     let picking = RwSignal::new(false);
     let react_button = live.map(|_| view! { <ReactButton picking/> });
+    let copy_link = live.and(link).map(|link| view! { <CopyLink path=link/> });
     let reactions = live.map(|(id, _)| view! { <Reactions id reactions=line.reactions.clone() picking/> });
     let attachment = line.file.clone().filter(|_| !line.deleted).map(|file| view! { <AttachmentView file/> });
     let edited = (line.edited && !line.deleted).then(|| view! { <span class="edited">"(edited)"</span> });
@@ -85,20 +103,57 @@ pub fn MessageLine(line: Line) -> impl IntoView {
             None => shown().into_any(),
         }
     };
+    let nickname = line.nickname.clone();
+    let (gutter, meta) = if continued {
+        (
+            view! { <span class="gutter-time">{time}</span> }.into_any(),
+            // Read out, not shown: each line still says who wrote it.
+            view! { <div class="meta visually-hidden"><span class="nick">{nickname}</span></div> }.into_any(),
+        )
+    } else {
+        let avatar = if system {
+            view! { <span class="avatar server" aria-hidden="true">"!"</span> }.into_any()
+        } else {
+            view! { <Avatar nickname=line.nickname.clone() user_id=line.author_id/> }.into_any()
+        };
+        let tag = (line.kind == MessageKind::Announcement).then(|| view! { <span class="tag">"Announcement"</span> });
+        (avatar, view! { <div class="meta"><span class="nick">{nickname}</span>{tag}{time}</div> }.into_any())
+    };
+    let has_actions = react_button.is_some() || moderation.is_some();
     view! {
         <li class=class data-id=line.id>
-            <div class="meta">
-                <span class="nick">{line.nickname}</span>
-                {(line.kind == MessageKind::Announcement).then(|| view! { <span class="tag">"Announcement"</span> })}
-                {time}
-                {edited}
-                {state}
-                {react_button}
-                {moderation}
+            {gutter}
+            <div class="content">
+                {meta}
+                {body}
+                {(edited.is_some() || state.is_some()).then(|| view! { <div class="line-state">{edited}{state}</div> })}
+                {attachment}
+                {reactions}
             </div>
-            {body}
-            {attachment}
-            {reactions}
+            {has_actions.then(|| view! {
+                <div class="actions" role="group" aria-label="Message actions">
+                    {react_button}
+                    {copy_link}
+                    {moderation}
+                </div>
+            })}
         </li>
+    }
+}
+
+/// Copies a message's permalink, and says so for a moment.
+#[component]
+fn CopyLink(path: String) -> impl IntoView {
+    let copied = RwSignal::new(false);
+    let copy = move |_| {
+        let origin = window().location().origin().unwrap_or_default();
+        crate::dom::copy_text(&format!("{origin}{path}"));
+        copied.set(true);
+        set_timeout(move || copied.set(false), std::time::Duration::from_secs(2));
+    };
+    view! {
+        <button type="button" class="link" on:click=copy>
+            {move || if copied.get() { "Copied" } else { "Copy link" }}
+        </button>
     }
 }

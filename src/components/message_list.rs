@@ -8,6 +8,8 @@ use leptos::prelude::*;
 
 use crate::chat::ChatState;
 use crate::components::message::MessageLine;
+use crate::protocol::MessageKind;
+use crate::timeline::{Line, LineStatus};
 
 /// How close to the bottom (in pixels) still counts as "at the bottom".
 const STICKY_MARGIN: i32 = 48;
@@ -18,21 +20,33 @@ const LOAD_MARGIN: i32 = 300;
 pub fn MessageList() -> impl IntoView {
     let chat = expect_context::<ChatState>();
     let list = NodeRef::<Div>::new();
+    let lines_ref = NodeRef::<leptos::html::Ol>::new();
+    // The list's height when its last scroll event came: a scroll with another height is the
+    // browser's, moving the content as the list grew or shrank, not the reader's.
+    let seen_height = StoredValue::new(0);
     // A permalink page starts at its message, not at the bottom.
     let at_bottom = RwSignal::new(chat.focus.get_value().is_none());
     Effect::new(move |_| {
         chat.timeline.track();
-        if let (Some(list), true) = (list.get(), at_bottom.get_untracked()) {
-            list.set_scroll_top(list.scroll_height());
+        if let (Some(element), true) = (list.get(), at_bottom.get_untracked()) {
+            element.set_scroll_top(element.scroll_height());
+            // Lines drawn after this effect (a run regrouped, the welcome) are in by the next frame.
+            request_animation_frame(move || {
+                if let (Some(element), true) = (list.get_untracked(), at_bottom.get_untracked()) {
+                    element.set_scroll_top(element.scroll_height());
+                }
+            });
         }
     });
     // The list is shorter or taller when something below or above it changes (after joining, the
-    // upload button appears under it): a reader at the bottom stays at the bottom.
+    // composer replaces the join bar), and its lines grow after they are drawn (a run broken by the
+    // unread marker gains a header, a picture loads): a reader at the bottom stays at the bottom.
     Effect::new(move |_| {
-        if let Some(element) = list.get() {
+        if let (Some(element), Some(lines)) = (list.get(), lines_ref.get()) {
+            seen_height.set_value(element.client_height());
             let element: leptos::web_sys::Element = (*element).clone().into();
             let scrolled = element.clone();
-            crate::dom::on_resize(&element, move || {
+            crate::dom::on_resize(&[element, (*lines).clone().into()], move || {
                 if at_bottom.get_untracked() {
                     scrolled.set_scroll_top(scrolled.scroll_height());
                 }
@@ -65,6 +79,14 @@ pub fn MessageList() -> impl IntoView {
     };
     let on_scroll = move |_| {
         let Some(element) = list.get() else { return };
+        let height = element.client_height();
+        if height != seen_height.get_value() {
+            seen_height.set_value(height);
+            if at_bottom.get_untracked() {
+                element.set_scroll_top(element.scroll_height());
+            }
+            return;
+        }
         let distance = element.scroll_height() - element.scroll_top() - element.client_height();
         at_bottom.set(distance <= STICKY_MARGIN && !chat.has_newer.get_untracked());
         if element.scroll_top() < LOAD_MARGIN && chat.has_older.get_untracked() && !chat.loading.get_untracked() {
@@ -85,7 +107,6 @@ pub fn MessageList() -> impl IntoView {
             element.set_scroll_top(element.scroll_height());
         }
     };
-    let lines = move || chat.timeline.with(|timeline| timeline.lines().to_vec());
     // The first message by someone else that was unread when the page opened: the marker goes above it.
     let first_unread = Memo::new(move |_| {
         let read_before = chat.read_before.get_value()?;
@@ -98,6 +119,12 @@ pub fn MessageList() -> impl IntoView {
                 .find_map(|line| line.id.filter(|&id| id > read_before))
         })
     });
+    let lines = move || {
+        let zone = chat.zone_minutes.get();
+        let today = crate::time_format::day_number(crate::time_format::wall_clock_millis(), zone);
+        let unread = first_unread.get();
+        chat.timeline.with(|timeline| places(timeline.lines(), zone, today, unread))
+    };
     view! {
         <div class="messages-frame">
             <div class="messages" role="log" aria-label="Messages" tabindex="0" node_ref=list on:scroll=on_scroll>
@@ -110,20 +137,25 @@ pub fn MessageList() -> impl IntoView {
                         </button>
                     </p>
                 </Show>
-                <ol>
+                <ol node_ref=lines_ref>
                     <For
                         each=lines
-                        key=|line| (line.key.clone(), line.status.clone(), line.id, line.nickname.clone(), line.rev)
-                        children=move |line| {
+                        key=|(line, place)| {
+                            (line.key.clone(), line.status.clone(), line.id, line.nickname.clone(), line.rev, place.clone())
+                        }
+                        children=move |(line, place)| {
                             let id = line.id;
                             view! {
+                                {place.day.map(|day| view! {
+                                    <li class="day-divider"><span role="separator" aria-label=day.clone()>{day.clone()}</span></li>
+                                })}
                                 <Show when=move || id.is_some() && first_unread.get() == id>
                                     // A plain item holding the separator: a list may hold only items.
                                     <li class="unread-marker">
                                         <span role="separator" aria-label="New messages">"New messages"</span>
                                     </li>
                                 </Show>
-                                <MessageLine line/>
+                                <MessageLine line continued=place.continued/>
                             }
                         }
                     />
@@ -143,6 +175,49 @@ pub fn MessageList() -> impl IntoView {
     }
 }
 
+/// Where a line stands in the conversation: under a new day's separator, or continuing a run of
+/// messages by the same author (shown without their name and avatar again).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
+pub struct Place {
+    pub day: Option<String>,
+    pub continued: bool,
+}
+
+/// Messages by the same author within this long of each other read as one run.
+const RUN_GAP_MS: i64 = 5 * 60_000;
+
+/// Each line with its place, for a reader `zone` minutes east of UTC whose today is `today`. A
+/// run breaks at a new day, at the unread marker, at announcements and notices, and after a pause.
+pub fn places(lines: &[Line], zone: i32, today: i64, first_unread: Option<i64>) -> Vec<(Line, Place)> {
+    let mut day_shown = None;
+    let mut previous: Option<&Line> = None;
+    let mut placed = Vec::with_capacity(lines.len());
+    for line in lines {
+        let day = line.sent_at.map(|millis| crate::time_format::day_number(millis, zone));
+        let new_day = day.filter(|&day| day_shown != Some(day));
+        if new_day.is_some() {
+            day_shown = new_day;
+        }
+        let plain = |line: &Line| line.kind == MessageKind::Chat && line.status != LineStatus::Notice;
+        let continued = previous.is_some_and(|previous| {
+            plain(previous)
+                && plain(line)
+                && previous.author_id.is_some()
+                && previous.author_id == line.author_id
+                && new_day.is_none()
+                && (line.id.is_none() || line.id != first_unread)
+                && match (previous.sent_at, line.sent_at) {
+                    (Some(before), Some(after)) => after - before <= RUN_GAP_MS,
+                    _ => true,
+                }
+        });
+        let day = new_day.map(|day| crate::time_format::day_label(day, today));
+        placed.push((line.clone(), Place { day, continued }));
+        previous = Some(line);
+    }
+    placed
+}
+
 /// Brings a message into the middle of the view.
 fn scroll_to_message(id: i64) {
     #[cfg(feature = "hydrate")]
@@ -156,4 +231,84 @@ fn scroll_to_message(id: i64) {
     }
     #[cfg(not(feature = "hydrate"))]
     let _ = id;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::ChatMessage;
+    use crate::timeline::Timeline;
+
+    const MINUTE: i64 = 60_000;
+    /// Monday 24 November 2025, 10:00 UTC.
+    const MORNING: i64 = 1_763_978_400_000;
+
+    fn message(id: i64, author_id: i64, sent_at: i64) -> ChatMessage {
+        ChatMessage {
+            id,
+            room_id: 1,
+            author_id,
+            nickname: format!("user{author_id}"),
+            body: format!("body {id}"),
+            sent_at,
+            client_msg_id: format!("c{id}"),
+            kind: MessageKind::Chat,
+            deleted: false,
+            edited_at: None,
+            rev: 0,
+            reactions: Vec::new(),
+            file: None,
+        }
+    }
+
+    fn placed(history: Vec<ChatMessage>, zone: i32, first_unread: Option<i64>) -> Vec<Place> {
+        let today = crate::time_format::day_number(MORNING, zone);
+        let timeline = Timeline::from_history(history);
+        places(timeline.lines(), zone, today, first_unread).into_iter().map(|(_, place)| place).collect()
+    }
+
+    fn runs(places: &[Place]) -> Vec<bool> {
+        places.iter().map(|place| place.continued).collect()
+    }
+
+    #[test]
+    fn messages_by_one_author_in_quick_succession_form_a_run() {
+        let history =
+            vec![message(1, 7, MORNING), message(2, 7, MORNING + MINUTE), message(3, 8, MORNING + 2 * MINUTE)];
+        assert_eq!(runs(&placed(history, 0, None)), [false, true, false]);
+    }
+
+    #[test]
+    fn a_pause_the_unread_marker_or_an_announcement_breaks_a_run() {
+        let mut announcement = message(4, 7, MORNING + 12 * MINUTE);
+        announcement.kind = MessageKind::Announcement;
+        let history = vec![
+            message(1, 7, MORNING),
+            message(2, 7, MORNING + 6 * MINUTE),
+            message(3, 7, MORNING + 7 * MINUTE),
+            announcement,
+            message(5, 7, MORNING + 13 * MINUTE),
+        ];
+        assert_eq!(runs(&placed(history.clone(), 0, None)), [false, false, true, false, false]);
+        assert_eq!(runs(&placed(history, 0, Some(3))), [false, false, false, false, false]);
+    }
+
+    #[test]
+    fn each_day_of_the_readers_zone_gets_one_separator() {
+        let history = vec![
+            message(1, 7, MORNING - 24 * 60 * MINUTE),
+            message(2, 7, MORNING - 2 * MINUTE),
+            message(3, 7, MORNING),
+        ];
+        let days: Vec<Option<String>> = placed(history.clone(), 0, None).into_iter().map(|place| place.day).collect();
+        assert_eq!(days, [Some("Yesterday".to_owned()), Some("Today".to_owned()), None]);
+        // Across UTC midnight: a new day in London, the same evening an hour further west.
+        let midnight = MORNING + 14 * 60 * MINUTE;
+        let late = vec![message(4, 7, midnight - MINUTE), message(5, 7, midnight + 2 * MINUTE)];
+        assert_eq!(
+            placed(late.clone(), 0, None)[1],
+            Place { day: Some("Tuesday, 25 November".into()), continued: false }
+        );
+        assert_eq!(placed(late, -60, None)[1], Place { day: None, continued: true });
+    }
 }

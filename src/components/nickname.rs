@@ -18,7 +18,10 @@ pub fn NicknameField() -> impl IntoView {
     let join = move || {
         joining.set(true);
         leptos::task::spawn_local(async move {
-            chat.join().await;
+            if chat.join().await {
+                // The join bar goes: the message box is where the visitor goes next.
+                request_animation_frame(|| crate::dom::focus(crate::components::composer::MESSAGE_FIELD));
+            }
             joining.set(false);
         });
     };

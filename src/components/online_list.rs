@@ -6,23 +6,12 @@ use leptos::prelude::*;
 
 use crate::api::start_direct;
 use crate::chat::{go_to, ChatState};
-use crate::protocol::GENERAL_ROOM_ID;
+use crate::components::avatar::Avatar;
 
 #[component]
 pub fn OnlineList() -> impl IntoView {
     let chat = expect_context::<ChatState>();
-    let here = move || {
-        let room_id = chat.room.with(|room| room.as_ref().map(|room| room.id));
-        let members: Vec<i64> = chat.members.with(|members| members.iter().map(|member| member.user_id).collect());
-        // Everyone is in general, including people who signed up after this page loaded.
-        chat.online.with(|online| {
-            online
-                .iter()
-                .filter(|user| room_id == Some(GENERAL_ROOM_ID) || members.contains(&user.user_id))
-                .cloned()
-                .collect::<Vec<_>>()
-        })
-    };
+    let here = move || chat.online_here();
     let count = move || here().len();
     let me = move || chat.me.with(|me| me.as_ref().map(|me| me.id));
     let message = move |user_id: i64| {
@@ -34,7 +23,7 @@ pub fn OnlineList() -> impl IntoView {
         });
     };
     view! {
-        <aside class="online" aria-labelledby="online-heading">
+        <section class="online" aria-labelledby="online-heading">
             <h2 id="online-heading">"Online here " <span class="count">"(" {count} ")"</span></h2>
             <ul aria-label="Online users">
                 <For
@@ -45,6 +34,7 @@ pub fn OnlineList() -> impl IntoView {
                         let label = format!("Message {}", user.nickname);
                         view! {
                             <li class:idle=user.idle>
+                                <Avatar nickname=user.nickname.clone() user_id=Some(user_id)/>
                                 <span class="name">{user.nickname}</span>
                                 {user.idle.then(|| view! { <span class="idle-tag">" (idle)"</span> })}
                                 <Show when=move || me().is_some_and(|me| me != user_id)>
@@ -57,6 +47,6 @@ pub fn OnlineList() -> impl IntoView {
                     }
                 />
             </ul>
-        </aside>
+        </section>
     }
 }

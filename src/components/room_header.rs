@@ -1,12 +1,15 @@
-//! The room's name and what the user can do with it: join a public room they are reading, start a
-//! direct conversation, invite someone, leave, choose its notifications, export it, and (admins)
-//! archive. Archived rooms say so.
+//! The conversation's compact header: the room's name, kind and size, the connection, the members
+//! panel's button, and a menu of what the user can do with the room: leave, choose its
+//! notifications, export it, invite someone, and (admins) archive. Archived rooms say so.
 
 use leptos::prelude::*;
 
-use crate::api::{archive_room, invite, join_room, leave_room, set_notify, start_direct};
+use crate::api::{archive_room, invite, leave_room, set_notify};
 use crate::chat::{go_to, ChatState};
 use crate::components::confirm::Confirm;
+use crate::components::connection_status::ConnectionStatus;
+use crate::components::menu::Menu;
+use crate::components::panels::{DrawerButton, MembersButton};
 use crate::error::AppError;
 use crate::protocol::{NotifyLevel, Role, Room, RoomKind, GENERAL_ROOM_ID};
 
@@ -24,11 +27,7 @@ pub fn RoomHeader() -> impl IntoView {
     let signed_in = move || chat.me.with(Option::is_some);
     let is_admin = move || chat.me.with(|me| me.as_ref().is_some_and(|me| me.role == Role::Admin));
     let manageable = move || room().is_some_and(|room| room.id != GENERAL_ROOM_ID && room.kind != RoomKind::Direct);
-    let title = move || match room() {
-        Some(room) if room.kind == RoomKind::Direct => room.name,
-        Some(room) => format!("#{}", room.name),
-        None => chat.peer.with_value(|peer| peer.as_ref().map(|peer| peer.nickname.clone()).unwrap_or_default()),
-    };
+    let title = move || chat.place_name();
     let kind_label = move || match kind() {
         Some(RoomKind::Public) => "Public room",
         Some(RoomKind::Private) => "Private room",
@@ -41,18 +40,6 @@ pub fn RoomHeader() -> impl IntoView {
         n => format!("{n} members"),
     };
 
-    let join = move |_| {
-        let Some(room_id) = chat.room_id() else { return };
-        leptos::task::spawn_local(async move {
-            report(join_room(room_id).await.map(|room| chat.room_joined(room)));
-        });
-    };
-    let start = move |_| {
-        let Some(peer) = chat.peer.with_value(|peer| peer.as_ref().map(|peer| peer.user_id)) else { return };
-        leptos::task::spawn_local(async move {
-            report(start_direct(peer).await.map(|room| chat.room_joined(room)));
-        });
-    };
     let leave = move |_| {
         let Some(room_id) = chat.room_id() else { return };
         leptos::task::spawn_local(async move {
@@ -108,70 +95,73 @@ pub fn RoomHeader() -> impl IntoView {
         let room_id = chat.room.with(|room| room.as_ref().map_or(0, |room| room.id));
         format!("/api/export?room_id={room_id}&format={format}")
     };
+    let online = Signal::derive(move || chat.online_here().len());
     view! {
         <header class="room-header">
+            <DrawerButton/>
             <div class="room-title">
-                <h2 id="room-heading">{title}</h2>
-                <span class="muted">{kind_label} " · " {member_count}</span>
+                <h1 id="room-heading">{title}</h1>
+                <span class="room-sub">{kind_label} " · " {member_count}</span>
             </div>
-            <div class="room-actions">
-                <Show when=move || signed_in() && room().is_some_and(|room| room.kind == RoomKind::Public && !room.archived) && !chat.joined.get()>
-                    <button type="button" class="join-room" on:click=join>{move || format!("Join {}", title())}</button>
-                </Show>
-                <Show when=move || signed_in() && room().is_none()>
-                    <button type="button" class="start-direct" on:click=start>
-                        {move || format!("Start a conversation with {}", title())}
-                    </button>
-                </Show>
-                <Show when=move || chat.joined.get() && manageable()>
-                    <button type="button" class="link" on:click=leave>"Leave room"</button>
-                </Show>
-                <Show when=move || chat.joined.get() && room().is_some()>
-                    <label class="notify-level">
-                        "Notify: "
-                        <select
-                            aria-label="Notifications from this room"
-                            prop:value=move || notify_value(room().map(|room| room.notify_level()))
-                            on:change=move |ev| set_level(event_target_value(&ev))
-                        >
-                            // `selected` as well as the property: the server's HTML shows the level
-                            // itself, so nothing changes when the page hydrates.
-                            {[("all", "All messages"), ("mentions", "Mentions"), ("nothing", "Nothing")]
-                                .into_iter()
-                                .map(|(value, label)| {
-                                    let selected = move || notify_value(room().map(|room| room.notify_level())) == value;
-                                    view! { <option value=value selected=selected>{label}</option> }
-                                })
-                                .collect_view()}
-                        </select>
-                    </label>
-                </Show>
+            <div class="room-tools">
+                <ConnectionStatus/>
+                <MembersButton online/>
                 <Show when=move || signed_in() && room().is_some()>
-                    <span class="export" role="group" aria-label="Export this room">
-                        "Export: "
-                        <a href=move || export_link("json") download rel="external">"JSON"</a>
-                        " · "
-                        <a href=move || export_link("html") download rel="external">"HTML"</a>
-                    </span>
-                </Show>
-                <Show when=move || is_admin() && manageable() && room().is_some_and(|room| !room.archived)>
-                    <Show when=move || !confirming_archive.get()>
-                        <button type="button" class="link" on:click=move |_| confirming_archive.set(true)>
-                            "Archive room"
-                        </button>
-                    </Show>
-                    <Confirm question="Archive for everyone?".to_owned() yes="Yes, archive" open=confirming_archive on_yes=archive/>
+                    <Menu class="room-menu" button=|| view! {
+                        <span aria-hidden="true">"⋯"</span>
+                        <span class="visually-hidden">"Room options"</span>
+                    }>
+                        <Show when=move || chat.joined.get() && manageable()>
+                            <button type="button" class="menu-item" on:click=leave>"Leave room"</button>
+                        </Show>
+                        <Show when=move || chat.joined.get()>
+                            <label class="menu-field notify-level">
+                                "Notify me of"
+                                <select
+                                    aria-label="Notifications from this room"
+                                    prop:value=move || notify_value(room().map(|room| room.notify_level()))
+                                    on:change=move |ev| set_level(event_target_value(&ev))
+                                >
+                                    // `selected` as well as the property: the server's HTML shows the level
+                                    // itself, so nothing changes when the page hydrates.
+                                    {[("all", "All messages"), ("mentions", "Mentions"), ("nothing", "Nothing")]
+                                        .into_iter()
+                                        .map(|(value, label)| {
+                                            let selected = move || notify_value(room().map(|room| room.notify_level())) == value;
+                                            view! { <option value=value selected=selected>{label}</option> }
+                                        })
+                                        .collect_view()}
+                                </select>
+                            </label>
+                        </Show>
+                        <span class="menu-field export" role="group" aria-label="Export this room">
+                            "Export as "
+                            <a href=move || export_link("json") download rel="external">"JSON"</a>
+                            " · "
+                            <a href=move || export_link("html") download rel="external">"HTML"</a>
+                        </span>
+                        <Show when=move || chat.joined.get() && manageable() && room().is_some_and(|room| !room.archived)>
+                            <form class="invite" on:submit=on_invite>
+                                <label for="invitee">"Invite"</label>
+                                <div class="inline">
+                                    <input id="invitee" type="text" placeholder="nickname" bind:value=invitee autocomplete="off"/>
+                                    <button type="submit">"Add to room"</button>
+                                </div>
+                            </form>
+                        </Show>
+                        <Show when=move || is_admin() && manageable() && room().is_some_and(|room| !room.archived)>
+                            <Show when=move || !confirming_archive.get()>
+                                <button type="button" class="menu-item danger" on:click=move |_| confirming_archive.set(true)>
+                                    "Archive room"
+                                </button>
+                            </Show>
+                            <Confirm question="Archive for everyone?".to_owned() yes="Yes, archive" open=confirming_archive on_yes=archive/>
+                        </Show>
+                    </Menu>
                 </Show>
             </div>
             <Show when=move || room().is_some_and(|room| room.archived)>
                 <p class="archived-note">"This room is archived: its history stays, and it takes no new messages."</p>
-            </Show>
-            <Show when=move || chat.joined.get() && manageable() && room().is_some_and(|room| !room.archived)>
-                <form class="invite" on:submit=on_invite>
-                    <label for="invitee">"Invite"</label>
-                    <input id="invitee" type="text" placeholder="nickname" bind:value=invitee autocomplete="off"/>
-                    <button type="submit">"Add to room"</button>
-                </form>
             </Show>
             <p class="room-notice" aria-live="polite">{move || notice.get()}</p>
         </header>

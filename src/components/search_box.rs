@@ -13,7 +13,8 @@ pub fn SearchBox(#[prop(optional, into)] query: String) -> impl IntoView {
                 name="q"
                 value=query
                 aria-label="Search messages"
-                placeholder="Search: words, \"phrase\", from:nick, in:room"
+                placeholder="Search messages"
+                title="Words, \"a phrase\", from:nick, in:room, before: and after: dates"
                 maxlength="256"
             />
             <button type="submit">"Search"</button>

@@ -2,15 +2,22 @@
 //! public rooms to browse. Links are ordinary page loads (`rel="external"`): each page has its own
 //! socket, resumed from where the last one stopped.
 
+use leptos::html::Nav;
 use leptos::prelude::*;
 
 use crate::chat::ChatState;
+use crate::components::keyboard::ShortcutsButton;
+use crate::components::modal::{Modal, ModalLink};
 use crate::components::new_room::NewRoomForm;
+use crate::components::panels::{overlay_keys, Panels, SIDEBAR};
+use crate::components::search_box::SearchBox;
+use crate::components::user_menu::UserMenu;
 use crate::protocol::{Room, RoomKind};
 
 #[component]
 pub fn Sidebar() -> impl IntoView {
     let chat = expect_context::<ChatState>();
+    let panels = expect_context::<Panels>();
     let here = move || chat.room.with(|room| room.as_ref().map(|room| room.id));
     let listed = move |direct: bool| {
         chat.rooms.with(|rooms| {
@@ -21,55 +28,112 @@ pub fn Sidebar() -> impl IntoView {
                 .collect::<Vec<_>>()
         })
     };
+    let signed_in = move || chat.me.with(Option::is_some);
+    let creating = RwSignal::new(false);
+    let browsing = RwSignal::new(false);
+    // Opening the list asks again, so rooms created since the page loaded are there.
+    Effect::new(move |_| {
+        if browsing.get() {
+            refresh_directory(chat);
+        }
+    });
+    let nav = NodeRef::<Nav>::new();
+    let on_keydown = overlay_keys(panels, ".drawer-button", move || nav.get_untracked().map(Into::into));
+    view! {
+        <nav id=SIDEBAR class="sidebar" aria-label="Rooms and conversations" node_ref=nav on:keydown=on_keydown>
+            <div class="sidebar-head">
+                <a class="brand" href="/" rel="external">"Natter"</a>
+                <a
+                    id="sidebar-close"
+                    role="button"
+                    class="icon-button drawer-close"
+                    href="#"
+                    on:click=move |ev| {
+                        ev.prevent_default();
+                        panels.drawer.set(false);
+                        crate::dom::focus_selector(".drawer-button");
+                    }
+                >
+                    <span aria-hidden="true">"×"</span>
+                    <span class="visually-hidden">"Close rooms"</span>
+                </a>
+            </div>
+            <SearchBox/>
+            <div class="sidebar-scroll">
+                <div class="section-head">
+                    <h2 id="rooms-heading">"Rooms"</h2>
+                    <Show when=signed_in>
+                        <ModalLink target="new-room-dialog" open=creating class="icon-button add-room">
+                            <span aria-hidden="true">"+"</span>
+                            <span class="visually-hidden">"Create a room"</span>
+                        </ModalLink>
+                    </Show>
+                </div>
+                <ul class="room-list" aria-labelledby="rooms-heading">
+                    <For
+                        each=move || listed(false)
+                        key=|room: &Room| (room.id, room.name.clone(), room.unread, room.mentions, room.kind)
+                        children=move |room| view! { <li>{room_link(room, here)}</li> }
+                    />
+                </ul>
+                <ModalLink target="browse-dialog" open=browsing class="browse-link">"Browse rooms"</ModalLink>
+                <Show when=signed_in>
+                    <div class="section-head">
+                        <h2 id="direct-heading">"Direct messages"</h2>
+                    </div>
+                    <ul class="room-list" aria-labelledby="direct-heading">
+                        <For
+                            each=move || listed(true)
+                            key=|room: &Room| (room.id, room.name.clone(), room.unread, room.mentions)
+                            children=move |room| view! { <li>{room_link(room, here)}</li> }
+                        />
+                    </ul>
+                </Show>
+            </div>
+            <div class="sidebar-foot">
+                <UserMenu/>
+                <ShortcutsButton/>
+            </div>
+        </nav>
+        <Show when=signed_in>
+            <Modal id="new-room-dialog" title="Create a room" open=creating>
+                <NewRoomForm/>
+            </Modal>
+        </Show>
+        <Modal id="browse-dialog" title="Browse rooms" open=browsing>
+            <BrowseRooms/>
+        </Modal>
+    }
+}
+
+/// The public rooms this user is not in yet, with how many people are in each.
+#[component]
+fn BrowseRooms() -> impl IntoView {
+    let chat = expect_context::<ChatState>();
     let browsable = move || {
         let mine: Vec<i64> = chat.rooms.with(|rooms| rooms.iter().map(|room| room.id).collect());
         chat.directory
             .with(|directory| directory.iter().filter(|room| !mine.contains(&room.id)).cloned().collect::<Vec<_>>())
     };
-    let signed_in = move || chat.me.with(Option::is_some);
     view! {
-        <nav class="sidebar" aria-label="Rooms and conversations">
-            <h2 id="rooms-heading">"Rooms"</h2>
-            <ul class="room-list" aria-labelledby="rooms-heading">
-                <For
-                    each=move || listed(false)
-                    key=|room: &Room| (room.id, room.name.clone(), room.unread, room.mentions, room.kind)
-                    children=move |room| view! { <li>{room_link(room, here)}</li> }
-                />
-            </ul>
-            <Show when=signed_in>
-                <NewRoomForm/>
-            </Show>
-            // Opening the list asks again, so rooms created since the page loaded are there.
-            <details class="browse" on:toggle=move |_| refresh_directory(chat)>
-                <summary>"Browse public rooms"</summary>
-                <ul aria-label="Public rooms">
-                    <For
-                        each=browsable
-                        key=|room| room.id
-                        children=|room| {
-                            let members = if room.members == 1 { "1 member".to_owned() } else { format!("{} members", room.members) };
-                            view! {
-                                <li>
-                                    <a href=format!("/r/{}", room.name) rel="external">{format!("#{}", room.name)}</a>
-                                    " " <span class="muted">{members}</span>
-                                </li>
-                            }
-                        }
-                    />
-                </ul>
-            </details>
-            <Show when=signed_in>
-                <h2 id="direct-heading">"Direct messages"</h2>
-                <ul class="room-list" aria-labelledby="direct-heading">
-                    <For
-                        each=move || listed(true)
-                        key=|room: &Room| (room.id, room.name.clone(), room.unread, room.mentions)
-                        children=move |room| view! { <li>{room_link(room, here)}</li> }
-                    />
-                </ul>
-            </Show>
-        </nav>
+        <ul class="browse-list" aria-label="Public rooms">
+            <For
+                each=browsable
+                key=|room| room.id
+                children=|room| {
+                    let members = if room.members == 1 { "1 member".to_owned() } else { format!("{} members", room.members) };
+                    view! {
+                        <li>
+                            <a href=format!("/r/{}", room.name) rel="external">{format!("#{}", room.name)}</a>
+                            " " <span class="muted">{members}</span>
+                        </li>
+                    }
+                }
+            />
+        </ul>
+        <Show when=move || browsable().is_empty()>
+            <p class="muted">"You are in every public room. Create one with + beside Rooms."</p>
+        </Show>
     }
 }
 

@@ -1,5 +1,5 @@
-//! Sending files: the Attach button (a file input), and for each file on its way a progress bar, or
-//! the reason it was refused with a Dismiss button. Drag-and-drop and paste (in `pages/chat` and the
+//! Sending files: the Attach button (a file input, inside the composer), and for each file on its
+//! way a progress bar, or the reason it was refused with a Dismiss button. Drag-and-drop and paste (in `pages/chat` and the
 //! composer) end up here too.
 
 use leptos::prelude::*;
@@ -7,8 +7,9 @@ use leptos::prelude::*;
 use crate::chat::ChatState;
 use crate::components::attachment::human_size;
 
+/// The composer's paper clip: picks files to send to this room.
 #[component]
-pub fn UploadTray() -> impl IntoView {
+pub fn AttachButton() -> impl IntoView {
     let chat = expect_context::<ChatState>();
     let on_pick = move |ev: leptos::ev::Event| {
         #[cfg(feature = "hydrate")]
@@ -23,13 +24,22 @@ pub fn UploadTray() -> impl IntoView {
         let _ = ev;
     };
     view! {
+        <Show when=move || chat.me.with(Option::is_some) && chat.can_post()>
+            <label class="attach icon-button" title="Attach file">
+                <svg aria-hidden="true" viewBox="0 0 24 24" width="20" height="20">
+                    <path d="M16.5 6.5 8.6 14.4a2 2 0 0 0 2.8 2.8l8-8a4 4 0 0 0-5.6-5.6l-8 8a6 6 0 0 0 8.5 8.5l7-7"/>
+                </svg>
+                <span class="visually-hidden">"Attach file" <input type="file" multiple on:change=on_pick/></span>
+            </label>
+        </Show>
+    }
+}
+
+#[component]
+pub fn UploadTray() -> impl IntoView {
+    let chat = expect_context::<ChatState>();
+    view! {
         <div class="uploads">
-            <Show when=move || chat.me.with(Option::is_some) && chat.can_post()>
-                <label class="attach">
-                    "Attach file"
-                    <input type="file" multiple class="visually-hidden" on:change=on_pick/>
-                </label>
-            </Show>
             <ul class="upload-list" aria-label="Files being sent">
                 <For
                     each=move || chat.uploads.get()

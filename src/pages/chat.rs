@@ -10,18 +10,13 @@ use crate::api::{get_room_page, RoomPage};
 use crate::chat::ChatState;
 use crate::components::{
     composer::Composer,
-    connection_status::ConnectionStatus,
-    keyboard::{KeyboardShortcuts, SkipLink},
+    join_bar::JoinBar,
+    keyboard::{KeyboardShortcuts, ShortcutsHelp, SkipLink},
     message_list::MessageList,
-    nickname::NicknameField,
-    notifications::NotificationsToggle,
     online_list::OnlineList,
-    password::PasswordForm,
+    panels::{overlay_keys, Panels, MEMBERS},
     room_header::RoomHeader,
-    search_box::SearchBox,
     sidebar::Sidebar,
-    sign_in::SignInForm,
-    sign_out::SignOutButton,
     typing_indicator::TypingIndicator,
     upload_tray::UploadTray,
 };
@@ -96,55 +91,65 @@ fn Chat(page: RoomPage) -> impl IntoView {
     // that typing now reaches the components.
     let hydrated = RwSignal::new(false);
     Effect::new(move |_| hydrated.set(true));
+    // Day separators: hydrated in the zone the server drew them in, then the browser's own.
+    Effect::new(move |_| chat.zone_minutes.set(crate::time_format::local_zone_minutes()));
     let title = move || {
-        let place = chat.room.with(|room| match room {
-            Some(room) if room.kind == crate::protocol::RoomKind::Direct => room.name.clone(),
-            Some(room) => format!("#{}", room.name),
-            None => chat.peer.with_value(|peer| peer.as_ref().map(|peer| peer.nickname.clone()).unwrap_or_default()),
-        });
+        let place = chat.place_name();
         match chat.total_unread() {
             0 => format!("{place} · Natter"),
             unread => format!("({unread}) {place} · Natter"),
         }
     };
+    let panels = Panels::new();
+    provide_context(panels);
+    provide_context(ShortcutsHelp::new());
+    // The composer is for members; a visitor has it too (sending joins them), and a banned user
+    // reads the reason in its alert.
+    let composing = move || chat.me.with(Option::is_none) || chat.joined.get() || chat.banned.get();
+    let members = NodeRef::<leptos::html::Aside>::new();
+    let members_keys = overlay_keys(panels, ".members-button", move || members.get_untracked().map(Into::into));
     view! {
         <Title text=live_title(title)/>
-        <div class="app" data-hydrated=move || hydrated.get().then_some("true")>
+        <div class=move || panels.classes() data-hydrated=move || hydrated.get().then_some("true")>
             <SkipLink/>
-            <header class="topbar">
-                <h1>"Natter"</h1>
-                <SearchBox/>
-                <div class="topbar-end">
-                    <KeyboardShortcuts/>
-                    <ConnectionStatus/>
-                    <SignOutButton/>
-                </div>
-            </header>
-            <div class="layout">
-                <Sidebar/>
-                <main class="conversation" on:dragover=allow_drop on:drop=move |ev| drop_files(chat, ev)>
-                    <RoomHeader/>
-                    <noscript>
-                        <p class="noscript">"Natter needs JavaScript to send messages; the history below is read-only."</p>
-                    </noscript>
-                    <MessageList/>
+            <Sidebar/>
+            <main class="conversation" on:dragover=allow_drop on:drop=move |ev| drop_files(chat, ev)>
+                <RoomHeader/>
+                <noscript>
+                    <p class="noscript">"Natter needs JavaScript to send messages; the history below is read-only."</p>
+                </noscript>
+                <MessageList/>
+                <footer class="dock">
                     <TypingIndicator/>
-                    // A banned user is told so by the composer's alert; joining again is not offered.
-                    <Show when=move || !chat.banned.get()>
-                        <NicknameField/>
-                        <SignInForm/>
-                    </Show>
+                    <JoinBar/>
                     <UploadTray/>
-                    <form class="composer-form" on:submit=|ev| ev.prevent_default()>
-                        <Composer/>
-                    </form>
-                </main>
-                <div class="side">
-                    <NotificationsToggle/>
-                    <OnlineList/>
-                    <PasswordForm/>
+                    <Show when=composing>
+                        <form class="composer-form" on:submit=|ev| ev.prevent_default()>
+                            <Composer/>
+                        </form>
+                    </Show>
+                </footer>
+            </main>
+            <aside id=MEMBERS class="members-panel" aria-label="Members" node_ref=members on:keydown=members_keys>
+                <div class="panel-head">
+                    <a
+                        id="members-close"
+                        class="icon-button panel-close"
+                        href="#"
+                        on:click=move |ev| {
+                            ev.prevent_default();
+                            panels.members.set(Some(false));
+                            crate::dom::focus_selector(".members-button");
+                        }
+                    >
+                        <span aria-hidden="true">"×"</span>
+                        <span class="visually-hidden">"Close members"</span>
+                    </a>
                 </div>
-            </div>
+                <OnlineList/>
+            </aside>
+            <div class="scrim" aria-hidden="true" on:click=move |_| panels.close_overlays()></div>
+            <KeyboardShortcuts/>
         </div>
     }
 }

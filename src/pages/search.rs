@@ -33,9 +33,12 @@ pub fn SearchPage() -> impl IntoView {
             (q, answer)
         },
     );
+    // Effects run only in the browser: the mark tells tests (and people debugging) the page is live.
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
     view! {
         <Title text="Search · Natter"/>
-        <div class="app search-page">
+        <div class="app search-page" data-hydrated=move || hydrated.get().then_some("true")>
             <header class="topbar">
                 <h1><a href="/" rel="external">"Natter"</a></h1>
                 <SearchBox query=query.with_untracked(|q| q.get("q").unwrap_or_default())/>

@@ -1,0 +1,91 @@
+//! A dialog over the page. Its opener is a link to `#id`, so without JavaScript the stylesheet opens
+//! it (`:target`) and its Close link (`#`) shuts it. Hydrated, the opener sets `open` instead:
+//! focus moves into the dialog, Tab stays inside it, Escape or a click on the backdrop closes it,
+//! and focus goes back to where it was.
+
+use leptos::html::Div;
+use leptos::prelude::*;
+
+use crate::dom::FocusReturn;
+
+#[component]
+pub fn Modal(id: &'static str, title: &'static str, open: RwSignal<bool>, children: Children) -> impl IntoView {
+    let card = NodeRef::<Div>::new();
+    let came_from = StoredValue::new(None::<FocusReturn>);
+    Effect::new(move |was_open: Option<bool>| {
+        let is_open = open.get();
+        if is_open && was_open == Some(false) {
+            came_from.set_value(Some(FocusReturn::remember()));
+            // The dialog is displayed from the next frame on: only then can its controls take focus.
+            request_animation_frame(move || {
+                if let Some(card) = card.get_untracked() {
+                    crate::dom::focus_first(&card);
+                }
+            });
+        } else if !is_open && was_open == Some(true) {
+            crate::dom::forget_fragment(id);
+            if let Some(focus) = came_from.try_update_value(Option::take).flatten() {
+                focus.restore();
+            }
+        }
+        is_open
+    });
+    let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
+        if ev.key() == "Escape" {
+            ev.prevent_default();
+            open.set(false);
+        } else if let Some(card) = card.get_untracked() {
+            crate::dom::trap_tab(&card, &ev);
+        }
+    };
+    let heading = format!("{id}-heading");
+    let labelled_by = heading.clone();
+    view! {
+        <div id=id class="modal" class:open=move || open.get() on:click=move |_| open.set(false) on:keydown=on_keydown>
+            <div
+                class="modal-card"
+                role="dialog"
+                aria-modal="true"
+                aria-labelledby=labelled_by
+                node_ref=card
+                on:click=|ev| ev.stop_propagation()
+            >
+                <div class="modal-head">
+                    <h2 id=heading>{title}</h2>
+                    <a class="icon-button modal-close" href="#" on:click=move |ev| {
+                        ev.prevent_default();
+                        open.set(false);
+                    }>
+                        <span aria-hidden="true">"×"</span>
+                        <span class="visually-hidden">"Close"</span>
+                    </a>
+                </div>
+                {children()}
+            </div>
+        </div>
+    }
+}
+
+/// The link that opens a dialog: its fragment without JavaScript, the dialog's signal with it.
+#[component]
+pub fn ModalLink(
+    target: &'static str,
+    open: RwSignal<bool>,
+    #[prop(optional)] class: &'static str,
+    children: Children,
+) -> impl IntoView {
+    view! {
+        <a
+            href=format!("#{target}")
+            class=class
+            role="button"
+            aria-haspopup="dialog"
+            on:click=move |ev| {
+                ev.prevent_default();
+                open.set(true);
+            }
+        >
+            {children()}
+        </a>
+    }
+}

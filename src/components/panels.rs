@@ -1,0 +1,154 @@
+//! What the chat page shows beside the conversation, and the buttons that show it: on a phone the
+//! rooms are a drawer and the members a sheet over the conversation; on a desk the rooms are always
+//! there and the members panel opens and closes. Without JavaScript the buttons are links to the
+//! panels (`#sidebar`, `#members`) and the stylesheet opens them (`:target`).
+
+use leptos::prelude::*;
+
+/// The sidebar's and the members panel's element ids.
+pub const SIDEBAR: &str = "sidebar";
+pub const MEMBERS: &str = "members";
+
+/// The stylesheet's breakpoints: a phone (drawer and sheet), and a desk wide enough to show the
+/// members beside the conversation until they are closed (narrower, they show once asked for).
+const PHONE_WIDTH: &str = "(max-width: 640px)";
+const WIDE_WIDTH: &str = "(min-width: 1100px)";
+
+#[derive(Clone, Copy)]
+pub struct Panels {
+    /// The rooms drawer is open (phones only: on a desk the sidebar is always shown).
+    pub drawer: RwSignal<bool>,
+    /// The members panel: `None` is this width's default (shown on a wide desk, hidden otherwise).
+    pub members: RwSignal<Option<bool>>,
+    /// The page is laid out for a phone; false on the server, set once the page is live.
+    pub phone: RwSignal<bool>,
+    /// The page is wide enough for the members column by default; true on the server.
+    pub wide: RwSignal<bool>,
+}
+
+impl Panels {
+    pub fn new() -> Self {
+        // The server draws a wide desk; the stylesheet lays out other widths until hydration.
+        let panels = Self {
+            drawer: RwSignal::new(false),
+            members: RwSignal::new(None),
+            phone: RwSignal::new(false),
+            wide: RwSignal::new(true),
+        };
+        // Effects run only in the browser, after hydration: the server's HTML stays as rendered.
+        Effect::new(move |_| {
+            let (phone, wide) = (panels.phone, panels.wide);
+            phone.set(crate::dom::media_matches(PHONE_WIDTH, move |narrow| phone.set(narrow)));
+            wide.set(crate::dom::media_matches(WIDE_WIDTH, move |is_wide| wide.set(is_wide)));
+            crate::dom::follow_visual_viewport();
+        });
+        panels
+    }
+
+    pub fn members_shown(&self) -> bool {
+        self.members.get().unwrap_or(self.wide.get())
+    }
+
+    /// A panel over the conversation is open: the scrim behind it shows, and closes it when touched.
+    pub fn overlay(&self) -> bool {
+        self.phone.get() && (self.drawer.get() || self.members.get() == Some(true))
+    }
+
+    pub fn close_overlays(&self) {
+        self.drawer.set(false);
+        if self.phone.get_untracked() {
+            self.members.set(None);
+        }
+    }
+
+    /// The page's classes that open and close the panels.
+    pub fn classes(&self) -> String {
+        let mut classes = String::from("app");
+        if self.drawer.get() {
+            classes.push_str(" drawer-open");
+        }
+        match self.members.get() {
+            Some(true) => classes.push_str(" members-open"),
+            Some(false) => classes.push_str(" members-closed"),
+            None => {}
+        }
+        classes
+    }
+}
+
+impl Default for Panels {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Opens the rooms drawer (shown on phones only).
+#[component]
+pub fn DrawerButton() -> impl IntoView {
+    let panels = expect_context::<Panels>();
+    view! {
+        <a
+            href=format!("#{SIDEBAR}")
+            class="icon-button drawer-button"
+            role="button"
+            aria-controls=SIDEBAR
+            aria-expanded=move || panels.drawer.get().to_string()
+            on:click=move |ev| {
+                ev.prevent_default();
+                panels.drawer.set(true);
+                request_animation_frame(|| crate::dom::focus("sidebar-close"));
+            }
+        >
+            <span aria-hidden="true">"☰"</span>
+            <span class="visually-hidden">"Rooms"</span>
+        </a>
+    }
+}
+
+/// Shows and hides the members panel; it reads how many are online here.
+#[component]
+pub fn MembersButton(#[prop(into)] online: Signal<usize>) -> impl IntoView {
+    let panels = expect_context::<Panels>();
+    view! {
+        <a
+            href=format!("#{MEMBERS}")
+            class="members-button"
+            role="button"
+            aria-controls=MEMBERS
+            aria-expanded=move || panels.members_shown().to_string()
+            on:click=move |ev| {
+                ev.prevent_default();
+                let shown = panels.members_shown();
+                panels.members.set(Some(!shown));
+                if !shown && panels.phone.get_untracked() {
+                    request_animation_frame(|| crate::dom::focus("members-close"));
+                }
+            }
+        >
+            <span class="visually-hidden">"Members, "</span>
+            <span class="online-dot" aria-hidden="true"></span>
+            {move || format!("{} online", online.get())}
+        </a>
+    }
+}
+
+/// Keys inside an open drawer or sheet on a phone: Escape closes it and gives focus back to the
+/// button that opened it (found by its class), Tab stays inside.
+pub fn overlay_keys(
+    panels: Panels,
+    button: &'static str,
+    container: impl Fn() -> Option<leptos::web_sys::Element> + Copy,
+) -> impl Fn(leptos::ev::KeyboardEvent) + Copy {
+    move |ev: leptos::ev::KeyboardEvent| {
+        if !panels.overlay() || crate::dom::in_open_menu(&ev) {
+            return;
+        }
+        if ev.key() == "Escape" {
+            ev.prevent_default();
+            panels.close_overlays();
+            crate::dom::focus_selector(button);
+        } else if let Some(container) = container() {
+            crate::dom::trap_tab(&container, &ev);
+        }
+    }
+}

@@ -1,0 +1,67 @@
+//! The signed-in user's menu at the foot of the sidebar: their nickname (rename), a password for
+//! other devices, desktop notifications, the theme and signing out. A visitor gets the theme alone.
+
+use leptos::prelude::*;
+
+use crate::chat::ChatState;
+use crate::components::{
+    avatar::Avatar, menu::Menu, nickname::NicknameField, notifications::NotificationsToggle, password::PasswordForm,
+    sign_out::SignOutButton,
+};
+
+#[component]
+pub fn UserMenu() -> impl IntoView {
+    let chat = expect_context::<ChatState>();
+    let signed_in = move || chat.me.with(Option::is_some);
+    let button = move || {
+        chat.me.get().map_or_else(
+            || view! { <span class="me-name">"Settings"</span> }.into_any(),
+            |me| {
+                view! {
+                    <Avatar nickname=me.nickname.clone() user_id=Some(me.id)/>
+                    <span class="me-name">{me.nickname}</span>
+                }
+                .into_any()
+            },
+        )
+    };
+    view! {
+        <Menu class="user-menu" button=button>
+            <Show when=signed_in>
+                <NicknameField/>
+                <PasswordForm/>
+                <NotificationsToggle/>
+            </Show>
+            <ThemeChoice/>
+            <SignOutButton/>
+        </Menu>
+    }
+}
+
+/// Light, dark, or whatever the system says. Kept in this browser; the page's first script applies
+/// it before the first paint (see `app::THEME_SCRIPT`).
+#[component]
+fn ThemeChoice() -> impl IntoView {
+    // "system" on the server and at hydration, so both render the same; then what this browser chose.
+    let theme = RwSignal::new("system".to_owned());
+    Effect::new(move |_| {
+        if let Some(stored) = crate::dom::stored_theme() {
+            theme.set(stored);
+        }
+    });
+    let choose = move |ev: leptos::ev::Event| {
+        let chosen = event_target_value(&ev);
+        crate::dom::choose_theme(matches!(chosen.as_str(), "light" | "dark").then_some(chosen.as_str()));
+        theme.set(chosen);
+    };
+    view! {
+        <label class="menu-field">
+            "Theme"
+            <select prop:value=move || theme.get() on:change=choose>
+                <option value="system">"Same as the system"</option>
+                <option value="light">"Light"</option>
+                <option value="dark">"Dark"</option>
+            </select>
+        </label>
+    }
+}
