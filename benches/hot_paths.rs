@@ -8,9 +8,9 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use natter::db::{NewMessage, Store};
-use natter::hub::Hub;
 use natter::protocol::{decode_client_frame, ChatMessage, MessageKind, ServerFrame, GENERAL_ROOM_ID};
+use natter::server::db::{NewMessage, Store};
+use natter::server::hub::Hub;
 use tokio::runtime::Runtime;
 
 fn sample_message(id: i64) -> ChatMessage {
@@ -79,7 +79,7 @@ fn new_message(author_id: i64, n: u64) -> NewMessage {
 }
 
 async fn bench_user(store: &Store) -> i64 {
-    let nickname = natter::identity::nickname("bench").expect("a valid nickname");
+    let nickname = natter::server::identity::nickname("bench").expect("a valid nickname");
     store.create_user(nickname, vec![0; 32], i64::MAX).await.expect("user").id
 }
 

@@ -75,8 +75,12 @@ pub async fn get_history(
         }
         let state = crate::server::app_state()?;
         let viewer = crate::server::current_session(&state).await?.map(|(account, _)| account);
-        let room = crate::rooms::readable(&state, viewer.as_ref(), room_id.unwrap_or(crate::protocol::GENERAL_ROOM_ID))
-            .await?;
+        let room = crate::server::rooms::readable(
+            &state,
+            viewer.as_ref(),
+            room_id.unwrap_or(crate::protocol::GENERAL_ROOM_ID),
+        )
+        .await?;
         let limit = crate::protocol::history_limit(limit);
         let page = match after {
             Some(after) => state.store.newer(room.id, after, limit).await,
@@ -95,7 +99,7 @@ pub async fn search(q: String, before: Option<i64>) -> Result<SearchResults, App
     crate::server::respond(async move {
         let state = crate::server::app_state()?;
         let viewer = crate::server::current_session(&state).await?.map(|(account, _)| account);
-        crate::search::run(&state, viewer.as_ref(), &q, before).await
+        crate::server::search::run(&state, viewer.as_ref(), &q, before).await
     })
     .await
 }
@@ -107,8 +111,12 @@ pub async fn get_online(room_id: Option<i64>) -> Result<Vec<OnlineUser>, AppErro
     crate::server::respond(async move {
         let state = crate::server::app_state()?;
         let viewer = crate::server::current_session(&state).await?.map(|(account, _)| account);
-        let room = crate::rooms::readable(&state, viewer.as_ref(), room_id.unwrap_or(crate::protocol::GENERAL_ROOM_ID))
-            .await?;
+        let room = crate::server::rooms::readable(
+            &state,
+            viewer.as_ref(),
+            room_id.unwrap_or(crate::protocol::GENERAL_ROOM_ID),
+        )
+        .await?;
         let members = state.store.members(room.id).await.map_err(|error| AppError::internal("online", &error))?;
         let members: std::collections::HashSet<i64> = members.iter().map(|member| member.user_id).collect();
         Ok(state.hub.online().into_iter().filter(|user| members.contains(&user.user_id)).collect())
@@ -122,7 +130,7 @@ pub async fn get_members(room_id: i64) -> Result<Vec<Member>, AppError> {
     crate::server::respond(async move {
         let state = crate::server::app_state()?;
         let viewer = crate::server::current_session(&state).await?.map(|(account, _)| account);
-        let room = crate::rooms::readable(&state, viewer.as_ref(), room_id).await?;
+        let room = crate::server::rooms::readable(&state, viewer.as_ref(), room_id).await?;
         state.store.members(room.id).await.map_err(|error| AppError::internal("members", &error))
     })
     .await
@@ -132,7 +140,7 @@ pub async fn get_members(room_id: i64) -> Result<Vec<Member>, AppError> {
 /// with `at`, opened at that message with context around it.
 #[server(endpoint = "room_page", input = GetUrl)]
 pub async fn get_room_page(room: Option<String>, peer: Option<i64>, at: Option<i64>) -> Result<RoomPage, AppError> {
-    crate::server::respond(crate::rooms::page(room, peer, at)).await
+    crate::server::respond(crate::server::rooms::page(room, peer, at)).await
 }
 
 /// Sets when the signed-in user gets a browser notification from a room they are in: `all`,
@@ -141,7 +149,7 @@ pub async fn get_room_page(room: Option<String>, peer: Option<i64>, at: Option<i
 pub async fn set_notify(room_id: i64, level: crate::protocol::NotifyLevel) -> Result<(), AppError> {
     crate::server::respond(async move {
         let (state, account) = crate::server::signed_in().await?;
-        let failed = |error: crate::db::DbError| AppError::internal("notification setting", &error);
+        let failed = |error: crate::server::db::DbError| AppError::internal("notification setting", &error);
         if state.store.set_notify(room_id, account.id, level).await.map_err(failed)? {
             Ok(())
         } else {
@@ -158,7 +166,7 @@ pub async fn set_notify(room_id: i64, level: crate::protocol::NotifyLevel) -> Re
 pub async fn get_public_rooms() -> Result<Vec<DirectoryRoom>, AppError> {
     crate::server::respond(async move {
         let state = crate::server::app_state()?;
-        crate::rooms::directory(&state).await
+        crate::server::rooms::directory(&state).await
     })
     .await
 }
@@ -168,7 +176,7 @@ pub async fn get_public_rooms() -> Result<Vec<DirectoryRoom>, AppError> {
 pub async fn create_room(name: String, private: Option<String>) -> Result<Room, AppError> {
     crate::server::respond(async move {
         let (state, account) = crate::server::signed_in().await?;
-        let room = crate::rooms::create(&state, &account, &name, private.is_some_and(|p| p != "false")).await?;
+        let room = crate::server::rooms::create(&state, &account, &name, private.is_some_and(|p| p != "false")).await?;
         crate::server::redirect_forms_to(&room.path());
         Ok(room)
     })
@@ -180,7 +188,7 @@ pub async fn create_room(name: String, private: Option<String>) -> Result<Room, 
 pub async fn join_room(room_id: i64) -> Result<Room, AppError> {
     crate::server::respond(async move {
         let (state, account) = crate::server::signed_in().await?;
-        let room = crate::rooms::join(&state, &account, room_id).await?;
+        let room = crate::server::rooms::join(&state, &account, room_id).await?;
         crate::server::redirect_forms_to(&room.path());
         Ok(room)
     })
@@ -192,7 +200,7 @@ pub async fn join_room(room_id: i64) -> Result<Room, AppError> {
 pub async fn leave_room(room_id: i64) -> Result<(), AppError> {
     crate::server::respond(async move {
         let (state, account) = crate::server::signed_in().await?;
-        crate::rooms::leave(&state, &account, room_id).await?;
+        crate::server::rooms::leave(&state, &account, room_id).await?;
         crate::server::redirect_forms_to("/");
         Ok(())
     })
@@ -204,7 +212,7 @@ pub async fn leave_room(room_id: i64) -> Result<(), AppError> {
 pub async fn invite(room_id: i64, nickname: String) -> Result<Member, AppError> {
     crate::server::respond(async move {
         let (state, account) = crate::server::signed_in().await?;
-        crate::rooms::invite(&state, &account, room_id, &nickname).await
+        crate::server::rooms::invite(&state, &account, room_id, &nickname).await
     })
     .await
 }
@@ -214,7 +222,7 @@ pub async fn invite(room_id: i64, nickname: String) -> Result<Member, AppError> 
 pub async fn archive_room(room_id: i64) -> Result<(), AppError> {
     crate::server::respond(async move {
         let (state, account) = crate::server::signed_in().await?;
-        crate::rooms::archive(&state, &account, room_id).await
+        crate::server::rooms::archive(&state, &account, room_id).await
     })
     .await
 }
@@ -224,7 +232,7 @@ pub async fn archive_room(room_id: i64) -> Result<(), AppError> {
 pub async fn start_direct(user_id: i64) -> Result<Room, AppError> {
     crate::server::respond(async move {
         let (state, account) = crate::server::signed_in().await?;
-        let room = crate::rooms::open_direct(&state, &account, user_id).await?;
+        let room = crate::server::rooms::open_direct(&state, &account, user_id).await?;
         crate::server::redirect_forms_to(&room.path());
         Ok(room)
     })
@@ -245,13 +253,13 @@ pub async fn get_me() -> Result<Option<Account>, AppError> {
 #[server(endpoint = "join")]
 pub async fn join_chat(nickname: String) -> Result<Account, AppError> {
     crate::server::respond(async move {
-        use crate::identity;
+        use crate::server::identity;
         let state = crate::server::app_state()?;
         let nickname = identity::nickname(&nickname)?;
         let session = crate::server::NewSession::issue(&state)?;
         let account = match state.store.create_user(nickname, session.hash.clone(), session.expires_at).await {
             Ok(account) => account,
-            Err(crate::db::DbError::NicknameTaken) => return Err(identity::nickname_taken().into()),
+            Err(crate::server::db::DbError::NicknameTaken) => return Err(identity::nickname_taken().into()),
             Err(error) => return Err(AppError::internal("create user", &error)),
         };
         session.send_cookie();
@@ -270,7 +278,7 @@ pub async fn sign_out() -> Result<(), AppError> {
             state.store.end_session(session.clone()).await.map_err(|error| AppError::internal("sign out", &error))?;
             state.hub.end_session(&session);
         }
-        crate::server::set_cookie(crate::identity::expired_cookie());
+        crate::server::set_cookie(crate::server::identity::expired_cookie());
         Ok(())
     })
     .await
@@ -282,7 +290,7 @@ pub async fn set_password(password: String) -> Result<(), AppError> {
     crate::server::respond(async move {
         crate::protocol::validate_password(&password)?;
         let (state, account) = crate::server::signed_in().await?;
-        let hash = tokio::task::spawn_blocking(move || crate::identity::hash_password(&password))
+        let hash = tokio::task::spawn_blocking(move || crate::server::identity::hash_password(&password))
             .await
             .map_err(|error| AppError::internal("hash password", &error))?
             .map_err(|error| AppError::internal("hash password", &error))?;
@@ -302,7 +310,7 @@ pub async fn sign_in(nickname: String, password: String) -> Result<Account, AppE
     crate::server::respond(async move {
         use crate::protocol::{ErrorCode, Rejection};
         let state = crate::server::app_state()?;
-        let key = crate::identity::nickname(&nickname).map(|n| n.key).unwrap_or(nickname);
+        let key = crate::server::identity::nickname(&nickname).map(|n| n.key).unwrap_or(nickname);
         let address = crate::server::client_address().map(|ip| ip.to_string()).unwrap_or_default();
         let throttle = &state.sign_in_throttle;
         if let Err(wait) = throttle.check(&key, &address) {
@@ -314,7 +322,7 @@ pub async fn sign_in(nickname: String, password: String) -> Result<Account, AppE
             state.store.credentials(key.clone()).await.map_err(|error| AppError::internal("sign in", &error))?;
         let verified = match credentials {
             Some((account, Some(hash))) => tokio::task::spawn_blocking(move || {
-                crate::identity::verify_password(&password, &hash).then_some(account)
+                crate::server::identity::verify_password(&password, &hash).then_some(account)
             })
             .await
             .map_err(|error| AppError::internal("verify password", &error))?,
@@ -343,7 +351,7 @@ pub async fn sign_in(nickname: String, password: String) -> Result<Account, AppE
 pub async fn edit_message(id: i64, body: String) -> Result<(), AppError> {
     crate::server::respond(async move {
         let (state, account) = crate::server::signed_in().await?;
-        Ok(crate::messages::edit(&state, &account, id, &body).await?)
+        Ok(crate::server::messages::edit(&state, &account, id, &body).await?)
     })
     .await
 }
@@ -353,7 +361,7 @@ pub async fn edit_message(id: i64, body: String) -> Result<(), AppError> {
 pub async fn delete_message(id: i64) -> Result<(), AppError> {
     crate::server::respond(async move {
         let (state, account) = crate::server::signed_in().await?;
-        crate::messages::delete(&state, &account, id).await?;
+        crate::server::messages::delete(&state, &account, id).await?;
         tracing::info!(id, by = %account.nickname, "message deleted");
         Ok(())
     })
@@ -366,7 +374,7 @@ pub async fn delete_message(id: i64) -> Result<(), AppError> {
 pub async fn react(id: i64, emoji: String, remove: Option<bool>) -> Result<(), AppError> {
     crate::server::respond(async move {
         let (state, account) = crate::server::signed_in().await?;
-        Ok(crate::messages::react(&state, &account, id, &emoji, !remove.unwrap_or(false)).await?)
+        Ok(crate::server::messages::react(&state, &account, id, &emoji, !remove.unwrap_or(false)).await?)
     })
     .await
 }
@@ -383,7 +391,7 @@ pub async fn ban_user(user_id: i64) -> Result<(), AppError> {
         if user_id == account.id {
             return Err(Rejection::new(ErrorCode::InvalidRequest, "You cannot ban yourself.").into());
         }
-        let failed = |error: crate::db::DbError| AppError::internal("ban", &error);
+        let failed = |error: crate::server::db::DbError| AppError::internal("ban", &error);
         let natter = state.store.system_account().await.map_err(failed)?;
         if user_id == natter.id {
             return Err(Rejection::new(ErrorCode::InvalidRequest, "Natter itself cannot be banned.").into());

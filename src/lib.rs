@@ -19,46 +19,10 @@ pub mod timeline;
 pub mod typing;
 pub mod url_encoding;
 
-#[cfg(feature = "ssr")]
-pub mod assets;
-#[cfg(feature = "ssr")]
-pub mod bot_api;
-#[cfg(feature = "ssr")]
-pub mod cli;
 #[cfg(feature = "hydrate")]
 mod client;
 #[cfg(feature = "ssr")]
-pub mod config;
-#[cfg(feature = "ssr")]
-pub mod db;
-#[cfg(feature = "ssr")]
-pub mod export;
-#[cfg(feature = "ssr")]
-pub mod files;
-#[cfg(feature = "ssr")]
-pub mod guard;
-#[cfg(feature = "ssr")]
-pub mod hub;
-#[cfg(feature = "ssr")]
-pub mod identity;
-#[cfg(feature = "ssr")]
-pub mod load;
-#[cfg(feature = "ssr")]
-pub mod messages;
-#[cfg(feature = "ssr")]
-pub mod rooms;
-#[cfg(feature = "ssr")]
-pub mod search;
-#[cfg(feature = "ssr")]
 pub mod server;
-#[cfg(feature = "ssr")]
-pub mod socket;
-#[cfg(feature = "ssr")]
-pub mod throttle;
-#[cfg(feature = "ssr")]
-pub mod uploads;
-#[cfg(feature = "ssr")]
-pub mod ws;
 
 /// The browser entry point: attach the WASM components to the server-rendered page.
 #[cfg(feature = "hydrate")]

@@ -2,8 +2,8 @@
 
 mod support;
 
-use natter::cli::{self, AnnounceTo, CliError};
-use natter::config::Settings;
+use natter::server::cli::{self, AnnounceTo, CliError};
+use natter::server::config::Settings;
 use serde_json::{json, Value};
 use support::{post_json, settings_for, start, Client, TestServer};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;

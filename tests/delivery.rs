@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures::{SinkExt, StreamExt};
-use natter::config::Limits;
+use natter::server::config::Limits;
 use rusqlite::{Connection, OpenFlags};
 use serde_json::{json, Value};
 use support::{TestServer, PATIENCE};

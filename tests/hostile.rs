@@ -3,7 +3,7 @@
 
 mod support;
 
-use natter::config::Limits;
+use natter::server::config::Limits;
 use serde_json::{json, Value};
 use support::{exchange, relaxed_limits, Client, TestServer};
 

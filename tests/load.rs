@@ -2,7 +2,7 @@
 
 mod support;
 
-use natter::load::{run, LoadArgs, Protocol};
+use natter::server::load::{run, LoadArgs, Protocol};
 use support::TestServer;
 
 #[tokio::test]
@@ -60,5 +60,5 @@ async fn the_tool_refuses_a_configured_address_that_is_not_loopback() {
         source_addrs: 1,
     };
     let refused = run(args, "192.0.2.1:8080".parse().expect("an address")).await;
-    assert!(matches!(refused, Err(natter::load::LoadError::NotLoopback(_))), "{refused:?}");
+    assert!(matches!(refused, Err(natter::server::load::LoadError::NotLoopback(_))), "{refused:?}");
 }

@@ -3,7 +3,7 @@
 
 mod support;
 
-use natter::cli::{self, AnnounceTo, CliError};
+use natter::server::cli::{self, AnnounceTo, CliError};
 use serde_json::{json, Value};
 use support::{code, create_room, post_json, settings_for, start, Client, TestServer};
 

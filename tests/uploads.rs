@@ -3,7 +3,7 @@
 
 mod support;
 
-use natter::config::Limits;
+use natter::server::config::Limits;
 use serde_json::Value;
 use support::{create_room, form_encode, get_bytes, post_bytes, relaxed_limits, TestServer};
 

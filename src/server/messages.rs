@@ -2,12 +2,12 @@
 //! call, an admin's announcement, a page's edit, delete or reaction. One path means one set of rules:
 //! the same validation, the same author stamping from the account, the same commit-then-broadcast.
 
-use crate::db::{Actor, ChangeRefused, DbError, MessageChange, NewMessage};
 use crate::error::AppError;
 use crate::protocol::{
     validate_body, validate_client_msg_id, validate_reaction, Account, Attachment, ChatMessage, ErrorCode, MessageKind,
     Rejection, Role,
 };
+use crate::server::db::{Actor, ChangeRefused, DbError, MessageChange, NewMessage};
 use crate::server::AppState;
 
 /// Validates and commits a message by `author` in a room; the hub broadcasts it once committed. A
@@ -62,7 +62,7 @@ async fn store(
     };
     match state.store.insert(message).await {
         Ok(inserted) => Ok(inserted.message),
-        Err(DbError::NotAllowed) => Err(crate::rooms::why_not_postable(state, room_id).await),
+        Err(DbError::NotAllowed) => Err(crate::server::rooms::why_not_postable(state, room_id).await),
         Err(error) => Err(AppError::internal("storing a message", &error).into_rejection()),
     }
 }
@@ -80,7 +80,7 @@ pub async fn delete(state: &AppState, actor: &Account, id: i64) -> Result<(), Re
         state.store.message_file(id).await.map_err(|error| AppError::internal("delete", &error).into_rejection())?;
     change(state, actor, id, MessageChange::Delete).await?;
     if let Some(file) = file {
-        crate::uploads::remove(&state.settings, &file).await;
+        crate::server::uploads::remove(&state.settings, &file).await;
     }
     Ok(())
 }

@@ -481,7 +481,7 @@ async fn sign_up(addr: SocketAddr, nickname: &str) -> Result<String, LoadError> 
     let failed = |reason: String| LoadError::SignUp { addr, reason };
     let form = format!("nickname={nickname}");
     let accept = "Accept: application/json\r\n";
-    let response = crate::cli::http_post(addr, "/api/join", accept, "application/x-www-form-urlencoded", &form)
+    let response = crate::server::cli::http_post(addr, "/api/join", accept, "application/x-www-form-urlencoded", &form)
         .await
         .map_err(|e| failed(e.to_string()))?;
     response

@@ -73,7 +73,7 @@ pub enum Command {
     },
     /// Load a running server with many websocket clients and report loss, throughput and latency
     /// (a benchmark tool; targets loopback unless --target names another address).
-    Load(crate::load::LoadArgs),
+    Load(crate::server::load::LoadArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -247,7 +247,7 @@ mod tests {
 
     #[test]
     fn the_shipped_leptos_toml_is_valid_and_matches_the_defaults() {
-        let shipped = include_str!("../Leptos.toml");
+        let shipped = include_str!("../../Leptos.toml");
         let settings = Settings::resolve(Some(shipped), Path::new("Leptos.toml"), &Cli::default()).unwrap();
         assert_eq!(settings, Settings::default());
     }

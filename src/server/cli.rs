@@ -8,10 +8,10 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::config::Settings;
-use crate::db::{now_millis, DbError, Store};
-use crate::identity::{self, Secret, SecretError};
 use crate::protocol::{Account, Rejection};
+use crate::server::config::Settings;
+use crate::server::db::{now_millis, DbError, Store};
+use crate::server::identity::{self, Secret, SecretError};
 
 /// An announcement's admin token lives only this long.
 const ANNOUNCE_TOKEN_LIFETIME: Duration = Duration::from_secs(300);
@@ -31,7 +31,7 @@ pub enum CliError {
     #[error("the server refused: HTTP {status}: {body}")]
     Server { status: u16, body: String },
     #[error("load: {0}")]
-    Load(#[from] crate::load::LoadError),
+    Load(#[from] crate::server::load::LoadError),
     #[error("{0} already exists: name a new file for the backup")]
     BackupExists(std::path::PathBuf),
 }
@@ -74,7 +74,7 @@ pub async fn backup(settings: &Settings, to: &std::path::Path) -> Result<u64, Cl
         return Err(CliError::BackupExists(to.to_owned()));
     }
     let (db, target) = (settings.db.clone(), to.to_owned());
-    tokio::task::spawn_blocking(move || crate::db::backup(&db, &target)).await.map_err(DbError::from)??;
+    tokio::task::spawn_blocking(move || crate::server::db::backup(&db, &target)).await.map_err(DbError::from)??;
     Ok(std::fs::metadata(to).map(|meta| meta.len()).unwrap_or(0))
 }
 

@@ -7,12 +7,12 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use crate::api::{DirectoryRoom, RoomPage};
-use crate::db::{DbError, RoomRecord};
 use crate::error::AppError;
 use crate::protocol::{
     validate_room_name, Account, ChatMessage, ErrorCode, Member, Rejection, Role, Room, RoomKind, GENERAL_ROOM,
     GENERAL_ROOM_ID, HISTORY_PAGE,
 };
+use crate::server::db::{DbError, RoomRecord};
 use crate::server::AppState;
 
 fn refused(code: ErrorCode, message: impl Into<String>) -> AppError {
@@ -132,7 +132,7 @@ pub async fn invite(state: &AppState, inviter: &Account, room_id: i64, nickname:
     if room.archived {
         return Err(refused(ErrorCode::RoomArchived, "This room is archived: nobody can join it."));
     }
-    let key = crate::identity::nickname(nickname)?.key;
+    let key = crate::server::identity::nickname(nickname)?.key;
     let Some(invitee) = state.store.user_by_key(key).await.map_err(failed("invite"))? else {
         return Err(refused(ErrorCode::InvalidRequest, format!("There is nobody called {}.", nickname.trim())));
     };

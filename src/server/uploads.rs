@@ -17,11 +17,11 @@ use serde::Deserialize;
 use serde_json::json;
 use tokio::io::AsyncWriteExt;
 
-use crate::bot_api::refusal;
-use crate::config::Settings;
 use crate::error::AppError;
-use crate::files::{clean_name, content_disposition, image_size, sniff, Sniffed, HEAD_BYTES};
 use crate::protocol::{Attachment, ErrorCode, Rejection, GENERAL_ROOM_ID};
+use crate::server::bot_api::refusal;
+use crate::server::config::Settings;
+use crate::server::files::{clean_name, content_disposition, image_size, sniff, Sniffed, HEAD_BYTES};
 use crate::server::{authenticate, AppState};
 
 /// Where uploaded files live: `files/` beside the database.
@@ -64,7 +64,7 @@ pub async fn upload(
     Query(query): Query<UploadQuery>,
     body: Body,
 ) -> Response {
-    let account = match crate::bot_api::sender(&state, peer, &headers).await {
+    let account = match crate::server::bot_api::sender(&state, peer, &headers).await {
         Ok(account) => account,
         Err(refused) => return refused,
     };
@@ -91,7 +91,9 @@ pub async fn upload(
     };
     let room_id = query.room_id.unwrap_or(GENERAL_ROOM_ID);
     let caption = query.caption.unwrap_or_default();
-    match crate::messages::post_file(&state, &account, room_id, &query.client_msg_id, &caption, attachment).await {
+    match crate::server::messages::post_file(&state, &account, room_id, &query.client_msg_id, &caption, attachment)
+        .await
+    {
         Ok(stored) => {
             // A resend: the original message keeps its own file, and this copy goes.
             if stored.file.as_ref().is_none_or(|file| file.id != received.id) {
@@ -128,7 +130,7 @@ async fn receive(settings: &Settings, body: Body, max: u64) -> Result<Received, 
     let failed = |what: &str, error: &dyn std::fmt::Display| AppError::internal(what, error).into_rejection();
     let dir = files_dir(settings);
     tokio::fs::create_dir_all(&dir).await.map_err(|e| failed("cannot create the files folder", &e))?;
-    let id = crate::identity::new_file_id().map_err(|e| failed("no randomness", &e))?;
+    let id = crate::server::identity::new_file_id().map_err(|e| failed("no randomness", &e))?;
     let partial = dir.join(format!("{id}.part"));
     let outcome = write_checked(&partial, body, max).await;
     let checked = match outcome {

@@ -2,6 +2,25 @@
 //! files) and a run loop with graceful shutdown. `main` and the integration tests both start Natter
 //! through [`Server::bind`], so tests exercise exactly what users run.
 
+pub mod assets;
+pub mod bot_api;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod export;
+pub mod files;
+pub mod guard;
+pub mod hub;
+pub mod identity;
+pub mod load;
+pub mod messages;
+pub mod rooms;
+pub mod search;
+pub mod socket;
+pub mod throttle;
+pub mod uploads;
+pub mod ws;
+
 use std::future::Future;
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -24,10 +43,10 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::app::{shell, App};
-use crate::config::{BotCommand, Cli, Command, Settings};
-use crate::db::{DbError, Store};
-use crate::hub::Hub;
-use crate::identity::{Secret, SecretError};
+use crate::server::config::{BotCommand, Cli, Command, Settings};
+use crate::server::db::{DbError, Store};
+use crate::server::hub::Hub;
+use crate::server::identity::{Secret, SecretError};
 
 /// How long shutdown waits for open websockets to take their close frames.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
@@ -44,17 +63,17 @@ pub struct AppState {
     /// Counts open sockets so shutdown can wait for them.
     pub tracker: TaskTracker,
     pub secret: Secret,
-    pub sign_in_throttle: Arc<crate::throttle::SignInThrottle>,
-    pub read_marks: Arc<crate::rooms::ReadMarks>,
-    pub frame_limits: Arc<crate::throttle::FrameLimits>,
+    pub sign_in_throttle: Arc<crate::server::throttle::SignInThrottle>,
+    pub read_marks: Arc<crate::server::rooms::ReadMarks>,
+    pub frame_limits: Arc<crate::server::throttle::FrameLimits>,
     /// The browser bundle's file names for this build.
-    pub bundle: Arc<crate::assets::Bundle>,
+    pub bundle: Arc<crate::server::assets::Bundle>,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error(transparent)]
-    Config(#[from] crate::config::ConfigError),
+    Config(#[from] crate::server::config::ConfigError),
     #[error("cannot open the database: {0}")]
     Database(#[from] DbError),
     #[error("cannot load the session secret: {0}")]
@@ -77,8 +96,8 @@ impl AppState {
         })
         .await
         .map_err(DbError::from)??;
-        let frame_limits = Arc::new(crate::throttle::FrameLimits::new(&settings.limits));
-        let bundle = crate::assets::Bundle::of_this_build(env!("CARGO_CRATE_NAME"));
+        let frame_limits = Arc::new(crate::server::throttle::FrameLimits::new(&settings.limits));
+        let bundle = crate::server::assets::Bundle::of_this_build(env!("CARGO_CRATE_NAME"));
         Ok(Self {
             leptos_options: leptos_options(&settings, &bundle),
             bundle: Arc::new(bundle),
@@ -97,7 +116,7 @@ impl AppState {
 
 /// Leptos's options are built here from our settings rather than read from Cargo.toml at run time,
 /// so one file (Leptos.toml) configures the running server.
-fn leptos_options(settings: &Settings, bundle: &crate::assets::Bundle) -> LeptosOptions {
+fn leptos_options(settings: &Settings, bundle: &crate::server::assets::Bundle) -> LeptosOptions {
     let reload_port = std::env::var("LEPTOS_RELOAD_PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(3001);
     LeptosOptions::builder()
         .output_name(env!("CARGO_CRATE_NAME"))
@@ -124,30 +143,30 @@ pub fn router(state: AppState) -> Router {
     // Uploads take far larger bodies than anything else (the handler enforces the exact limit, with a
     // clear 413; this layer only stops a body that runs far past it).
     let files = Router::new()
-        .route("/api/upload", axum::routing::post(crate::uploads::upload))
-        .route("/files/{id}", get(crate::uploads::serve))
+        .route("/api/upload", axum::routing::post(crate::server::uploads::upload))
+        .route("/files/{id}", get(crate::server::uploads::serve))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             usize::try_from(state.settings.limits.max_upload_bytes).unwrap_or(usize::MAX).saturating_add(1 << 20),
         ));
     let not_found = leptos_axum::render_app_to_stream_with_context(provide_state.clone(), render_shell.clone());
     let http = Router::new()
         .route("/healthz", get(healthz))
-        .route("/api/bot/messages", axum::routing::post(crate::bot_api::post_message))
-        .route("/api/announce", axum::routing::post(crate::bot_api::announce))
-        .route("/api/export", get(crate::export::export_room))
+        .route("/api/bot/messages", axum::routing::post(crate::server::bot_api::post_message))
+        .route("/api/announce", axum::routing::post(crate::server::bot_api::announce))
+        .route("/api/export", get(crate::server::export::export_room))
         .leptos_routes_with_context(&state, generate_route_list(App), provide_state, render_shell)
-        .fallback_service(crate::assets::site(&state.leptos_options, not_found.into_service()))
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(crate::guard::MAX_BODY_BYTES))
+        .fallback_service(crate::server::assets::site(&state.leptos_options, not_found.into_service()))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(crate::server::guard::MAX_BODY_BYTES))
         .merge(files)
-        .layer(axum::middleware::from_fn(crate::assets::cache_policy))
+        .layer(axum::middleware::from_fn(crate::server::assets::cache_policy))
         // Everything but the websocket: negotiated brotli or gzip for pages, JSON and streamed
         // exports; the static files arrive precompressed (see `assets`) and pass through.
         .layer(tower_http::compression::CompressionLayer::new());
     Router::new()
-        .route("/ws", get(crate::ws::upgrade))
+        .route("/ws", get(crate::server::ws::upgrade))
         .merge(http)
-        .layer(axum::middleware::from_fn(crate::guard::same_site_only))
-        .layer(axum::middleware::from_fn(crate::guard::security_headers))
+        .layer(axum::middleware::from_fn(crate::server::guard::same_site_only))
+        .layer(axum::middleware::from_fn(crate::server::guard::security_headers))
         .layer(axum::middleware::from_fn(without_stale_reactive_owner))
         .with_state(state)
 }
@@ -155,7 +174,7 @@ pub fn router(state: AppState) -> Router {
 /// Gives the page being rendered the nonce that `guard::security_headers` put in its policy.
 fn provide_page_nonce() {
     let nonce = leptos::prelude::use_context::<axum::http::request::Parts>()
-        .and_then(|parts| parts.extensions.get::<crate::guard::PageNonce>().cloned());
+        .and_then(|parts| parts.extensions.get::<crate::server::guard::PageNonce>().cloned());
     if let Some(nonce) = nonce {
         provide_context(leptos::nonce::Nonce::from_value(nonce.0));
     }
@@ -265,11 +284,11 @@ async fn store_read_marks(state: AppState) {
     loop {
         tokio::select! {
             () = state.shutdown.cancelled() => break,
-            _ = every.tick() => crate::rooms::flush_read_marks(&state).await,
+            _ = every.tick() => crate::server::rooms::flush_read_marks(&state).await,
         }
     }
     let _ = tokio::time::timeout(CLOSE_GRACE, state.tracker.wait()).await;
-    crate::rooms::flush_read_marks(&state).await;
+    crate::server::rooms::flush_read_marks(&state).await;
 }
 
 /// Resolves on Ctrl-C or SIGTERM.
@@ -307,11 +326,11 @@ pub async fn main() -> ExitCode {
     };
     let outcome = match &cli.command {
         None | Some(Command::Serve) => return serve(settings).await,
-        Some(Command::Admin { nickname }) => crate::cli::make_admin(&settings, nickname)
+        Some(Command::Admin { nickname }) => crate::server::cli::make_admin(&settings, nickname)
             .await
             .map(|account| format!("{} is now an admin.", account.nickname)),
         Some(Command::Bot { action: BotCommand::Create { name } }) => {
-            crate::cli::create_bot(&settings, name).await.map(|(bot, token)| {
+            crate::server::cli::create_bot(&settings, name).await.map(|(bot, token)| {
                 format!(
                     "Created bot {} (user {}). Its token, shown only now:\n\n{token}\n\n\
                      Connect to /ws with the header `Authorization: Bearer <token>`; see docs/protocol.md.",
@@ -320,17 +339,17 @@ pub async fn main() -> ExitCode {
             })
         }
         Some(Command::Load(args)) => {
-            crate::load::run(args.clone(), settings.addr).await.map_err(Into::into).map(|report| {
+            crate::server::load::run(args.clone(), settings.addr).await.map_err(Into::into).map(|report| {
                 // Humans read the first lines; scripts read the last one.
                 format!("{}\n{report}", serde_json::to_string_pretty(&report).unwrap_or_default())
             })
         }
-        Some(Command::Backup { path }) => crate::cli::backup(&settings, path)
+        Some(Command::Backup { path }) => crate::server::cli::backup(&settings, path)
             .await
             .map(|bytes| format!("Backed up {} to {} ({bytes} bytes).", settings.db.display(), path.display())),
         Some(Command::Announce { room, user, text }) => {
-            let to = crate::cli::AnnounceTo::from_flags(room.as_deref(), user.as_deref());
-            crate::cli::announce(&settings, to, text).await.map(|id| format!("Announced (message {id})."))
+            let to = crate::server::cli::AnnounceTo::from_flags(room.as_deref(), user.as_deref());
+            crate::server::cli::announce(&settings, to, text).await.map(|id| format!("Announced (message {id})."))
         }
     };
     match outcome {
@@ -391,7 +410,7 @@ pub async fn current_session(
     state: &AppState,
 ) -> Result<Option<(crate::protocol::Account, Vec<u8>)>, crate::error::AppError> {
     let Some(parts) = leptos::prelude::use_context::<axum::http::request::Parts>() else { return Ok(None) };
-    let Some(token) = crate::identity::token_from_headers(&parts.headers) else { return Ok(None) };
+    let Some(token) = crate::server::identity::token_from_headers(&parts.headers) else { return Ok(None) };
     let session = state.secret.token_hash(&token);
     let account = state
         .store
@@ -406,7 +425,7 @@ pub async fn current_session(
 pub fn reader_zone_minutes() -> i32 {
     const WIDEST: i32 = 14 * 60;
     leptos::prelude::use_context::<axum::http::request::Parts>()
-        .and_then(|parts| crate::identity::cookie(&parts.headers, crate::time_format::ZONE_COOKIE))
+        .and_then(|parts| crate::server::identity::cookie(&parts.headers, crate::time_format::ZONE_COOKIE))
         .and_then(|value| value.parse::<i32>().ok())
         .map_or(0, |minutes| minutes.clamp(-WIDEST, WIDEST))
 }
@@ -424,11 +443,11 @@ pub async fn authenticate(
     state: &AppState,
     headers: &axum::http::HeaderMap,
 ) -> Result<(crate::protocol::Account, Vec<u8>), axum::response::Response> {
-    use crate::bot_api::json_refusal;
-    if !crate::identity::same_origin(headers) {
+    use crate::server::bot_api::json_refusal;
+    if !crate::server::identity::same_origin(headers) {
         return Err(json_refusal(StatusCode::FORBIDDEN, "requests from other sites are refused"));
     }
-    let Some(token) = crate::identity::token_from_headers(headers) else {
+    let Some(token) = crate::server::identity::token_from_headers(headers) else {
         return Err(json_refusal(StatusCode::UNAUTHORIZED, "sign in first: no session cookie or bearer token"));
     };
     let session = state.secret.token_hash(&token);
@@ -445,7 +464,7 @@ pub async fn authenticate(
 /// Whether the current request came over https (for the cookie's Secure flag).
 pub fn request_is_https() -> bool {
     leptos::prelude::use_context::<axum::http::request::Parts>()
-        .is_some_and(|parts| crate::identity::is_https(&parts.headers))
+        .is_some_and(|parts| crate::server::identity::is_https(&parts.headers))
 }
 
 /// A session about to be stored: the token goes to the browser, its hash to the database.
@@ -457,15 +476,15 @@ pub struct NewSession {
 
 impl NewSession {
     pub fn issue(state: &AppState) -> Result<Self, crate::error::AppError> {
-        use crate::identity;
+        use crate::server::identity;
         let token = identity::new_token().map_err(|error| crate::error::AppError::internal("new session", &error))?;
-        let expires_at = crate::db::now_millis() + identity::SESSION_DAYS * 24 * 3600 * 1000;
+        let expires_at = crate::server::db::now_millis() + identity::SESSION_DAYS * 24 * 3600 * 1000;
         Ok(Self { hash: state.secret.token_hash(&token), token, expires_at })
     }
 
     /// Gives the browser its cookie; call once the session is stored.
     pub fn send_cookie(self) {
-        set_cookie(crate::identity::session_cookie(&self.token, request_is_https()));
+        set_cookie(crate::server::identity::session_cookie(&self.token, request_is_https()));
     }
 }
 

@@ -14,7 +14,7 @@ use serde_json::json;
 use crate::error::AppError;
 use crate::protocol::{Account, ErrorCode, MessageKind, Rejection, Role, GENERAL_ROOM_ID};
 use crate::server::{authenticate, AppState};
-use crate::{messages, rooms};
+use crate::server::{messages, rooms};
 
 #[derive(Deserialize)]
 pub struct PostMessage {
@@ -83,7 +83,7 @@ pub async fn announce(State(state): State<AppState>, headers: HeaderMap, Json(po
     };
     let client_msg_id = match post.client_msg_id {
         Some(id) => id,
-        None => match crate::identity::new_token() {
+        None => match crate::server::identity::new_token() {
             Ok(token) => format!("announce-{}", &token[..24]),
             Err(error) => return refusal(AppError::internal("announce", &error).into_rejection()),
         },
@@ -106,7 +106,7 @@ async fn announcement_room(state: &AppState, natter: &Account, post: &Announceme
         }
         (Some(room), None) => Ok(rooms::by_name(state, room).await?.id),
         (None, Some(user)) => {
-            let key = crate::identity::nickname(user)?.key;
+            let key = crate::server::identity::nickname(user)?.key;
             let Some(recipient) = state.store.user_by_key(key).await.map_err(|e| AppError::internal("announce", &e))?
             else {
                 return Err(Rejection::new(ErrorCode::InvalidRequest, format!("There is nobody called {user}.")).into());

@@ -13,11 +13,11 @@ use futures::stream::{self, Stream};
 use leptos::prelude::*;
 use serde::Deserialize;
 
-use crate::bot_api::refusal;
 use crate::components::rich_text::RichText;
-use crate::db::RoomRecord;
 use crate::error::AppError;
 use crate::protocol::{ChatMessage, ErrorCode, Rejection, RoomKind};
+use crate::server::bot_api::refusal;
+use crate::server::db::RoomRecord;
 use crate::server::{authenticate, AppState};
 use crate::time_format::iso_utc;
 
@@ -50,7 +50,7 @@ pub async fn export_room(
         "html" => Format::Html,
         _ => return refusal(Rejection::new(ErrorCode::InvalidRequest, "format is json or html")),
     };
-    let room = match crate::rooms::readable(&state, Some(&account), query.room_id).await {
+    let room = match crate::server::rooms::readable(&state, Some(&account), query.room_id).await {
         Ok(room) => room,
         Err(error) => return refusal(error.into_rejection()),
     };
@@ -59,7 +59,7 @@ pub async fn export_room(
         Err(error) => return refusal(AppError::internal("export", &error).into_rejection()),
     };
     tracing::info!(room = room.id, by = %account.nickname, "room exported");
-    let exported_at = crate::db::now_millis();
+    let exported_at = crate::server::db::now_millis();
     let name = file_stem(&room);
     let (extension, content_type) = match format {
         Format::Json => ("json", "application/json"),

@@ -10,12 +10,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::identity::Nickname;
 use crate::protocol::{
     Account, Attachment, ChatMessage, Member, MessageKind, NotifyLevel, Reaction, Reactor, Role, Room, RoomKind,
     GENERAL_ROOM_ID, MAX_REACTIONS_PER_MESSAGE, SERVER_NAME,
 };
-use crate::search::SearchFilter;
+use crate::server::identity::Nickname;
+use crate::server::search::SearchFilter;
 
 /// One schema change: SQL, or Rust where the change needs our own logic.
 enum Migration {
@@ -25,18 +25,18 @@ enum Migration {
 
 /// Migrations in order; `PRAGMA user_version` counts how many are applied.
 const MIGRATIONS: &[Migration] = &[
-    Migration::Sql(include_str!("../migrations/0001_messages.sql")),
-    Migration::Sql(include_str!("../migrations/0002_users.sql")),
+    Migration::Sql(include_str!("../../migrations/0001_messages.sql")),
+    Migration::Sql(include_str!("../../migrations/0002_users.sql")),
     Migration::Code(give_messages_authors),
-    Migration::Sql(include_str!("../migrations/0003_messages_by_author.sql")),
-    Migration::Sql(include_str!("../migrations/0004_message_kind.sql")),
-    Migration::Sql(include_str!("../migrations/0005_message_deletion.sql")),
-    Migration::Sql(include_str!("../migrations/0006_rooms.sql")),
-    Migration::Sql(include_str!("../migrations/0007_edits_and_reactions.sql")),
-    Migration::Sql(include_str!("../migrations/0008_search.sql")),
-    Migration::Sql(include_str!("../migrations/0009_mentions.sql")),
-    Migration::Sql(include_str!("../migrations/0010_notify.sql")),
-    Migration::Sql(include_str!("../migrations/0011_files.sql")),
+    Migration::Sql(include_str!("../../migrations/0003_messages_by_author.sql")),
+    Migration::Sql(include_str!("../../migrations/0004_message_kind.sql")),
+    Migration::Sql(include_str!("../../migrations/0005_message_deletion.sql")),
+    Migration::Sql(include_str!("../../migrations/0006_rooms.sql")),
+    Migration::Sql(include_str!("../../migrations/0007_edits_and_reactions.sql")),
+    Migration::Sql(include_str!("../../migrations/0008_search.sql")),
+    Migration::Sql(include_str!("../../migrations/0009_mentions.sql")),
+    Migration::Sql(include_str!("../../migrations/0010_notify.sql")),
+    Migration::Sql(include_str!("../../migrations/0011_files.sql")),
 ];
 /// How many queued writes one transaction may take: large enough to amortise the fsync under load,
 /// small enough that the first message in a group does not wait long for the last.
@@ -896,7 +896,7 @@ fn record_mentions(
          ON CONFLICT DO NOTHING",
     )?;
     for nick in crate::format::mentions(body) {
-        if let Ok(nickname) = crate::identity::nickname(&nick) {
+        if let Ok(nickname) = crate::server::identity::nickname(&nick) {
             insert.execute((message_id, room_id, nickname.key, author_id))?;
         }
     }
@@ -1222,7 +1222,7 @@ fn give_messages_authors(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()>
         .query_map([], |row| row.get(0))?
         .collect::<Result<_, _>>()?;
     for legacy in nicknames {
-        let key = crate::identity::nickname(&legacy).map_or_else(|_| format!("legacy:{legacy}"), |n| n.key);
+        let key = crate::server::identity::nickname(&legacy).map_or_else(|_| format!("legacy:{legacy}"), |n| n.key);
         tx.execute(
             "INSERT INTO users (nickname, nickname_key, created_at) VALUES (?1, ?2, ?3) ON CONFLICT (nickname_key) DO NOTHING",
             (&legacy, &key, now_millis()),
@@ -1514,7 +1514,7 @@ mod tests {
     }
 
     async fn user(store: &Store, nickname: &str) -> Account {
-        let nickname = crate::identity::nickname(nickname).unwrap();
+        let nickname = crate::server::identity::nickname(nickname).unwrap();
         store.create_user(nickname.clone(), nickname.key.into_bytes(), i64::MAX).await.unwrap()
     }
 
@@ -1631,17 +1631,17 @@ mod tests {
         let (store, _) = open(&dir.path().join("natter.db"));
         let alice = user(&store, "alice").await;
         assert_eq!(alice.role, Role::Admin);
-        let cyrillic = crate::identity::nickname("\u{0430}lice").unwrap();
+        let cyrillic = crate::server::identity::nickname("\u{0430}lice").unwrap();
         let taken = store.create_user(cyrillic, b"s2".to_vec(), i64::MAX).await;
         assert!(matches!(taken, Err(DbError::NicknameTaken)));
         let bob = user(&store, "bob").await;
         assert_eq!(bob.role, Role::Member);
         assert!(matches!(
-            store.rename(bob.id, crate::identity::nickname("ALICE").unwrap()).await,
+            store.rename(bob.id, crate::server::identity::nickname("ALICE").unwrap()).await,
             Err(DbError::NicknameTaken)
         ));
-        store.rename(bob.id, crate::identity::nickname("robert").unwrap()).await.unwrap();
-        let session = crate::identity::nickname("bob").unwrap().key.into_bytes();
+        store.rename(bob.id, crate::server::identity::nickname("robert").unwrap()).await.unwrap();
+        let session = crate::server::identity::nickname("bob").unwrap().key.into_bytes();
         assert_eq!(store.session_account(session.clone()).await.unwrap().unwrap().nickname, "robert");
         store.end_session(session.clone()).await.unwrap();
         assert_eq!(store.session_account(session).await.unwrap(), None);
@@ -1652,7 +1652,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (store, _) = open(&dir.path().join("natter.db"));
         store
-            .create_user(crate::identity::nickname("old").unwrap(), b"stale".to_vec(), now_millis() - 1)
+            .create_user(crate::server::identity::nickname("old").unwrap(), b"stale".to_vec(), now_millis() - 1)
             .await
             .unwrap();
         assert_eq!(store.session_account(b"stale".to_vec()).await.unwrap(), None);
@@ -1664,7 +1664,7 @@ mod tests {
         let path = dir.path().join("natter.db");
         {
             let conn = Connection::open(&path).unwrap();
-            conn.execute_batch(include_str!("../migrations/0001_messages.sql")).unwrap();
+            conn.execute_batch(include_str!("../../migrations/0001_messages.sql")).unwrap();
             conn.execute_batch(
                 "INSERT INTO messages (nickname, body, sent_at, client_msg_id) VALUES
                    ('alice', 'one', 1, 'a'), ('bob', 'two', 2, 'b'), ('ALICE', 'three', 3, 'c');
@@ -2114,11 +2114,11 @@ mod tests {
             store.insert(message(&alice, &format!("c{n}"), &format!("deploy number {n}"))).await.unwrap();
         }
         for query in ["deploy", "deploy from:alice", "deploy in:general", "\"deploy number\" before:2030-01-01"] {
-            let plan = search_plan(&path, &crate::search::parse(query).unwrap());
+            let plan = search_plan(&path, &crate::server::search::parse(query).unwrap());
             assert!(plan[0].starts_with("SCAN f VIRTUAL TABLE"), "{query}: {plan:#?}");
             assert!(plan.iter().all(|step| !step.contains("TEMP B-TREE")), "{query}: {plan:#?}");
         }
-        let plan = search_plan(&path, &crate::search::parse("from:alice").unwrap());
+        let plan = search_plan(&path, &crate::server::search::parse("from:alice").unwrap());
         assert!(plan[0].contains("SCAN m") || plan[0].contains("SEARCH m"), "{plan:#?}");
         assert!(plan.iter().all(|step| !step.contains("TEMP B-TREE")), "{plan:#?}");
     }

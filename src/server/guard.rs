@@ -35,7 +35,7 @@ impl PageNonce {
     /// 128 random bits, hex (CSP accepts it as a base64 value). Without randomness the page gets the
     /// default policy: it stays readable, server-rendered, rather than unprotected.
     fn new() -> Self {
-        Self(crate::identity::new_nonce().unwrap_or_default().into())
+        Self(crate::server::identity::new_nonce().unwrap_or_default().into())
     }
 }
 
@@ -66,7 +66,7 @@ pub async fn security_headers(mut request: Request, next: Next) -> Response {
 pub async fn same_site_only(request: Request, next: Next) -> Response {
     let safe = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if !safe && !is_same_site(request.headers()) {
-        return crate::bot_api::json_refusal(StatusCode::FORBIDDEN, "requests from other sites are refused");
+        return crate::server::bot_api::json_refusal(StatusCode::FORBIDDEN, "requests from other sites are refused");
     }
     next.run(request).await
 }
@@ -75,7 +75,8 @@ pub async fn same_site_only(request: Request, next: Next) -> Response {
 /// programs such as bots send neither and prove themselves with a token instead.
 fn is_same_site(headers: &HeaderMap) -> bool {
     let fetch_site = headers.get("sec-fetch-site").and_then(|value| value.to_str().ok());
-    crate::identity::same_origin(headers) && fetch_site.is_none_or(|site| matches!(site, "same-origin" | "none"))
+    crate::server::identity::same_origin(headers)
+        && fetch_site.is_none_or(|site| matches!(site, "same-origin" | "none"))
 }
 
 #[cfg(test)]

@@ -152,7 +152,7 @@ fn apply_filter(filter: &mut SearchFilter, key: &str, value: &str) -> Result<(),
     }
     match key {
         "from" => {
-            let nickname = crate::identity::nickname(value.strip_prefix('@').unwrap_or(value))
+            let nickname = crate::server::identity::nickname(value.strip_prefix('@').unwrap_or(value))
                 .map_err(|_| invalid(format!("from: takes a nickname; \"{value}\" is not one.")))?;
             filter.author_key = Some(nickname.key);
         }
@@ -267,7 +267,7 @@ mod tests {
         assert_eq!(filter.sent_from, utc_midnight_millis("2026-11-02"), "after a day means from the next one");
         assert_eq!(filter.fts.as_deref(), Some(r#""report""#));
         let quoted = parse(r#"from:"bob smith""#).unwrap();
-        assert_eq!(quoted.author_key, crate::identity::nickname("bob smith").ok().map(|n| n.key));
+        assert_eq!(quoted.author_key, crate::server::identity::nickname("bob smith").ok().map(|n| n.key));
         assert_eq!(quoted.fts, None, "filters alone are a search");
     }
 

@@ -8,8 +8,8 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::config::Limits;
 use crate::protocol::{ErrorCode, Rejection};
+use crate::server::config::Limits;
 
 /// Forget keys whose window has passed once the map grows past this, so memory stays bounded.
 const PRUNE_ABOVE: usize = 10_000;

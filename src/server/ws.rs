@@ -20,14 +20,14 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
 use tokio_util::sync::CancellationToken;
 
-use crate::db::{DbError, Sidebar};
 use crate::error::AppError;
-use crate::hub::{Batch, Broadcast, ConnectionCaps, RoomChange};
 use crate::protocol::{
     decode_client_frame, Account, ChatMessage, ClientFrame, ErrorCode, MessageKind, Rejection, ServerFrame, SERVER_NAME,
 };
+use crate::server::db::{DbError, Sidebar};
+use crate::server::hub::{Batch, Broadcast, ConnectionCaps, RoomChange};
 use crate::server::AppState;
-use crate::{identity, messages, rooms};
+use crate::server::{identity, messages, rooms};
 
 /// Messages per `history` frame during catch-up.
 const CATCH_UP_PAGE: u32 = 200;
@@ -36,7 +36,7 @@ const MAX_BURST: usize = 64;
 
 /// Axum handler for `GET /ws`: only for signed-in users and bots, and only from our own pages.
 pub async fn upgrade(
-    socket: crate::socket::Upgrade,
+    socket: crate::server::socket::Upgrade,
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
@@ -50,7 +50,7 @@ pub async fn upgrade(
     // Registered before the upgrade, so the cap holds however many arrive at once.
     let Some(registration) = state.hub.register(session.clone(), account.id, Some(peer.ip()), caps) else {
         let too_many = "too many open connections for this user or address; close some tabs";
-        return crate::bot_api::json_refusal(StatusCode::TOO_MANY_REQUESTS, too_many);
+        return crate::server::bot_api::json_refusal(StatusCode::TOO_MANY_REQUESTS, too_many);
     };
     let limit = limits.max_ws_message_bytes;
     let config = WebSocketConfig::default()
