@@ -61,7 +61,7 @@ pub async fn get_history(
     after: Option<i64>,
     limit: Option<u32>,
 ) -> Result<Vec<ChatMessage>, AppError> {
-    crate::server::respond(async move {
+    crate::server::context::respond(async move {
         use crate::protocol::{ErrorCode, Rejection};
         let invalid = |why: &str| Err(Rejection::new(ErrorCode::InvalidRequest, why).into());
         if before.is_some_and(|id| id < 1) {
@@ -73,8 +73,8 @@ pub async fn get_history(
         if before.is_some() && after.is_some() {
             return invalid("give before or after, not both");
         }
-        let state = crate::server::app_state()?;
-        let viewer = crate::server::current_session(&state).await?.map(|(account, _)| account);
+        let state = crate::server::context::app_state()?;
+        let viewer = crate::server::context::current_session(&state).await?.map(|(account, _)| account);
         let room = crate::server::rooms::readable(
             &state,
             viewer.as_ref(),
@@ -96,9 +96,9 @@ pub async fn get_history(
 /// `before` continues from a previous page's `next_before`.
 #[server(endpoint = "search", input = GetUrl)]
 pub async fn search(q: String, before: Option<i64>) -> Result<SearchResults, AppError> {
-    crate::server::respond(async move {
-        let state = crate::server::app_state()?;
-        let viewer = crate::server::current_session(&state).await?.map(|(account, _)| account);
+    crate::server::context::respond(async move {
+        let state = crate::server::context::app_state()?;
+        let viewer = crate::server::context::current_session(&state).await?.map(|(account, _)| account);
         crate::server::search::run(&state, viewer.as_ref(), &q, before).await
     })
     .await
@@ -108,9 +108,9 @@ pub async fn search(q: String, before: Option<i64>) -> Result<SearchResults, App
 /// they are idle. Private rooms only for their members.
 #[server(endpoint = "online", input = GetUrl)]
 pub async fn get_online(room_id: Option<i64>) -> Result<Vec<OnlineUser>, AppError> {
-    crate::server::respond(async move {
-        let state = crate::server::app_state()?;
-        let viewer = crate::server::current_session(&state).await?.map(|(account, _)| account);
+    crate::server::context::respond(async move {
+        let state = crate::server::context::app_state()?;
+        let viewer = crate::server::context::current_session(&state).await?.map(|(account, _)| account);
         let room = crate::server::rooms::readable(
             &state,
             viewer.as_ref(),
@@ -127,9 +127,9 @@ pub async fn get_online(room_id: Option<i64>) -> Result<Vec<OnlineUser>, AppErro
 /// The members of a room, by nickname. Private rooms only for their members.
 #[server(endpoint = "members", input = GetUrl)]
 pub async fn get_members(room_id: i64) -> Result<Vec<Member>, AppError> {
-    crate::server::respond(async move {
-        let state = crate::server::app_state()?;
-        let viewer = crate::server::current_session(&state).await?.map(|(account, _)| account);
+    crate::server::context::respond(async move {
+        let state = crate::server::context::app_state()?;
+        let viewer = crate::server::context::current_session(&state).await?.map(|(account, _)| account);
         let room = crate::server::rooms::readable(&state, viewer.as_ref(), room_id).await?;
         state.store.members(room.id).await.map_err(|error| AppError::internal("members", &error))
     })
@@ -140,15 +140,15 @@ pub async fn get_members(room_id: i64) -> Result<Vec<Member>, AppError> {
 /// with `at`, opened at that message with context around it.
 #[server(endpoint = "room_page", input = GetUrl)]
 pub async fn get_room_page(room: Option<String>, peer: Option<i64>, at: Option<i64>) -> Result<RoomPage, AppError> {
-    crate::server::respond(crate::server::rooms::page(room, peer, at)).await
+    crate::server::context::respond(crate::server::rooms::page(room, peer, at)).await
 }
 
 /// Sets when the signed-in user gets a browser notification from a room they are in: `all`,
 /// `mentions` or `nothing`.
 #[server(endpoint = "set_notify")]
 pub async fn set_notify(room_id: i64, level: crate::protocol::NotifyLevel) -> Result<(), AppError> {
-    crate::server::respond(async move {
-        let (state, account) = crate::server::signed_in().await?;
+    crate::server::context::respond(async move {
+        let (state, account) = crate::server::context::signed_in().await?;
         let failed = |error: crate::server::db::DbError| AppError::internal("notification setting", &error);
         if state.store.set_notify(room_id, account.id, level).await.map_err(failed)? {
             Ok(())
@@ -164,8 +164,8 @@ pub async fn set_notify(room_id: i64, level: crate::protocol::NotifyLevel) -> Re
 /// Public rooms anyone may join.
 #[server(endpoint = "rooms", input = GetUrl)]
 pub async fn get_public_rooms() -> Result<Vec<DirectoryRoom>, AppError> {
-    crate::server::respond(async move {
-        let state = crate::server::app_state()?;
+    crate::server::context::respond(async move {
+        let state = crate::server::context::app_state()?;
         crate::server::rooms::directory(&state).await
     })
     .await
@@ -174,10 +174,10 @@ pub async fn get_public_rooms() -> Result<Vec<DirectoryRoom>, AppError> {
 /// Creates a room (public unless `private` is set) with the signed-in user as its first member.
 #[server(endpoint = "create_room")]
 pub async fn create_room(name: String, private: Option<String>) -> Result<Room, AppError> {
-    crate::server::respond(async move {
-        let (state, account) = crate::server::signed_in().await?;
+    crate::server::context::respond(async move {
+        let (state, account) = crate::server::context::signed_in().await?;
         let room = crate::server::rooms::create(&state, &account, &name, private.is_some_and(|p| p != "false")).await?;
-        crate::server::redirect_forms_to(&room.path());
+        crate::server::context::redirect_forms_to(&room.path());
         Ok(room)
     })
     .await
@@ -186,10 +186,10 @@ pub async fn create_room(name: String, private: Option<String>) -> Result<Room, 
 /// Joins a public room.
 #[server(endpoint = "join_room")]
 pub async fn join_room(room_id: i64) -> Result<Room, AppError> {
-    crate::server::respond(async move {
-        let (state, account) = crate::server::signed_in().await?;
+    crate::server::context::respond(async move {
+        let (state, account) = crate::server::context::signed_in().await?;
         let room = crate::server::rooms::join(&state, &account, room_id).await?;
-        crate::server::redirect_forms_to(&room.path());
+        crate::server::context::redirect_forms_to(&room.path());
         Ok(room)
     })
     .await
@@ -198,10 +198,10 @@ pub async fn join_room(room_id: i64) -> Result<Room, AppError> {
 /// Leaves a room (not general, not a direct conversation).
 #[server(endpoint = "leave_room")]
 pub async fn leave_room(room_id: i64) -> Result<(), AppError> {
-    crate::server::respond(async move {
-        let (state, account) = crate::server::signed_in().await?;
+    crate::server::context::respond(async move {
+        let (state, account) = crate::server::context::signed_in().await?;
         crate::server::rooms::leave(&state, &account, room_id).await?;
-        crate::server::redirect_forms_to("/");
+        crate::server::context::redirect_forms_to("/");
         Ok(())
     })
     .await
@@ -210,8 +210,8 @@ pub async fn leave_room(room_id: i64) -> Result<(), AppError> {
 /// Adds a user to a room the signed-in user is in (the way into a private room).
 #[server(endpoint = "invite")]
 pub async fn invite(room_id: i64, nickname: String) -> Result<Member, AppError> {
-    crate::server::respond(async move {
-        let (state, account) = crate::server::signed_in().await?;
+    crate::server::context::respond(async move {
+        let (state, account) = crate::server::context::signed_in().await?;
         crate::server::rooms::invite(&state, &account, room_id, &nickname).await
     })
     .await
@@ -220,8 +220,8 @@ pub async fn invite(room_id: i64, nickname: String) -> Result<Member, AppError> 
 /// Archives a room (admins only).
 #[server(endpoint = "archive_room")]
 pub async fn archive_room(room_id: i64) -> Result<(), AppError> {
-    crate::server::respond(async move {
-        let (state, account) = crate::server::signed_in().await?;
+    crate::server::context::respond(async move {
+        let (state, account) = crate::server::context::signed_in().await?;
         crate::server::rooms::archive(&state, &account, room_id).await
     })
     .await
@@ -230,10 +230,10 @@ pub async fn archive_room(room_id: i64) -> Result<(), AppError> {
 /// Starts (or finds) the direct conversation with another user.
 #[server(endpoint = "direct")]
 pub async fn start_direct(user_id: i64) -> Result<Room, AppError> {
-    crate::server::respond(async move {
-        let (state, account) = crate::server::signed_in().await?;
+    crate::server::context::respond(async move {
+        let (state, account) = crate::server::context::signed_in().await?;
         let room = crate::server::rooms::open_direct(&state, &account, user_id).await?;
-        crate::server::redirect_forms_to(&room.path());
+        crate::server::context::redirect_forms_to(&room.path());
         Ok(room)
     })
     .await
@@ -242,9 +242,9 @@ pub async fn start_direct(user_id: i64) -> Result<Room, AppError> {
 /// The signed-in account, or `None` for a visitor.
 #[server(endpoint = "me", input = GetUrl)]
 pub async fn get_me() -> Result<Option<Account>, AppError> {
-    crate::server::respond(async move {
-        let state = crate::server::app_state()?;
-        Ok(crate::server::current_session(&state).await?.map(|(account, _)| account))
+    crate::server::context::respond(async move {
+        let state = crate::server::context::app_state()?;
+        Ok(crate::server::context::current_session(&state).await?.map(|(account, _)| account))
     })
     .await
 }
@@ -252,11 +252,11 @@ pub async fn get_me() -> Result<Option<Account>, AppError> {
 /// Creates an account with this nickname and signs the browser in (an HttpOnly session cookie).
 #[server(endpoint = "join")]
 pub async fn join_chat(nickname: String) -> Result<Account, AppError> {
-    crate::server::respond(async move {
+    crate::server::context::respond(async move {
         use crate::server::identity;
-        let state = crate::server::app_state()?;
+        let state = crate::server::context::app_state()?;
         let nickname = identity::nickname(&nickname)?;
-        let session = crate::server::NewSession::issue(&state)?;
+        let session = crate::server::context::NewSession::issue(&state)?;
         let account = match state.store.create_user(nickname, session.hash.clone(), session.expires_at).await {
             Ok(account) => account,
             Err(crate::server::db::DbError::NicknameTaken) => return Err(identity::nickname_taken().into()),
@@ -272,13 +272,13 @@ pub async fn join_chat(nickname: String) -> Result<Account, AppError> {
 /// Ends this browser's session and closes its sockets.
 #[server(endpoint = "sign_out")]
 pub async fn sign_out() -> Result<(), AppError> {
-    crate::server::respond(async move {
-        let state = crate::server::app_state()?;
-        if let Some((_, session)) = crate::server::current_session(&state).await? {
+    crate::server::context::respond(async move {
+        let state = crate::server::context::app_state()?;
+        if let Some((_, session)) = crate::server::context::current_session(&state).await? {
             state.store.end_session(session.clone()).await.map_err(|error| AppError::internal("sign out", &error))?;
             state.hub.end_session(&session);
         }
-        crate::server::set_cookie(crate::server::identity::expired_cookie());
+        crate::server::context::set_cookie(crate::server::identity::expired_cookie());
         Ok(())
     })
     .await
@@ -287,9 +287,9 @@ pub async fn sign_out() -> Result<(), AppError> {
 /// Sets (or replaces) the signed-in user's password, so they can sign in on other devices.
 #[server(endpoint = "set_password")]
 pub async fn set_password(password: String) -> Result<(), AppError> {
-    crate::server::respond(async move {
+    crate::server::context::respond(async move {
         crate::protocol::validate_password(&password)?;
-        let (state, account) = crate::server::signed_in().await?;
+        let (state, account) = crate::server::context::signed_in().await?;
         let hash = tokio::task::spawn_blocking(move || crate::server::identity::hash_password(&password))
             .await
             .map_err(|error| AppError::internal("hash password", &error))?
@@ -307,11 +307,11 @@ pub async fn set_password(password: String) -> Result<(), AppError> {
 /// that nickname from that address, and cut off an address guessing widely (429 with the wait).
 #[server(endpoint = "sign_in")]
 pub async fn sign_in(nickname: String, password: String) -> Result<Account, AppError> {
-    crate::server::respond(async move {
+    crate::server::context::respond(async move {
         use crate::protocol::{ErrorCode, Rejection};
-        let state = crate::server::app_state()?;
+        let state = crate::server::context::app_state()?;
         let key = crate::server::identity::nickname(&nickname).map(|n| n.key).unwrap_or(nickname);
-        let address = crate::server::client_address().map(|ip| ip.to_string()).unwrap_or_default();
+        let address = crate::server::context::client_address().map(|ip| ip.to_string()).unwrap_or_default();
         let throttle = &state.sign_in_throttle;
         if let Err(wait) = throttle.check(&key, &address) {
             let message =
@@ -333,7 +333,7 @@ pub async fn sign_in(nickname: String, password: String) -> Result<Account, AppE
             return Err(Rejection::new(ErrorCode::SignInFailed, "Wrong nickname or password.").into());
         };
         throttle.succeed(&key, &address);
-        let session = crate::server::NewSession::issue(&state)?;
+        let session = crate::server::context::NewSession::issue(&state)?;
         state
             .store
             .create_session(account.id, session.hash.clone(), session.expires_at)
@@ -349,8 +349,8 @@ pub async fn sign_in(nickname: String, password: String) -> Result<Account, AppE
 /// sees the new text, marked edited.
 #[server(endpoint = "edit_message")]
 pub async fn edit_message(id: i64, body: String) -> Result<(), AppError> {
-    crate::server::respond(async move {
-        let (state, account) = crate::server::signed_in().await?;
+    crate::server::context::respond(async move {
+        let (state, account) = crate::server::context::signed_in().await?;
         Ok(crate::server::messages::edit(&state, &account, id, &body).await?)
     })
     .await
@@ -359,8 +359,8 @@ pub async fn edit_message(id: i64, body: String) -> Result<(), AppError> {
 /// Deletes a message: its author may, and so may any admin. Everyone sees a placeholder from then on.
 #[server(endpoint = "delete_message")]
 pub async fn delete_message(id: i64) -> Result<(), AppError> {
-    crate::server::respond(async move {
-        let (state, account) = crate::server::signed_in().await?;
+    crate::server::context::respond(async move {
+        let (state, account) = crate::server::context::signed_in().await?;
         crate::server::messages::delete(&state, &account, id).await?;
         tracing::info!(id, by = %account.nickname, "message deleted");
         Ok(())
@@ -372,8 +372,8 @@ pub async fn delete_message(id: i64) -> Result<(), AppError> {
 /// `remove` set takes it back. Doing either twice changes nothing.
 #[server(endpoint = "react")]
 pub async fn react(id: i64, emoji: String, remove: Option<bool>) -> Result<(), AppError> {
-    crate::server::respond(async move {
-        let (state, account) = crate::server::signed_in().await?;
+    crate::server::context::respond(async move {
+        let (state, account) = crate::server::context::signed_in().await?;
         Ok(crate::server::messages::react(&state, &account, id, &emoji, !remove.unwrap_or(false)).await?)
     })
     .await
@@ -382,9 +382,9 @@ pub async fn react(id: i64, emoji: String, remove: Option<bool>) -> Result<(), A
 /// Bans a user (admins only): their sessions end, their sockets close, and they cannot sign in again.
 #[server(endpoint = "ban_user")]
 pub async fn ban_user(user_id: i64) -> Result<(), AppError> {
-    crate::server::respond(async move {
+    crate::server::context::respond(async move {
         use crate::protocol::{ErrorCode, Rejection, Role};
-        let (state, account) = crate::server::signed_in().await?;
+        let (state, account) = crate::server::context::signed_in().await?;
         if account.role != Role::Admin {
             return Err(Rejection::new(ErrorCode::Forbidden, "Only admins can ban.").into());
         }

@@ -13,7 +13,8 @@ use serde_json::json;
 
 use crate::error::AppError;
 use crate::protocol::{Account, ErrorCode, MessageKind, Rejection, Role, GENERAL_ROOM_ID};
-use crate::server::{authenticate, AppState};
+use crate::server::context::authenticate;
+use crate::server::AppState;
 use crate::server::{messages, rooms};
 
 #[derive(Deserialize)]

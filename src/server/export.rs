@@ -17,8 +17,9 @@ use crate::components::rich_text::RichText;
 use crate::error::AppError;
 use crate::protocol::{ChatMessage, ErrorCode, Rejection, RoomKind};
 use crate::server::bot_api::refusal;
+use crate::server::context::authenticate;
 use crate::server::db::RoomRecord;
-use crate::server::{authenticate, AppState};
+use crate::server::AppState;
 use crate::time_format::iso_utc;
 
 /// Messages read from the store per chunk of the download.

@@ -261,8 +261,8 @@ pub async fn flush_read_marks(state: &AppState) {
 /// `peer`. The sidebar snapshot (with `last_id`) is read before the history, so a socket resuming
 /// from `last_id` may see a message twice (merged by id) but never misses one.
 pub async fn page(name: Option<String>, peer: Option<i64>, at: Option<i64>) -> Result<RoomPage, AppError> {
-    let state = crate::server::app_state()?;
-    let me = crate::server::current_session(&state).await?.map(|(account, _)| account);
+    let state = crate::server::context::app_state()?;
+    let me = crate::server::context::current_session(&state).await?.map(|(account, _)| account);
     let (rooms, last_id, last_change) = match &me {
         Some(me) => {
             flush_read_marks(&state).await;
@@ -276,7 +276,7 @@ pub async fn page(name: Option<String>, peer: Option<i64>, at: Option<i64>) -> R
     };
     let (room_id, peer) = match peer {
         Some(peer_id) => {
-            let me = me.as_ref().ok_or_else(crate::server::sign_in_first)?;
+            let me = me.as_ref().ok_or_else(crate::server::context::sign_in_first)?;
             let peer = state.store.user_by_id(peer_id).await.map_err(failed("page"))?.ok_or_else(no_such_user)?;
             let room_id = state.store.direct_room_of(me.id, peer_id).await.map_err(failed("page"))?;
             (room_id, Some(member_of(&peer)))
@@ -305,7 +305,7 @@ pub async fn page(name: Option<String>, peer: Option<i64>, at: Option<i64>) -> R
             has_newer: false,
             last_id,
             last_change,
-            zone_minutes: crate::server::reader_zone_minutes(),
+            zone_minutes: crate::server::context::reader_zone_minutes(),
         });
     };
     let record = readable(&state, me.as_ref(), room_id).await?;
@@ -342,7 +342,7 @@ pub async fn page(name: Option<String>, peer: Option<i64>, at: Option<i64>) -> R
         has_newer,
         last_id,
         last_change,
-        zone_minutes: crate::server::reader_zone_minutes(),
+        zone_minutes: crate::server::context::reader_zone_minutes(),
     })
 }
 

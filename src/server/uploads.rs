@@ -21,8 +21,9 @@ use crate::error::AppError;
 use crate::protocol::{Attachment, ErrorCode, Rejection, GENERAL_ROOM_ID};
 use crate::server::bot_api::refusal;
 use crate::server::config::Settings;
+use crate::server::context::authenticate;
 use crate::server::files::{clean_name, content_disposition, image_size, sniff, Sniffed, HEAD_BYTES};
-use crate::server::{authenticate, AppState};
+use crate::server::AppState;
 
 /// Where uploaded files live: `files/` beside the database.
 pub fn files_dir(settings: &Settings) -> PathBuf {

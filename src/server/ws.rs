@@ -41,7 +41,7 @@ pub async fn upgrade(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
 ) -> Response {
-    let (account, session) = match crate::server::authenticate(&state, &headers).await {
+    let (account, session) = match crate::server::context::authenticate(&state, &headers).await {
         Ok(signed_in) => signed_in,
         Err(refusal) => return refusal,
     };

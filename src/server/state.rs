@@ -1,0 +1,91 @@
+//! `AppState`: everything a request handler, server function or socket may need, opened once at
+//! start-up (the store, the hub, the secret, the limits and throttles, the bundle's file names).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::server::config::Settings;
+use crate::server::db::{DbError, Store};
+use crate::server::hub::Hub;
+use crate::server::identity::{Secret, SecretError};
+
+/// Everything a request handler, server function or socket may need; cheap to clone.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub settings: Arc<Settings>,
+    pub store: Store,
+    pub hub: Arc<Hub>,
+    /// Cancelled when the server starts shutting down; sockets close on it.
+    pub shutdown: CancellationToken,
+    /// Counts open sockets so shutdown can wait for them.
+    pub tracker: TaskTracker,
+    pub secret: Secret,
+    pub sign_in_throttle: Arc<crate::server::throttle::SignInThrottle>,
+    pub read_marks: Arc<crate::server::rooms::ReadMarks>,
+    pub frame_limits: Arc<crate::server::throttle::FrameLimits>,
+    /// The browser bundle's file names for this build.
+    pub bundle: Arc<crate::server::assets::Bundle>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] crate::server::config::ConfigError),
+    #[error("cannot open the database: {0}")]
+    Database(#[from] DbError),
+    #[error("cannot load the session secret: {0}")]
+    Secret(#[from] SecretError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen { addr: SocketAddr, source: std::io::Error },
+    #[error("server error: {0}")]
+    Serve(std::io::Error),
+}
+
+impl AppState {
+    /// Opens the database and wires the store's commits to the hub.
+    pub async fn open(settings: Settings) -> Result<Self, StartError> {
+        let hub = Arc::new(Hub::new(settings.limits.broadcast_buffer));
+        let publisher = Arc::clone(&hub);
+        let path = settings.db.clone();
+        let (store, secret) = tokio::task::spawn_blocking(move || -> Result<_, StartError> {
+            let store = Store::open(&path, Box::new(move |messages| publisher.publish_messages(messages)))?;
+            Ok((store, Secret::load(&path)?))
+        })
+        .await
+        .map_err(DbError::from)??;
+        let frame_limits = Arc::new(crate::server::throttle::FrameLimits::new(&settings.limits));
+        let bundle = crate::server::assets::Bundle::of_this_build(env!("CARGO_CRATE_NAME"));
+        Ok(Self {
+            leptos_options: leptos_options(&settings, &bundle),
+            bundle: Arc::new(bundle),
+            settings: Arc::new(settings),
+            store,
+            hub,
+            shutdown: CancellationToken::new(),
+            tracker: TaskTracker::new(),
+            secret,
+            sign_in_throttle: Arc::default(),
+            read_marks: Arc::default(),
+            frame_limits,
+        })
+    }
+}
+
+/// Leptos's options are built here from our settings rather than read from Cargo.toml at run time,
+/// so one file (Leptos.toml) configures the running server.
+fn leptos_options(settings: &Settings, bundle: &crate::server::assets::Bundle) -> LeptosOptions {
+    let reload_port = std::env::var("LEPTOS_RELOAD_PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(3001);
+    LeptosOptions::builder()
+        .output_name(env!("CARGO_CRATE_NAME"))
+        .site_root(settings.site_root.as_str())
+        .site_addr(settings.addr)
+        .reload_port(reload_port)
+        .hash_files(bundle.hashed)
+        .build()
+}
