@@ -315,7 +315,7 @@ pub async fn sign_in(nickname: String, password: String) -> Result<Account, AppE
         let throttle = &state.sign_in_throttle;
         if let Err(wait) = throttle.check(&key, &address) {
             let message =
-                format!("Too many failed sign-ins from here. Try again in {}.", crate::time_format::wait(wait));
+                format!("Too many failed sign-ins from here. Try again in {}.", crate::text::time_format::wait(wait));
             return Err(Rejection::new(ErrorCode::RateLimited, message).into());
         }
         let credentials =

@@ -32,7 +32,7 @@ pub fn shell(options: LeptosOptions, stylesheet: String) -> impl IntoView {
                 <App/>
                 // Runs as the page is parsed, before its first paint: times show in the reader's
                 // zone at once, as the hydrated page will show them, instead of UTC first.
-                <script nonce=nonce inner_html=crate::time_format::LOCALIZE_TIMES></script>
+                <script nonce=nonce inner_html=crate::text::time_format::LOCALIZE_TIMES></script>
             </body>
         </html>
     }

@@ -5,19 +5,13 @@
 
 pub mod api;
 pub mod app;
-pub mod autocomplete;
-pub mod chat;
 pub mod components;
 pub mod dom;
 pub mod error;
-pub mod format;
-pub mod outbox;
 pub mod pages;
 pub mod protocol;
-pub mod time_format;
-pub mod timeline;
-pub mod typing;
-pub mod url_encoding;
+pub mod state;
+pub mod text;
 
 #[cfg(feature = "hydrate")]
 mod client;

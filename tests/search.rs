@@ -25,7 +25,7 @@ async fn found(server: &TestServer, token: Option<&str>, query: &str) -> Vec<Str
 
 fn date_offset(days: i64) -> String {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_millis() as i64;
-    natter::time_format::iso_utc(now + days * 86_400_000)[..10].to_owned()
+    natter::text::time_format::iso_utc(now + days * 86_400_000)[..10].to_owned()
 }
 
 #[tokio::test]

@@ -15,8 +15,8 @@ use futures::{stream, SinkExt, StreamExt};
 use gloo_net::websocket::{futures::WebSocket, Message};
 use leptos::prelude::*;
 
-use crate::chat::{retry_delay_ms, upsert_online, ChatState, Command, Connection};
 use crate::protocol::{ClientFrame, ErrorCode, OnlineUser, ServerFrame};
+use crate::state::{retry_delay_ms, upsert_online, ChatState, Command, Connection};
 
 /// Starts the socket task for a signed-in page, after hydration.
 pub fn start(chat: ChatState) {
@@ -177,7 +177,7 @@ impl Session {
                 };
                 leptos::prelude::set_timeout(
                     expire,
-                    std::time::Duration::from_millis(crate::typing::TYPING_SHOWN_MS as u64 + 50),
+                    std::time::Duration::from_millis(crate::state::typing::TYPING_SHOWN_MS as u64 + 50),
                 );
             }
             ServerFrame::Ack { client_msg_id, id, sent_at } => {

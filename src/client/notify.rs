@@ -6,8 +6,8 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use web_sys::{Notification, NotificationOptions, NotificationPermission};
 
-use crate::chat::ChatState;
 use crate::protocol::{ChatMessage, RoomKind};
+use crate::state::ChatState;
 
 /// Longest notification text, in characters.
 const MAX_TEXT: usize = 200;
@@ -46,7 +46,7 @@ pub fn on_message(chat: ChatState, message: &ChatMessage) {
         RoomKind::Direct => message.nickname.clone(),
         _ => format!("{} in #{}", message.nickname, room.name),
     };
-    let text = crate::format::plain_text(&crate::format::parse(&message.body));
+    let text = crate::text::format::plain_text(&crate::text::format::parse(&message.body));
     let text: String = text.chars().take(MAX_TEXT).collect();
     let options = NotificationOptions::new();
     options.set_body(&text);

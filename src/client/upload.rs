@@ -7,7 +7,7 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use web_sys::{File, ProgressEvent, XmlHttpRequest};
 
-use crate::chat::{ChatState, Upload};
+use crate::state::{ChatState, Upload};
 
 /// Sends each file as its own message in this page's room.
 pub fn send_files(chat: ChatState, files: Vec<File>) {
@@ -22,7 +22,7 @@ pub fn send_files(chat: ChatState, files: Vec<File>) {
 }
 
 fn send_file(chat: ChatState, room_id: i64, file: File) {
-    let client_msg_id = crate::outbox::new_client_msg_id();
+    let client_msg_id = crate::state::outbox::new_client_msg_id();
     let key = client_msg_id.clone();
     chat.uploads.update(|uploads| {
         uploads.push(Upload { key: key.clone(), name: file.name(), sent: 0, size: file.size() as u64, error: None })

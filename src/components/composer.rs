@@ -4,10 +4,10 @@
 use leptos::html::Textarea;
 use leptos::prelude::*;
 
-use crate::autocomplete::{byte_offset, complete, partial_mention, suggestions, utf16_offset};
-use crate::chat::{ChatState, NICKNAME_FIELD};
 use crate::components::upload_tray::AttachButton;
 use crate::protocol::MAX_MESSAGE_CHARS;
+use crate::state::{ChatState, NICKNAME_FIELD};
+use crate::text::autocomplete::{byte_offset, complete, partial_mention, suggestions, utf16_offset};
 
 /// The message box's element id.
 pub const MESSAGE_FIELD: &str = "message";
@@ -159,7 +159,7 @@ pub fn Composer() -> impl IntoView {
                 bind:value=body
                 on:keydown=on_keydown
                 on:input=move |_| {
-                    chat.typed(crate::time_format::now_millis());
+                    chat.typed(crate::text::time_format::now_millis());
                     look_for_mention();
                 }
                 on:blur=move |_| mention.set(None)

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::chat::{ChatState, Connection};
+use crate::state::{ChatState, Connection};
 
 #[component]
 pub fn ConnectionStatus() -> impl IntoView {

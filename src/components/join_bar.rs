@@ -5,10 +5,10 @@
 use leptos::prelude::*;
 
 use crate::api::{join_room, start_direct};
-use crate::chat::ChatState;
 use crate::components::composer::MESSAGE_FIELD;
 use crate::components::{nickname::NicknameField, sign_in::SignInForm};
 use crate::protocol::RoomKind;
+use crate::state::ChatState;
 
 #[component]
 pub fn JoinBar() -> impl IntoView {

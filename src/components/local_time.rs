@@ -4,7 +4,7 @@
 
 use leptos::prelude::*;
 
-use crate::time_format::{iso_utc, local_clock};
+use crate::text::time_format::{iso_utc, local_clock};
 
 #[component]
 pub fn LocalTime(millis: i64) -> impl IntoView {

@@ -3,7 +3,6 @@
 
 use leptos::prelude::*;
 
-use crate::chat::ChatState;
 use crate::components::attachment::AttachmentView;
 use crate::components::avatar::Avatar;
 use crate::components::local_time::LocalTime;
@@ -12,7 +11,8 @@ use crate::components::moderation::Moderation;
 use crate::components::reactions::{ReactButton, Reactions};
 use crate::components::rich_text::RichText;
 use crate::protocol::MessageKind;
-use crate::timeline::{Line, LineStatus};
+use crate::state::timeline::{Line, LineStatus};
+use crate::state::ChatState;
 
 #[component]
 pub fn MessageLine(

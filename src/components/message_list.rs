@@ -6,10 +6,10 @@
 use leptos::html::Div;
 use leptos::prelude::*;
 
-use crate::chat::ChatState;
 use crate::components::message::MessageLine;
 use crate::protocol::MessageKind;
-use crate::timeline::{Line, LineStatus};
+use crate::state::timeline::{Line, LineStatus};
+use crate::state::ChatState;
 
 /// How close to the bottom (in pixels) still counts as "at the bottom".
 const STICKY_MARGIN: i32 = 48;
@@ -100,7 +100,7 @@ pub fn MessageList() -> impl IntoView {
         if chat.has_newer.get_untracked() {
             // Far back in an older stretch: the room's own page is the quickest way to the present.
             if let Some(path) = chat.room.with_untracked(|room| room.as_ref().map(|room| room.path())) {
-                crate::chat::go_to(&path);
+                crate::state::go_to(&path);
             }
         } else if let Some(element) = list.get_untracked() {
             at_bottom.set(true);
@@ -121,7 +121,7 @@ pub fn MessageList() -> impl IntoView {
     });
     let lines = move || {
         let zone = chat.zone_minutes.get();
-        let today = crate::time_format::day_number(crate::time_format::wall_clock_millis(), zone);
+        let today = crate::text::time_format::day_number(crate::text::time_format::wall_clock_millis(), zone);
         let unread = first_unread.get();
         chat.timeline.with(|timeline| places(timeline.lines(), zone, today, unread))
     };
@@ -193,7 +193,7 @@ pub fn places(lines: &[Line], zone: i32, today: i64, first_unread: Option<i64>) 
     let mut previous: Option<&Line> = None;
     let mut placed = Vec::with_capacity(lines.len());
     for line in lines {
-        let day = line.sent_at.map(|millis| crate::time_format::day_number(millis, zone));
+        let day = line.sent_at.map(|millis| crate::text::time_format::day_number(millis, zone));
         let new_day = day.filter(|&day| day_shown != Some(day));
         if new_day.is_some() {
             day_shown = new_day;
@@ -211,7 +211,7 @@ pub fn places(lines: &[Line], zone: i32, today: i64, first_unread: Option<i64>) 
                     _ => true,
                 }
         });
-        let day = new_day.map(|day| crate::time_format::day_label(day, today));
+        let day = new_day.map(|day| crate::text::time_format::day_label(day, today));
         placed.push((line.clone(), Place { day, continued }));
         previous = Some(line);
     }
@@ -237,7 +237,7 @@ fn scroll_to_message(id: i64) {
 mod tests {
     use super::*;
     use crate::protocol::ChatMessage;
-    use crate::timeline::Timeline;
+    use crate::state::timeline::Timeline;
 
     const MINUTE: i64 = 60_000;
     /// Monday 24 November 2025, 10:00 UTC.
@@ -262,7 +262,7 @@ mod tests {
     }
 
     fn placed(history: Vec<ChatMessage>, zone: i32, first_unread: Option<i64>) -> Vec<Place> {
-        let today = crate::time_format::day_number(MORNING, zone);
+        let today = crate::text::time_format::day_number(MORNING, zone);
         let timeline = Timeline::from_history(history);
         places(timeline.lines(), zone, today, first_unread).into_iter().map(|(_, place)| place).collect()
     }

@@ -4,9 +4,9 @@
 use leptos::prelude::*;
 
 use crate::api::{ban_user, delete_message};
-use crate::chat::ChatState;
 use crate::components::confirm::Confirm;
 use crate::protocol::Role;
+use crate::state::ChatState;
 
 #[component]
 pub fn Moderation(id: i64, author_id: i64, nickname: String, editing: RwSignal<bool>) -> impl IntoView {

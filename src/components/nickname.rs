@@ -3,8 +3,8 @@
 
 use leptos::prelude::*;
 
-use crate::chat::{ChatState, NICKNAME_FIELD};
 use crate::protocol::MAX_NICKNAME_CHARS;
+use crate::state::{ChatState, NICKNAME_FIELD};
 
 #[component]
 pub fn NicknameField() -> impl IntoView {

@@ -5,8 +5,8 @@
 use leptos::prelude::*;
 
 use crate::api::start_direct;
-use crate::chat::{go_to, ChatState};
 use crate::components::avatar::Avatar;
+use crate::state::{go_to, ChatState};
 
 #[component]
 pub fn OnlineList() -> impl IntoView {

@@ -3,8 +3,8 @@
 use leptos::prelude::*;
 
 use crate::api::set_password;
-use crate::chat::ChatState;
 use crate::protocol::validate_password;
+use crate::state::ChatState;
 
 #[component]
 pub fn PasswordForm() -> impl IntoView {

@@ -6,8 +6,8 @@
 use leptos::prelude::*;
 
 use crate::api::react;
-use crate::chat::ChatState;
 use crate::protocol::{Reaction, QUICK_REACTIONS};
+use crate::state::ChatState;
 
 #[component]
 pub fn Reactions(id: i64, reactions: Vec<Reaction>, picking: RwSignal<bool>) -> impl IntoView {

@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use crate::format::{self, Block, Inline};
+use crate::text::format::{self, Block, Inline};
 
 /// Links leave Natter without telling the target where they came from, and carry no ranking.
 const LINK_REL: &str = "noopener noreferrer nofollow";

@@ -5,13 +5,13 @@
 use leptos::prelude::*;
 
 use crate::api::{archive_room, invite, leave_room, set_notify};
-use crate::chat::{go_to, ChatState};
 use crate::components::confirm::Confirm;
 use crate::components::connection_status::ConnectionStatus;
 use crate::components::menu::Menu;
 use crate::components::panels::{DrawerButton, MembersButton};
 use crate::error::AppError;
 use crate::protocol::{NotifyLevel, Role, Room, RoomKind, GENERAL_ROOM_ID};
+use crate::state::{go_to, ChatState};
 
 #[component]
 pub fn RoomHeader() -> impl IntoView {

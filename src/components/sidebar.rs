@@ -5,7 +5,6 @@
 use leptos::html::Nav;
 use leptos::prelude::*;
 
-use crate::chat::ChatState;
 use crate::components::keyboard::ShortcutsButton;
 use crate::components::modal::{Modal, ModalLink};
 use crate::components::new_room::NewRoomForm;
@@ -13,6 +12,7 @@ use crate::components::panels::{overlay_keys, Panels, SIDEBAR};
 use crate::components::search_box::SearchBox;
 use crate::components::user_menu::UserMenu;
 use crate::protocol::{Room, RoomKind};
+use crate::state::ChatState;
 
 #[component]
 pub fn Sidebar() -> impl IntoView {

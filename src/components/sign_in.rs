@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use crate::api::sign_in;
-use crate::chat::ChatState;
+use crate::state::ChatState;
 
 #[component]
 pub fn SignInForm() -> impl IntoView {

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use crate::api::sign_out;
-use crate::chat::ChatState;
+use crate::state::ChatState;
 
 #[component]
 pub fn SignOutButton() -> impl IntoView {

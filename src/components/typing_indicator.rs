@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use crate::chat::ChatState;
+use crate::state::ChatState;
 
 #[component]
 pub fn TypingIndicator() -> impl IntoView {

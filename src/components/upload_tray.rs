@@ -4,8 +4,8 @@
 
 use leptos::prelude::*;
 
-use crate::chat::ChatState;
 use crate::components::attachment::human_size;
+use crate::state::ChatState;
 
 /// The composer's paper clip: picks files to send to this room.
 #[component]

@@ -3,11 +3,11 @@
 
 use leptos::prelude::*;
 
-use crate::chat::ChatState;
 use crate::components::{
     avatar::Avatar, menu::Menu, nickname::NicknameField, notifications::NotificationsToggle, password::PasswordForm,
     sign_out::SignOutButton,
 };
+use crate::state::ChatState;
 
 #[component]
 pub fn UserMenu() -> impl IntoView {

@@ -7,7 +7,6 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use crate::api::{get_room_page, RoomPage};
-use crate::chat::ChatState;
 use crate::components::{
     composer::Composer,
     join_bar::JoinBar,
@@ -21,6 +20,7 @@ use crate::components::{
     upload_tray::UploadTray,
 };
 use crate::error::AppError;
+use crate::state::ChatState;
 
 #[component]
 pub fn ChatPage() -> impl IntoView {
@@ -92,7 +92,7 @@ fn Chat(page: RoomPage) -> impl IntoView {
     let hydrated = RwSignal::new(false);
     Effect::new(move |_| hydrated.set(true));
     // Day separators: hydrated in the zone the server drew them in, then the browser's own.
-    Effect::new(move |_| chat.zone_minutes.set(crate::time_format::local_zone_minutes()));
+    Effect::new(move |_| chat.zone_minutes.set(crate::text::time_format::local_zone_minutes()));
     let title = move || {
         let place = chat.place_name();
         match chat.total_unread() {

@@ -68,7 +68,7 @@ fn Results(q: String, found: SearchResults) -> impl IntoView {
         n => format!("{n} messages"),
     };
     let older = next_before.map(|before| {
-        let href = format!("/search?q={}&before={before}", crate::url_encoding::percent_encode(&q));
+        let href = format!("/search?q={}&before={before}", crate::text::url_encoding::percent_encode(&q));
         view! { <p class="more"><a href=href rel="external">"Older results →"</a></p> }
     });
     view! {

@@ -35,7 +35,7 @@ pub async fn current_session(
 pub fn reader_zone_minutes() -> i32 {
     const WIDEST: i32 = 14 * 60;
     leptos::prelude::use_context::<axum::http::request::Parts>()
-        .and_then(|parts| crate::server::identity::cookie(&parts.headers, crate::time_format::ZONE_COOKIE))
+        .and_then(|parts| crate::server::identity::cookie(&parts.headers, crate::text::time_format::ZONE_COOKIE))
         .and_then(|value| value.parse::<i32>().ok())
         .map_or(0, |minutes| minutes.clamp(-WIDEST, WIDEST))
 }

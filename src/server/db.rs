@@ -895,7 +895,7 @@ fn record_mentions(
          WHERE u.nickname_key = ?3 AND u.id != ?4
          ON CONFLICT DO NOTHING",
     )?;
-    for nick in crate::format::mentions(body) {
+    for nick in crate::text::format::mentions(body) {
         if let Ok(nickname) = crate::server::identity::nickname(&nick) {
             insert.execute((message_id, room_id, nickname.key, author_id))?;
         }

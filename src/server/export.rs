@@ -20,7 +20,7 @@ use crate::server::bot_api::refusal;
 use crate::server::context::authenticate;
 use crate::server::db::RoomRecord;
 use crate::server::AppState;
-use crate::time_format::iso_utc;
+use crate::text::time_format::iso_utc;
 
 /// Messages read from the store per chunk of the download.
 const EXPORT_PAGE: u32 = 500;

@@ -156,7 +156,7 @@ pub fn clean_name(raw: &str) -> String {
 pub fn content_disposition(name: &str, inline: bool) -> String {
     let fallback: String =
         name.chars().map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' { c } else { '_' }).collect();
-    let encoded = crate::url_encoding::percent_encode(name);
+    let encoded = crate::text::url_encoding::percent_encode(name);
     let kind = if inline { "inline" } else { "attachment" };
     format!("{kind}; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
 }

@@ -6,7 +6,7 @@
 use crate::error::AppError;
 use crate::protocol::{Account, ErrorCode, Rejection, SearchHit, SearchResults};
 use crate::server::AppState;
-use crate::time_format::utc_midnight_millis;
+use crate::text::time_format::utc_midnight_millis;
 
 /// Longest search, in characters.
 pub const MAX_QUERY_CHARS: usize = 256;
@@ -209,7 +209,7 @@ const MAX_PLAIN_SNIPPET: usize = 240;
 pub fn snippet_parts(marked: &str) -> Vec<crate::protocol::SnippetPart> {
     // Shown as the message reads, not as it was typed: `_export_` is "export". The hit markers are
     // plain characters to the formatter, so they survive in the text.
-    let readable = crate::format::plain_text(&crate::format::parse(marked));
+    let readable = crate::text::format::plain_text(&crate::text::format::parse(marked));
     let marked = readable.as_str();
     if !marked.contains(HIT_START) && marked.chars().count() > MAX_PLAIN_SNIPPET {
         let cut: String = marked.chars().take(MAX_PLAIN_SNIPPET).collect();

@@ -265,7 +265,7 @@ async fn exchange_bytes_from(
 }
 
 pub fn form_encode(text: &str) -> String {
-    natter::url_encoding::percent_encode(text)
+    natter::text::url_encoding::percent_encode(text)
 }
 
 pub struct Client {

@@ -3,14 +3,18 @@
 //! frames and frames into signal updates. On the server the command queue is absent and the state
 //! only renders the first paint.
 
+pub mod outbox;
+pub mod timeline;
+pub mod typing;
+
 use futures::channel::mpsc::UnboundedSender;
 use leptos::prelude::*;
 
 use crate::api::{DirectoryRoom, RoomPage};
-use crate::outbox::{self, Outbox, Queued};
 use crate::protocol::{validate_body, validate_nickname, Account, ChatMessage, Member, OnlineUser, Room, RoomKind};
-use crate::timeline::Timeline;
-use crate::typing::{Typing, TYPING_EVERY_MS};
+use outbox::{Outbox, Queued};
+use timeline::Timeline;
+use typing::{Typing, TYPING_EVERY_MS};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Connection {
@@ -274,7 +278,7 @@ impl ChatState {
     pub fn mentions_me(&self, message: &ChatMessage) -> bool {
         self.me.with_untracked(|me| {
             me.as_ref().is_some_and(|me| {
-                me.id != message.author_id && crate::format::mentions_nickname(&message.body, &me.nickname)
+                me.id != message.author_id && crate::text::format::mentions_nickname(&message.body, &me.nickname)
             })
         })
     }
@@ -431,7 +435,7 @@ impl ChatState {
         if newest <= reported || !self.is_connected() || self.read_scheduled.get_value() {
             return;
         }
-        let now = crate::time_format::now_millis();
+        let now = crate::text::time_format::now_millis();
         let wait = at + READ_EVERY_MS - now;
         if wait <= 0.0 {
             self.reported_read.set_value((newest, now));

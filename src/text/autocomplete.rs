@@ -2,7 +2,7 @@
 //! match it, and the text after choosing one. Pure, so the rules are tested natively; the composer
 //! only wires keys and clicks to them.
 
-use crate::format::is_nick_char;
+use crate::text::format::is_nick_char;
 
 /// Suggestions shown at once.
 pub const MAX_SUGGESTIONS: usize = 6;
