@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
-use crate::api::{get_room_page, RoomPage};
+use crate::api::get_room_page;
 use crate::components::{
     composer::Composer,
     join_bar::JoinBar,
@@ -20,6 +20,7 @@ use crate::components::{
     upload_tray::UploadTray,
 };
 use crate::error::AppError;
+use crate::protocol::RoomPage;
 use crate::state::ChatState;
 
 #[component]

@@ -6,12 +6,12 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
-use crate::api::{DirectoryRoom, RoomPage};
 use crate::error::AppError;
 use crate::protocol::{
     validate_room_name, Account, ChatMessage, ErrorCode, Member, Rejection, Role, Room, RoomKind, GENERAL_ROOM,
     GENERAL_ROOM_ID, HISTORY_PAGE,
 };
+use crate::protocol::{DirectoryRoom, RoomPage};
 use crate::server::db::{DbError, RoomRecord};
 use crate::server::AppState;
 

@@ -10,8 +10,8 @@ pub mod typing;
 use futures::channel::mpsc::UnboundedSender;
 use leptos::prelude::*;
 
-use crate::api::{DirectoryRoom, RoomPage};
 use crate::protocol::{validate_body, validate_nickname, Account, ChatMessage, Member, OnlineUser, Room, RoomKind};
+use crate::protocol::{DirectoryRoom, RoomPage};
 use outbox::{Outbox, Queued};
 use timeline::Timeline;
 use typing::{Typing, TYPING_EVERY_MS};
