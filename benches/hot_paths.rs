@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use natter::protocol::{decode_client_frame, ChatMessage, MessageKind, ServerFrame, GENERAL_ROOM_ID};
-use natter::server::db::{NewMessage, Store};
 use natter::server::hub::Hub;
+use natter::server::store::{NewMessage, Store};
 use tokio::runtime::Runtime;
 
 fn sample_message(id: i64) -> ChatMessage {

@@ -9,8 +9,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use natter::server::db::Store;
 use natter::server::search::parse;
+use natter::server::store::Store;
 use tokio::runtime::Runtime;
 
 const MESSAGES: i64 = 1_000_000;

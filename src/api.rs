@@ -105,7 +105,7 @@ pub async fn get_room_page(room: Option<String>, peer: Option<i64>, at: Option<i
 pub async fn set_notify(room_id: i64, level: crate::protocol::NotifyLevel) -> Result<(), AppError> {
     crate::server::context::respond(async move {
         let (state, account) = crate::server::context::signed_in().await?;
-        let failed = |error: crate::server::db::DbError| AppError::internal("notification setting", &error);
+        let failed = |error: crate::server::store::DbError| AppError::internal("notification setting", &error);
         if state.store.set_notify(room_id, account.id, level).await.map_err(failed)? {
             Ok(())
         } else {
@@ -215,7 +215,7 @@ pub async fn join_chat(nickname: String) -> Result<Account, AppError> {
         let session = crate::server::context::NewSession::issue(&state)?;
         let account = match state.store.create_user(nickname, session.hash.clone(), session.expires_at).await {
             Ok(account) => account,
-            Err(crate::server::db::DbError::NicknameTaken) => return Err(identity::nickname_taken().into()),
+            Err(crate::server::store::DbError::NicknameTaken) => return Err(identity::nickname_taken().into()),
             Err(error) => return Err(AppError::internal("create user", &error)),
         };
         session.send_cookie();
@@ -347,7 +347,7 @@ pub async fn ban_user(user_id: i64) -> Result<(), AppError> {
         if user_id == account.id {
             return Err(Rejection::new(ErrorCode::InvalidRequest, "You cannot ban yourself.").into());
         }
-        let failed = |error: crate::server::db::DbError| AppError::internal("ban", &error);
+        let failed = |error: crate::server::store::DbError| AppError::internal("ban", &error);
         let natter = state.store.system_account().await.map_err(failed)?;
         if user_id == natter.id {
             return Err(Rejection::new(ErrorCode::InvalidRequest, "Natter itself cannot be banned.").into());

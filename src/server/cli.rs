@@ -10,8 +10,8 @@ use tokio::net::TcpStream;
 
 use crate::protocol::{Account, Rejection};
 use crate::server::config::Settings;
-use crate::server::db::{now_millis, DbError, Store};
 use crate::server::identity::{self, Secret, SecretError};
+use crate::server::store::{now_millis, DbError, Store};
 
 /// An announcement's admin token lives only this long.
 const ANNOUNCE_TOKEN_LIFETIME: Duration = Duration::from_secs(300);
@@ -68,13 +68,13 @@ pub async fn create_bot(settings: &Settings, name: &str) -> Result<(Account, Str
 }
 
 /// `natter backup PATH`: a consistent copy of the database in a new file, taken while the server may
-/// be running (see `db::backup`). Returns the copy's size in bytes.
+/// be running (see `store::backup`). Returns the copy's size in bytes.
 pub async fn backup(settings: &Settings, to: &std::path::Path) -> Result<u64, CliError> {
     if to.exists() {
         return Err(CliError::BackupExists(to.to_owned()));
     }
     let (db, target) = (settings.db.clone(), to.to_owned());
-    tokio::task::spawn_blocking(move || crate::server::db::backup(&db, &target)).await.map_err(DbError::from)??;
+    tokio::task::spawn_blocking(move || crate::server::store::backup(&db, &target)).await.map_err(DbError::from)??;
     Ok(std::fs::metadata(to).map(|meta| meta.len()).unwrap_or(0))
 }
 

@@ -88,7 +88,7 @@ impl NewSession {
     pub fn issue(state: &AppState) -> Result<Self, crate::error::AppError> {
         use crate::server::identity;
         let token = identity::new_token().map_err(|error| crate::error::AppError::internal("new session", &error))?;
-        let expires_at = crate::server::db::now_millis() + identity::SESSION_DAYS * 24 * 3600 * 1000;
+        let expires_at = crate::server::store::now_millis() + identity::SESSION_DAYS * 24 * 3600 * 1000;
         Ok(Self { hash: state.secret.token_hash(&token), token, expires_at })
     }
 

@@ -18,7 +18,7 @@ use crate::error::AppError;
 use crate::protocol::{ChatMessage, ErrorCode, Rejection, RoomKind};
 use crate::server::bot_api::refusal;
 use crate::server::context::authenticate;
-use crate::server::db::RoomRecord;
+use crate::server::store::RoomRecord;
 use crate::server::AppState;
 use crate::text::time_format::iso_utc;
 
@@ -60,7 +60,7 @@ pub async fn export_room(
         Err(error) => return refusal(AppError::internal("export", &error).into_rejection()),
     };
     tracing::info!(room = room.id, by = %account.nickname, "room exported");
-    let exported_at = crate::server::db::now_millis();
+    let exported_at = crate::server::store::now_millis();
     let name = file_stem(&room);
     let (extension, content_type) = match format {
         Format::Json => ("json", "application/json"),

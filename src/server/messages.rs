@@ -7,7 +7,7 @@ use crate::protocol::{
     validate_body, validate_client_msg_id, validate_reaction, Account, Attachment, ChatMessage, ErrorCode, MessageKind,
     Rejection, Role,
 };
-use crate::server::db::{Actor, ChangeRefused, DbError, MessageChange, NewMessage};
+use crate::server::store::{Actor, ChangeRefused, DbError, MessageChange, NewMessage};
 use crate::server::AppState;
 
 /// Validates and commits a message by `author` in a room; the hub broadcasts it once committed. A

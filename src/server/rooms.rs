@@ -12,7 +12,7 @@ use crate::protocol::{
     GENERAL_ROOM_ID, HISTORY_PAGE,
 };
 use crate::protocol::{DirectoryRoom, RoomPage};
-use crate::server::db::{DbError, RoomRecord};
+use crate::server::store::{DbError, RoomRecord};
 use crate::server::AppState;
 
 fn refused(code: ErrorCode, message: impl Into<String>) -> AppError {

@@ -13,8 +13,8 @@ use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 
 use crate::app::{shell, App};
-use crate::server::db::Store;
 use crate::server::state::AppState;
+use crate::server::store::Store;
 
 pub fn router(state: AppState) -> Router {
     let provide_state = {

@@ -10,9 +10,9 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::server::config::Settings;
-use crate::server::db::{DbError, Store};
 use crate::server::hub::Hub;
 use crate::server::identity::{Secret, SecretError};
+use crate::server::store::{DbError, Store};
 
 /// Everything a request handler, server function or socket may need; cheap to clone.
 #[derive(Clone, FromRef)]

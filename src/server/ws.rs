@@ -24,8 +24,8 @@ use crate::error::AppError;
 use crate::protocol::{
     decode_client_frame, Account, ChatMessage, ClientFrame, ErrorCode, MessageKind, Rejection, ServerFrame, SERVER_NAME,
 };
-use crate::server::db::{DbError, Sidebar};
 use crate::server::hub::{Batch, Broadcast, ConnectionCaps, RoomChange};
+use crate::server::store::{DbError, Sidebar};
 use crate::server::AppState;
 use crate::server::{identity, messages, rooms};
 

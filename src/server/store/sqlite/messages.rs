@@ -1,0 +1,118 @@
+//! Messages: idempotent insert by client id (through the writer's group commit), pages of a room,
+//! catch-up after an id, and the mentions recorded with each.
+
+use rusqlite::{Connection, OptionalExtension};
+use tokio::sync::oneshot;
+
+use crate::protocol::{ChatMessage, Reaction, Reactor};
+
+use super::rows::query_messages;
+use super::*;
+
+/// Records whom a message mentions: `@nick`s (outside code) naming members of its room, by nickname
+/// key, so `@ALICE` and look-alikes count as alice; never the author.
+pub(super) fn record_mentions(
+    conn: &Connection,
+    message_id: i64,
+    room_id: i64,
+    author_id: i64,
+    body: &str,
+) -> rusqlite::Result<()> {
+    if !body.contains('@') {
+        return Ok(());
+    }
+    let mut insert = conn.prepare_cached(
+        "INSERT INTO mentions (user_id, message_id)
+         SELECT u.id, ?1 FROM users u JOIN memberships mem ON mem.user_id = u.id AND mem.room_id = ?2
+         WHERE u.nickname_key = ?3 AND u.id != ?4
+         ON CONFLICT DO NOTHING",
+    )?;
+    for nick in crate::text::format::mentions(body) {
+        if let Ok(nickname) = crate::server::identity::nickname(&nick) {
+            insert.execute((message_id, room_id, nickname.key, author_id))?;
+        }
+    }
+    Ok(())
+}
+
+/// Fills in the reactions of `messages` (any order) with one range query.
+pub(super) fn attach_reactions(conn: &Connection, messages: &mut [ChatMessage]) -> rusqlite::Result<()> {
+    let (Some(low), Some(high)) = (messages.iter().map(|m| m.id).min(), messages.iter().map(|m| m.id).max()) else {
+        return Ok(());
+    };
+    let mut stmt = conn.prepare_cached(
+        "SELECT r.message_id, r.emoji, r.user_id, coalesce(u.nickname, '') FROM reactions r
+         LEFT JOIN users u ON u.id = r.user_id
+         WHERE r.message_id BETWEEN ?1 AND ?2 ORDER BY r.message_id, r.rev",
+    )?;
+    let mut rows = stmt.query((low, high))?;
+    let by_id: std::collections::HashMap<i64, usize> =
+        messages.iter().enumerate().map(|(index, m)| (m.id, index)).collect();
+    while let Some(row) = rows.next()? {
+        let Some(&index) = by_id.get(&row.get::<_, i64>(0)?) else { continue };
+        let emoji: String = row.get(1)?;
+        let reactor = Reactor { user_id: row.get(2)?, nickname: row.get(3)? };
+        let reactions = &mut messages[index].reactions;
+        match reactions.iter_mut().find(|reaction| reaction.emoji == emoji) {
+            Some(reaction) => reaction.users.push(reactor),
+            None => reactions.push(Reaction { emoji, users: vec![reactor] }),
+        }
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Stores a message and returns it with its id once the transaction has committed.
+    pub async fn insert(&self, message: NewMessage) -> Result<Inserted, DbError> {
+        let (reply, answer) = oneshot::channel();
+        self.writer.send(Job::Insert(message, reply)).await.map_err(|_| DbError::Closed)?;
+        answer.await.map_err(|_| DbError::Closed)?
+    }
+
+    /// Up to `limit` messages of a room older than `before` (or the newest), oldest first.
+    pub async fn history(&self, room_id: i64, before: Option<i64>, limit: u32) -> Result<Vec<ChatMessage>, DbError> {
+        let before = before.unwrap_or(i64::MAX);
+        self.read(move |conn| {
+            let where_ = "m.room_id = ?1 AND m.id < ?2 ORDER BY m.id DESC LIMIT ?3";
+            let mut page = query_messages(conn, where_, (room_id, before, limit))?;
+            page.reverse();
+            Ok(page)
+        })
+        .await
+    }
+
+    /// Up to `limit` messages of a room newer than `after`, oldest first: paging forward from an older
+    /// point (a permalink's context) towards the present.
+    pub async fn newer(&self, room_id: i64, after: i64, limit: u32) -> Result<Vec<ChatMessage>, DbError> {
+        self.read(move |conn| {
+            query_messages(conn, "m.room_id = ?1 AND m.id > ?2 ORDER BY m.id LIMIT ?3", (room_id, after, limit))
+        })
+        .await
+    }
+
+    /// Up to `limit` messages newer than `after` in the rooms `user_id` is in, oldest first: what a
+    /// reconnecting client missed.
+    pub async fn since(&self, user_id: i64, after: i64, limit: u32) -> Result<Vec<ChatMessage>, DbError> {
+        self.read(move |conn| {
+            let where_ = "m.id > ?1 AND m.room_id IN (SELECT room_id FROM memberships WHERE user_id = ?2)
+                          ORDER BY m.id LIMIT ?3";
+            query_messages(conn, where_, (after, user_id, limit))
+        })
+        .await
+    }
+
+    /// The newest message id, 0 when there is none.
+    pub async fn last_id(&self) -> Result<i64, DbError> {
+        self.read(|conn| conn.query_row("SELECT coalesce(max(id), 0) FROM messages", [], |row| row.get(0))).await
+    }
+
+    /// The room of message `id`, if there is such a message.
+    pub async fn message_room(&self, id: i64) -> Result<Option<i64>, DbError> {
+        self.read(move |conn| {
+            conn.prepare_cached("SELECT room_id FROM messages WHERE id = ?1")?
+                .query_row([id], |row| row.get(0))
+                .optional()
+        })
+        .await
+    }
+}
