@@ -53,7 +53,7 @@ pub async fn authenticate(
     state: &AppState,
     headers: &axum::http::HeaderMap,
 ) -> Result<(crate::protocol::Account, Vec<u8>), axum::response::Response> {
-    use crate::server::bot_api::json_refusal;
+    use crate::server::http::bot_api::json_refusal;
     if !crate::server::identity::same_origin(headers) {
         return Err(json_refusal(StatusCode::FORBIDDEN, "requests from other sites are refused"));
     }

@@ -80,7 +80,7 @@ pub async fn delete(state: &AppState, actor: &Account, id: i64) -> Result<(), Re
         state.store.message_file(id).await.map_err(|error| AppError::internal("delete", &error).into_rejection())?;
     change(state, actor, id, MessageChange::Delete).await?;
     if let Some(file) = file {
-        crate::server::uploads::remove(&state.settings, &file).await;
+        crate::server::http::uploads::remove(&state.settings, &file).await;
     }
     Ok(())
 }

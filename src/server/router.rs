@@ -32,30 +32,30 @@ pub fn router(state: AppState) -> Router {
     // Uploads take far larger bodies than anything else (the handler enforces the exact limit, with a
     // clear 413; this layer only stops a body that runs far past it).
     let files = Router::new()
-        .route("/api/upload", axum::routing::post(crate::server::uploads::upload))
-        .route("/files/{id}", get(crate::server::uploads::serve))
+        .route("/api/upload", axum::routing::post(crate::server::http::uploads::upload))
+        .route("/files/{id}", get(crate::server::http::uploads::serve))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             usize::try_from(state.settings.limits.max_upload_bytes).unwrap_or(usize::MAX).saturating_add(1 << 20),
         ));
     let not_found = leptos_axum::render_app_to_stream_with_context(provide_state.clone(), render_shell.clone());
     let http = Router::new()
         .route("/healthz", get(healthz))
-        .route("/api/bot/messages", axum::routing::post(crate::server::bot_api::post_message))
-        .route("/api/announce", axum::routing::post(crate::server::bot_api::announce))
-        .route("/api/export", get(crate::server::export::export_room))
+        .route("/api/bot/messages", axum::routing::post(crate::server::http::bot_api::post_message))
+        .route("/api/announce", axum::routing::post(crate::server::http::bot_api::announce))
+        .route("/api/export", get(crate::server::http::export::export_room))
         .leptos_routes_with_context(&state, generate_route_list(App), provide_state, render_shell)
-        .fallback_service(crate::server::assets::site(&state.leptos_options, not_found.into_service()))
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(crate::server::guard::MAX_BODY_BYTES))
+        .fallback_service(crate::server::http::assets::site(&state.leptos_options, not_found.into_service()))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(crate::server::http::guard::MAX_BODY_BYTES))
         .merge(files)
-        .layer(axum::middleware::from_fn(crate::server::assets::cache_policy))
+        .layer(axum::middleware::from_fn(crate::server::http::assets::cache_policy))
         // Everything but the websocket: negotiated brotli or gzip for pages, JSON and streamed
         // exports; the static files arrive precompressed (see `assets`) and pass through.
         .layer(tower_http::compression::CompressionLayer::new());
     Router::new()
         .route("/ws", get(crate::server::ws::upgrade))
         .merge(http)
-        .layer(axum::middleware::from_fn(crate::server::guard::same_site_only))
-        .layer(axum::middleware::from_fn(crate::server::guard::security_headers))
+        .layer(axum::middleware::from_fn(crate::server::http::guard::same_site_only))
+        .layer(axum::middleware::from_fn(crate::server::http::guard::security_headers))
         .layer(axum::middleware::from_fn(without_stale_reactive_owner))
         .with_state(state)
 }
@@ -63,7 +63,7 @@ pub fn router(state: AppState) -> Router {
 /// Gives the page being rendered the nonce that `guard::security_headers` put in its policy.
 fn provide_page_nonce() {
     let nonce = leptos::prelude::use_context::<axum::http::request::Parts>()
-        .and_then(|parts| parts.extensions.get::<crate::server::guard::PageNonce>().cloned());
+        .and_then(|parts| parts.extensions.get::<crate::server::http::guard::PageNonce>().cloned());
     if let Some(nonce) = nonce {
         provide_context(leptos::nonce::Nonce::from_value(nonce.0));
     }

@@ -30,7 +30,7 @@ pub struct AppState {
     pub read_marks: Arc<crate::server::rooms::ReadMarks>,
     pub frame_limits: Arc<crate::server::throttle::FrameLimits>,
     /// The browser bundle's file names for this build.
-    pub bundle: Arc<crate::server::assets::Bundle>,
+    pub bundle: Arc<crate::server::http::assets::Bundle>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -60,7 +60,7 @@ impl AppState {
         .await
         .map_err(DbError::from)??;
         let frame_limits = Arc::new(crate::server::throttle::FrameLimits::new(&settings.limits));
-        let bundle = crate::server::assets::Bundle::of_this_build(env!("CARGO_CRATE_NAME"));
+        let bundle = crate::server::http::assets::Bundle::of_this_build(env!("CARGO_CRATE_NAME"));
         Ok(Self {
             leptos_options: leptos_options(&settings, &bundle),
             bundle: Arc::new(bundle),
@@ -79,7 +79,7 @@ impl AppState {
 
 /// Leptos's options are built here from our settings rather than read from Cargo.toml at run time,
 /// so one file (Leptos.toml) configures the running server.
-fn leptos_options(settings: &Settings, bundle: &crate::server::assets::Bundle) -> LeptosOptions {
+fn leptos_options(settings: &Settings, bundle: &crate::server::http::assets::Bundle) -> LeptosOptions {
     let reload_port = std::env::var("LEPTOS_RELOAD_PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(3001);
     LeptosOptions::builder()
         .output_name(env!("CARGO_CRATE_NAME"))

@@ -36,7 +36,7 @@ const MAX_BURST: usize = 64;
 
 /// Axum handler for `GET /ws`: only for signed-in users and bots, and only from our own pages.
 pub async fn upgrade(
-    socket: crate::server::socket::Upgrade,
+    socket: crate::server::http::socket::Upgrade,
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
@@ -50,7 +50,7 @@ pub async fn upgrade(
     // Registered before the upgrade, so the cap holds however many arrive at once.
     let Some(registration) = state.hub.register(session.clone(), account.id, Some(peer.ip()), caps) else {
         let too_many = "too many open connections for this user or address; close some tabs";
-        return crate::server::bot_api::json_refusal(StatusCode::TOO_MANY_REQUESTS, too_many);
+        return crate::server::http::bot_api::json_refusal(StatusCode::TOO_MANY_REQUESTS, too_many);
     };
     let limit = limits.max_ws_message_bytes;
     let config = WebSocketConfig::default()

@@ -19,10 +19,10 @@ use tokio::io::AsyncWriteExt;
 
 use crate::error::AppError;
 use crate::protocol::{Attachment, ErrorCode, Rejection, GENERAL_ROOM_ID};
-use crate::server::bot_api::refusal;
 use crate::server::config::Settings;
 use crate::server::context::authenticate;
 use crate::server::files::{clean_name, content_disposition, image_size, sniff, Sniffed, HEAD_BYTES};
+use crate::server::http::bot_api::refusal;
 use crate::server::AppState;
 
 /// Where uploaded files live: `files/` beside the database.
@@ -65,7 +65,7 @@ pub async fn upload(
     Query(query): Query<UploadQuery>,
     body: Body,
 ) -> Response {
-    let account = match crate::server::bot_api::sender(&state, peer, &headers).await {
+    let account = match crate::server::http::bot_api::sender(&state, peer, &headers).await {
         Ok(account) => account,
         Err(refused) => return refused,
     };

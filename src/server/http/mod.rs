@@ -1,0 +1,10 @@
+//! The plain-HTTP edges of the server beside pages and server functions: security headers and
+//! same-site checks, static assets with their cache policy, the websocket handshake, the bot API,
+//! uploads and exports.
+
+pub mod assets;
+pub mod bot_api;
+pub mod export;
+pub mod guard;
+pub mod socket;
+pub mod uploads;
