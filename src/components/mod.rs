@@ -1,32 +1,6 @@
-//! One component per file.
+//! The page's components, grouped by area; one component (with its small helpers) a file.
 
-pub mod attachment;
-pub mod avatar;
-pub mod composer;
-pub mod confirm;
-pub mod connection_status;
-pub mod join_bar;
-pub mod keyboard;
-pub mod local_time;
-pub mod menu;
-pub mod message;
-pub mod message_editor;
-pub mod message_list;
-pub mod modal;
-pub mod moderation;
-pub mod new_room;
-pub mod nickname;
-pub mod notifications;
-pub mod online_list;
-pub mod panels;
-pub mod password;
-pub mod reactions;
-pub mod rich_text;
-pub mod room_header;
-pub mod search_box;
-pub mod sidebar;
-pub mod sign_in;
-pub mod sign_out;
-pub mod typing_indicator;
-pub mod upload_tray;
-pub mod user_menu;
+pub mod account;
+pub mod common;
+pub mod conversation;
+pub mod rooms;

@@ -8,16 +8,16 @@ use leptos_router::hooks::use_params_map;
 
 use crate::api::get_room_page;
 use crate::components::{
-    composer::Composer,
-    join_bar::JoinBar,
-    keyboard::{KeyboardShortcuts, ShortcutsHelp, SkipLink},
-    message_list::MessageList,
-    online_list::OnlineList,
-    panels::{overlay_keys, Panels, MEMBERS},
-    room_header::RoomHeader,
-    sidebar::Sidebar,
-    typing_indicator::TypingIndicator,
-    upload_tray::UploadTray,
+    common::keyboard::{KeyboardShortcuts, ShortcutsHelp, SkipLink},
+    common::panels::{overlay_keys, Panels, MEMBERS},
+    conversation::composer::Composer,
+    conversation::join_bar::JoinBar,
+    conversation::message_list::MessageList,
+    conversation::online_list::OnlineList,
+    conversation::room_header::RoomHeader,
+    conversation::typing_indicator::TypingIndicator,
+    conversation::upload_tray::UploadTray,
+    rooms::sidebar::Sidebar,
 };
 use crate::error::AppError;
 use crate::protocol::RoomPage;

@@ -7,8 +7,8 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::search;
-use crate::components::local_time::LocalTime;
-use crate::components::search_box::SearchBox;
+use crate::components::common::local_time::LocalTime;
+use crate::components::rooms::search_box::SearchBox;
 use crate::error::AppError;
 use crate::protocol::{SearchHit, SearchResults};
 

@@ -13,7 +13,7 @@ use futures::stream::{self, Stream};
 use leptos::prelude::*;
 use serde::Deserialize;
 
-use crate::components::rich_text::RichText;
+use crate::components::conversation::rich_text::RichText;
 use crate::error::AppError;
 use crate::protocol::{ChatMessage, ErrorCode, Rejection, RoomKind};
 use crate::server::context::authenticate;

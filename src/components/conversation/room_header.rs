@@ -5,10 +5,10 @@
 use leptos::prelude::*;
 
 use crate::api::{archive_room, invite, leave_room, set_notify};
-use crate::components::confirm::Confirm;
-use crate::components::connection_status::ConnectionStatus;
-use crate::components::menu::Menu;
-use crate::components::panels::{DrawerButton, MembersButton};
+use crate::components::common::confirm::Confirm;
+use crate::components::common::connection_status::ConnectionStatus;
+use crate::components::common::menu::Menu;
+use crate::components::common::panels::{DrawerButton, MembersButton};
 use crate::error::AppError;
 use crate::protocol::{NotifyLevel, Role, Room, RoomKind, GENERAL_ROOM_ID};
 use crate::state::{go_to, ChatState};

@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 
 use crate::api::start_direct;
-use crate::components::avatar::Avatar;
+use crate::components::common::avatar::Avatar;
 use crate::state::{go_to, ChatState};
 
 #[component]

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use crate::api::{ban_user, delete_message};
-use crate::components::confirm::Confirm;
+use crate::components::common::confirm::Confirm;
 use crate::protocol::Role;
 use crate::state::ChatState;
 

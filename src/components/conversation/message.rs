@@ -3,13 +3,13 @@
 
 use leptos::prelude::*;
 
-use crate::components::attachment::AttachmentView;
-use crate::components::avatar::Avatar;
-use crate::components::local_time::LocalTime;
-use crate::components::message_editor::MessageEditor;
-use crate::components::moderation::Moderation;
-use crate::components::reactions::{ReactButton, Reactions};
-use crate::components::rich_text::RichText;
+use crate::components::common::avatar::Avatar;
+use crate::components::common::local_time::LocalTime;
+use crate::components::conversation::attachment::AttachmentView;
+use crate::components::conversation::message_editor::MessageEditor;
+use crate::components::conversation::moderation::Moderation;
+use crate::components::conversation::reactions::{ReactButton, Reactions};
+use crate::components::conversation::rich_text::RichText;
 use crate::protocol::MessageKind;
 use crate::state::timeline::{Line, LineStatus};
 use crate::state::ChatState;

@@ -4,7 +4,7 @@
 use leptos::html::Textarea;
 use leptos::prelude::*;
 
-use crate::components::upload_tray::AttachButton;
+use crate::components::conversation::upload_tray::AttachButton;
 use crate::protocol::MAX_MESSAGE_CHARS;
 use crate::state::{ChatState, NICKNAME_FIELD};
 use crate::text::autocomplete::{byte_offset, complete, partial_mention, suggestions, utf16_offset};

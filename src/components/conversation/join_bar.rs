@@ -5,8 +5,8 @@
 use leptos::prelude::*;
 
 use crate::api::{join_room, start_direct};
-use crate::components::composer::MESSAGE_FIELD;
-use crate::components::{nickname::NicknameField, sign_in::SignInForm};
+use crate::components::conversation::composer::MESSAGE_FIELD;
+use crate::components::{account::nickname::NicknameField, account::sign_in::SignInForm};
 use crate::protocol::RoomKind;
 use crate::state::ChatState;
 

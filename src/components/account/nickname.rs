@@ -20,7 +20,7 @@ pub fn NicknameField() -> impl IntoView {
         leptos::task::spawn_local(async move {
             if chat.join().await {
                 // The join bar goes: the message box is where the visitor goes next.
-                request_animation_frame(|| crate::dom::focus(crate::components::composer::MESSAGE_FIELD));
+                request_animation_frame(|| crate::dom::focus(crate::components::conversation::composer::MESSAGE_FIELD));
             }
             joining.set(false);
         });

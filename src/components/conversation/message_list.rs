@@ -6,7 +6,7 @@
 use leptos::html::Div;
 use leptos::prelude::*;
 
-use crate::components::message::MessageLine;
+use crate::components::conversation::message::MessageLine;
 use crate::protocol::MessageKind;
 use crate::state::timeline::{Line, LineStatus};
 use crate::state::ChatState;

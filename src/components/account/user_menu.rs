@@ -4,8 +4,8 @@
 use leptos::prelude::*;
 
 use crate::components::{
-    avatar::Avatar, menu::Menu, nickname::NicknameField, notifications::NotificationsToggle, password::PasswordForm,
-    sign_out::SignOutButton,
+    account::nickname::NicknameField, account::notifications::NotificationsToggle, account::password::PasswordForm,
+    account::sign_out::SignOutButton, common::avatar::Avatar, common::menu::Menu,
 };
 use crate::state::ChatState;
 

@@ -8,7 +8,7 @@ pub fn SearchBox(#[prop(optional, into)] query: String) -> impl IntoView {
     view! {
         <form class="search-box" action="/search" method="get" role="search">
             <input
-                id=crate::components::keyboard::SEARCH_FIELD
+                id=crate::components::common::keyboard::SEARCH_FIELD
                 type="search"
                 name="q"
                 value=query

@@ -4,7 +4,7 @@
 
 use leptos::prelude::*;
 
-use crate::components::attachment::human_size;
+use crate::components::conversation::attachment::human_size;
 use crate::state::ChatState;
 
 /// The composer's paper clip: picks files to send to this room.

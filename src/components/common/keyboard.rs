@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use crate::components::composer::MESSAGE_FIELD;
+use crate::components::conversation::composer::MESSAGE_FIELD;
 use crate::dom::FocusReturn;
 
 /// The search field's element id (in the top bar).

@@ -5,12 +5,12 @@
 use leptos::html::Nav;
 use leptos::prelude::*;
 
-use crate::components::keyboard::ShortcutsButton;
-use crate::components::modal::{Modal, ModalLink};
-use crate::components::new_room::NewRoomForm;
-use crate::components::panels::{overlay_keys, Panels, SIDEBAR};
-use crate::components::search_box::SearchBox;
-use crate::components::user_menu::UserMenu;
+use crate::components::account::user_menu::UserMenu;
+use crate::components::common::keyboard::ShortcutsButton;
+use crate::components::common::modal::{Modal, ModalLink};
+use crate::components::common::panels::{overlay_keys, Panels, SIDEBAR};
+use crate::components::rooms::new_room::NewRoomForm;
+use crate::components::rooms::search_box::SearchBox;
 use crate::protocol::{Room, RoomKind};
 use crate::state::ChatState;
 
