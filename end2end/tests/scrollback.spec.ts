@@ -1,34 +1,11 @@
 import { test, expect, type Page } from '@playwright/test';
 import { ChatPage, unique } from './chat-page';
+import { callServer, postMessages } from './server-functions';
 
 /** Creates a public room and posts `count` numbered messages in it as the page's user. */
 async function roomWithHistory(page: Page, name: string, tag: string, count: number): Promise<void> {
-  await page.evaluate(
-    async ({ name, tag, count }) => {
-      const created = await fetch('/api/create_room', {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-        body: `name=${name}`,
-      });
-      const room = await created.json();
-      for (let n = 0; n < count; ) {
-        const posted = await fetch('/api/bot/messages', {
-          method: 'POST',
-          headers: { 'Content-Type': 'application/json' },
-          body: JSON.stringify({ room_id: room.id, client_msg_id: `${tag}-${n}`, body: `${tag} ${n}` }),
-        });
-        if (posted.status === 429) {
-          // The per-user message rate: wait and send the same message again.
-          await new Promise((resolve) => setTimeout(resolve, 250));
-        } else if (posted.ok) {
-          n += 1;
-        } else {
-          throw new Error(`posting failed: ${posted.status} ${await posted.text()}`);
-        }
-      }
-    },
-    { name, tag, count },
-  );
+  const room = (await callServer(page, 'create_room', { name })) as { id: number };
+  await postMessages(page, room.id, Array.from({ length: count }, (_, n) => `${tag} ${n}`));
 }
 
 test('scrolling up loads older messages in place; a permalink opens its message in context', async ({ browser }) => {

@@ -18,6 +18,7 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 use tokio_util::sync::CancellationToken;
 
 use crate::protocol::{ChatMessage, Member, OnlineUser, Room, ServerFrame};
+use crate::server::store::StoreEvent;
 
 /// Who a frame is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -184,6 +185,18 @@ impl Hub {
     /// Subscribe before reading anything from the database, so nothing committed in between is missed.
     pub fn subscribe(&self) -> broadcast::Receiver<Batch> {
         self.sender.subscribe()
+    }
+
+    /// Takes one of the store's events to the screens it concerns: the store calls this on its
+    /// writer thread right after each commit (see `AppState::open`), so fan-out keeps commit order.
+    pub fn apply(&self, event: StoreEvent<'_>) {
+        match event {
+            StoreEvent::MessagesStored(messages) => self.publish_messages(messages),
+            StoreEvent::MessageUpdated(message) => self.publish_updated(message),
+            StoreEvent::MemberJoined { room, member } => self.member_joined(room, member),
+            StoreEvent::MemberLeft { room_id, user_id } => self.member_left(room_id, user_id),
+            StoreEvent::RoomArchived { room_id } => self.room_archived(room_id),
+        }
     }
 
     /// Sends freshly committed messages to every connection, in the order given, as one batch.

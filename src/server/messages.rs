@@ -93,19 +93,13 @@ pub async fn react(state: &AppState, actor: &Account, id: i64, emoji: &str, add:
 
 /// Commits a change and, on the writer thread right after the commit, tells the message's room.
 async fn change(state: &AppState, actor: &Account, id: i64, change: MessageChange) -> Result<(), Rejection> {
-    let hub = state.hub.clone();
     let who = Actor { user_id: actor.id, admin: actor.role == Role::Admin };
     let what = match &change {
         MessageChange::Edit(_) => "edit",
         MessageChange::Delete => "delete",
         MessageChange::React(..) => "react",
     };
-    let committed = state.store.change_message(id, change, who, move |changed| {
-        if let Some(message) = changed {
-            hub.publish_updated(message);
-        }
-    });
-    match committed.await {
+    match state.store.change_message(id, change, who).await {
         Ok(Some(_)) => {
             tracing::debug!(id, by = %actor.nickname, what, "message changed");
             Ok(())

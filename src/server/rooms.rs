@@ -4,7 +4,7 @@
 //! order with the messages around them.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use crate::error::AppError;
 use crate::protocol::{
@@ -83,9 +83,7 @@ pub async fn why_not_postable(state: &AppState, room_id: i64) -> Rejection {
 pub async fn create(state: &AppState, creator: &Account, name: &str, private: bool) -> Result<Room, AppError> {
     let name = validate_room_name(name)?;
     let kind = if private { RoomKind::Private } else { RoomKind::Public };
-    let (hub, member) = (Arc::clone(&state.hub), member_of(creator));
-    let created = state.store.create_room(name.clone(), kind, creator.id, move |room| hub.member_joined(room, &member));
-    match created.await {
+    match state.store.create_room(name.clone(), kind, creator.id).await {
         Ok(room) => {
             tracing::info!(room = %room.name, ?kind, by = %creator.nickname, "room created");
             Ok(room)
@@ -112,13 +110,8 @@ pub async fn join(state: &AppState, account: &Account, room_id: i64) -> Result<R
 
 /// Adds a member and tells their sockets and the room; `false` if they already were one.
 async fn add(state: &AppState, room_id: i64, user_id: i64) -> Result<bool, AppError> {
-    let hub = Arc::clone(&state.hub);
-    let added = state.store.add_member(room_id, user_id, move |added| {
-        if let Some((room, member)) = added {
-            hub.member_joined(room, member);
-        }
-    });
-    Ok(added.await.map_err(failed("add member"))?.is_some())
+    let added = state.store.add_member(room_id, user_id).await.map_err(failed("add member"))?;
+    Ok(added.is_some())
 }
 
 /// A member of a room adds another user to it.
@@ -152,13 +145,7 @@ pub async fn leave(state: &AppState, account: &Account, room_id: i64) -> Result<
     if room.kind == RoomKind::Direct {
         return Err(refused(ErrorCode::InvalidRequest, "Direct conversations cannot be left."));
     }
-    let (hub, user_id) = (Arc::clone(&state.hub), account.id);
-    let left = state.store.remove_member(room_id, user_id, move |&removed| {
-        if removed {
-            hub.member_left(room_id, user_id);
-        }
-    });
-    if left.await.map_err(failed("leave"))? {
+    if state.store.remove_member(room_id, account.id).await.map_err(failed("leave"))? {
         Ok(())
     } else {
         Err(refused(ErrorCode::NotAMember, "You are not in this room."))
@@ -177,13 +164,7 @@ pub async fn archive(state: &AppState, admin: &Account, room_id: i64) -> Result<
     if room.kind == RoomKind::Direct {
         return Err(refused(ErrorCode::InvalidRequest, "Direct conversations cannot be archived."));
     }
-    let hub = Arc::clone(&state.hub);
-    let archived = state.store.archive_room(room_id, move |&archived| {
-        if archived {
-            hub.room_archived(room_id);
-        }
-    });
-    if archived.await.map_err(failed("archive"))? {
+    if state.store.archive_room(room_id).await.map_err(failed("archive"))? {
         tracing::info!(room = %room.name, by = %admin.nickname, "room archived");
     }
     Ok(())
@@ -197,13 +178,7 @@ pub async fn open_direct(state: &AppState, account: &Account, peer_id: i64) -> R
     if state.store.user_by_id(peer_id).await.map_err(failed("direct"))?.is_none() {
         return Err(no_such_user());
     }
-    let hub = Arc::clone(&state.hub);
-    let opened = state.store.open_direct(account.id, peer_id, move |joined| {
-        for (room, member) in joined {
-            hub.member_joined(room, member);
-        }
-    });
-    let room_id = opened.await.map_err(failed("direct"))?;
+    let room_id = state.store.open_direct(account.id, peer_id).await.map_err(failed("direct"))?;
     state.store.member_room(room_id, account.id).await.map_err(failed("direct"))?.ok_or_else(no_such_room)
 }
 

@@ -48,13 +48,13 @@ pub enum StartError {
 }
 
 impl AppState {
-    /// Opens the database and wires the store's commits to the hub.
+    /// Opens the database and wires the store's events (every commit's changes) to the hub.
     pub async fn open(settings: Settings) -> Result<Self, StartError> {
         let hub = Arc::new(Hub::new(settings.limits.broadcast_buffer));
         let publisher = Arc::clone(&hub);
         let path = settings.db.clone();
         let (store, secret) = tokio::task::spawn_blocking(move || -> Result<_, StartError> {
-            let store = Store::open(&path, Box::new(move |messages| publisher.publish_messages(messages)))?;
+            let store = Store::open(&path, Box::new(move |event| publisher.apply(event)))?;
             Ok((store, Secret::load(&path)?))
         })
         .await

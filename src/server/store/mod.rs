@@ -97,9 +97,32 @@ pub struct Inserted {
     pub duplicate: bool,
 }
 
-/// Called on the writer thread after each commit with the newly stored messages, in id order and
-/// before any sender hears its ack: this is what keeps broadcast order equal to commit order.
-pub type OnCommit = Box<dyn Fn(&[ChatMessage]) + Send + 'static>;
+/// What one commit changed. The store tells each event on its writer thread right after the commit
+/// and before it takes the next job, so a listener sees changes in commit order, and new messages
+/// before any sender hears its ack: that is what keeps broadcast order equal to commit order. The
+/// hub is the listener (`Hub::apply`); this type is the one link from the disk to every screen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StoreEvent<'a> {
+    /// Newly stored messages, in id order (a resend of a stored message is not told again).
+    MessagesStored(&'a [ChatMessage]),
+    /// A message edited, deleted or reacted to, whole, at its new revision.
+    MessageUpdated(&'a ChatMessage),
+    /// Someone became a member of a room; the room as they see it.
+    MemberJoined {
+        room: &'a Room,
+        member: &'a Member,
+    },
+    MemberLeft {
+        room_id: i64,
+        user_id: i64,
+    },
+    RoomArchived {
+        room_id: i64,
+    },
+}
+
+/// Where the store tells its events (see [`StoreEvent`]).
+pub type EventSink = Box<dyn Fn(StoreEvent<'_>) + Send + 'static>;
 
 /// A room as stored, without any one user's view of it.
 #[derive(Clone, Debug, PartialEq, Eq)]

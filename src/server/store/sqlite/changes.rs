@@ -145,15 +145,22 @@ impl Store {
 
     /// Edits, deletes or reacts to a message, checking in the same transaction that `actor` may.
     /// Returns the message as it is now, or `None` when nothing changed (a reaction already there,
-    /// an edit to the same text). `after_commit` runs on the writer thread with that result, so
-    /// changes are announced in revision order.
+    /// an edit to the same text). A change is told as `MessageUpdated`, so changes are announced in
+    /// revision order.
     pub async fn change_message(
         &self,
         id: i64,
         change: MessageChange,
         actor: Actor,
-        after_commit: impl FnOnce(&Option<ChatMessage>) + Send + 'static,
     ) -> Result<Option<ChatMessage>, DbError> {
-        self.write_then(move |tx| apply_change(tx, id, &change, actor), after_commit).await
+        self.write_telling(
+            move |tx| apply_change(tx, id, &change, actor),
+            |changed, events| {
+                if let Some(message) = changed {
+                    events(StoreEvent::MessageUpdated(message));
+                }
+            },
+        )
+        .await
     }
 }

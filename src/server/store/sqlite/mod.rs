@@ -44,7 +44,7 @@ const IDLE_READERS: usize = 8;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Any other write: runs on the writer thread in its own transaction, in queue order.
-type WriteFn = Box<dyn FnOnce(&mut Connection) + Send>;
+type WriteFn = Box<dyn FnOnce(&mut Connection, &EventSink) + Send>;
 
 enum Job {
     Insert(NewMessage, oneshot::Sender<Result<Inserted, DbError>>),
@@ -61,7 +61,7 @@ pub struct Store {
 
 impl Store {
     /// Opens (creating if needed) the database at `path`, applies migrations and starts the writer.
-    pub fn open(path: &Path, on_commit: OnCommit) -> Result<Self, DbError> {
+    pub fn open(path: &Path, events: EventSink) -> Result<Self, DbError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| DbError::CreateDir { path: dir.to_owned(), source })?;
         }
@@ -71,7 +71,7 @@ impl Store {
         let (writer, jobs) = mpsc::channel(WRITE_QUEUE);
         std::thread::Builder::new()
             .name("natter-db-writer".into())
-            .spawn(move || Writer::new(conn, on_commit).run(jobs))
+            .spawn(move || Writer::new(conn, events).run(jobs))
             .map_err(DbError::Thread)?;
         let readers = Arc::new(ReadPool::new(path));
         Ok(Self { writer, readers })
@@ -84,19 +84,19 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&rusqlite::Transaction<'_>) -> Result<T, DbError> + Send + 'static,
     {
-        self.write_then(change, |_| {}).await
+        self.write_telling(change, |_, _| {}).await
     }
 
-    /// Like `write`, then runs `after_commit` with the result on the writer thread: whatever it
-    /// broadcasts is ordered with the messages committed before and after.
-    async fn write_then<T, F, A>(&self, change: F, after_commit: A) -> Result<T, DbError>
+    /// Like `write`, then `tell` gives the events of the committed result to the sink, still on
+    /// the writer thread, so they are ordered with the messages committed before and after.
+    async fn write_telling<T, F, A>(&self, change: F, tell: A) -> Result<T, DbError>
     where
         T: Send + 'static,
         F: FnOnce(&rusqlite::Transaction<'_>) -> Result<T, DbError> + Send + 'static,
-        A: FnOnce(&T) + Send + 'static,
+        A: FnOnce(&T, &EventSink) + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
-        let job: WriteFn = Box::new(move |conn| {
+        let job: WriteFn = Box::new(move |conn, events| {
             let result =
                 conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(DbError::from).and_then(|tx| {
                     let value = change(&tx)?;
@@ -104,7 +104,7 @@ impl Store {
                     Ok(value)
                 });
             if let Ok(value) = &result {
-                after_commit(value);
+                tell(value, events);
             }
             let _ = reply.send(result);
         });

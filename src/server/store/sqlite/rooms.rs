@@ -12,6 +12,13 @@ use super::rows::MEMBER_ROOM_COLUMNS;
 use super::rows::ROOM_COLUMNS;
 use super::*;
 
+/// A user as a member of a room is shown.
+fn member(conn: &Connection, user_id: i64) -> rusqlite::Result<Member> {
+    conn.query_row("SELECT id, nickname, is_bot FROM users WHERE id = ?1", [user_id], |row| {
+        Ok(Member { user_id: row.get(0)?, nickname: row.get(1)?, is_bot: row.get(2)? })
+    })
+}
+
 pub(super) fn member_room(conn: &Connection, room_id: i64, user_id: i64) -> rusqlite::Result<Option<Room>> {
     conn.prepare_cached(&format!("{MEMBER_ROOM_COLUMNS} WHERE mem.user_id = ?1 AND mem.room_id = ?2"))?
         .query_row((user_id, room_id), room_from_row)
@@ -113,18 +120,12 @@ impl Store {
         .await
     }
 
-    /// Creates a room with its creator as the first member. `after_commit` runs on the writer thread
-    /// once it is stored, before any later write.
-    pub async fn create_room(
-        &self,
-        name: String,
-        kind: RoomKind,
-        creator: i64,
-        after_commit: impl FnOnce(&Room) + Send + 'static,
-    ) -> Result<Room, DbError> {
-        self.write_then(
-            move |tx| {
-                let id: i64 = tx
+    /// Creates a room with its creator as the first member (told as `MemberJoined`).
+    pub async fn create_room(&self, name: String, kind: RoomKind, creator: i64) -> Result<Room, DbError> {
+        let (room, _) = self
+            .write_telling(
+                move |tx| {
+                    let id: i64 = tx
                     .query_row(
                         "INSERT INTO rooms (name, name_key, kind, created_by, created_at) VALUES (?1, ?1, ?2, ?3, ?4)
                          RETURNING id",
@@ -135,64 +136,56 @@ impl Store {
                         Some(rusqlite::ErrorCode::ConstraintViolation) => DbError::RoomNameTaken,
                         _ => DbError::Sqlite(error),
                     })?;
-                add_member(tx, id, creator)?;
-                Ok(member_room(tx, id, creator)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?)
-            },
-            after_commit,
-        )
-        .await
+                    add_member(tx, id, creator)?;
+                    let room = member_room(tx, id, creator)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
+                    Ok((room, member(tx, creator)?))
+                },
+                |(room, member), events| events(StoreEvent::MemberJoined { room, member }),
+            )
+            .await?;
+        Ok(room)
     }
 
     /// Makes `user_id` a member (everything said before counts as read). `None` if they already
-    /// were; otherwise their view of the room and themselves as a member, passed to `after_commit`.
-    pub async fn add_member(
-        &self,
-        room_id: i64,
-        user_id: i64,
-        after_commit: impl FnOnce(&Option<(Room, Member)>) + Send + 'static,
-    ) -> Result<Option<(Room, Member)>, DbError> {
-        self.write_then(
+    /// were; otherwise their view of the room and themselves as a member (told as `MemberJoined`).
+    pub async fn add_member(&self, room_id: i64, user_id: i64) -> Result<Option<(Room, Member)>, DbError> {
+        self.write_telling(
             move |tx| {
                 if !add_member(tx, room_id, user_id)? {
                     return Ok(None);
                 }
                 let room = member_room(tx, room_id, user_id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
-                let member =
-                    tx.query_row("SELECT id, nickname, is_bot FROM users WHERE id = ?1", [user_id], |row| {
-                        Ok(Member { user_id: row.get(0)?, nickname: row.get(1)?, is_bot: row.get(2)? })
-                    })?;
-                Ok(Some((room, member)))
+                Ok(Some((room, member(tx, user_id)?)))
             },
-            after_commit,
+            |added, events| {
+                if let Some((room, member)) = added {
+                    events(StoreEvent::MemberJoined { room, member });
+                }
+            },
         )
         .await
     }
 
-    /// Ends a membership; `false` if there was none.
-    pub async fn remove_member(
-        &self,
-        room_id: i64,
-        user_id: i64,
-        after_commit: impl FnOnce(&bool) + Send + 'static,
-    ) -> Result<bool, DbError> {
-        self.write_then(
+    /// Ends a membership (told as `MemberLeft`); `false` if there was none.
+    pub async fn remove_member(&self, room_id: i64, user_id: i64) -> Result<bool, DbError> {
+        self.write_telling(
             move |tx| {
                 let removed =
                     tx.execute("DELETE FROM memberships WHERE room_id = ?1 AND user_id = ?2", (room_id, user_id))?;
                 Ok(removed == 1)
             },
-            after_commit,
+            move |&removed, events| {
+                if removed {
+                    events(StoreEvent::MemberLeft { room_id, user_id });
+                }
+            },
         )
         .await
     }
 
-    /// Archives a room; `false` if it already was.
-    pub async fn archive_room(
-        &self,
-        room_id: i64,
-        after_commit: impl FnOnce(&bool) + Send + 'static,
-    ) -> Result<bool, DbError> {
-        self.write_then(
+    /// Archives a room (told as `RoomArchived`); `false` if it already was.
+    pub async fn archive_room(&self, room_id: i64) -> Result<bool, DbError> {
+        self.write_telling(
             move |tx| {
                 let changed = tx.execute(
                     "UPDATE rooms SET archived_at = ?2 WHERE id = ?1 AND archived_at IS NULL",
@@ -200,21 +193,20 @@ impl Store {
                 )?;
                 Ok(changed == 1)
             },
-            after_commit,
+            move |&archived, events| {
+                if archived {
+                    events(StoreEvent::RoomArchived { room_id });
+                }
+            },
         )
         .await
     }
 
     /// The direct conversation between two users, created with both as members if it is new.
-    /// `after_commit` gets each new member's view of it (empty when it already existed).
-    pub async fn open_direct(
-        &self,
-        user_id: i64,
-        peer_id: i64,
-        after_commit: impl FnOnce(&Vec<(Room, Member)>) + Send + 'static,
-    ) -> Result<i64, DbError> {
+    /// Each new member is told as `MemberJoined`, with their view of it.
+    pub async fn open_direct(&self, user_id: i64, peer_id: i64) -> Result<i64, DbError> {
         let (room_id, _) = self
-            .write_then(
+            .write_telling(
                 move |tx| {
                     let key = direct_key(user_id, peer_id);
                     let existing: Option<i64> = tx
@@ -236,15 +228,15 @@ impl Store {
                     }
                     for member in [user_id, peer_id] {
                         let room = member_room(tx, id, member)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
-                        let who =
-                            tx.query_row("SELECT id, nickname, is_bot FROM users WHERE id = ?1", [member], |row| {
-                                Ok(Member { user_id: row.get(0)?, nickname: row.get(1)?, is_bot: row.get(2)? })
-                            })?;
-                        joined.push((room, who));
+                        joined.push((room, self::member(tx, member)?));
                     }
                     Ok((id, joined))
                 },
-                move |(_, joined)| after_commit(joined),
+                |(_, joined), events| {
+                    for (room, member) in joined {
+                        events(StoreEvent::MemberJoined { room, member });
+                    }
+                },
             )
             .await?;
         Ok(room_id)

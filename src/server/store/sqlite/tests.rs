@@ -30,7 +30,7 @@ fn message_in(room_id: i64, author: &Account, client_msg_id: &str, body: &str) -
 }
 
 async fn room(store: &Store, name: &str, kind: RoomKind, creator: &Account) -> Room {
-    store.create_room(name.into(), kind, creator.id, |_| {}).await.unwrap()
+    store.create_room(name.into(), kind, creator.id).await.unwrap()
 }
 
 /// Every row in the messages table, whatever its room: to prove a refusal stored nothing.
@@ -50,15 +50,30 @@ async fn user(store: &Store, nickname: &str) -> Account {
 }
 
 fn open(path: &Path) -> (Store, std_mpsc::Receiver<Vec<ChatMessage>>) {
-    let (tx, rx) = std_mpsc::channel();
+    let (store, stored, _) = open_hearing_joins(path);
+    (store, stored)
+}
+
+/// A store whose events are heard: the batches of stored messages, and each member who joined.
+fn open_hearing_joins(
+    path: &Path,
+) -> (Store, std_mpsc::Receiver<Vec<ChatMessage>>, std_mpsc::Receiver<(Room, Member)>) {
+    let (stored, heard_stored) = std_mpsc::channel();
+    let (joined, heard_joined) = std_mpsc::channel();
     let store = Store::open(
         path,
-        Box::new(move |m: &[ChatMessage]| {
-            let _ = tx.send(m.to_vec());
+        Box::new(move |event| match event {
+            StoreEvent::MessagesStored(messages) => {
+                let _ = stored.send(messages.to_vec());
+            }
+            StoreEvent::MemberJoined { room, member } => {
+                let _ = joined.send((room.clone(), member.clone()));
+            }
+            _ => {}
         }),
     )
     .unwrap();
-    (store, rx)
+    (store, heard_stored, heard_joined)
 }
 
 #[tokio::test]
@@ -225,8 +240,8 @@ async fn posting_is_refused_to_non_members_and_in_archived_rooms_and_stores_noth
     assert!(matches!(nowhere, Err(DbError::NotAllowed)), "{nowhere:?}");
     let kept = store.insert(message_in(secret.id, &alice, "a-1", "before the archive")).await.unwrap();
 
-    assert!(store.archive_room(secret.id, |_| {}).await.unwrap());
-    assert!(!store.archive_room(secret.id, |_| {}).await.unwrap(), "archiving twice changes nothing");
+    assert!(store.archive_room(secret.id).await.unwrap());
+    assert!(!store.archive_room(secret.id).await.unwrap(), "archiving twice changes nothing");
     let archived = store.insert(message_in(secret.id, &alice, "a-2", "after the archive")).await;
     assert!(matches!(archived, Err(DbError::NotAllowed)), "members cannot post in an archived room either");
     // Natter's announcements skip the membership check, but not the archive.
@@ -271,9 +286,9 @@ async fn a_resend_returns_the_original_even_where_the_author_can_no_longer_post(
     let (store, announced) = open(&path);
     let (alice, bob) = (user(&store, "alice").await, user(&store, "bob").await);
     let lounge = room(&store, "lounge", RoomKind::Public, &alice).await;
-    store.add_member(lounge.id, bob.id, |_| {}).await.unwrap().expect("bob was not a member");
+    store.add_member(lounge.id, bob.id).await.unwrap().expect("bob was not a member");
     let bobs = store.insert(message_in(lounge.id, &bob, "b-1", "bye")).await.unwrap();
-    assert!(store.remove_member(lounge.id, bob.id, |_| {}).await.unwrap());
+    assert!(store.remove_member(lounge.id, bob.id).await.unwrap());
     // The ack for a message stored before bob left must not turn into a refusal on retry.
     let again = store.insert(message_in(lounge.id, &bob, "b-1", "bye")).await.unwrap();
     assert!(again.duplicate);
@@ -281,7 +296,7 @@ async fn a_resend_returns_the_original_even_where_the_author_can_no_longer_post(
     assert!(matches!(store.insert(message_in(lounge.id, &bob, "b-2", "new")).await, Err(DbError::NotAllowed)));
 
     let alices = store.insert(message_in(lounge.id, &alice, "a-1", "last words")).await.unwrap();
-    store.archive_room(lounge.id, |_| {}).await.unwrap();
+    store.archive_room(lounge.id).await.unwrap();
     let again = store.insert(message_in(lounge.id, &alice, "a-1", "last words")).await.unwrap();
     assert_eq!((again.duplicate, again.message), (true, alices.message.clone()));
 
@@ -302,8 +317,7 @@ async fn unread_counts_others_messages_after_the_read_mark_but_not_own_or_delete
     }
     let own = store.insert(message(&bob, "b-1", "mine")).await.unwrap().message.id;
     store.insert(message_in(lounge.id, &alice, "l-1", "elsewhere")).await.unwrap();
-    let deleted =
-        store.change_message(alices[3], MessageChange::Delete, Actor { user_id: alice.id, admin: false }, |_| {});
+    let deleted = store.change_message(alices[3], MessageChange::Delete, Actor { user_id: alice.id, admin: false });
     assert!(deleted.await.unwrap().is_some_and(|message| message.deleted));
 
     let sidebar = store.sidebar(bob.id).await.unwrap();
@@ -320,7 +334,7 @@ async fn unread_counts_others_messages_after_the_read_mark_but_not_own_or_delete
     // Someone who joins later has read everything said before.
     let carol = user(&store, "carol").await;
     assert_eq!(unread(&store.sidebar(carol.id).await.unwrap(), GENERAL_ROOM_ID), 0);
-    store.add_member(lounge.id, carol.id, |_| {}).await.unwrap();
+    store.add_member(lounge.id, carol.id).await.unwrap();
     assert_eq!(unread(&store.sidebar(carol.id).await.unwrap(), lounge.id), 0);
 }
 
@@ -364,12 +378,17 @@ async fn the_read_mark_only_moves_forward_and_only_for_members() {
 #[tokio::test]
 async fn each_pair_of_users_has_one_direct_conversation() {
     let dir = tempfile::tempdir().unwrap();
-    let (store, _) = open(&dir.path().join("natter.db"));
+    let (store, _, heard_joined) = open_hearing_joins(&dir.path().join("natter.db"));
     let (alice, bob, carol) = (user(&store, "alice").await, user(&store, "bob").await, user(&store, "carol").await);
+    // What each opening told, one list per call.
     let (told, heard) = std_mpsc::channel();
     let open_direct = |from: &Account, to: &Account| {
-        let told = told.clone();
-        store.open_direct(from.id, to.id, move |joined| told.send(joined.clone()).unwrap())
+        let (told, store, heard_joined, from, to) = (told.clone(), &store, &heard_joined, from.id, to.id);
+        async move {
+            let opened = store.open_direct(from, to).await;
+            told.send(heard_joined.try_iter().collect::<Vec<_>>()).unwrap();
+            opened
+        }
     };
     let first = open_direct(&alice, &bob).await.unwrap();
     assert_eq!(open_direct(&bob, &alice).await.unwrap(), first, "either may open it; it is the same one");
@@ -474,7 +493,7 @@ async fn a_database_from_a_newer_natter_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("natter.db");
     Connection::open(&path).unwrap().pragma_update(None, "user_version", 99).unwrap();
-    let error = Store::open(&path, Box::new(|_: &[ChatMessage]| {})).err().unwrap();
+    let error = Store::open(&path, Box::new(|_| {})).err().unwrap();
     assert!(matches!(error, DbError::TooNew { found: 99, .. }));
 }
 
@@ -483,7 +502,7 @@ fn by(account: &Account) -> Actor {
 }
 
 async fn change(store: &Store, id: i64, change: MessageChange, actor: Actor) -> Result<Option<ChatMessage>, DbError> {
-    store.change_message(id, change, actor, |_| {}).await
+    store.change_message(id, change, actor).await
 }
 
 fn react(emoji: &str) -> MessageChange {
@@ -575,7 +594,7 @@ async fn rooms_decide_who_may_change_what_and_whose_catch_up_includes_it() {
     let (alice, bob, carol) = (user(&store, "alice").await, user(&store, "bob").await, user(&store, "carol").await);
     let public = room(&store, "lounge", RoomKind::Public, &alice).await;
     let secret = room(&store, "secret", RoomKind::Private, &alice).await;
-    store.add_member(secret.id, bob.id, |_| {}).await.unwrap();
+    store.add_member(secret.id, bob.id).await.unwrap();
     let in_lounge = store.insert(message_in(public.id, &alice, "l-1", "public")).await.unwrap().message.id;
     let in_secret = store.insert(message_in(secret.id, &alice, "s-1", "private")).await.unwrap().message.id;
     let in_general = store.insert(message(&carol, "g-1", "general")).await.unwrap().message.id;
@@ -597,7 +616,7 @@ async fn rooms_decide_who_may_change_what_and_whose_catch_up_includes_it() {
     assert_eq!(revs(store.changed_since(bob.id, 0, 1).await.unwrap()), [(in_general, 2)], "paged");
 
     // An archived room's messages no longer change, except that moderators may still delete.
-    store.archive_room(secret.id, |_| {}).await.unwrap();
+    store.archive_room(secret.id).await.unwrap();
     assert_eq!(refused(change(&store, in_secret, react("👍"), by(&bob)).await), ChangeRefused::Archived);
     let edit = MessageChange::Edit("again".into());
     assert_eq!(refused(change(&store, in_secret, edit, by(&alice)).await), ChangeRefused::Archived);

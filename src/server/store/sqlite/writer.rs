@@ -27,14 +27,14 @@ pub(super) fn configure_writer(conn: &Connection) -> rusqlite::Result<()> {
 
 pub(super) struct Writer {
     conn: Connection,
-    on_commit: OnCommit,
+    events: EventSink,
     /// Timestamps never go backwards, even if the system clock does, so time order matches id order.
     last_sent_at: i64,
 }
 
 impl Writer {
-    pub(super) fn new(conn: Connection, on_commit: OnCommit) -> Self {
-        Self { conn, on_commit, last_sent_at: 0 }
+    pub(super) fn new(conn: Connection, events: EventSink) -> Self {
+        Self { conn, events, last_sent_at: 0 }
     }
 
     /// Takes jobs in queue order. Consecutive inserts are committed together; any other job ends
@@ -58,7 +58,7 @@ impl Writer {
                     }
                     self.commit_group(group);
                 }
-                Job::Write(change) => change(&mut self.conn),
+                Job::Write(change) => change(&mut self.conn, &self.events),
                 Job::Shutdown(done) => {
                     let _ = self.conn.execute_batch("PRAGMA optimize");
                     let _ = done.send(());
@@ -184,7 +184,7 @@ impl Writer {
         let fresh: Vec<ChatMessage> =
             results.iter().flatten().filter(|r| !r.duplicate).map(|r| r.message.clone()).collect();
         if !fresh.is_empty() {
-            (self.on_commit)(&fresh);
+            (self.events)(StoreEvent::MessagesStored(&fresh));
         }
     }
 }
