@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use natter::protocol::{decode_client_frame, ChatMessage, MessageKind, ServerFrame, GENERAL_ROOM_ID};
 use natter::server::hub::Hub;
-use natter::server::store::{NewMessage, Store};
+use natter::server::store::{self, NewMessage, Store};
 use tokio::runtime::Runtime;
 
 fn sample_message(id: i64) -> ChatMessage {
@@ -78,7 +78,7 @@ fn new_message(author_id: i64, n: u64) -> NewMessage {
     }
 }
 
-async fn bench_user(store: &Store) -> i64 {
+async fn bench_user(store: &dyn Store) -> i64 {
     let nickname = natter::server::identity::nickname("bench").expect("a valid nickname");
     store.create_user(nickname, vec![0; 32], i64::MAX).await.expect("user").id
 }
@@ -88,8 +88,8 @@ async fn bench_user(store: &Store) -> i64 {
 fn store_insert(c: &mut Criterion) {
     let runtime = Runtime::new().expect("runtime");
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = Store::open(&dir.path().join("bench.db"), Box::new(|_| {})).expect("store");
-    let author = runtime.block_on(bench_user(&store));
+    let store = store::open(&dir.path().join("bench.db"), Box::new(|_| {})).expect("store");
+    let author = runtime.block_on(bench_user(store.as_ref()));
     let mut n = 0_u64;
     let mut group = c.benchmark_group("store insert");
     group.sample_size(20);
@@ -128,8 +128,8 @@ const ROOM_SIZE: i64 = 1_000_000;
 /// Fills `general` with a million messages directly through SQLite (the writer would take minutes at
 /// one fsync per batch, and what is measured here is reading).
 fn million_message_room(path: &Path, runtime: &Runtime) {
-    let store = Store::open(path, Box::new(|_| {})).expect("store");
-    let author = runtime.block_on(bench_user(&store));
+    let store = store::open(path, Box::new(|_| {})).expect("store");
+    let author = runtime.block_on(bench_user(store.as_ref()));
     runtime.block_on(store.shutdown());
     let mut conn = rusqlite::Connection::open(path).expect("open");
     let tx = conn.transaction().expect("transaction");
@@ -157,7 +157,7 @@ fn history_page(c: &mut Criterion) {
     let filling = Instant::now();
     million_message_room(&path, &runtime);
     eprintln!("filled a room with {ROOM_SIZE} messages in {:.1?}", filling.elapsed());
-    let store = Store::open(&path, Box::new(|_| {})).expect("store");
+    let store = store::open(&path, Box::new(|_| {})).expect("store");
     let mut group = c.benchmark_group("history page of 50 in a 1,000,000-message room");
     group.measurement_time(Duration::from_secs(5));
     for (name, before) in [("newest", None), ("middle", Some(ROOM_SIZE / 2))] {

@@ -277,11 +277,13 @@ pub async fn sign_in(nickname: String, password: String) -> Result<Account, AppE
         let credentials =
             state.store.credentials(key.clone()).await.map_err(|error| AppError::internal("sign in", &error))?;
         let verified = match credentials {
-            Some((account, Some(hash))) => tokio::task::spawn_blocking(move || {
-                crate::server::identity::verify_password(&password, &hash).then_some(account)
-            })
-            .await
-            .map_err(|error| AppError::internal("verify password", &error))?,
+            Some(crate::server::store::Credentials { account, password_hash: Some(hash) }) => {
+                tokio::task::spawn_blocking(move || {
+                    crate::server::identity::verify_password(&password, &hash).then_some(account)
+                })
+                .await
+                .map_err(|error| AppError::internal("verify password", &error))?
+            }
             _ => None,
         };
         let Some(account) = verified else {

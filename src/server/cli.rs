@@ -11,7 +11,9 @@ use tokio::net::TcpStream;
 use crate::protocol::{Account, Rejection};
 use crate::server::config::Settings;
 use crate::server::identity::{self, Secret, SecretError};
-use crate::server::store::{now_millis, DbError, Store};
+use std::sync::Arc;
+
+use crate::server::store::{self, now_millis, DbError, Store};
 
 /// An announcement's admin token lives only this long.
 const ANNOUNCE_TOKEN_LIFETIME: Duration = Duration::from_secs(300);
@@ -36,10 +38,10 @@ pub enum CliError {
     BackupExists(std::path::PathBuf),
 }
 
-async fn open_store(settings: &Settings) -> Result<Store, CliError> {
+async fn open_store(settings: &Settings) -> Result<Arc<dyn Store>, CliError> {
     let path = settings.db.clone();
     let store =
-        tokio::task::spawn_blocking(move || Store::open(&path, Box::new(|_| {}))).await.map_err(DbError::from)??;
+        tokio::task::spawn_blocking(move || store::open(&path, Box::new(|_| {}))).await.map_err(DbError::from)??;
     Ok(store)
 }
 

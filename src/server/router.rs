@@ -14,6 +14,8 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 
 use crate::app::{shell, App};
 use crate::server::state::AppState;
+use std::sync::Arc;
+
 use crate::server::store::Store;
 
 pub fn router(state: AppState) -> Router {
@@ -86,7 +88,7 @@ async fn without_stale_reactive_owner(request: axum::extract::Request, next: axu
 }
 
 /// For load balancers and start-up scripts: 200 when the database answers, 503 when it does not.
-async fn healthz(State(store): State<Store>) -> (StatusCode, Json<serde_json::Value>) {
+async fn healthz(State(store): State<Arc<dyn Store>>) -> (StatusCode, Json<serde_json::Value>) {
     match store.last_id().await {
         Ok(_) => (StatusCode::OK, Json(serde_json::json!({ "status": "ok" }))),
         Err(error) => {

@@ -12,14 +12,14 @@ use tokio_util::task::TaskTracker;
 use crate::server::config::Settings;
 use crate::server::hub::Hub;
 use crate::server::identity::{Secret, SecretError};
-use crate::server::store::{DbError, Store};
+use crate::server::store::{self, DbError, Store};
 
 /// Everything a request handler, server function or socket may need; cheap to clone.
 #[derive(Clone, FromRef)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub settings: Arc<Settings>,
-    pub store: Store,
+    pub store: Arc<dyn Store>,
     pub hub: Arc<Hub>,
     /// Cancelled when the server starts shutting down; sockets close on it.
     pub shutdown: CancellationToken,
@@ -54,7 +54,7 @@ impl AppState {
         let publisher = Arc::clone(&hub);
         let path = settings.db.clone();
         let (store, secret) = tokio::task::spawn_blocking(move || -> Result<_, StartError> {
-            let store = Store::open(&path, Box::new(move |event| publisher.apply(event)))?;
+            let store = store::open(&path, Box::new(move |event| publisher.apply(event)))?;
             Ok((store, Secret::load(&path)?))
         })
         .await

@@ -6,10 +6,190 @@ use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::protocol::*;
+use crate::server::identity::Nickname;
+use crate::server::search::SearchFilter;
 
+#[cfg(test)]
+pub(crate) mod conformance;
 mod sqlite;
 
-pub use sqlite::{backup, Store};
+use std::future::Future;
+use std::path::Path;
+use std::pin::Pin;
+use std::sync::Arc;
+
+pub use sqlite::{backup, SqliteStore};
+
+/// A boxed future, so that `Store` can be used as `dyn Store` whatever engine is behind it.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Opens the store the settings name: today the SQLite file at `path`, with migrations applied
+/// and the writer started; `events` hears every commit's changes.
+pub fn open(path: &Path, events: EventSink) -> Result<Arc<dyn Store>, DbError> {
+    Ok(Arc::new(SqliteStore::open(path, events)?))
+}
+
+/// Everything the services ask of the store, in domain types (never SQL or driver types), so a
+/// second engine is a second implementation of this trait. Writes commit before their future
+/// resolves and tell their `StoreEvent`s on the way; reads never block the async runtime.
+pub trait Store: Send + Sync + 'static {
+    /// Up to `limit` messages in the rooms `user_id` is in that changed after revision `after`, in
+    /// revision order, each in its current state: the edits, deletions and reactions a reconnecting
+    /// client missed.
+    fn changed_since(&self, user_id: i64, after: i64, limit: u32) -> BoxFuture<'_, Result<Vec<ChatMessage>, DbError>>;
+
+    /// The newest message revision (0 when nothing was ever changed).
+    fn last_change(&self) -> BoxFuture<'_, Result<i64, DbError>>;
+
+    /// Edits, deletes or reacts to a message, checking in the same transaction that `actor` may.
+    /// Returns the message as it is now, or `None` when nothing changed (a reaction already there,
+    /// an edit to the same text). A change is told as `MessageUpdated`, so changes are announced in
+    /// revision order.
+    fn change_message(
+        &self,
+        id: i64,
+        change: MessageChange,
+        actor: Actor,
+    ) -> BoxFuture<'_, Result<Option<ChatMessage>, DbError>>;
+
+    /// The id of the file sent as message `id`, if any.
+    fn message_file(&self, id: i64) -> BoxFuture<'_, Result<Option<String>, DbError>>;
+
+    /// A file with the room of its message, for serving it to that room's members.
+    fn file(&self, id: String) -> BoxFuture<'_, Result<Option<(Attachment, i64)>, DbError>>;
+
+    /// Stores a message and returns it with its id once the transaction has committed.
+    fn insert(&self, message: NewMessage) -> BoxFuture<'_, Result<Inserted, DbError>>;
+
+    /// Up to `limit` messages of a room older than `before` (or the newest), oldest first.
+    fn history(
+        &self,
+        room_id: i64,
+        before: Option<i64>,
+        limit: u32,
+    ) -> BoxFuture<'_, Result<Vec<ChatMessage>, DbError>>;
+
+    /// Up to `limit` messages of a room newer than `after`, oldest first: paging forward from an older
+    /// point (a permalink's context) towards the present.
+    fn newer(&self, room_id: i64, after: i64, limit: u32) -> BoxFuture<'_, Result<Vec<ChatMessage>, DbError>>;
+
+    /// Up to `limit` messages newer than `after` in the rooms `user_id` is in, oldest first: what a
+    /// reconnecting client missed.
+    fn since(&self, user_id: i64, after: i64, limit: u32) -> BoxFuture<'_, Result<Vec<ChatMessage>, DbError>>;
+
+    /// The newest message id, 0 when there is none.
+    fn last_id(&self) -> BoxFuture<'_, Result<i64, DbError>>;
+
+    /// The room of message `id`, if there is such a message.
+    fn message_room(&self, id: i64) -> BoxFuture<'_, Result<Option<i64>, DbError>>;
+
+    /// The rooms `user_id` is in (archived ones included) with unread counts, and the newest message
+    /// id, from one snapshot.
+    fn sidebar(&self, user_id: i64) -> BoxFuture<'_, Result<Sidebar, DbError>>;
+
+    /// `user_id`'s view of a room, if they are a member.
+    fn member_room(&self, room_id: i64, user_id: i64) -> BoxFuture<'_, Result<Option<Room>, DbError>>;
+
+    fn room_by_id(&self, room_id: i64) -> BoxFuture<'_, Result<Option<RoomRecord>, DbError>>;
+
+    /// A named room (never a direct conversation).
+    fn room_by_name(&self, name: String) -> BoxFuture<'_, Result<Option<RoomRecord>, DbError>>;
+
+    /// The direct conversation between two users, if there is one.
+    fn direct_room_of(&self, user_id: i64, peer_id: i64) -> BoxFuture<'_, Result<Option<i64>, DbError>>;
+
+    /// A room's members, by nickname.
+    fn members(&self, room_id: i64) -> BoxFuture<'_, Result<Vec<Member>, DbError>>;
+
+    /// Public rooms that are not archived, by name, with their member counts: the room directory.
+    fn public_rooms(&self) -> BoxFuture<'_, Result<Vec<(RoomRecord, u32)>, DbError>>;
+
+    /// Creates a room with its creator as the first member (told as `MemberJoined`).
+    fn create_room(&self, name: String, kind: RoomKind, creator: i64) -> BoxFuture<'_, Result<Room, DbError>>;
+
+    /// Makes `user_id` a member (everything said before counts as read). `None` if they already
+    /// were; otherwise their view of the room and themselves as a member (told as `MemberJoined`).
+    fn add_member(&self, room_id: i64, user_id: i64) -> BoxFuture<'_, Result<Option<(Room, Member)>, DbError>>;
+
+    /// Ends a membership (told as `MemberLeft`); `false` if there was none.
+    fn remove_member(&self, room_id: i64, user_id: i64) -> BoxFuture<'_, Result<bool, DbError>>;
+
+    /// Archives a room (told as `RoomArchived`); `false` if it already was.
+    fn archive_room(&self, room_id: i64) -> BoxFuture<'_, Result<bool, DbError>>;
+
+    /// The direct conversation between two users, created with both as members if it is new.
+    /// Each new member is told as `MemberJoined`, with their view of it.
+    fn open_direct(&self, user_id: i64, peer_id: i64) -> BoxFuture<'_, Result<i64, DbError>>;
+
+    /// Moves members' read marks (room, user, last read id) forward, never back and never past the
+    /// newest message, in one transaction; marks of non-members change nothing.
+    fn save_read_marks(&self, marks: Vec<(i64, i64, i64)>) -> BoxFuture<'_, Result<(), DbError>>;
+
+    /// Sets when `user_id` is notified about a room they are in; `false` if they are not in it.
+    fn set_notify(&self, room_id: i64, user_id: i64, level: NotifyLevel) -> BoxFuture<'_, Result<bool, DbError>>;
+
+    /// Up to `limit` messages matching `filter` in rooms `viewer` can read (public rooms, and the
+    /// rooms they are in), with ids below `before`: newest first, each with its room and a snippet
+    /// whose hits are marked with `search::HIT_START` / `HIT_END`.
+    fn search(
+        &self,
+        viewer: Option<i64>,
+        filter: SearchFilter,
+        before: Option<i64>,
+        limit: u32,
+    ) -> BoxFuture<'_, Result<Vec<Found>, DbError>>;
+
+    /// A user by nickname key (bots included, banned users not).
+    fn user_by_key(&self, nickname_key: String) -> BoxFuture<'_, Result<Option<Account>, DbError>>;
+
+    fn user_by_id(&self, user_id: i64) -> BoxFuture<'_, Result<Option<Account>, DbError>>;
+
+    /// Creates a user (the first person becomes admin) and a session for them, in one transaction.
+    fn create_user(
+        &self,
+        nickname: Nickname,
+        session_hash: Vec<u8>,
+        expires_at: i64,
+    ) -> BoxFuture<'_, Result<Account, DbError>>;
+
+    /// The account behind a session token hash, if the session exists, has not expired, and its
+    /// user is not banned.
+    fn session_account(&self, session_hash: Vec<u8>) -> BoxFuture<'_, Result<Option<Account>, DbError>>;
+
+    fn create_session(
+        &self,
+        user_id: i64,
+        session_hash: Vec<u8>,
+        expires_at: i64,
+    ) -> BoxFuture<'_, Result<(), DbError>>;
+
+    fn set_password_hash(&self, user_id: i64, password_hash: String) -> BoxFuture<'_, Result<(), DbError>>;
+
+    /// The account with this nickname key and its password hash, unless banned or a bot.
+    fn credentials(&self, nickname_key: String) -> BoxFuture<'_, Result<Option<Credentials>, DbError>>;
+
+    /// Bans a user: they can no longer sign in, and every session of theirs ends. Their nickname stays
+    /// taken. `None` if there is no such user.
+    fn ban(&self, user_id: i64) -> BoxFuture<'_, Result<Option<Account>, DbError>>;
+
+    /// Makes the user with this nickname key an admin; `None` if there is no such user.
+    fn make_admin(&self, nickname_key: String) -> BoxFuture<'_, Result<Option<Account>, DbError>>;
+
+    /// Creates a bot user with a token session that does not expire.
+    fn create_bot(&self, nickname: Nickname, token_hash: Vec<u8>) -> BoxFuture<'_, Result<Account, DbError>>;
+
+    /// The built-in "Natter" account that authors announcements; created on first use. Nobody can
+    /// take its nickname (it is reserved) or sign in as it with a password.
+    fn system_account(&self) -> BoxFuture<'_, Result<Account, DbError>>;
+
+    fn end_session(&self, session_hash: Vec<u8>) -> BoxFuture<'_, Result<(), DbError>>;
+
+    /// Renames a user; `NicknameTaken` if another user's nickname looks the same.
+    fn rename(&self, user_id: i64, nickname: Nickname) -> BoxFuture<'_, Result<(), DbError>>;
+
+    /// Finishes every write queued so far, then stops the writer. Later inserts fail with `Closed`.
+    fn shutdown(&self) -> BoxFuture<'_, ()>;
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -123,6 +303,14 @@ pub enum StoreEvent<'a> {
 
 /// Where the store tells its events (see [`StoreEvent`]).
 pub type EventSink = Box<dyn Fn(StoreEvent<'_>) + Send + 'static>;
+
+/// What signing in checks: an account that may sign in with a password, and its hash (none until
+/// the user sets a password).
+#[derive(Clone, Debug)]
+pub struct Credentials {
+    pub account: Account,
+    pub password_hash: Option<String>,
+}
 
 /// A room as stored, without any one user's view of it.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -123,7 +123,7 @@ pub(super) fn apply_change(
     Ok(Some(message))
 }
 
-impl Store {
+impl SqliteStore {
     /// Up to `limit` messages in the rooms `user_id` is in that changed after revision `after`, in
     /// revision order, each in its current state: the edits, deletions and reactions a reconnecting
     /// client missed.

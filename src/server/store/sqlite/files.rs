@@ -7,7 +7,7 @@ use crate::protocol::Attachment;
 use super::rows::attachment_from_row;
 use super::*;
 
-impl Store {
+impl SqliteStore {
     /// The id of the file sent as message `id`, if any.
     pub async fn message_file(&self, id: i64) -> Result<Option<String>, DbError> {
         self.read(move |conn| {

@@ -61,7 +61,7 @@ pub(super) fn attach_reactions(conn: &Connection, messages: &mut [ChatMessage]) 
     Ok(())
 }
 
-impl Store {
+impl SqliteStore {
     /// Stores a message and returns it with its id once the transaction has committed.
     pub async fn insert(&self, message: NewMessage) -> Result<Inserted, DbError> {
         let (reply, answer) = oneshot::channel();

@@ -10,6 +10,8 @@ use std::time::Duration;
 use rusqlite::{Connection, TransactionBehavior};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::server::identity::Nickname;
+use crate::server::search::SearchFilter;
 use crate::server::store::*;
 
 mod changes;
@@ -54,12 +56,12 @@ enum Job {
 
 /// A handle to the database; cheap to clone.
 #[derive(Clone)]
-pub struct Store {
+pub struct SqliteStore {
     writer: mpsc::Sender<Job>,
     readers: Arc<ReadPool>,
 }
 
-impl Store {
+impl SqliteStore {
     /// Opens (creating if needed) the database at `path`, applies migrations and starts the writer.
     pub fn open(path: &Path, events: EventSink) -> Result<Self, DbError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -127,5 +129,194 @@ impl Store {
     {
         let readers = Arc::clone(&self.readers);
         tokio::task::spawn_blocking(move || readers.with_connection(query)).await?
+    }
+}
+
+/// The store's interface, answered by the methods of this folder's `impl SqliteStore` blocks.
+impl Store for SqliteStore {
+    fn changed_since(&self, user_id: i64, after: i64, limit: u32) -> BoxFuture<'_, Result<Vec<ChatMessage>, DbError>> {
+        Box::pin(SqliteStore::changed_since(self, user_id, after, limit))
+    }
+
+    fn last_change(&self) -> BoxFuture<'_, Result<i64, DbError>> {
+        Box::pin(SqliteStore::last_change(self))
+    }
+
+    fn change_message(
+        &self,
+        id: i64,
+        change: MessageChange,
+        actor: Actor,
+    ) -> BoxFuture<'_, Result<Option<ChatMessage>, DbError>> {
+        Box::pin(SqliteStore::change_message(self, id, change, actor))
+    }
+
+    fn message_file(&self, id: i64) -> BoxFuture<'_, Result<Option<String>, DbError>> {
+        Box::pin(SqliteStore::message_file(self, id))
+    }
+
+    fn file(&self, id: String) -> BoxFuture<'_, Result<Option<(Attachment, i64)>, DbError>> {
+        Box::pin(SqliteStore::file(self, id))
+    }
+
+    fn insert(&self, message: NewMessage) -> BoxFuture<'_, Result<Inserted, DbError>> {
+        Box::pin(SqliteStore::insert(self, message))
+    }
+
+    fn history(
+        &self,
+        room_id: i64,
+        before: Option<i64>,
+        limit: u32,
+    ) -> BoxFuture<'_, Result<Vec<ChatMessage>, DbError>> {
+        Box::pin(SqliteStore::history(self, room_id, before, limit))
+    }
+
+    fn newer(&self, room_id: i64, after: i64, limit: u32) -> BoxFuture<'_, Result<Vec<ChatMessage>, DbError>> {
+        Box::pin(SqliteStore::newer(self, room_id, after, limit))
+    }
+
+    fn since(&self, user_id: i64, after: i64, limit: u32) -> BoxFuture<'_, Result<Vec<ChatMessage>, DbError>> {
+        Box::pin(SqliteStore::since(self, user_id, after, limit))
+    }
+
+    fn last_id(&self) -> BoxFuture<'_, Result<i64, DbError>> {
+        Box::pin(SqliteStore::last_id(self))
+    }
+
+    fn message_room(&self, id: i64) -> BoxFuture<'_, Result<Option<i64>, DbError>> {
+        Box::pin(SqliteStore::message_room(self, id))
+    }
+
+    fn sidebar(&self, user_id: i64) -> BoxFuture<'_, Result<Sidebar, DbError>> {
+        Box::pin(SqliteStore::sidebar(self, user_id))
+    }
+
+    fn member_room(&self, room_id: i64, user_id: i64) -> BoxFuture<'_, Result<Option<Room>, DbError>> {
+        Box::pin(SqliteStore::member_room(self, room_id, user_id))
+    }
+
+    fn room_by_id(&self, room_id: i64) -> BoxFuture<'_, Result<Option<RoomRecord>, DbError>> {
+        Box::pin(SqliteStore::room_by_id(self, room_id))
+    }
+
+    fn room_by_name(&self, name: String) -> BoxFuture<'_, Result<Option<RoomRecord>, DbError>> {
+        Box::pin(SqliteStore::room_by_name(self, name))
+    }
+
+    fn direct_room_of(&self, user_id: i64, peer_id: i64) -> BoxFuture<'_, Result<Option<i64>, DbError>> {
+        Box::pin(SqliteStore::direct_room_of(self, user_id, peer_id))
+    }
+
+    fn members(&self, room_id: i64) -> BoxFuture<'_, Result<Vec<Member>, DbError>> {
+        Box::pin(SqliteStore::members(self, room_id))
+    }
+
+    fn public_rooms(&self) -> BoxFuture<'_, Result<Vec<(RoomRecord, u32)>, DbError>> {
+        Box::pin(SqliteStore::public_rooms(self))
+    }
+
+    fn create_room(&self, name: String, kind: RoomKind, creator: i64) -> BoxFuture<'_, Result<Room, DbError>> {
+        Box::pin(SqliteStore::create_room(self, name, kind, creator))
+    }
+
+    fn add_member(&self, room_id: i64, user_id: i64) -> BoxFuture<'_, Result<Option<(Room, Member)>, DbError>> {
+        Box::pin(SqliteStore::add_member(self, room_id, user_id))
+    }
+
+    fn remove_member(&self, room_id: i64, user_id: i64) -> BoxFuture<'_, Result<bool, DbError>> {
+        Box::pin(SqliteStore::remove_member(self, room_id, user_id))
+    }
+
+    fn archive_room(&self, room_id: i64) -> BoxFuture<'_, Result<bool, DbError>> {
+        Box::pin(SqliteStore::archive_room(self, room_id))
+    }
+
+    fn open_direct(&self, user_id: i64, peer_id: i64) -> BoxFuture<'_, Result<i64, DbError>> {
+        Box::pin(SqliteStore::open_direct(self, user_id, peer_id))
+    }
+
+    fn save_read_marks(&self, marks: Vec<(i64, i64, i64)>) -> BoxFuture<'_, Result<(), DbError>> {
+        Box::pin(SqliteStore::save_read_marks(self, marks))
+    }
+
+    fn set_notify(&self, room_id: i64, user_id: i64, level: NotifyLevel) -> BoxFuture<'_, Result<bool, DbError>> {
+        Box::pin(SqliteStore::set_notify(self, room_id, user_id, level))
+    }
+
+    fn search(
+        &self,
+        viewer: Option<i64>,
+        filter: SearchFilter,
+        before: Option<i64>,
+        limit: u32,
+    ) -> BoxFuture<'_, Result<Vec<Found>, DbError>> {
+        Box::pin(SqliteStore::search(self, viewer, filter, before, limit))
+    }
+
+    fn user_by_key(&self, nickname_key: String) -> BoxFuture<'_, Result<Option<Account>, DbError>> {
+        Box::pin(SqliteStore::user_by_key(self, nickname_key))
+    }
+
+    fn user_by_id(&self, user_id: i64) -> BoxFuture<'_, Result<Option<Account>, DbError>> {
+        Box::pin(SqliteStore::user_by_id(self, user_id))
+    }
+
+    fn create_user(
+        &self,
+        nickname: Nickname,
+        session_hash: Vec<u8>,
+        expires_at: i64,
+    ) -> BoxFuture<'_, Result<Account, DbError>> {
+        Box::pin(SqliteStore::create_user(self, nickname, session_hash, expires_at))
+    }
+
+    fn session_account(&self, session_hash: Vec<u8>) -> BoxFuture<'_, Result<Option<Account>, DbError>> {
+        Box::pin(SqliteStore::session_account(self, session_hash))
+    }
+
+    fn create_session(
+        &self,
+        user_id: i64,
+        session_hash: Vec<u8>,
+        expires_at: i64,
+    ) -> BoxFuture<'_, Result<(), DbError>> {
+        Box::pin(SqliteStore::create_session(self, user_id, session_hash, expires_at))
+    }
+
+    fn set_password_hash(&self, user_id: i64, password_hash: String) -> BoxFuture<'_, Result<(), DbError>> {
+        Box::pin(SqliteStore::set_password_hash(self, user_id, password_hash))
+    }
+
+    fn credentials(&self, nickname_key: String) -> BoxFuture<'_, Result<Option<Credentials>, DbError>> {
+        Box::pin(SqliteStore::credentials(self, nickname_key))
+    }
+
+    fn ban(&self, user_id: i64) -> BoxFuture<'_, Result<Option<Account>, DbError>> {
+        Box::pin(SqliteStore::ban(self, user_id))
+    }
+
+    fn make_admin(&self, nickname_key: String) -> BoxFuture<'_, Result<Option<Account>, DbError>> {
+        Box::pin(SqliteStore::make_admin(self, nickname_key))
+    }
+
+    fn create_bot(&self, nickname: Nickname, token_hash: Vec<u8>) -> BoxFuture<'_, Result<Account, DbError>> {
+        Box::pin(SqliteStore::create_bot(self, nickname, token_hash))
+    }
+
+    fn system_account(&self) -> BoxFuture<'_, Result<Account, DbError>> {
+        Box::pin(SqliteStore::system_account(self))
+    }
+
+    fn end_session(&self, session_hash: Vec<u8>) -> BoxFuture<'_, Result<(), DbError>> {
+        Box::pin(SqliteStore::end_session(self, session_hash))
+    }
+
+    fn rename(&self, user_id: i64, nickname: Nickname) -> BoxFuture<'_, Result<(), DbError>> {
+        Box::pin(SqliteStore::rename(self, user_id, nickname))
+    }
+
+    fn shutdown(&self) -> BoxFuture<'_, ()> {
+        Box::pin(SqliteStore::shutdown(self))
     }
 }

@@ -40,7 +40,7 @@ pub(super) fn direct_key(a: i64, b: i64) -> String {
     format!("dm:{}:{}", a.min(b), a.max(b))
 }
 
-impl Store {
+impl SqliteStore {
     /// The rooms `user_id` is in (archived ones included) with unread counts, and the newest message
     /// id, from one snapshot.
     pub async fn sidebar(&self, user_id: i64) -> Result<Sidebar, DbError> {

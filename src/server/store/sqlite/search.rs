@@ -37,7 +37,7 @@ pub(super) fn search_sql(with_words: bool) -> String {
     }
 }
 
-impl Store {
+impl SqliteStore {
     /// Up to `limit` messages matching `filter` in rooms `viewer` can read (public rooms, and the
     /// rooms they are in), with ids below `before`: newest first, each with its room and a snippet
     /// whose hits are marked with `search::HIT_START` / `HIT_END`.

@@ -11,27 +11,7 @@ use super::rooms::direct_key;
 use super::search::search_sql;
 use super::*;
 use crate::server::search::SearchFilter;
-
-fn message(author: &Account, client_msg_id: &str, body: &str) -> NewMessage {
-    message_in(GENERAL_ROOM_ID, author, client_msg_id, body)
-}
-
-fn message_in(room_id: i64, author: &Account, client_msg_id: &str, body: &str) -> NewMessage {
-    NewMessage {
-        room_id,
-        author_id: author.id,
-        nickname: author.nickname.clone(),
-        body: body.into(),
-        client_msg_id: client_msg_id.into(),
-        kind: MessageKind::Chat,
-        members_only: true,
-        file: None,
-    }
-}
-
-async fn room(store: &Store, name: &str, kind: RoomKind, creator: &Account) -> Room {
-    store.create_room(name.into(), kind, creator.id).await.unwrap()
-}
+use crate::server::store::conformance::{self, *};
 
 /// Every row in the messages table, whatever its room: to prove a refusal stored nothing.
 fn stored_bodies(path: &Path) -> Vec<String> {
@@ -40,16 +20,7 @@ fn stored_bodies(path: &Path) -> Vec<String> {
     stmt.query_map([], |row| row.get(0)).unwrap().collect::<Result<_, _>>().unwrap()
 }
 
-fn unread(sidebar: &Sidebar, room_id: i64) -> u32 {
-    sidebar.rooms.iter().find(|room| room.id == room_id).expect("a member of the room").unread
-}
-
-async fn user(store: &Store, nickname: &str) -> Account {
-    let nickname = crate::server::identity::nickname(nickname).unwrap();
-    store.create_user(nickname.clone(), nickname.key.into_bytes(), i64::MAX).await.unwrap()
-}
-
-fn open(path: &Path) -> (Store, std_mpsc::Receiver<Vec<ChatMessage>>) {
+fn open(path: &Path) -> (SqliteStore, std_mpsc::Receiver<Vec<ChatMessage>>) {
     let (store, stored, _) = open_hearing_joins(path);
     (store, stored)
 }
@@ -57,10 +28,10 @@ fn open(path: &Path) -> (Store, std_mpsc::Receiver<Vec<ChatMessage>>) {
 /// A store whose events are heard: the batches of stored messages, and each member who joined.
 fn open_hearing_joins(
     path: &Path,
-) -> (Store, std_mpsc::Receiver<Vec<ChatMessage>>, std_mpsc::Receiver<(Room, Member)>) {
+) -> (SqliteStore, std_mpsc::Receiver<Vec<ChatMessage>>, std_mpsc::Receiver<(Room, Member)>) {
     let (stored, heard_stored) = std_mpsc::channel();
     let (joined, heard_joined) = std_mpsc::channel();
-    let store = Store::open(
+    let store = SqliteStore::open(
         path,
         Box::new(move |event| match event {
             StoreEvent::MessagesStored(messages) => {
@@ -74,75 +45,6 @@ fn open_hearing_joins(
     )
     .unwrap();
     (store, heard_stored, heard_joined)
-}
-
-#[tokio::test]
-async fn inserts_get_increasing_ids_and_page_back_in_order() {
-    let dir = tempfile::tempdir().unwrap();
-    let (store, _) = open(&dir.path().join("natter.db"));
-    let alice = user(&store, "alice").await;
-    for i in 0..120 {
-        let inserted = store.insert(message(&alice, &format!("c{i}"), &format!("m{i}"))).await.unwrap();
-        assert_eq!(inserted.message.id, i + 1);
-        assert!(!inserted.duplicate);
-    }
-    let newest = store.history(GENERAL_ROOM_ID, None, 50).await.unwrap();
-    assert_eq!(newest.len(), 50);
-    assert_eq!(newest.first().unwrap().body, "m70");
-    assert_eq!(newest.last().unwrap().body, "m119");
-    let older = store.history(GENERAL_ROOM_ID, Some(newest[0].id), 50).await.unwrap();
-    assert_eq!(older.last().unwrap().id + 1, newest[0].id);
-    let oldest = store.history(GENERAL_ROOM_ID, Some(older[0].id), 50).await.unwrap();
-    assert_eq!(oldest.len(), 20);
-    assert_eq!(oldest[0].body, "m0");
-    assert_eq!(
-        store.since(alice.id, 115, 50).await.unwrap().iter().map(|m| m.id).collect::<Vec<_>>(),
-        [116, 117, 118, 119, 120]
-    );
-    assert_eq!(store.last_id().await.unwrap(), 120);
-}
-
-#[tokio::test]
-async fn a_resend_returns_the_original_and_is_not_announced_twice() {
-    let dir = tempfile::tempdir().unwrap();
-    let (store, announced) = open(&dir.path().join("natter.db"));
-    let (alice, bob) = (user(&store, "alice").await, user(&store, "bob").await);
-    let first = store.insert(message(&alice, "same", "hello")).await.unwrap();
-    let again = store.insert(message(&alice, "same", "hello (edited in transit)")).await.unwrap();
-    assert!(again.duplicate);
-    assert_eq!(again.message, first.message);
-    // Another author may use the same client id: it is only unique per author.
-    let bob = store.insert(message(&bob, "same", "hi")).await.unwrap();
-    assert!(!bob.duplicate);
-    let announced: Vec<i64> = announced.try_iter().flatten().map(|m| m.id).collect();
-    assert_eq!(announced, [first.message.id, bob.message.id]);
-    assert_eq!(store.history(GENERAL_ROOM_ID, None, 50).await.unwrap().len(), 2);
-}
-
-#[tokio::test]
-async fn concurrent_writers_are_announced_in_commit_order() {
-    let dir = tempfile::tempdir().unwrap();
-    let (store, announced) = open(&dir.path().join("natter.db"));
-    let mut senders = Vec::new();
-    for sender in 0..20 {
-        senders.push(user(&store, &format!("s{sender}")).await);
-    }
-    let tasks: Vec<_> = senders
-        .into_iter()
-        .map(|sender| {
-            let store = store.clone();
-            tokio::spawn(async move {
-                for i in 0..25 {
-                    store.insert(message(&sender, &format!("{i}"), "x")).await.unwrap();
-                }
-            })
-        })
-        .collect();
-    for task in tasks {
-        task.await.unwrap();
-    }
-    let ids: Vec<i64> = announced.try_iter().flatten().map(|m| m.id).collect();
-    assert_eq!(ids, (1..=500).collect::<Vec<_>>());
 }
 
 #[tokio::test]
@@ -169,39 +71,6 @@ async fn data_survives_a_restart_and_shutdown_finishes_queued_writes() {
     let bob = user(&store, "bob").await;
     let next = store.insert(message(&bob, "b", "after restart")).await.unwrap();
     assert_eq!(next.message.id, 11);
-}
-
-#[tokio::test]
-async fn the_first_person_is_admin_and_lookalike_nicknames_are_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let (store, _) = open(&dir.path().join("natter.db"));
-    let alice = user(&store, "alice").await;
-    assert_eq!(alice.role, Role::Admin);
-    let cyrillic = crate::server::identity::nickname("\u{0430}lice").unwrap();
-    let taken = store.create_user(cyrillic, b"s2".to_vec(), i64::MAX).await;
-    assert!(matches!(taken, Err(DbError::NicknameTaken)));
-    let bob = user(&store, "bob").await;
-    assert_eq!(bob.role, Role::Member);
-    assert!(matches!(
-        store.rename(bob.id, crate::server::identity::nickname("ALICE").unwrap()).await,
-        Err(DbError::NicknameTaken)
-    ));
-    store.rename(bob.id, crate::server::identity::nickname("robert").unwrap()).await.unwrap();
-    let session = crate::server::identity::nickname("bob").unwrap().key.into_bytes();
-    assert_eq!(store.session_account(session.clone()).await.unwrap().unwrap().nickname, "robert");
-    store.end_session(session.clone()).await.unwrap();
-    assert_eq!(store.session_account(session).await.unwrap(), None);
-}
-
-#[tokio::test]
-async fn expired_sessions_sign_nobody_in() {
-    let dir = tempfile::tempdir().unwrap();
-    let (store, _) = open(&dir.path().join("natter.db"));
-    store
-        .create_user(crate::server::identity::nickname("old").unwrap(), b"stale".to_vec(), now_millis() - 1)
-        .await
-        .unwrap();
-    assert_eq!(store.session_account(b"stale".to_vec()).await.unwrap(), None);
 }
 
 #[tokio::test]
@@ -306,76 +175,6 @@ async fn a_resend_returns_the_original_even_where_the_author_can_no_longer_post(
 }
 
 #[tokio::test]
-async fn unread_counts_others_messages_after_the_read_mark_but_not_own_or_deleted_ones() {
-    let dir = tempfile::tempdir().unwrap();
-    let (store, _) = open(&dir.path().join("natter.db"));
-    let (alice, bob) = (user(&store, "alice").await, user(&store, "bob").await);
-    let lounge = room(&store, "lounge", RoomKind::Public, &alice).await;
-    let mut alices = Vec::new();
-    for i in 0..4 {
-        alices.push(store.insert(message(&alice, &format!("a-{i}"), "hi")).await.unwrap().message.id);
-    }
-    let own = store.insert(message(&bob, "b-1", "mine")).await.unwrap().message.id;
-    store.insert(message_in(lounge.id, &alice, "l-1", "elsewhere")).await.unwrap();
-    let deleted = store.change_message(alices[3], MessageChange::Delete, Actor { user_id: alice.id, admin: false });
-    assert!(deleted.await.unwrap().is_some_and(|message| message.deleted));
-
-    let sidebar = store.sidebar(bob.id).await.unwrap();
-    assert_eq!(unread(&sidebar, GENERAL_ROOM_ID), 3, "alice's three, not bob's own or the deleted one");
-    assert!(sidebar.rooms.iter().all(|room| room.id != lounge.id), "bob is not in the lounge");
-    assert_eq!(sidebar.last_id, own + 1);
-    let sidebar = store.sidebar(alice.id).await.unwrap();
-    assert_eq!(unread(&sidebar, GENERAL_ROOM_ID), 1);
-    assert_eq!(unread(&sidebar, lounge.id), 0, "her own message in the lounge");
-
-    store.save_read_marks(vec![(GENERAL_ROOM_ID, bob.id, alices[1])]).await.unwrap();
-    let general = store.member_room(GENERAL_ROOM_ID, bob.id).await.unwrap().unwrap();
-    assert_eq!((general.unread, general.last_read_id), (1, alices[1]));
-    // Someone who joins later has read everything said before.
-    let carol = user(&store, "carol").await;
-    assert_eq!(unread(&store.sidebar(carol.id).await.unwrap(), GENERAL_ROOM_ID), 0);
-    store.add_member(lounge.id, carol.id).await.unwrap();
-    assert_eq!(unread(&store.sidebar(carol.id).await.unwrap(), lounge.id), 0);
-}
-
-#[tokio::test]
-async fn unread_counts_stop_at_the_cap() {
-    let dir = tempfile::tempdir().unwrap();
-    let (store, _) = open(&dir.path().join("natter.db"));
-    let (alice, bob) = (user(&store, "alice").await, user(&store, "bob").await);
-    let tasks: Vec<_> = (0..MAX_UNREAD + 5)
-        .map(|i| {
-            let (store, alice) = (store.clone(), alice.clone());
-            tokio::spawn(async move { store.insert(message(&alice, &format!("{i}"), "x")).await })
-        })
-        .collect();
-    for task in tasks {
-        task.await.unwrap().unwrap();
-    }
-    assert_eq!(unread(&store.sidebar(bob.id).await.unwrap(), GENERAL_ROOM_ID), MAX_UNREAD);
-}
-
-#[tokio::test]
-async fn the_read_mark_only_moves_forward_and_only_for_members() {
-    let dir = tempfile::tempdir().unwrap();
-    let (store, _) = open(&dir.path().join("natter.db"));
-    let (alice, bob) = (user(&store, "alice").await, user(&store, "bob").await);
-    for i in 0..3 {
-        store.insert(message(&alice, &format!("a-{i}"), "x")).await.unwrap();
-    }
-    let secret = room(&store, "secret", RoomKind::Private, &alice).await;
-    let bobs_mark =
-        |store: Store| async move { store.member_room(GENERAL_ROOM_ID, bob.id).await.unwrap().unwrap().last_read_id };
-    store.save_read_marks(vec![(GENERAL_ROOM_ID, bob.id, 2)]).await.unwrap();
-    assert_eq!(bobs_mark(store.clone()).await, 2);
-    store.save_read_marks(vec![(GENERAL_ROOM_ID, bob.id, 1)]).await.unwrap();
-    assert_eq!(bobs_mark(store.clone()).await, 2, "a stale tab cannot move the mark back");
-    store.save_read_marks(vec![(GENERAL_ROOM_ID, bob.id, 1_000), (secret.id, bob.id, 3)]).await.unwrap();
-    assert_eq!(bobs_mark(store.clone()).await, 3, "nor past the newest message");
-    assert_eq!(store.member_room(secret.id, bob.id).await.unwrap(), None, "bob did not become a member");
-}
-
-#[tokio::test]
 async fn each_pair_of_users_has_one_direct_conversation() {
     let dir = tempfile::tempdir().unwrap();
     let (store, _, heard_joined) = open_hearing_joins(&dir.path().join("natter.db"));
@@ -474,153 +273,12 @@ async fn a_database_from_before_rooms_puts_everyone_in_general_having_read_every
 }
 
 #[tokio::test]
-async fn catch_up_only_covers_the_users_rooms() {
-    let dir = tempfile::tempdir().unwrap();
-    let (store, _) = open(&dir.path().join("natter.db"));
-    let (alice, bob) = (user(&store, "alice").await, user(&store, "bob").await);
-    let secret = room(&store, "secret", RoomKind::Private, &alice).await;
-    let public = store.insert(message(&alice, "a-1", "for everyone")).await.unwrap().message.id;
-    store.insert(message_in(secret.id, &alice, "a-2", "for alice only")).await.unwrap();
-    let bodies = |messages: Vec<ChatMessage>| messages.into_iter().map(|m| m.body).collect::<Vec<_>>();
-    assert_eq!(bodies(store.since(bob.id, 0, 50).await.unwrap()), ["for everyone"]);
-    assert_eq!(bodies(store.since(alice.id, public, 50).await.unwrap()), ["for alice only"]);
-    assert_eq!(bodies(store.history(secret.id, None, 50).await.unwrap()), ["for alice only"]);
-    assert_eq!(bodies(store.history(GENERAL_ROOM_ID, None, 50).await.unwrap()), ["for everyone"]);
-}
-
-#[tokio::test]
 async fn a_database_from_a_newer_natter_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("natter.db");
     Connection::open(&path).unwrap().pragma_update(None, "user_version", 99).unwrap();
-    let error = Store::open(&path, Box::new(|_| {})).err().unwrap();
+    let error = SqliteStore::open(&path, Box::new(|_| {})).err().unwrap();
     assert!(matches!(error, DbError::TooNew { found: 99, .. }));
-}
-
-fn by(account: &Account) -> Actor {
-    Actor { user_id: account.id, admin: false }
-}
-
-async fn change(store: &Store, id: i64, change: MessageChange, actor: Actor) -> Result<Option<ChatMessage>, DbError> {
-    store.change_message(id, change, actor).await
-}
-
-fn react(emoji: &str) -> MessageChange {
-    MessageChange::React(emoji.into(), true)
-}
-
-fn refused(result: Result<Option<ChatMessage>, DbError>) -> ChangeRefused {
-    match result {
-        Err(DbError::ChangeRefused(why)) => why,
-        other => panic!("expected a refusal, got {other:?}"),
-    }
-}
-
-#[tokio::test]
-async fn edits_are_the_authors_or_an_admins_and_each_change_takes_the_next_revision() {
-    let dir = tempfile::tempdir().unwrap();
-    let (store, _) = open(&dir.path().join("natter.db"));
-    let (alice, bob) = (user(&store, "alice").await, user(&store, "bob").await);
-    let id = store.insert(message(&alice, "a-1", "helo")).await.unwrap().message.id;
-    let other = store.insert(message(&bob, "b-1", "bob's")).await.unwrap().message.id;
-    assert_eq!(store.last_change().await.unwrap(), 0);
-
-    assert_eq!(
-        refused(change(&store, id, MessageChange::Edit("mine now".into()), by(&bob)).await),
-        ChangeRefused::NotAuthor
-    );
-    let edited = change(&store, id, MessageChange::Edit("hello".into()), by(&alice)).await.unwrap().unwrap();
-    assert_eq!((edited.body.as_str(), edited.rev, edited.edited_at.is_some()), ("hello", 1, true));
-    assert_eq!(change(&store, id, MessageChange::Edit("hello".into()), by(&alice)).await.unwrap(), None, "same text");
-    let moderated =
-        change(&store, other, MessageChange::Edit("[removed link]".into()), Actor { admin: true, ..by(&alice) });
-    assert_eq!(moderated.await.unwrap().unwrap().rev, 2);
-    assert_eq!(store.last_change().await.unwrap(), 2);
-    let history = store.history(GENERAL_ROOM_ID, None, 50).await.unwrap();
-    assert_eq!(
-        history.iter().map(|m| (m.body.as_str(), m.rev)).collect::<Vec<_>>(),
-        [("hello", 1), ("[removed link]", 2)]
-    );
-    assert_eq!(store.sidebar(bob.id).await.unwrap().last_change, 2);
-
-    assert!(change(&store, id, MessageChange::Delete, by(&alice)).await.unwrap().unwrap().deleted);
-    for what in [MessageChange::Edit("back".into()), MessageChange::Delete, react("👍")] {
-        assert_eq!(refused(change(&store, id, what, by(&alice)).await), ChangeRefused::NoSuchMessage);
-    }
-    assert_eq!(refused(change(&store, 999, react("👍"), by(&alice)).await), ChangeRefused::NoSuchMessage);
-}
-
-#[tokio::test]
-async fn reactions_toggle_group_by_emoji_and_are_bounded() {
-    let dir = tempfile::tempdir().unwrap();
-    let (store, _) = open(&dir.path().join("natter.db"));
-    let (alice, bob) = (user(&store, "alice").await, user(&store, "bob").await);
-    let id = store.insert(message(&alice, "a-1", "lunch?")).await.unwrap().message.id;
-    change(&store, id, react("👍"), by(&bob)).await.unwrap().unwrap();
-    change(&store, id, react("🎉"), by(&alice)).await.unwrap().unwrap();
-    let both = change(&store, id, react("👍"), by(&alice)).await.unwrap().unwrap();
-    let shape = |m: &ChatMessage| -> Vec<(String, Vec<String>)> {
-        m.reactions.iter().map(|r| (r.emoji.clone(), r.users.iter().map(|u| u.nickname.clone()).collect())).collect()
-    };
-    assert_eq!(
-        shape(&both),
-        [("👍".to_owned(), vec!["bob".to_owned(), "alice".to_owned()]), ("🎉".to_owned(), vec!["alice".to_owned()])]
-    );
-    assert_eq!(change(&store, id, react("👍"), by(&alice)).await.unwrap(), None, "twice is once");
-    let taken_back = change(&store, id, MessageChange::React("👍".into(), false), by(&bob)).await.unwrap().unwrap();
-    // Groups follow the earliest reaction still there: alice's 👍 came after her 🎉.
-    assert_eq!(
-        shape(&taken_back),
-        [("🎉".to_owned(), vec!["alice".to_owned()]), ("👍".to_owned(), vec!["alice".to_owned()])]
-    );
-    assert_eq!(change(&store, id, MessageChange::React("👍".into(), false), by(&bob)).await.unwrap(), None);
-    assert_eq!(shape(&store.history(GENERAL_ROOM_ID, None, 5).await.unwrap()[0]), shape(&taken_back));
-
-    let emoji =
-        ["😀", "😁", "😂", "🤣", "😃", "😄", "😅", "😆", "😉", "😊", "😋", "😎", "😍", "😘", "🥰", "😗", "😙", "😚"];
-    for e in emoji.iter().take(MAX_REACTIONS_PER_MESSAGE - 2) {
-        change(&store, id, react(e), by(&bob)).await.unwrap().unwrap();
-    }
-    assert_eq!(refused(change(&store, id, react("🙂"), by(&bob)).await), ChangeRefused::TooManyReactions);
-    change(&store, id, react("😀"), by(&alice)).await.unwrap().expect("joining an existing one is fine");
-    let deleted = change(&store, id, MessageChange::Delete, by(&alice)).await.unwrap().unwrap();
-    assert!(deleted.reactions.is_empty() && deleted.body.is_empty(), "a deleted message keeps nothing");
-}
-
-#[tokio::test]
-async fn rooms_decide_who_may_change_what_and_whose_catch_up_includes_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let (store, _) = open(&dir.path().join("natter.db"));
-    let (alice, bob, carol) = (user(&store, "alice").await, user(&store, "bob").await, user(&store, "carol").await);
-    let public = room(&store, "lounge", RoomKind::Public, &alice).await;
-    let secret = room(&store, "secret", RoomKind::Private, &alice).await;
-    store.add_member(secret.id, bob.id).await.unwrap();
-    let in_lounge = store.insert(message_in(public.id, &alice, "l-1", "public")).await.unwrap().message.id;
-    let in_secret = store.insert(message_in(secret.id, &alice, "s-1", "private")).await.unwrap().message.id;
-    let in_general = store.insert(message(&carol, "g-1", "general")).await.unwrap().message.id;
-
-    // carol reads the lounge without joining it: she learns it exists, but joins to react.
-    assert_eq!(refused(change(&store, in_lounge, react("👍"), by(&carol)).await), ChangeRefused::NotAMember);
-    // The secret room's messages do not exist for her, whatever she tries.
-    for what in [react("👍"), MessageChange::Edit("x".into()), MessageChange::Delete] {
-        assert_eq!(refused(change(&store, in_secret, what, by(&carol)).await), ChangeRefused::NoSuchMessage);
-    }
-    change(&store, in_secret, react("🤫"), by(&bob)).await.unwrap().unwrap();
-    change(&store, in_general, react("👋"), by(&bob)).await.unwrap().unwrap();
-    change(&store, in_secret, MessageChange::Edit("still private".into()), by(&alice)).await.unwrap().unwrap();
-
-    let revs = |page: Vec<ChatMessage>| page.iter().map(|m| (m.id, m.rev)).collect::<Vec<_>>();
-    assert_eq!(revs(store.changed_since(bob.id, 0, 50).await.unwrap()), [(in_general, 2), (in_secret, 3)]);
-    assert_eq!(revs(store.changed_since(bob.id, 2, 50).await.unwrap()), [(in_secret, 3)]);
-    assert_eq!(revs(store.changed_since(carol.id, 0, 50).await.unwrap()), [(in_general, 2)], "not the secret room");
-    assert_eq!(revs(store.changed_since(bob.id, 0, 1).await.unwrap()), [(in_general, 2)], "paged");
-
-    // An archived room's messages no longer change, except that moderators may still delete.
-    store.archive_room(secret.id).await.unwrap();
-    assert_eq!(refused(change(&store, in_secret, react("👍"), by(&bob)).await), ChangeRefused::Archived);
-    let edit = MessageChange::Edit("again".into());
-    assert_eq!(refused(change(&store, in_secret, edit, by(&alice)).await), ChangeRefused::Archived);
-    assert!(change(&store, in_secret, MessageChange::Delete, by(&alice)).await.unwrap().is_some());
 }
 
 /// The query plan of a search with words: FTS5 must drive, newest first, so a page costs as many
@@ -651,3 +309,12 @@ async fn searches_walk_the_index_newest_first_instead_of_sorting_or_scanning_mes
     assert!(plan[0].contains("SCAN m") || plan[0].contains("SEARCH m"), "{plan:#?}");
     assert!(plan.iter().all(|step| !step.contains("TEMP B-TREE")), "{plan:#?}");
 }
+
+/// An empty SQLite store in a temp folder of its own, for the conformance suite.
+fn fresh() -> Fresh {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, stored) = open(&dir.path().join("natter.db"));
+    Fresh { store: std::sync::Arc::new(store), stored, _keep: Box::new(dir) }
+}
+
+conformance::store_conformance!(fresh);

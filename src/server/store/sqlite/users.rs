@@ -11,7 +11,7 @@ use super::rows::taken_if_unique;
 use super::rows::ACCOUNT_COLUMNS;
 use super::*;
 
-impl Store {
+impl SqliteStore {
     /// A user by nickname key (bots included, banned users not).
     pub async fn user_by_key(&self, nickname_key: String) -> Result<Option<Account>, DbError> {
         self.read(move |conn| {
@@ -93,13 +93,15 @@ impl Store {
     }
 
     /// The account with this nickname key and its password hash, unless banned or a bot.
-    pub async fn credentials(&self, nickname_key: String) -> Result<Option<(Account, Option<String>)>, DbError> {
+    pub async fn credentials(&self, nickname_key: String) -> Result<Option<Credentials>, DbError> {
         self.read(move |conn| {
             conn.prepare_cached(
                 "SELECT id, nickname, role, is_bot, password_hash FROM users
                  WHERE nickname_key = ?1 AND banned_at IS NULL AND NOT is_bot",
             )?
-            .query_row([&nickname_key], |row| Ok((account_from_row(row)?, row.get(4)?)))
+            .query_row([&nickname_key], |row| {
+                Ok(Credentials { account: account_from_row(row)?, password_hash: row.get(4)? })
+            })
             .optional()
         })
         .await
