@@ -127,7 +127,12 @@ impl SqliteStore {
     /// Up to `limit` messages in the rooms `user_id` is in that changed after revision `after`, in
     /// revision order, each in its current state: the edits, deletions and reactions a reconnecting
     /// client missed.
-    pub async fn changed_since(&self, user_id: i64, after: i64, limit: u32) -> Result<Vec<ChatMessage>, DbError> {
+    pub(super) async fn changed_since(
+        &self,
+        user_id: i64,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<ChatMessage>, DbError> {
         self.read(move |conn| {
             // `m.rev > 0` lets SQLite use the partial index of changed messages.
             let where_ =
@@ -139,7 +144,7 @@ impl SqliteStore {
     }
 
     /// The newest message revision (0 when nothing was ever changed).
-    pub async fn last_change(&self) -> Result<i64, DbError> {
+    pub(super) async fn last_change(&self) -> Result<i64, DbError> {
         self.read(last_change).await
     }
 
@@ -147,7 +152,7 @@ impl SqliteStore {
     /// Returns the message as it is now, or `None` when nothing changed (a reaction already there,
     /// an edit to the same text). A change is told as `MessageUpdated`, so changes are announced in
     /// revision order.
-    pub async fn change_message(
+    pub(super) async fn change_message(
         &self,
         id: i64,
         change: MessageChange,

@@ -63,14 +63,19 @@ pub(super) fn attach_reactions(conn: &Connection, messages: &mut [ChatMessage]) 
 
 impl SqliteStore {
     /// Stores a message and returns it with its id once the transaction has committed.
-    pub async fn insert(&self, message: NewMessage) -> Result<Inserted, DbError> {
+    pub(super) async fn insert(&self, message: NewMessage) -> Result<Inserted, DbError> {
         let (reply, answer) = oneshot::channel();
         self.writer.send(Job::Insert(message, reply)).await.map_err(|_| DbError::Closed)?;
         answer.await.map_err(|_| DbError::Closed)?
     }
 
     /// Up to `limit` messages of a room older than `before` (or the newest), oldest first.
-    pub async fn history(&self, room_id: i64, before: Option<i64>, limit: u32) -> Result<Vec<ChatMessage>, DbError> {
+    pub(super) async fn history(
+        &self,
+        room_id: i64,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<ChatMessage>, DbError> {
         let before = before.unwrap_or(i64::MAX);
         self.read(move |conn| {
             let where_ = "m.room_id = ?1 AND m.id < ?2 ORDER BY m.id DESC LIMIT ?3";
@@ -83,7 +88,7 @@ impl SqliteStore {
 
     /// Up to `limit` messages of a room newer than `after`, oldest first: paging forward from an older
     /// point (a permalink's context) towards the present.
-    pub async fn newer(&self, room_id: i64, after: i64, limit: u32) -> Result<Vec<ChatMessage>, DbError> {
+    pub(super) async fn newer(&self, room_id: i64, after: i64, limit: u32) -> Result<Vec<ChatMessage>, DbError> {
         self.read(move |conn| {
             query_messages(conn, "m.room_id = ?1 AND m.id > ?2 ORDER BY m.id LIMIT ?3", (room_id, after, limit))
         })
@@ -92,7 +97,7 @@ impl SqliteStore {
 
     /// Up to `limit` messages newer than `after` in the rooms `user_id` is in, oldest first: what a
     /// reconnecting client missed.
-    pub async fn since(&self, user_id: i64, after: i64, limit: u32) -> Result<Vec<ChatMessage>, DbError> {
+    pub(super) async fn since(&self, user_id: i64, after: i64, limit: u32) -> Result<Vec<ChatMessage>, DbError> {
         self.read(move |conn| {
             let where_ = "m.id > ?1 AND m.room_id IN (SELECT room_id FROM memberships WHERE user_id = ?2)
                           ORDER BY m.id LIMIT ?3";
@@ -102,12 +107,12 @@ impl SqliteStore {
     }
 
     /// The newest message id, 0 when there is none.
-    pub async fn last_id(&self) -> Result<i64, DbError> {
+    pub(super) async fn last_id(&self) -> Result<i64, DbError> {
         self.read(|conn| conn.query_row("SELECT coalesce(max(id), 0) FROM messages", [], |row| row.get(0))).await
     }
 
     /// The room of message `id`, if there is such a message.
-    pub async fn message_room(&self, id: i64) -> Result<Option<i64>, DbError> {
+    pub(super) async fn message_room(&self, id: i64) -> Result<Option<i64>, DbError> {
         self.read(move |conn| {
             conn.prepare_cached("SELECT room_id FROM messages WHERE id = ?1")?
                 .query_row([id], |row| row.get(0))

@@ -17,6 +17,7 @@ use crate::server::store::*;
 mod changes;
 mod files;
 mod migrate;
+// `search` builds its SQL from the column macros of `rows`, so `rows` comes before it.
 #[macro_use]
 mod rows;
 mod messages;
@@ -54,7 +55,8 @@ enum Job {
     Shutdown(oneshot::Sender<()>),
 }
 
-/// A handle to the database; cheap to clone.
+/// A handle to the database; cheap to clone. Its methods (in this folder's files) are reached from
+/// outside through the [`Store`] trait only.
 #[derive(Clone)]
 pub struct SqliteStore {
     writer: mpsc::Sender<Job>,
@@ -115,7 +117,7 @@ impl SqliteStore {
     }
 
     /// Finishes every write queued so far, then stops the writer. Later inserts fail with `Closed`.
-    pub async fn shutdown(&self) {
+    async fn shutdown(&self) {
         let (done, finished) = oneshot::channel();
         if self.writer.send(Job::Shutdown(done)).await.is_ok() {
             let _ = finished.await;

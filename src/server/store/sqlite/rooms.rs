@@ -43,7 +43,7 @@ pub(super) fn direct_key(a: i64, b: i64) -> String {
 impl SqliteStore {
     /// The rooms `user_id` is in (archived ones included) with unread counts, and the newest message
     /// id, from one snapshot.
-    pub async fn sidebar(&self, user_id: i64) -> Result<Sidebar, DbError> {
+    pub(super) async fn sidebar(&self, user_id: i64) -> Result<Sidebar, DbError> {
         self.read(move |conn| {
             let snapshot = conn.unchecked_transaction()?;
             let last_id = snapshot.query_row("SELECT coalesce(max(id), 0) FROM messages", [], |row| row.get(0))?;
@@ -58,11 +58,11 @@ impl SqliteStore {
     }
 
     /// `user_id`'s view of a room, if they are a member.
-    pub async fn member_room(&self, room_id: i64, user_id: i64) -> Result<Option<Room>, DbError> {
+    pub(super) async fn member_room(&self, room_id: i64, user_id: i64) -> Result<Option<Room>, DbError> {
         self.read(move |conn| member_room(conn, room_id, user_id)).await
     }
 
-    pub async fn room_by_id(&self, room_id: i64) -> Result<Option<RoomRecord>, DbError> {
+    pub(super) async fn room_by_id(&self, room_id: i64) -> Result<Option<RoomRecord>, DbError> {
         self.read(move |conn| {
             conn.prepare_cached(&format!("{ROOM_COLUMNS} WHERE id = ?1"))?
                 .query_row([room_id], record_from_row)
@@ -72,7 +72,7 @@ impl SqliteStore {
     }
 
     /// A named room (never a direct conversation).
-    pub async fn room_by_name(&self, name: String) -> Result<Option<RoomRecord>, DbError> {
+    pub(super) async fn room_by_name(&self, name: String) -> Result<Option<RoomRecord>, DbError> {
         self.read(move |conn| {
             conn.prepare_cached(&format!("{ROOM_COLUMNS} WHERE name_key = ?1 AND kind != 'direct'"))?
                 .query_row([&name], record_from_row)
@@ -82,7 +82,7 @@ impl SqliteStore {
     }
 
     /// The direct conversation between two users, if there is one.
-    pub async fn direct_room_of(&self, user_id: i64, peer_id: i64) -> Result<Option<i64>, DbError> {
+    pub(super) async fn direct_room_of(&self, user_id: i64, peer_id: i64) -> Result<Option<i64>, DbError> {
         self.read(move |conn| {
             conn.prepare_cached("SELECT id FROM rooms WHERE name_key = ?1")?
                 .query_row([direct_key(user_id, peer_id)], |row| row.get(0))
@@ -92,7 +92,7 @@ impl SqliteStore {
     }
 
     /// A room's members, by nickname.
-    pub async fn members(&self, room_id: i64) -> Result<Vec<Member>, DbError> {
+    pub(super) async fn members(&self, room_id: i64) -> Result<Vec<Member>, DbError> {
         self.read(move |conn| {
             conn.prepare_cached(
                 "SELECT u.id, u.nickname, u.is_bot FROM memberships mem JOIN users u ON u.id = mem.user_id
@@ -107,7 +107,7 @@ impl SqliteStore {
     }
 
     /// Public rooms that are not archived, by name, with their member counts: the room directory.
-    pub async fn public_rooms(&self) -> Result<Vec<(RoomRecord, u32)>, DbError> {
+    pub(super) async fn public_rooms(&self) -> Result<Vec<(RoomRecord, u32)>, DbError> {
         self.read(|conn| {
             conn.prepare_cached(
                 "SELECT r.id, r.name, r.kind, r.archived_at IS NOT NULL,
@@ -121,7 +121,7 @@ impl SqliteStore {
     }
 
     /// Creates a room with its creator as the first member (told as `MemberJoined`).
-    pub async fn create_room(&self, name: String, kind: RoomKind, creator: i64) -> Result<Room, DbError> {
+    pub(super) async fn create_room(&self, name: String, kind: RoomKind, creator: i64) -> Result<Room, DbError> {
         let (room, _) = self
             .write_telling(
                 move |tx| {
@@ -148,7 +148,7 @@ impl SqliteStore {
 
     /// Makes `user_id` a member (everything said before counts as read). `None` if they already
     /// were; otherwise their view of the room and themselves as a member (told as `MemberJoined`).
-    pub async fn add_member(&self, room_id: i64, user_id: i64) -> Result<Option<(Room, Member)>, DbError> {
+    pub(super) async fn add_member(&self, room_id: i64, user_id: i64) -> Result<Option<(Room, Member)>, DbError> {
         self.write_telling(
             move |tx| {
                 if !add_member(tx, room_id, user_id)? {
@@ -167,7 +167,7 @@ impl SqliteStore {
     }
 
     /// Ends a membership (told as `MemberLeft`); `false` if there was none.
-    pub async fn remove_member(&self, room_id: i64, user_id: i64) -> Result<bool, DbError> {
+    pub(super) async fn remove_member(&self, room_id: i64, user_id: i64) -> Result<bool, DbError> {
         self.write_telling(
             move |tx| {
                 let removed =
@@ -184,7 +184,7 @@ impl SqliteStore {
     }
 
     /// Archives a room (told as `RoomArchived`); `false` if it already was.
-    pub async fn archive_room(&self, room_id: i64) -> Result<bool, DbError> {
+    pub(super) async fn archive_room(&self, room_id: i64) -> Result<bool, DbError> {
         self.write_telling(
             move |tx| {
                 let changed = tx.execute(
@@ -204,7 +204,7 @@ impl SqliteStore {
 
     /// The direct conversation between two users, created with both as members if it is new.
     /// Each new member is told as `MemberJoined`, with their view of it.
-    pub async fn open_direct(&self, user_id: i64, peer_id: i64) -> Result<i64, DbError> {
+    pub(super) async fn open_direct(&self, user_id: i64, peer_id: i64) -> Result<i64, DbError> {
         let (room_id, _) = self
             .write_telling(
                 move |tx| {
@@ -222,9 +222,8 @@ impl SqliteStore {
                         |row| row.get(0),
                     )?;
                     let mut joined = Vec::new();
-                    for (member, other) in [(user_id, peer_id), (peer_id, user_id)] {
+                    for member in [user_id, peer_id] {
                         add_member(tx, id, member)?;
-                        let _ = other;
                     }
                     for member in [user_id, peer_id] {
                         let room = member_room(tx, id, member)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
@@ -244,7 +243,7 @@ impl SqliteStore {
 
     /// Moves members' read marks (room, user, last read id) forward, never back and never past the
     /// newest message, in one transaction; marks of non-members change nothing.
-    pub async fn save_read_marks(&self, marks: Vec<(i64, i64, i64)>) -> Result<(), DbError> {
+    pub(super) async fn save_read_marks(&self, marks: Vec<(i64, i64, i64)>) -> Result<(), DbError> {
         self.write(move |tx| {
             let mut update = tx.prepare_cached(
                 "UPDATE memberships
@@ -260,7 +259,7 @@ impl SqliteStore {
     }
 
     /// Sets when `user_id` is notified about a room they are in; `false` if they are not in it.
-    pub async fn set_notify(&self, room_id: i64, user_id: i64, level: NotifyLevel) -> Result<bool, DbError> {
+    pub(super) async fn set_notify(&self, room_id: i64, user_id: i64, level: NotifyLevel) -> Result<bool, DbError> {
         let level = match level {
             NotifyLevel::All => "all",
             NotifyLevel::Mentions => "mentions",

@@ -41,7 +41,7 @@ impl SqliteStore {
     /// Up to `limit` messages matching `filter` in rooms `viewer` can read (public rooms, and the
     /// rooms they are in), with ids below `before`: newest first, each with its room and a snippet
     /// whose hits are marked with `search::HIT_START` / `HIT_END`.
-    pub async fn search(
+    pub(super) async fn search(
         &self,
         viewer: Option<i64>,
         filter: SearchFilter,

@@ -13,7 +13,7 @@ use super::*;
 
 impl SqliteStore {
     /// A user by nickname key (bots included, banned users not).
-    pub async fn user_by_key(&self, nickname_key: String) -> Result<Option<Account>, DbError> {
+    pub(super) async fn user_by_key(&self, nickname_key: String) -> Result<Option<Account>, DbError> {
         self.read(move |conn| {
             conn.prepare_cached(&format!("{ACCOUNT_COLUMNS} WHERE nickname_key = ?1 AND banned_at IS NULL"))?
                 .query_row([&nickname_key], account_from_row)
@@ -22,7 +22,7 @@ impl SqliteStore {
         .await
     }
 
-    pub async fn user_by_id(&self, user_id: i64) -> Result<Option<Account>, DbError> {
+    pub(super) async fn user_by_id(&self, user_id: i64) -> Result<Option<Account>, DbError> {
         self.read(move |conn| {
             conn.prepare_cached(&format!("{ACCOUNT_COLUMNS} WHERE id = ?1 AND banned_at IS NULL"))?
                 .query_row([user_id], account_from_row)
@@ -32,7 +32,7 @@ impl SqliteStore {
     }
 
     /// Creates a user (the first person becomes admin) and a session for them, in one transaction.
-    pub async fn create_user(
+    pub(super) async fn create_user(
         &self,
         nickname: Nickname,
         session_hash: Vec<u8>,
@@ -61,7 +61,7 @@ impl SqliteStore {
 
     /// The account behind a session token hash, if the session exists, has not expired, and its
     /// user is not banned.
-    pub async fn session_account(&self, session_hash: Vec<u8>) -> Result<Option<Account>, DbError> {
+    pub(super) async fn session_account(&self, session_hash: Vec<u8>) -> Result<Option<Account>, DbError> {
         self.read(move |conn| {
             conn.prepare_cached(&format!(
                 "{ACCOUNT_COLUMNS} WHERE banned_at IS NULL AND id = (SELECT user_id FROM sessions
@@ -73,7 +73,12 @@ impl SqliteStore {
         .await
     }
 
-    pub async fn create_session(&self, user_id: i64, session_hash: Vec<u8>, expires_at: i64) -> Result<(), DbError> {
+    pub(super) async fn create_session(
+        &self,
+        user_id: i64,
+        session_hash: Vec<u8>,
+        expires_at: i64,
+    ) -> Result<(), DbError> {
         self.write(move |tx| {
             tx.execute(
                 "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
@@ -84,7 +89,7 @@ impl SqliteStore {
         .await
     }
 
-    pub async fn set_password_hash(&self, user_id: i64, password_hash: String) -> Result<(), DbError> {
+    pub(super) async fn set_password_hash(&self, user_id: i64, password_hash: String) -> Result<(), DbError> {
         self.write(move |tx| {
             tx.execute("UPDATE users SET password_hash = ?1 WHERE id = ?2", (&password_hash, user_id))?;
             Ok(())
@@ -93,7 +98,7 @@ impl SqliteStore {
     }
 
     /// The account with this nickname key and its password hash, unless banned or a bot.
-    pub async fn credentials(&self, nickname_key: String) -> Result<Option<Credentials>, DbError> {
+    pub(super) async fn credentials(&self, nickname_key: String) -> Result<Option<Credentials>, DbError> {
         self.read(move |conn| {
             conn.prepare_cached(
                 "SELECT id, nickname, role, is_bot, password_hash FROM users
@@ -109,7 +114,7 @@ impl SqliteStore {
 
     /// Bans a user: they can no longer sign in, and every session of theirs ends. Their nickname stays
     /// taken. `None` if there is no such user.
-    pub async fn ban(&self, user_id: i64) -> Result<Option<Account>, DbError> {
+    pub(super) async fn ban(&self, user_id: i64) -> Result<Option<Account>, DbError> {
         self.write(move |tx| {
             tx.execute("UPDATE users SET banned_at = coalesce(banned_at, ?2) WHERE id = ?1", (user_id, now_millis()))?;
             tx.execute("DELETE FROM sessions WHERE user_id = ?1", [user_id])?;
@@ -121,7 +126,7 @@ impl SqliteStore {
     }
 
     /// Makes the user with this nickname key an admin; `None` if there is no such user.
-    pub async fn make_admin(&self, nickname_key: String) -> Result<Option<Account>, DbError> {
+    pub(super) async fn make_admin(&self, nickname_key: String) -> Result<Option<Account>, DbError> {
         self.write(move |tx| {
             tx.execute("UPDATE users SET role = 'admin' WHERE nickname_key = ?1 AND NOT is_bot", [&nickname_key])?;
             let account = tx
@@ -133,7 +138,7 @@ impl SqliteStore {
     }
 
     /// Creates a bot user with a token session that does not expire.
-    pub async fn create_bot(&self, nickname: Nickname, token_hash: Vec<u8>) -> Result<Account, DbError> {
+    pub(super) async fn create_bot(&self, nickname: Nickname, token_hash: Vec<u8>) -> Result<Account, DbError> {
         self.write(move |tx| {
             let now = now_millis();
             let id: i64 = tx
@@ -152,7 +157,7 @@ impl SqliteStore {
 
     /// The built-in "Natter" account that authors announcements; created on first use. Nobody can
     /// take its nickname (it is reserved) or sign in as it with a password.
-    pub async fn system_account(&self) -> Result<Account, DbError> {
+    pub(super) async fn system_account(&self) -> Result<Account, DbError> {
         self.write(|tx| {
             tx.execute(
                 "INSERT INTO users (nickname, nickname_key, role, is_bot, created_at) VALUES (?1, 'natter', 'admin', 1, ?2)
@@ -164,7 +169,7 @@ impl SqliteStore {
         .await
     }
 
-    pub async fn end_session(&self, session_hash: Vec<u8>) -> Result<(), DbError> {
+    pub(super) async fn end_session(&self, session_hash: Vec<u8>) -> Result<(), DbError> {
         self.write(move |tx| {
             tx.execute("DELETE FROM sessions WHERE token_hash = ?1", [&session_hash])?;
             Ok(())
@@ -173,7 +178,7 @@ impl SqliteStore {
     }
 
     /// Renames a user; `NicknameTaken` if another user's nickname looks the same.
-    pub async fn rename(&self, user_id: i64, nickname: Nickname) -> Result<(), DbError> {
+    pub(super) async fn rename(&self, user_id: i64, nickname: Nickname) -> Result<(), DbError> {
         self.write(move |tx| {
             tx.execute(
                 "UPDATE users SET nickname = ?1, nickname_key = ?2 WHERE id = ?3",
