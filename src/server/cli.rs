@@ -3,6 +3,7 @@
 //! Natter: SQLite lets them write while it serves.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -11,8 +12,6 @@ use tokio::net::TcpStream;
 use crate::protocol::{Account, Rejection};
 use crate::server::config::Settings;
 use crate::server::identity::{self, Secret, SecretError};
-use std::sync::Arc;
-
 use crate::server::store::{self, now_millis, DbError, Store};
 
 /// An announcement's admin token lives only this long.
@@ -76,7 +75,7 @@ pub async fn backup(settings: &Settings, to: &std::path::Path) -> Result<u64, Cl
         return Err(CliError::BackupExists(to.to_owned()));
     }
     let (db, target) = (settings.db.clone(), to.to_owned());
-    tokio::task::spawn_blocking(move || crate::server::store::backup(&db, &target)).await.map_err(DbError::from)??;
+    tokio::task::spawn_blocking(move || store::backup(&db, &target)).await.map_err(DbError::from)??;
     Ok(std::fs::metadata(to).map(|meta| meta.len()).unwrap_or(0))
 }
 

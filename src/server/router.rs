@@ -2,6 +2,7 @@
 //! `/healthz` and static files, with the body limits, compression, cache and security layers.
 
 use std::future::Future;
+use std::sync::Arc;
 
 use axum::extract::State;
 use axum::handler::HandlerWithoutStateExt;
@@ -14,8 +15,6 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 
 use crate::app::{shell, App};
 use crate::server::state::AppState;
-use std::sync::Arc;
-
 use crate::server::store::Store;
 
 pub fn router(state: AppState) -> Router {

@@ -1,8 +1,11 @@
-//! The store: everything Natter keeps on disk, behind one handle. The types here are what the
-//! services hand to the store and get back (domain types, never SQL); `sqlite` is the engine that
-//! keeps them today.
+//! The store: everything Natter keeps on disk, behind the [`Store`] trait. The types here are what
+//! the services hand to the store and get back (domain types, never SQL), and the [`StoreEvent`]s
+//! it tells after each commit; `sqlite` is the engine that keeps them today.
 
-use std::path::PathBuf;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::protocol::*;
@@ -12,11 +15,6 @@ use crate::server::search::SearchFilter;
 #[cfg(test)]
 pub(crate) mod conformance;
 mod sqlite;
-
-use std::future::Future;
-use std::path::Path;
-use std::pin::Pin;
-use std::sync::Arc;
 
 pub use sqlite::{backup, SqliteStore};
 
@@ -33,30 +31,7 @@ pub fn open(path: &Path, events: EventSink) -> Result<Arc<dyn Store>, DbError> {
 /// second engine is a second implementation of this trait. Writes commit before their future
 /// resolves and tell their `StoreEvent`s on the way; reads never block the async runtime.
 pub trait Store: Send + Sync + 'static {
-    /// Up to `limit` messages in the rooms `user_id` is in that changed after revision `after`, in
-    /// revision order, each in its current state: the edits, deletions and reactions a reconnecting
-    /// client missed.
-    fn changed_since(&self, user_id: i64, after: i64, limit: u32) -> BoxFuture<'_, Result<Vec<ChatMessage>, DbError>>;
-
-    /// The newest message revision (0 when nothing was ever changed).
-    fn last_change(&self) -> BoxFuture<'_, Result<i64, DbError>>;
-
-    /// Edits, deletes or reacts to a message, checking in the same transaction that `actor` may.
-    /// Returns the message as it is now, or `None` when nothing changed (a reaction already there,
-    /// an edit to the same text). A change is told as `MessageUpdated`, so changes are announced in
-    /// revision order.
-    fn change_message(
-        &self,
-        id: i64,
-        change: MessageChange,
-        actor: Actor,
-    ) -> BoxFuture<'_, Result<Option<ChatMessage>, DbError>>;
-
-    /// The id of the file sent as message `id`, if any.
-    fn message_file(&self, id: i64) -> BoxFuture<'_, Result<Option<String>, DbError>>;
-
-    /// A file with the room of its message, for serving it to that room's members.
-    fn file(&self, id: String) -> BoxFuture<'_, Result<Option<(Attachment, i64)>, DbError>>;
+    // Messages: insert (idempotent by client id), pages and catch-up.
 
     /// Stores a message and returns it with its id once the transaction has committed.
     fn insert(&self, message: NewMessage) -> BoxFuture<'_, Result<Inserted, DbError>>;
@@ -82,6 +57,29 @@ pub trait Store: Send + Sync + 'static {
 
     /// The room of message `id`, if there is such a message.
     fn message_room(&self, id: i64) -> BoxFuture<'_, Result<Option<i64>, DbError>>;
+
+    // Edits, deletions and reactions, and the changes a resuming client missed.
+
+    /// Edits, deletes or reacts to a message, checking in the same transaction that `actor` may.
+    /// Returns the message as it is now, or `None` when nothing changed (a reaction already there,
+    /// an edit to the same text). A change is told as `MessageUpdated`, so changes are announced in
+    /// revision order.
+    fn change_message(
+        &self,
+        id: i64,
+        change: MessageChange,
+        actor: Actor,
+    ) -> BoxFuture<'_, Result<Option<ChatMessage>, DbError>>;
+
+    /// The newest message revision (0 when nothing was ever changed).
+    fn last_change(&self) -> BoxFuture<'_, Result<i64, DbError>>;
+
+    /// Up to `limit` messages in the rooms `user_id` is in that changed after revision `after`, in
+    /// revision order, each in its current state: the edits, deletions and reactions a reconnecting
+    /// client missed.
+    fn changed_since(&self, user_id: i64, after: i64, limit: u32) -> BoxFuture<'_, Result<Vec<ChatMessage>, DbError>>;
+
+    // Rooms, memberships, notification levels and read marks.
 
     /// The rooms `user_id` is in (archived ones included) with unread counts, and the newest message
     /// id, from one snapshot.
@@ -128,16 +126,7 @@ pub trait Store: Send + Sync + 'static {
     /// Sets when `user_id` is notified about a room they are in; `false` if they are not in it.
     fn set_notify(&self, room_id: i64, user_id: i64, level: NotifyLevel) -> BoxFuture<'_, Result<bool, DbError>>;
 
-    /// Up to `limit` messages matching `filter` in rooms `viewer` can read (public rooms, and the
-    /// rooms they are in), with ids below `before`: newest first, each with its room and a snippet
-    /// whose hits are marked with `search::HIT_START` / `HIT_END`.
-    fn search(
-        &self,
-        viewer: Option<i64>,
-        filter: SearchFilter,
-        before: Option<i64>,
-        limit: u32,
-    ) -> BoxFuture<'_, Result<Vec<Found>, DbError>>;
+    // Accounts, sessions, bots and roles.
 
     /// A user by nickname key (bots included, banned users not).
     fn user_by_key(&self, nickname_key: String) -> BoxFuture<'_, Result<Option<Account>, DbError>>;
@@ -186,6 +175,27 @@ pub trait Store: Send + Sync + 'static {
 
     /// Renames a user; `NicknameTaken` if another user's nickname looks the same.
     fn rename(&self, user_id: i64, nickname: Nickname) -> BoxFuture<'_, Result<(), DbError>>;
+
+    // Search and files.
+
+    /// Up to `limit` messages matching `filter` in rooms `viewer` can read (public rooms, and the
+    /// rooms they are in), with ids below `before`: newest first, each with its room and a snippet
+    /// whose hits are marked with `search::HIT_START` / `HIT_END`.
+    fn search(
+        &self,
+        viewer: Option<i64>,
+        filter: SearchFilter,
+        before: Option<i64>,
+        limit: u32,
+    ) -> BoxFuture<'_, Result<Vec<Found>, DbError>>;
+
+    /// The id of the file sent as message `id`, if any.
+    fn message_file(&self, id: i64) -> BoxFuture<'_, Result<Option<String>, DbError>>;
+
+    /// A file with the room of its message, for serving it to that room's members.
+    fn file(&self, id: String) -> BoxFuture<'_, Result<Option<(Attachment, i64)>, DbError>>;
+
+    // The store itself.
 
     /// Finishes every write queued so far, then stops the writer. Later inserts fail with `Closed`.
     fn shutdown(&self) -> BoxFuture<'_, ()>;

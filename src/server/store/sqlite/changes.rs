@@ -5,11 +5,8 @@ use rusqlite::{Connection, OptionalExtension};
 
 use crate::protocol::{ChatMessage, MAX_REACTIONS_PER_MESSAGE};
 
-use super::messages::attach_reactions;
-use super::messages::record_mentions;
-use super::rows::message_from_row;
-use super::rows::query_messages;
-use super::rows::MESSAGE_COLUMNS;
+use super::messages::{attach_reactions, record_mentions};
+use super::rows::{message_from_row, query_messages, MESSAGE_COLUMNS};
 use super::*;
 
 pub(super) fn last_change(conn: &Connection) -> rusqlite::Result<i64> {

@@ -5,18 +5,12 @@ use rusqlite::{Connection, OptionalExtension};
 use crate::protocol::{Member, NotifyLevel, Room, RoomKind};
 
 use super::changes::last_change;
-use super::rows::kind_name;
-use super::rows::record_from_row;
-use super::rows::room_from_row;
-use super::rows::MEMBER_ROOM_COLUMNS;
-use super::rows::ROOM_COLUMNS;
+use super::rows::{kind_name, member_from_row, record_from_row, room_from_row, MEMBER_ROOM_COLUMNS, ROOM_COLUMNS};
 use super::*;
 
 /// A user as a member of a room is shown.
 fn member(conn: &Connection, user_id: i64) -> rusqlite::Result<Member> {
-    conn.query_row("SELECT id, nickname, is_bot FROM users WHERE id = ?1", [user_id], |row| {
-        Ok(Member { user_id: row.get(0)?, nickname: row.get(1)?, is_bot: row.get(2)? })
-    })
+    conn.query_row("SELECT id, nickname, is_bot FROM users WHERE id = ?1", [user_id], member_from_row)
 }
 
 pub(super) fn member_room(conn: &Connection, room_id: i64, user_id: i64) -> rusqlite::Result<Option<Room>> {
@@ -98,9 +92,7 @@ impl SqliteStore {
                 "SELECT u.id, u.nickname, u.is_bot FROM memberships mem JOIN users u ON u.id = mem.user_id
                  WHERE mem.room_id = ?1 ORDER BY lower(u.nickname)",
             )?
-            .query_map([room_id], |row| {
-                Ok(Member { user_id: row.get(0)?, nickname: row.get(1)?, is_bot: row.get(2)? })
-            })?
+            .query_map([room_id], member_from_row)?
             .collect()
         })
         .await

@@ -136,6 +136,11 @@ pub(super) fn room_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Room> {
     })
 }
 
+/// A member from `id, nickname, is_bot` of `users`.
+pub(super) fn member_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Member> {
+    Ok(Member { user_id: row.get(0)?, nickname: row.get(1)?, is_bot: row.get(2)? })
+}
+
 pub(super) fn account_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Account> {
     let role = match row.get_ref(2)?.as_str()? {
         "admin" => Role::Admin,

@@ -7,8 +7,7 @@ use crate::protocol::ChatMessage;
 use crate::server::search::SearchFilter;
 
 use super::messages::attach_reactions;
-use super::rows::found_from_row;
-use super::rows::SEARCH_FROM_ROOMS;
+use super::rows::{found_from_row, SEARCH_FROM_ROOMS};
 use super::*;
 
 /// A search's SQL: with words, FTS5 drives (its matches come newest first, bounded by id); without,

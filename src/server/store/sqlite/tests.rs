@@ -5,8 +5,7 @@ use std::sync::mpsc as std_mpsc;
 
 use rusqlite::Connection;
 
-use super::migrate::Migration;
-use super::migrate::MIGRATIONS;
+use super::migrate::{Migration, MIGRATIONS};
 use super::rooms::direct_key;
 use super::search::search_sql;
 use super::*;

@@ -6,9 +6,7 @@ use crate::protocol::{Account, GENERAL_ROOM_ID, SERVER_NAME};
 use crate::server::identity::Nickname;
 
 use super::rooms::add_member;
-use super::rows::account_from_row;
-use super::rows::taken_if_unique;
-use super::rows::ACCOUNT_COLUMNS;
+use super::rows::{account_from_row, taken_if_unique, ACCOUNT_COLUMNS};
 use super::*;
 
 impl SqliteStore {

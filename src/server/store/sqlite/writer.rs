@@ -7,8 +7,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::protocol::{ChatMessage, MessageKind};
 
 use super::messages::record_mentions;
-use super::rows::message_from_row;
-use super::rows::MESSAGE_COLUMNS;
+use super::rows::{message_from_row, MESSAGE_COLUMNS};
 use super::BUSY_TIMEOUT;
 use super::MAX_GROUP;
 use super::STATEMENT_CACHE;
