@@ -6,6 +6,9 @@ use leptos::server_fn::codec::GetUrl;
 
 use crate::error::AppError;
 use crate::protocol::{Account, ChatMessage, DirectoryRoom, Member, OnlineUser, Room, RoomPage, SearchResults};
+// The bodies below run only on the server; the browser build keeps just their signatures.
+#[cfg(feature = "ssr")]
+use crate::server::{context, identity, messages, rooms, search, store};
 
 /// Up to `limit` messages (default 50, at most 200) of a room (general by default), oldest first:
 /// older than the message id `before`, newer than `after`, or (with neither) the newest ones.
@@ -17,7 +20,7 @@ pub async fn get_history(
     after: Option<i64>,
     limit: Option<u32>,
 ) -> Result<Vec<ChatMessage>, AppError> {
-    crate::server::context::respond(async move {
+    context::respond(async move {
         use crate::protocol::{ErrorCode, Rejection};
         let invalid = |why: &str| Err(Rejection::new(ErrorCode::InvalidRequest, why).into());
         if before.is_some_and(|id| id < 1) {
@@ -29,14 +32,9 @@ pub async fn get_history(
         if before.is_some() && after.is_some() {
             return invalid("give before or after, not both");
         }
-        let state = crate::server::context::app_state()?;
-        let viewer = crate::server::context::current_session(&state).await?.map(|(account, _)| account);
-        let room = crate::server::rooms::readable(
-            &state,
-            viewer.as_ref(),
-            room_id.unwrap_or(crate::protocol::GENERAL_ROOM_ID),
-        )
-        .await?;
+        let (state, viewer) = context::visitor_or_signed_in().await?;
+        let room =
+            rooms::readable(&state, viewer.as_ref(), room_id.unwrap_or(crate::protocol::GENERAL_ROOM_ID)).await?;
         let limit = crate::protocol::history_limit(limit);
         let page = match after {
             Some(after) => state.store.newer(room.id, after, limit).await,
@@ -52,10 +50,9 @@ pub async fn get_history(
 /// `before` continues from a previous page's `next_before`.
 #[server(endpoint = "search", input = GetUrl)]
 pub async fn search(q: String, before: Option<i64>) -> Result<SearchResults, AppError> {
-    crate::server::context::respond(async move {
-        let state = crate::server::context::app_state()?;
-        let viewer = crate::server::context::current_session(&state).await?.map(|(account, _)| account);
-        crate::server::search::run(&state, viewer.as_ref(), &q, before).await
+    context::respond(async move {
+        let (state, viewer) = context::visitor_or_signed_in().await?;
+        search::run(&state, viewer.as_ref(), &q, before).await
     })
     .await
 }
@@ -64,15 +61,10 @@ pub async fn search(q: String, before: Option<i64>) -> Result<SearchResults, App
 /// they are idle. Private rooms only for their members.
 #[server(endpoint = "online", input = GetUrl)]
 pub async fn get_online(room_id: Option<i64>) -> Result<Vec<OnlineUser>, AppError> {
-    crate::server::context::respond(async move {
-        let state = crate::server::context::app_state()?;
-        let viewer = crate::server::context::current_session(&state).await?.map(|(account, _)| account);
-        let room = crate::server::rooms::readable(
-            &state,
-            viewer.as_ref(),
-            room_id.unwrap_or(crate::protocol::GENERAL_ROOM_ID),
-        )
-        .await?;
+    context::respond(async move {
+        let (state, viewer) = context::visitor_or_signed_in().await?;
+        let room =
+            rooms::readable(&state, viewer.as_ref(), room_id.unwrap_or(crate::protocol::GENERAL_ROOM_ID)).await?;
         let members = state.store.members(room.id).await.map_err(|error| AppError::internal("online", &error))?;
         let members: std::collections::HashSet<i64> = members.iter().map(|member| member.user_id).collect();
         Ok(state.hub.online().into_iter().filter(|user| members.contains(&user.user_id)).collect())
@@ -83,10 +75,9 @@ pub async fn get_online(room_id: Option<i64>) -> Result<Vec<OnlineUser>, AppErro
 /// The members of a room, by nickname. Private rooms only for their members.
 #[server(endpoint = "members", input = GetUrl)]
 pub async fn get_members(room_id: i64) -> Result<Vec<Member>, AppError> {
-    crate::server::context::respond(async move {
-        let state = crate::server::context::app_state()?;
-        let viewer = crate::server::context::current_session(&state).await?.map(|(account, _)| account);
-        let room = crate::server::rooms::readable(&state, viewer.as_ref(), room_id).await?;
+    context::respond(async move {
+        let (state, viewer) = context::visitor_or_signed_in().await?;
+        let room = rooms::readable(&state, viewer.as_ref(), room_id).await?;
         state.store.members(room.id).await.map_err(|error| AppError::internal("members", &error))
     })
     .await
@@ -96,16 +87,16 @@ pub async fn get_members(room_id: i64) -> Result<Vec<Member>, AppError> {
 /// with `at`, opened at that message with context around it.
 #[server(endpoint = "room_page", input = GetUrl)]
 pub async fn get_room_page(room: Option<String>, peer: Option<i64>, at: Option<i64>) -> Result<RoomPage, AppError> {
-    crate::server::context::respond(crate::server::rooms::page(room, peer, at)).await
+    context::respond(rooms::page(room, peer, at)).await
 }
 
 /// Sets when the signed-in user gets a browser notification from a room they are in: `all`,
 /// `mentions` or `nothing`.
 #[server(endpoint = "set_notify")]
 pub async fn set_notify(room_id: i64, level: crate::protocol::NotifyLevel) -> Result<(), AppError> {
-    crate::server::context::respond(async move {
-        let (state, account) = crate::server::context::signed_in().await?;
-        let failed = |error: crate::server::store::DbError| AppError::internal("notification setting", &error);
+    context::respond(async move {
+        let (state, account) = context::signed_in().await?;
+        let failed = |error: store::DbError| AppError::internal("notification setting", &error);
         if state.store.set_notify(room_id, account.id, level).await.map_err(failed)? {
             Ok(())
         } else {
@@ -120,9 +111,9 @@ pub async fn set_notify(room_id: i64, level: crate::protocol::NotifyLevel) -> Re
 /// Public rooms anyone may join.
 #[server(endpoint = "rooms", input = GetUrl)]
 pub async fn get_public_rooms() -> Result<Vec<DirectoryRoom>, AppError> {
-    crate::server::context::respond(async move {
-        let state = crate::server::context::app_state()?;
-        crate::server::rooms::directory(&state).await
+    context::respond(async move {
+        let state = context::app_state()?;
+        rooms::directory(&state).await
     })
     .await
 }
@@ -130,10 +121,10 @@ pub async fn get_public_rooms() -> Result<Vec<DirectoryRoom>, AppError> {
 /// Creates a room (public unless `private` is set) with the signed-in user as its first member.
 #[server(endpoint = "create_room")]
 pub async fn create_room(name: String, private: Option<String>) -> Result<Room, AppError> {
-    crate::server::context::respond(async move {
-        let (state, account) = crate::server::context::signed_in().await?;
-        let room = crate::server::rooms::create(&state, &account, &name, private.is_some_and(|p| p != "false")).await?;
-        crate::server::context::redirect_forms_to(&room.path());
+    context::respond(async move {
+        let (state, account) = context::signed_in().await?;
+        let room = rooms::create(&state, &account, &name, private.is_some_and(|p| p != "false")).await?;
+        context::redirect_forms_to(&room.path());
         Ok(room)
     })
     .await
@@ -142,10 +133,10 @@ pub async fn create_room(name: String, private: Option<String>) -> Result<Room, 
 /// Joins a public room.
 #[server(endpoint = "join_room")]
 pub async fn join_room(room_id: i64) -> Result<Room, AppError> {
-    crate::server::context::respond(async move {
-        let (state, account) = crate::server::context::signed_in().await?;
-        let room = crate::server::rooms::join(&state, &account, room_id).await?;
-        crate::server::context::redirect_forms_to(&room.path());
+    context::respond(async move {
+        let (state, account) = context::signed_in().await?;
+        let room = rooms::join(&state, &account, room_id).await?;
+        context::redirect_forms_to(&room.path());
         Ok(room)
     })
     .await
@@ -154,10 +145,10 @@ pub async fn join_room(room_id: i64) -> Result<Room, AppError> {
 /// Leaves a room (not general, not a direct conversation).
 #[server(endpoint = "leave_room")]
 pub async fn leave_room(room_id: i64) -> Result<(), AppError> {
-    crate::server::context::respond(async move {
-        let (state, account) = crate::server::context::signed_in().await?;
-        crate::server::rooms::leave(&state, &account, room_id).await?;
-        crate::server::context::redirect_forms_to("/");
+    context::respond(async move {
+        let (state, account) = context::signed_in().await?;
+        rooms::leave(&state, &account, room_id).await?;
+        context::redirect_forms_to("/");
         Ok(())
     })
     .await
@@ -166,9 +157,9 @@ pub async fn leave_room(room_id: i64) -> Result<(), AppError> {
 /// Adds a user to a room the signed-in user is in (the way into a private room).
 #[server(endpoint = "invite")]
 pub async fn invite(room_id: i64, nickname: String) -> Result<Member, AppError> {
-    crate::server::context::respond(async move {
-        let (state, account) = crate::server::context::signed_in().await?;
-        crate::server::rooms::invite(&state, &account, room_id, &nickname).await
+    context::respond(async move {
+        let (state, account) = context::signed_in().await?;
+        rooms::invite(&state, &account, room_id, &nickname).await
     })
     .await
 }
@@ -176,9 +167,9 @@ pub async fn invite(room_id: i64, nickname: String) -> Result<Member, AppError> 
 /// Archives a room (admins only).
 #[server(endpoint = "archive_room")]
 pub async fn archive_room(room_id: i64) -> Result<(), AppError> {
-    crate::server::context::respond(async move {
-        let (state, account) = crate::server::context::signed_in().await?;
-        crate::server::rooms::archive(&state, &account, room_id).await
+    context::respond(async move {
+        let (state, account) = context::signed_in().await?;
+        rooms::archive(&state, &account, room_id).await
     })
     .await
 }
@@ -186,10 +177,10 @@ pub async fn archive_room(room_id: i64) -> Result<(), AppError> {
 /// Starts (or finds) the direct conversation with another user.
 #[server(endpoint = "direct")]
 pub async fn start_direct(user_id: i64) -> Result<Room, AppError> {
-    crate::server::context::respond(async move {
-        let (state, account) = crate::server::context::signed_in().await?;
-        let room = crate::server::rooms::open_direct(&state, &account, user_id).await?;
-        crate::server::context::redirect_forms_to(&room.path());
+    context::respond(async move {
+        let (state, account) = context::signed_in().await?;
+        let room = rooms::open_direct(&state, &account, user_id).await?;
+        context::redirect_forms_to(&room.path());
         Ok(room)
     })
     .await
@@ -198,9 +189,9 @@ pub async fn start_direct(user_id: i64) -> Result<Room, AppError> {
 /// The signed-in account, or `None` for a visitor.
 #[server(endpoint = "me", input = GetUrl)]
 pub async fn get_me() -> Result<Option<Account>, AppError> {
-    crate::server::context::respond(async move {
-        let state = crate::server::context::app_state()?;
-        Ok(crate::server::context::current_session(&state).await?.map(|(account, _)| account))
+    context::respond(async move {
+        let state = context::app_state()?;
+        Ok(context::current_session(&state).await?.map(|(account, _)| account))
     })
     .await
 }
@@ -208,14 +199,13 @@ pub async fn get_me() -> Result<Option<Account>, AppError> {
 /// Creates an account with this nickname and signs the browser in (an HttpOnly session cookie).
 #[server(endpoint = "join")]
 pub async fn join_chat(nickname: String) -> Result<Account, AppError> {
-    crate::server::context::respond(async move {
-        use crate::server::identity;
-        let state = crate::server::context::app_state()?;
+    context::respond(async move {
+        let state = context::app_state()?;
         let nickname = identity::nickname(&nickname)?;
-        let session = crate::server::context::NewSession::issue(&state)?;
+        let session = context::NewSession::issue(&state)?;
         let account = match state.store.create_user(nickname, session.hash.clone(), session.expires_at).await {
             Ok(account) => account,
-            Err(crate::server::store::DbError::NicknameTaken) => return Err(identity::nickname_taken().into()),
+            Err(store::DbError::NicknameTaken) => return Err(identity::nickname_taken().into()),
             Err(error) => return Err(AppError::internal("create user", &error)),
         };
         session.send_cookie();
@@ -228,13 +218,13 @@ pub async fn join_chat(nickname: String) -> Result<Account, AppError> {
 /// Ends this browser's session and closes its sockets.
 #[server(endpoint = "sign_out")]
 pub async fn sign_out() -> Result<(), AppError> {
-    crate::server::context::respond(async move {
-        let state = crate::server::context::app_state()?;
-        if let Some((_, session)) = crate::server::context::current_session(&state).await? {
+    context::respond(async move {
+        let state = context::app_state()?;
+        if let Some((_, session)) = context::current_session(&state).await? {
             state.store.end_session(session.clone()).await.map_err(|error| AppError::internal("sign out", &error))?;
             state.hub.end_session(&session);
         }
-        crate::server::context::set_cookie(crate::server::identity::expired_cookie());
+        context::set_cookie(identity::expired_cookie());
         Ok(())
     })
     .await
@@ -243,10 +233,10 @@ pub async fn sign_out() -> Result<(), AppError> {
 /// Sets (or replaces) the signed-in user's password, so they can sign in on other devices.
 #[server(endpoint = "set_password")]
 pub async fn set_password(password: String) -> Result<(), AppError> {
-    crate::server::context::respond(async move {
+    context::respond(async move {
         crate::protocol::validate_password(&password)?;
-        let (state, account) = crate::server::context::signed_in().await?;
-        let hash = tokio::task::spawn_blocking(move || crate::server::identity::hash_password(&password))
+        let (state, account) = context::signed_in().await?;
+        let hash = tokio::task::spawn_blocking(move || identity::hash_password(&password))
             .await
             .map_err(|error| AppError::internal("hash password", &error))?
             .map_err(|error| AppError::internal("hash password", &error))?;
@@ -263,11 +253,11 @@ pub async fn set_password(password: String) -> Result<(), AppError> {
 /// that nickname from that address, and cut off an address guessing widely (429 with the wait).
 #[server(endpoint = "sign_in")]
 pub async fn sign_in(nickname: String, password: String) -> Result<Account, AppError> {
-    crate::server::context::respond(async move {
+    context::respond(async move {
         use crate::protocol::{ErrorCode, Rejection};
-        let state = crate::server::context::app_state()?;
-        let key = crate::server::identity::nickname(&nickname).map(|n| n.key).unwrap_or(nickname);
-        let address = crate::server::context::client_address().map(|ip| ip.to_string()).unwrap_or_default();
+        let state = context::app_state()?;
+        let key = identity::nickname(&nickname).map(|n| n.key).unwrap_or(nickname);
+        let address = context::client_address().map(|ip| ip.to_string()).unwrap_or_default();
         let throttle = &state.sign_in_throttle;
         if let Err(wait) = throttle.check(&key, &address) {
             let message =
@@ -277,12 +267,10 @@ pub async fn sign_in(nickname: String, password: String) -> Result<Account, AppE
         let credentials =
             state.store.credentials(key.clone()).await.map_err(|error| AppError::internal("sign in", &error))?;
         let verified = match credentials {
-            Some(crate::server::store::Credentials { account, password_hash: Some(hash) }) => {
-                tokio::task::spawn_blocking(move || {
-                    crate::server::identity::verify_password(&password, &hash).then_some(account)
-                })
-                .await
-                .map_err(|error| AppError::internal("verify password", &error))?
+            Some(store::Credentials { account, password_hash: Some(hash) }) => {
+                tokio::task::spawn_blocking(move || identity::verify_password(&password, &hash).then_some(account))
+                    .await
+                    .map_err(|error| AppError::internal("verify password", &error))?
             }
             _ => None,
         };
@@ -291,7 +279,7 @@ pub async fn sign_in(nickname: String, password: String) -> Result<Account, AppE
             return Err(Rejection::new(ErrorCode::SignInFailed, "Wrong nickname or password.").into());
         };
         throttle.succeed(&key, &address);
-        let session = crate::server::context::NewSession::issue(&state)?;
+        let session = context::NewSession::issue(&state)?;
         state
             .store
             .create_session(account.id, session.hash.clone(), session.expires_at)
@@ -307,9 +295,9 @@ pub async fn sign_in(nickname: String, password: String) -> Result<Account, AppE
 /// sees the new text, marked edited.
 #[server(endpoint = "edit_message")]
 pub async fn edit_message(id: i64, body: String) -> Result<(), AppError> {
-    crate::server::context::respond(async move {
-        let (state, account) = crate::server::context::signed_in().await?;
-        Ok(crate::server::messages::edit(&state, &account, id, &body).await?)
+    context::respond(async move {
+        let (state, account) = context::signed_in().await?;
+        Ok(messages::edit(&state, &account, id, &body).await?)
     })
     .await
 }
@@ -317,9 +305,9 @@ pub async fn edit_message(id: i64, body: String) -> Result<(), AppError> {
 /// Deletes a message: its author may, and so may any admin. Everyone sees a placeholder from then on.
 #[server(endpoint = "delete_message")]
 pub async fn delete_message(id: i64) -> Result<(), AppError> {
-    crate::server::context::respond(async move {
-        let (state, account) = crate::server::context::signed_in().await?;
-        crate::server::messages::delete(&state, &account, id).await?;
+    context::respond(async move {
+        let (state, account) = context::signed_in().await?;
+        messages::delete(&state, &account, id).await?;
         tracing::info!(id, by = %account.nickname, "message deleted");
         Ok(())
     })
@@ -330,9 +318,9 @@ pub async fn delete_message(id: i64) -> Result<(), AppError> {
 /// `remove` set takes it back. Doing either twice changes nothing.
 #[server(endpoint = "react")]
 pub async fn react(id: i64, emoji: String, remove: Option<bool>) -> Result<(), AppError> {
-    crate::server::context::respond(async move {
-        let (state, account) = crate::server::context::signed_in().await?;
-        Ok(crate::server::messages::react(&state, &account, id, &emoji, !remove.unwrap_or(false)).await?)
+    context::respond(async move {
+        let (state, account) = context::signed_in().await?;
+        Ok(messages::react(&state, &account, id, &emoji, !remove.unwrap_or(false)).await?)
     })
     .await
 }
@@ -340,16 +328,16 @@ pub async fn react(id: i64, emoji: String, remove: Option<bool>) -> Result<(), A
 /// Bans a user (admins only): their sessions end, their sockets close, and they cannot sign in again.
 #[server(endpoint = "ban_user")]
 pub async fn ban_user(user_id: i64) -> Result<(), AppError> {
-    crate::server::context::respond(async move {
+    context::respond(async move {
         use crate::protocol::{ErrorCode, Rejection, Role};
-        let (state, account) = crate::server::context::signed_in().await?;
+        let (state, account) = context::signed_in().await?;
         if account.role != Role::Admin {
             return Err(Rejection::new(ErrorCode::Forbidden, "Only admins can ban.").into());
         }
         if user_id == account.id {
             return Err(Rejection::new(ErrorCode::InvalidRequest, "You cannot ban yourself.").into());
         }
-        let failed = |error: crate::server::store::DbError| AppError::internal("ban", &error);
+        let failed = |error: store::DbError| AppError::internal("ban", &error);
         let natter = state.store.system_account().await.map_err(failed)?;
         if user_id == natter.id {
             return Err(Rejection::new(ErrorCode::InvalidRequest, "Natter itself cannot be banned.").into());

@@ -30,6 +30,13 @@ pub async fn current_session(
     Ok(account.map(|account| (account, session)))
 }
 
+/// The state and the signed-in account, if any, for a server function that visitors may call too.
+pub async fn visitor_or_signed_in() -> Result<(AppState, Option<crate::protocol::Account>), crate::error::AppError> {
+    let state = app_state()?;
+    let viewer = current_session(&state).await?.map(|(account, _)| account);
+    Ok((state, viewer))
+}
+
 /// The reader's time zone as the page's first script reports it (the `tz` cookie, minutes east of
 /// UTC), so the server draws day separators where the reader's browser will; UTC when unknown.
 pub fn reader_zone_minutes() -> i32 {
