@@ -97,7 +97,10 @@ test('notifications: asked for from a click, shown for mentions while the tab is
   // bob asks for everything from the room: a plain message notifies too.
   await setHidden(bob.page, false);
   await bob.roomMenu();
+  // The choice is saved by a server function; a reload before its answer would cancel it.
+  const saved = bob.page.waitForResponse((response) => response.url().includes('/api/set_notify') && response.ok());
   await bob.page.getByLabel('Notifications from this room').selectOption('all');
+  await saved;
   await bob.page.reload();
   await bob.connected();
   await expect(bob.page.getByLabel('Notifications from this room')).toHaveValue('all');
