@@ -71,6 +71,7 @@ fn new_message(author_id: i64, n: u64) -> NewMessage {
         author_id,
         nickname: "bench".into(),
         body: "a message of ordinary length, as people write them in a busy room".into(),
+        mentions: Vec::new(),
         client_msg_id: format!("bench-{n}"),
         kind: MessageKind::Chat,
         members_only: true,

@@ -1,5 +1,5 @@
 //! Server functions: the request/response side of Natter (accounts, history pages, who is online).
-//! Thin by design: validate, ask the store or hub, map errors. Live traffic goes over `/ws` instead.
+//! Thin by design: find the caller's state and account, call a service, hand back its answer. Live traffic goes over `/ws` instead.
 
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
@@ -8,7 +8,7 @@ use crate::error::AppError;
 use crate::protocol::{Account, ChatMessage, DirectoryRoom, Member, OnlineUser, Room, RoomPage, SearchResults};
 // The bodies below run only on the server; the browser build keeps just their signatures.
 #[cfg(feature = "ssr")]
-use crate::server::{context, identity, messages, rooms, search, store};
+use crate::server::{accounts, context, messages, rooms, search};
 
 /// Up to `limit` messages (default 50, at most 200) of a room (general by default), oldest first:
 /// older than the message id `before`, newer than `after`, or (with neither) the newest ones.
@@ -21,26 +21,9 @@ pub async fn get_history(
     limit: Option<u32>,
 ) -> Result<Vec<ChatMessage>, AppError> {
     context::respond(async move {
-        use crate::protocol::{ErrorCode, Rejection};
-        let invalid = |why: &str| Err(Rejection::new(ErrorCode::InvalidRequest, why).into());
-        if before.is_some_and(|id| id < 1) {
-            return invalid("before must be a message id (1 or more)");
-        }
-        if after.is_some_and(|id| id < 0) {
-            return invalid("after must be a message id (0 or more)");
-        }
-        if before.is_some() && after.is_some() {
-            return invalid("give before or after, not both");
-        }
         let (state, viewer) = context::visitor_or_signed_in().await?;
-        let room =
-            rooms::readable(&state, viewer.as_ref(), room_id.unwrap_or(crate::protocol::GENERAL_ROOM_ID)).await?;
-        let limit = crate::protocol::history_limit(limit);
-        let page = match after {
-            Some(after) => state.store.newer(room.id, after, limit).await,
-            None => state.store.history(room.id, before, limit).await,
-        };
-        page.map_err(|error| AppError::internal("history", &error))
+        let room_id = room_id.unwrap_or(crate::protocol::GENERAL_ROOM_ID);
+        messages::history(&state, viewer.as_ref(), room_id, messages::HistoryQuery { before, after, limit }).await
     })
     .await
 }
@@ -63,11 +46,7 @@ pub async fn search(q: String, before: Option<i64>) -> Result<SearchResults, App
 pub async fn get_online(room_id: Option<i64>) -> Result<Vec<OnlineUser>, AppError> {
     context::respond(async move {
         let (state, viewer) = context::visitor_or_signed_in().await?;
-        let room =
-            rooms::readable(&state, viewer.as_ref(), room_id.unwrap_or(crate::protocol::GENERAL_ROOM_ID)).await?;
-        let members = state.store.members(room.id).await.map_err(|error| AppError::internal("online", &error))?;
-        let members: std::collections::HashSet<i64> = members.iter().map(|member| member.user_id).collect();
-        Ok(state.hub.online().into_iter().filter(|user| members.contains(&user.user_id)).collect())
+        rooms::online_in(&state, viewer.as_ref(), room_id.unwrap_or(crate::protocol::GENERAL_ROOM_ID)).await
     })
     .await
 }
@@ -78,7 +57,7 @@ pub async fn get_members(room_id: i64) -> Result<Vec<Member>, AppError> {
     context::respond(async move {
         let (state, viewer) = context::visitor_or_signed_in().await?;
         let room = rooms::readable(&state, viewer.as_ref(), room_id).await?;
-        state.store.members(room.id).await.map_err(|error| AppError::internal("members", &error))
+        Ok(state.store.members(room.id).await?)
     })
     .await
 }
@@ -96,14 +75,7 @@ pub async fn get_room_page(room: Option<String>, peer: Option<i64>, at: Option<i
 pub async fn set_notify(room_id: i64, level: crate::protocol::NotifyLevel) -> Result<(), AppError> {
     context::respond(async move {
         let (state, account) = context::signed_in().await?;
-        let failed = |error: store::DbError| AppError::internal("notification setting", &error);
-        if state.store.set_notify(room_id, account.id, level).await.map_err(failed)? {
-            Ok(())
-        } else {
-            let refused =
-                crate::protocol::Rejection::new(crate::protocol::ErrorCode::NotAMember, "You are not in this room.");
-            Err(refused.into())
-        }
+        rooms::set_notify(&state, &account, room_id, level).await
     })
     .await
 }
@@ -201,15 +173,8 @@ pub async fn get_me() -> Result<Option<Account>, AppError> {
 pub async fn join_chat(nickname: String) -> Result<Account, AppError> {
     context::respond(async move {
         let state = context::app_state()?;
-        let nickname = identity::nickname(&nickname)?;
-        let session = context::NewSession::issue(&state)?;
-        let account = match state.store.create_user(nickname, session.hash.clone(), session.expires_at).await {
-            Ok(account) => account,
-            Err(store::DbError::NicknameTaken) => return Err(identity::nickname_taken().into()),
-            Err(error) => return Err(AppError::internal("create user", &error)),
-        };
-        session.send_cookie();
-        tracing::info!(user_id = account.id, nickname = %account.nickname, "new user");
+        let (account, session) = accounts::join(&state, &nickname).await?;
+        context::give_session(&session);
         Ok(account)
     })
     .await
@@ -221,10 +186,9 @@ pub async fn sign_out() -> Result<(), AppError> {
     context::respond(async move {
         let state = context::app_state()?;
         if let Some((_, session)) = context::current_session(&state).await? {
-            state.store.end_session(session.clone()).await.map_err(|error| AppError::internal("sign out", &error))?;
-            state.hub.end_session(&session);
+            accounts::sign_out(&state, session).await?;
         }
-        context::set_cookie(identity::expired_cookie());
+        context::set_cookie(crate::server::identity::expired_cookie());
         Ok(())
     })
     .await
@@ -234,17 +198,8 @@ pub async fn sign_out() -> Result<(), AppError> {
 #[server(endpoint = "set_password")]
 pub async fn set_password(password: String) -> Result<(), AppError> {
     context::respond(async move {
-        crate::protocol::validate_password(&password)?;
         let (state, account) = context::signed_in().await?;
-        let hash = tokio::task::spawn_blocking(move || identity::hash_password(&password))
-            .await
-            .map_err(|error| AppError::internal("hash password", &error))?
-            .map_err(|error| AppError::internal("hash password", &error))?;
-        state
-            .store
-            .set_password_hash(account.id, hash)
-            .await
-            .map_err(|error| AppError::internal("set password", &error))
+        accounts::set_password(&state, &account, password).await
     })
     .await
 }
@@ -254,38 +209,10 @@ pub async fn set_password(password: String) -> Result<(), AppError> {
 #[server(endpoint = "sign_in")]
 pub async fn sign_in(nickname: String, password: String) -> Result<Account, AppError> {
     context::respond(async move {
-        use crate::protocol::{ErrorCode, Rejection};
         let state = context::app_state()?;
-        let key = identity::nickname(&nickname).map(|n| n.key).unwrap_or(nickname);
         let address = context::client_address().map(|ip| ip.to_string()).unwrap_or_default();
-        let throttle = &state.sign_in_throttle;
-        if let Err(wait) = throttle.check(&key, &address) {
-            let message =
-                format!("Too many failed sign-ins from here. Try again in {}.", crate::text::time_format::wait(wait));
-            return Err(Rejection::new(ErrorCode::RateLimited, message).into());
-        }
-        let credentials =
-            state.store.credentials(key.clone()).await.map_err(|error| AppError::internal("sign in", &error))?;
-        let verified = match credentials {
-            Some(store::Credentials { account, password_hash: Some(hash) }) => {
-                tokio::task::spawn_blocking(move || identity::verify_password(&password, &hash).then_some(account))
-                    .await
-                    .map_err(|error| AppError::internal("verify password", &error))?
-            }
-            _ => None,
-        };
-        let Some(account) = verified else {
-            throttle.fail(&key, &address);
-            return Err(Rejection::new(ErrorCode::SignInFailed, "Wrong nickname or password.").into());
-        };
-        throttle.succeed(&key, &address);
-        let session = context::NewSession::issue(&state)?;
-        state
-            .store
-            .create_session(account.id, session.hash.clone(), session.expires_at)
-            .await
-            .map_err(|error| AppError::internal("create session", &error))?;
-        session.send_cookie();
+        let (account, session) = accounts::sign_in(&state, &nickname, password, &address).await?;
+        context::give_session(&session);
         Ok(account)
     })
     .await
@@ -297,7 +224,7 @@ pub async fn sign_in(nickname: String, password: String) -> Result<Account, AppE
 pub async fn edit_message(id: i64, body: String) -> Result<(), AppError> {
     context::respond(async move {
         let (state, account) = context::signed_in().await?;
-        Ok(messages::edit(&state, &account, id, &body).await?)
+        messages::edit(&state, &account, id, &body).await
     })
     .await
 }
@@ -320,7 +247,7 @@ pub async fn delete_message(id: i64) -> Result<(), AppError> {
 pub async fn react(id: i64, emoji: String, remove: Option<bool>) -> Result<(), AppError> {
     context::respond(async move {
         let (state, account) = context::signed_in().await?;
-        Ok(messages::react(&state, &account, id, &emoji, !remove.unwrap_or(false)).await?)
+        messages::react(&state, &account, id, &emoji, !remove.unwrap_or(false)).await
     })
     .await
 }
@@ -329,25 +256,8 @@ pub async fn react(id: i64, emoji: String, remove: Option<bool>) -> Result<(), A
 #[server(endpoint = "ban_user")]
 pub async fn ban_user(user_id: i64) -> Result<(), AppError> {
     context::respond(async move {
-        use crate::protocol::{ErrorCode, Rejection, Role};
         let (state, account) = context::signed_in().await?;
-        if account.role != Role::Admin {
-            return Err(Rejection::new(ErrorCode::Forbidden, "Only admins can ban.").into());
-        }
-        if user_id == account.id {
-            return Err(Rejection::new(ErrorCode::InvalidRequest, "You cannot ban yourself.").into());
-        }
-        let failed = |error: store::DbError| AppError::internal("ban", &error);
-        let natter = state.store.system_account().await.map_err(failed)?;
-        if user_id == natter.id {
-            return Err(Rejection::new(ErrorCode::InvalidRequest, "Natter itself cannot be banned.").into());
-        }
-        let Some(banned) = state.store.ban(user_id).await.map_err(failed)? else {
-            return Err(Rejection::new(ErrorCode::InvalidRequest, "There is no such user.").into());
-        };
-        state.hub.end_user(user_id);
-        tracing::info!(user_id, nickname = %banned.nickname, by = %account.nickname, "user banned");
-        Ok(())
+        accounts::ban(&state, &account, user_id).await
     })
     .await
 }

@@ -1,5 +1,6 @@
 //! The one error type that crosses the wire from server functions. Internal failures are logged with
-//! a log id on the server; the client sees only that id, never SQL, paths or library messages.
+//! a log id on the server; the client sees only that id, never SQL, paths or library messages. How
+//! the server logs, maps and answers it is in `server::http::error`, beside the rest of the server.
 
 use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
@@ -36,45 +37,19 @@ impl AppError {
     }
 }
 
+/// The socket speaks `Rejection`s: the same refusal, or a failure's log id, in an error frame.
+impl From<AppError> for Rejection {
+    fn from(error: AppError) -> Self {
+        error.into_rejection()
+    }
+}
+
 impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 
     fn from_server_fn_error(error: ServerFnErrorErr) -> Self {
-        #[cfg(feature = "ssr")]
         mark_bad_arguments(&error);
         Self::Transport(error.to_string())
-    }
-}
-
-#[cfg(feature = "ssr")]
-impl AppError {
-    /// Logs an internal failure and returns the error the client may see.
-    pub fn internal(context: &str, error: &dyn std::fmt::Display) -> Self {
-        let log_id = new_log_id();
-        tracing::error!(%log_id, context, %error, "internal error");
-        Self::Internal { log_id }
-    }
-
-    pub fn status(&self) -> axum::http::StatusCode {
-        use axum::http::StatusCode;
-        match self {
-            Self::Invalid { code: ErrorCode::Unauthenticated | ErrorCode::SignInFailed, .. } => {
-                StatusCode::UNAUTHORIZED
-            }
-            Self::Invalid { code: ErrorCode::RateLimited, .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Invalid { code: ErrorCode::FileTooLarge, .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::Invalid { code: ErrorCode::UnsupportedFile, .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::Invalid { code: ErrorCode::Forbidden | ErrorCode::NotAMember, .. } => StatusCode::FORBIDDEN,
-            Self::Invalid {
-                code: ErrorCode::NoSuchRoom | ErrorCode::NoSuchUser | ErrorCode::NoSuchMessage, ..
-            } => StatusCode::NOT_FOUND,
-            Self::Invalid {
-                code: ErrorCode::RoomArchived | ErrorCode::RoomNameTaken | ErrorCode::TooManyReactions,
-                ..
-            } => StatusCode::CONFLICT,
-            Self::Invalid { .. } | Self::Transport(_) => StatusCode::BAD_REQUEST,
-            Self::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
-        }
     }
 }
 
@@ -89,26 +64,6 @@ fn mark_bad_arguments(error: &ServerFnErrorErr) {
     }
 }
 
-/// Short, unique enough to find one line in a day's log.
-#[cfg(feature = "ssr")]
-fn new_log_id() -> String {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
-    format!("{:08x}{:04x}", nanos, COUNTER.fetch_add(1, Ordering::Relaxed) & 0xffff)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn internal_errors_show_only_a_log_id() {
-        let error = AppError::internal("test", &"disk I/O error at /var/lib/natter/natter.db");
-        let shown = error.to_string();
-        assert!(shown.contains("log id"));
-        assert!(!shown.contains("/var/lib"), "{shown}");
-        let wire = serde_json::to_string(&error).unwrap();
-        assert!(!wire.contains("disk"), "{wire}");
-    }
-}
+/// In the browser a transport error has no response to mark.
+#[cfg(not(feature = "ssr"))]
+fn mark_bad_arguments(_: &ServerFnErrorErr) {}

@@ -4,11 +4,61 @@
 
 use crate::error::AppError;
 use crate::protocol::{
-    validate_body, validate_client_msg_id, validate_reaction, Account, Attachment, ChatMessage, ErrorCode, MessageKind,
-    Rejection, Role,
+    history_limit, validate_body, validate_client_msg_id, validate_reaction, Account, Attachment, ChatMessage,
+    ErrorCode, MessageKind, Role,
 };
-use crate::server::store::{Actor, ChangeRefused, DbError, MessageChange, NewMessage};
+use crate::server::http::error::change_refused;
+use crate::server::store::{Actor, DbError, MessageChange, NewMessage};
 use crate::server::AppState;
+
+/// Which page of a room's history to read: older than the message `before`, newer than `after`, or
+/// (with neither) the newest; up to `limit` messages (50 by default, at most 200).
+pub struct HistoryQuery {
+    pub before: Option<i64>,
+    pub after: Option<i64>,
+    pub limit: Option<u32>,
+}
+
+/// A page of a room's history, oldest first, if `viewer` may read the room.
+pub async fn history(
+    state: &AppState,
+    viewer: Option<&Account>,
+    room_id: i64,
+    HistoryQuery { before, after, limit }: HistoryQuery,
+) -> Result<Vec<ChatMessage>, AppError> {
+    let invalid = |why: &str| Err(AppError::refused(ErrorCode::InvalidRequest, why));
+    if before.is_some_and(|id| id < 1) {
+        return invalid("before must be a message id (1 or more)");
+    }
+    if after.is_some_and(|id| id < 0) {
+        return invalid("after must be a message id (0 or more)");
+    }
+    if before.is_some() && after.is_some() {
+        return invalid("give before or after, not both");
+    }
+    let room = crate::server::rooms::readable(state, viewer, room_id).await?;
+    let limit = history_limit(limit);
+    Ok(match after {
+        Some(after) => state.store.newer(room.id, after, limit).await?,
+        None => state.store.history(room.id, before, limit).await?,
+    })
+}
+
+/// Whom a body mentions, as nickname keys: `@nick`s outside code, so `@ALICE` and look-alikes
+/// count as alice. Parsed here, before the store, so that the writer's transaction only writes.
+pub fn mention_keys(body: &str) -> Vec<String> {
+    if !body.contains('@') {
+        return Vec::new();
+    }
+    let mut keys: Vec<String> = crate::text::format::mentions(body)
+        .iter()
+        .filter_map(|nick| crate::server::identity::nickname(nick).ok())
+        .map(|nickname| nickname.key)
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    keys
+}
 
 /// Validates and commits a message by `author` in a room; the hub broadcasts it once committed. A
 /// resend with the same `client_msg_id` returns the original. The author must be a member of the
@@ -20,7 +70,7 @@ pub async fn post(
     client_msg_id: &str,
     body: &str,
     kind: MessageKind,
-) -> Result<ChatMessage, Rejection> {
+) -> Result<ChatMessage, AppError> {
     let body = validate_body(body)?;
     store(state, author, room_id, client_msg_id, body, kind, None).await
 }
@@ -35,7 +85,7 @@ pub async fn post_file(
     client_msg_id: &str,
     caption: &str,
     file: Attachment,
-) -> Result<ChatMessage, Rejection> {
+) -> Result<ChatMessage, AppError> {
     let caption = if caption.trim().is_empty() { String::new() } else { validate_body(caption)? };
     store(state, author, room_id, client_msg_id, caption, MessageKind::Chat, Some(file)).await
 }
@@ -48,12 +98,13 @@ async fn store(
     body: String,
     kind: MessageKind,
     file: Option<Attachment>,
-) -> Result<ChatMessage, Rejection> {
+) -> Result<ChatMessage, AppError> {
     validate_client_msg_id(client_msg_id)?;
     let message = NewMessage {
         room_id,
         author_id: author.id,
         nickname: author.nickname.clone(),
+        mentions: mention_keys(&body),
         body,
         client_msg_id: client_msg_id.to_owned(),
         kind,
@@ -63,21 +114,21 @@ async fn store(
     match state.store.insert(message).await {
         Ok(inserted) => Ok(inserted.message),
         Err(DbError::NotAllowed) => Err(crate::server::rooms::why_not_postable(state, room_id).await),
-        Err(error) => Err(AppError::internal("storing a message", &error).into_rejection()),
+        Err(error) => Err(error.into()),
     }
 }
 
 /// Replaces the text of a message: its author's own (while in the room), or any as an admin.
-pub async fn edit(state: &AppState, actor: &Account, id: i64, body: &str) -> Result<(), Rejection> {
+pub async fn edit(state: &AppState, actor: &Account, id: i64, body: &str) -> Result<(), AppError> {
     let body = validate_body(body)?;
-    change(state, actor, id, MessageChange::Edit(body)).await
+    let mentions = mention_keys(&body);
+    change(state, actor, id, MessageChange::Edit { body, mentions }).await
 }
 
 /// Deletes a message: its author's own, or any as an admin. The row stays as a placeholder; a file
 /// sent as the message is deleted from disk once the deletion is committed.
-pub async fn delete(state: &AppState, actor: &Account, id: i64) -> Result<(), Rejection> {
-    let file =
-        state.store.message_file(id).await.map_err(|error| AppError::internal("delete", &error).into_rejection())?;
+pub async fn delete(state: &AppState, actor: &Account, id: i64) -> Result<(), AppError> {
+    let file = state.store.message_file(id).await?;
     change(state, actor, id, MessageChange::Delete).await?;
     if let Some(file) = file {
         crate::server::http::uploads::remove(&state.settings, &file).await;
@@ -86,16 +137,16 @@ pub async fn delete(state: &AppState, actor: &Account, id: i64) -> Result<(), Re
 }
 
 /// Adds (or with `add` false, takes back) the actor's reaction; doing either twice changes nothing.
-pub async fn react(state: &AppState, actor: &Account, id: i64, emoji: &str, add: bool) -> Result<(), Rejection> {
+pub async fn react(state: &AppState, actor: &Account, id: i64, emoji: &str, add: bool) -> Result<(), AppError> {
     let emoji = validate_reaction(emoji)?;
     change(state, actor, id, MessageChange::React(emoji, add)).await
 }
 
 /// Commits a change and, on the writer thread right after the commit, tells the message's room.
-async fn change(state: &AppState, actor: &Account, id: i64, change: MessageChange) -> Result<(), Rejection> {
+async fn change(state: &AppState, actor: &Account, id: i64, change: MessageChange) -> Result<(), AppError> {
     let who = Actor { user_id: actor.id, admin: actor.role == Role::Admin };
     let what = match &change {
-        MessageChange::Edit(_) => "edit",
+        MessageChange::Edit { .. } => "edit",
         MessageChange::Delete => "delete",
         MessageChange::React(..) => "react",
     };
@@ -105,29 +156,7 @@ async fn change(state: &AppState, actor: &Account, id: i64, change: MessageChang
             Ok(())
         }
         Ok(None) => Ok(()),
-        Err(DbError::ChangeRefused(why)) => Err(refusal(why, what)),
-        Err(error) => Err(AppError::internal("changing a message", &error).into_rejection()),
-    }
-}
-
-fn refusal(why: ChangeRefused, what: &str) -> Rejection {
-    match why {
-        ChangeRefused::NoSuchMessage => {
-            Rejection::new(ErrorCode::NoSuchMessage, "There is no such message (or it was deleted).")
-        }
-        ChangeRefused::NotAuthor => {
-            Rejection::new(ErrorCode::Forbidden, format!("Only the author or an admin can {what} this message."))
-        }
-        ChangeRefused::NotAMember => Rejection::new(ErrorCode::NotAMember, "Join the room first."),
-        ChangeRefused::Archived => {
-            Rejection::new(ErrorCode::RoomArchived, "This room is archived: its messages no longer change.")
-        }
-        ChangeRefused::TooManyReactions => Rejection::new(
-            ErrorCode::TooManyReactions,
-            format!(
-                "A message carries at most {} different reactions; add to one of them.",
-                crate::protocol::MAX_REACTIONS_PER_MESSAGE
-            ),
-        ),
+        Err(DbError::ChangeRefused(why)) => Err(change_refused(why, what).into()),
+        Err(error) => Err(error.into()),
     }
 }

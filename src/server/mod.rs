@@ -2,6 +2,7 @@
 //! services and the store. `main` and the integration tests both start Natter
 //! through [`Server::bind`], so tests exercise exactly what users run.
 
+pub mod accounts;
 pub mod cli;
 pub mod config;
 pub mod context;

@@ -8,31 +8,23 @@ use std::sync::Mutex;
 
 use crate::error::AppError;
 use crate::protocol::{
-    validate_room_name, Account, ChatMessage, ErrorCode, Member, Rejection, Role, Room, RoomKind, GENERAL_ROOM,
-    GENERAL_ROOM_ID, HISTORY_PAGE,
+    validate_room_name, Account, ChatMessage, ErrorCode, Member, NotifyLevel, OnlineUser, Role, Room, RoomKind,
+    GENERAL_ROOM, GENERAL_ROOM_ID, HISTORY_PAGE,
 };
 use crate::protocol::{DirectoryRoom, RoomPage};
 use crate::server::store::{DbError, RoomRecord};
 use crate::server::AppState;
 
-fn refused(code: ErrorCode, message: impl Into<String>) -> AppError {
-    Rejection::new(code, message).into()
-}
-
-fn failed(context: &'static str) -> impl Fn(DbError) -> AppError {
-    move |error| AppError::internal(context, &error)
-}
-
 fn no_such_room() -> AppError {
-    refused(ErrorCode::NoSuchRoom, "There is no such room.")
+    AppError::refused(ErrorCode::NoSuchRoom, "There is no such room.")
 }
 
 fn no_such_message() -> AppError {
-    refused(ErrorCode::NoSuchMessage, "There is no such message in this room.")
+    AppError::refused(ErrorCode::NoSuchMessage, "There is no such message in this room.")
 }
 
 fn no_such_user() -> AppError {
-    refused(ErrorCode::NoSuchUser, "There is no such user.")
+    AppError::refused(ErrorCode::NoSuchUser, "There is no such user.")
 }
 
 fn member_of(account: &Account) -> Member {
@@ -42,41 +34,40 @@ fn member_of(account: &Account) -> Member {
 /// The room, if `viewer` may read it: anyone may read a public room (visitors included); private
 /// rooms and direct conversations only their members.
 pub async fn readable(state: &AppState, viewer: Option<&Account>, room_id: i64) -> Result<RoomRecord, AppError> {
-    let room = state.store.room_by_id(room_id).await.map_err(failed("room"))?.ok_or_else(no_such_room)?;
+    let room = state.store.room_by_id(room_id).await?.ok_or_else(no_such_room)?;
     if room.kind == RoomKind::Public {
         return Ok(room);
     }
     let is_member = match viewer {
-        Some(viewer) => state.store.member_room(room_id, viewer.id).await.map_err(failed("room"))?.is_some(),
+        Some(viewer) => state.store.member_room(room_id, viewer.id).await?.is_some(),
         None => false,
     };
     if is_member {
         Ok(room)
     } else {
-        Err(refused(ErrorCode::NotAMember, "This room is private: only its members can read it."))
+        Err(AppError::refused(ErrorCode::NotAMember, "This room is private: only its members can read it."))
     }
 }
 
 /// A named room (not a direct conversation), by the name in its URL.
 pub async fn by_name(state: &AppState, name: &str) -> Result<RoomRecord, AppError> {
     let name = validate_room_name(name).map_err(|_| no_such_room())?;
-    state.store.room_by_name(name).await.map_err(failed("room"))?.ok_or_else(no_such_room)
+    state.store.room_by_name(name).await?.ok_or_else(no_such_room)
 }
 
 /// Why a user who is not known to be in `room_id` cannot post there.
-pub async fn why_not_postable(state: &AppState, room_id: i64) -> Rejection {
-    let refusal = match state.store.room_by_id(room_id).await {
+pub async fn why_not_postable(state: &AppState, room_id: i64) -> AppError {
+    match state.store.room_by_id(room_id).await {
         Ok(None) => no_such_room(),
         Ok(Some(room)) if room.archived => {
-            refused(ErrorCode::RoomArchived, "This room is archived: it takes no new messages.")
+            AppError::refused(ErrorCode::RoomArchived, "This room is archived: it takes no new messages.")
         }
         Ok(Some(room)) if room.kind == RoomKind::Public => {
-            refused(ErrorCode::NotAMember, format!("Join #{} to post there.", room.name))
+            AppError::refused(ErrorCode::NotAMember, format!("Join #{} to post there.", room.name))
         }
-        Ok(Some(_)) => refused(ErrorCode::NotAMember, "You are not a member of this room."),
-        Err(error) => AppError::internal("room", &error),
-    };
-    refusal.into_rejection()
+        Ok(Some(_)) => AppError::refused(ErrorCode::NotAMember, "You are not a member of this room."),
+        Err(error) => error.into(),
+    }
 }
 
 /// Creates a public or private room with `creator` as its first member.
@@ -89,48 +80,54 @@ pub async fn create(state: &AppState, creator: &Account, name: &str, private: bo
             Ok(room)
         }
         Err(DbError::RoomNameTaken) => {
-            Err(refused(ErrorCode::RoomNameTaken, format!("There is already a room called {name}.")))
+            Err(AppError::refused(ErrorCode::RoomNameTaken, format!("There is already a room called {name}.")))
         }
-        Err(error) => Err(AppError::internal("create room", &error)),
+        Err(error) => Err(error.into()),
     }
 }
 
 /// Joins a public room (private rooms need an invitation).
 pub async fn join(state: &AppState, account: &Account, room_id: i64) -> Result<Room, AppError> {
-    let room = state.store.room_by_id(room_id).await.map_err(failed("join"))?.ok_or_else(no_such_room)?;
+    let room = state.store.room_by_id(room_id).await?.ok_or_else(no_such_room)?;
     if room.kind != RoomKind::Public {
-        return Err(refused(ErrorCode::NotAMember, "This room is private: a member must invite you."));
+        return Err(AppError::refused(ErrorCode::NotAMember, "This room is private: a member must invite you."));
     }
     if room.archived {
-        return Err(refused(ErrorCode::RoomArchived, "This room is archived: nobody can join it."));
+        return Err(AppError::refused(ErrorCode::RoomArchived, "This room is archived: nobody can join it."));
     }
     add(state, room_id, account.id).await?;
-    state.store.member_room(room_id, account.id).await.map_err(failed("join"))?.ok_or_else(no_such_room)
+    state.store.member_room(room_id, account.id).await?.ok_or_else(no_such_room)
 }
 
 /// Adds a member and tells their sockets and the room; `false` if they already were one.
 async fn add(state: &AppState, room_id: i64, user_id: i64) -> Result<bool, AppError> {
-    let added = state.store.add_member(room_id, user_id).await.map_err(failed("add member"))?;
+    let added = state.store.add_member(room_id, user_id).await?;
     Ok(added.is_some())
 }
 
 /// A member of a room adds another user to it.
 pub async fn invite(state: &AppState, inviter: &Account, room_id: i64, nickname: &str) -> Result<Member, AppError> {
-    let Some(room) = state.store.member_room(room_id, inviter.id).await.map_err(failed("invite"))? else {
-        return Err(refused(ErrorCode::NotAMember, "Only members of a room can invite people to it."));
+    let Some(room) = state.store.member_room(room_id, inviter.id).await? else {
+        return Err(AppError::refused(ErrorCode::NotAMember, "Only members of a room can invite people to it."));
     };
     if room.kind == RoomKind::Direct {
-        return Err(refused(ErrorCode::InvalidRequest, "A direct conversation is for two people."));
+        return Err(AppError::refused(ErrorCode::InvalidRequest, "A direct conversation is for two people."));
     }
     if room.archived {
-        return Err(refused(ErrorCode::RoomArchived, "This room is archived: nobody can join it."));
+        return Err(AppError::refused(ErrorCode::RoomArchived, "This room is archived: nobody can join it."));
     }
     let key = crate::server::identity::nickname(nickname)?.key;
-    let Some(invitee) = state.store.user_by_key(key).await.map_err(failed("invite"))? else {
-        return Err(refused(ErrorCode::InvalidRequest, format!("There is nobody called {}.", nickname.trim())));
+    let Some(invitee) = state.store.user_by_key(key).await? else {
+        return Err(AppError::refused(
+            ErrorCode::InvalidRequest,
+            format!("There is nobody called {}.", nickname.trim()),
+        ));
     };
     if !add(state, room_id, invitee.id).await? {
-        return Err(refused(ErrorCode::InvalidRequest, format!("{} is already in this room.", invitee.nickname)));
+        return Err(AppError::refused(
+            ErrorCode::InvalidRequest,
+            format!("{} is already in this room.", invitee.nickname),
+        ));
     }
     tracing::info!(room = %room.name, invitee = %invitee.nickname, by = %inviter.nickname, "invited");
     Ok(member_of(&invitee))
@@ -139,32 +136,32 @@ pub async fn invite(state: &AppState, inviter: &Account, room_id: i64, nickname:
 /// Leaves a room. Everyone stays in general, and direct conversations cannot be left.
 pub async fn leave(state: &AppState, account: &Account, room_id: i64) -> Result<(), AppError> {
     if room_id == GENERAL_ROOM_ID {
-        return Err(refused(ErrorCode::InvalidRequest, "Everyone stays in general."));
+        return Err(AppError::refused(ErrorCode::InvalidRequest, "Everyone stays in general."));
     }
-    let room = state.store.room_by_id(room_id).await.map_err(failed("leave"))?.ok_or_else(no_such_room)?;
+    let room = state.store.room_by_id(room_id).await?.ok_or_else(no_such_room)?;
     if room.kind == RoomKind::Direct {
-        return Err(refused(ErrorCode::InvalidRequest, "Direct conversations cannot be left."));
+        return Err(AppError::refused(ErrorCode::InvalidRequest, "Direct conversations cannot be left."));
     }
-    if state.store.remove_member(room_id, account.id).await.map_err(failed("leave"))? {
+    if state.store.remove_member(room_id, account.id).await? {
         Ok(())
     } else {
-        Err(refused(ErrorCode::NotAMember, "You are not in this room."))
+        Err(AppError::refused(ErrorCode::NotAMember, "You are not in this room."))
     }
 }
 
 /// Archives a room (admins only): its history stays readable by its members; nothing new is posted.
 pub async fn archive(state: &AppState, admin: &Account, room_id: i64) -> Result<(), AppError> {
     if admin.role != Role::Admin {
-        return Err(refused(ErrorCode::Forbidden, "Only admins can archive rooms."));
+        return Err(AppError::refused(ErrorCode::Forbidden, "Only admins can archive rooms."));
     }
     if room_id == GENERAL_ROOM_ID {
-        return Err(refused(ErrorCode::InvalidRequest, "general cannot be archived."));
+        return Err(AppError::refused(ErrorCode::InvalidRequest, "general cannot be archived."));
     }
-    let room = state.store.room_by_id(room_id).await.map_err(failed("archive"))?.ok_or_else(no_such_room)?;
+    let room = state.store.room_by_id(room_id).await?.ok_or_else(no_such_room)?;
     if room.kind == RoomKind::Direct {
-        return Err(refused(ErrorCode::InvalidRequest, "Direct conversations cannot be archived."));
+        return Err(AppError::refused(ErrorCode::InvalidRequest, "Direct conversations cannot be archived."));
     }
-    if state.store.archive_room(room_id).await.map_err(failed("archive"))? {
+    if state.store.archive_room(room_id).await? {
         tracing::info!(room = %room.name, by = %admin.nickname, "room archived");
     }
     Ok(())
@@ -173,13 +170,29 @@ pub async fn archive(state: &AppState, admin: &Account, room_id: i64) -> Result<
 /// The direct conversation between `account` and `peer_id`, started if new (both become members).
 pub async fn open_direct(state: &AppState, account: &Account, peer_id: i64) -> Result<Room, AppError> {
     if peer_id == account.id {
-        return Err(refused(ErrorCode::InvalidRequest, "You cannot start a conversation with yourself."));
+        return Err(AppError::refused(ErrorCode::InvalidRequest, "You cannot start a conversation with yourself."));
     }
-    if state.store.user_by_id(peer_id).await.map_err(failed("direct"))?.is_none() {
+    if state.store.user_by_id(peer_id).await?.is_none() {
         return Err(no_such_user());
     }
-    let room_id = state.store.open_direct(account.id, peer_id).await.map_err(failed("direct"))?;
-    state.store.member_room(room_id, account.id).await.map_err(failed("direct"))?.ok_or_else(no_such_room)
+    let room_id = state.store.open_direct(account.id, peer_id).await?;
+    state.store.member_room(room_id, account.id).await?.ok_or_else(no_such_room)
+}
+
+/// The members of a room who are online now, if `viewer` may read the room.
+pub async fn online_in(state: &AppState, viewer: Option<&Account>, room_id: i64) -> Result<Vec<OnlineUser>, AppError> {
+    let room = readable(state, viewer, room_id).await?;
+    let members: HashSet<i64> = state.store.members(room.id).await?.iter().map(|member| member.user_id).collect();
+    Ok(state.hub.online().into_iter().filter(|user| members.contains(&user.user_id)).collect())
+}
+
+/// Sets when a member gets a browser notification from a room.
+pub async fn set_notify(state: &AppState, member: &Account, room_id: i64, level: NotifyLevel) -> Result<(), AppError> {
+    if state.store.set_notify(room_id, member.id, level).await? {
+        Ok(())
+    } else {
+        Err(AppError::refused(ErrorCode::NotAMember, "You are not in this room."))
+    }
 }
 
 /// Read marks, kept in memory and stored in batches. A busy room makes every reader report often;
@@ -241,19 +254,19 @@ pub async fn page(name: Option<String>, peer: Option<i64>, at: Option<i64>) -> R
     let (rooms, last_id, last_change) = match &me {
         Some(me) => {
             flush_read_marks(&state).await;
-            let sidebar = state.store.sidebar(me.id).await.map_err(failed("page"))?;
+            let sidebar = state.store.sidebar(me.id).await?;
             (sidebar.rooms, sidebar.last_id, sidebar.last_change)
         }
         None => {
-            let last_change = state.store.last_change().await.map_err(failed("page"))?;
-            (Vec::new(), state.store.last_id().await.map_err(failed("page"))?, last_change)
+            let last_change = state.store.last_change().await?;
+            (Vec::new(), state.store.last_id().await?, last_change)
         }
     };
     let (room_id, peer) = match peer {
         Some(peer_id) => {
             let me = me.as_ref().ok_or_else(crate::server::context::sign_in_first)?;
-            let peer = state.store.user_by_id(peer_id).await.map_err(failed("page"))?.ok_or_else(no_such_user)?;
-            let room_id = state.store.direct_room_of(me.id, peer_id).await.map_err(failed("page"))?;
+            let peer = state.store.user_by_id(peer_id).await?.ok_or_else(no_such_user)?;
+            let room_id = state.store.direct_room_of(me.id, peer_id).await?;
             (room_id, Some(member_of(&peer)))
         }
         None => (Some(by_name(&state, name.as_deref().unwrap_or(GENERAL_ROOM)).await?.id), None),
@@ -301,7 +314,7 @@ pub async fn page(name: Option<String>, peer: Option<i64>, at: Option<i64>) -> R
         Some(id) => around(&state, room_id, id).await?,
         None => newest(&state, room_id).await?,
     };
-    let members = state.store.members(room_id).await.map_err(failed("page"))?;
+    let members = state.store.members(room_id).await?;
     Ok(RoomPage {
         me,
         room: Some(room),
@@ -330,7 +343,7 @@ struct Window {
 
 /// The newest page. One message more than shown is read, to know whether older ones exist.
 async fn newest(state: &AppState, room_id: i64) -> Result<Window, AppError> {
-    let mut history = state.store.history(room_id, None, HISTORY_PAGE + 1).await.map_err(failed("page"))?;
+    let mut history = state.store.history(room_id, None, HISTORY_PAGE + 1).await?;
     let has_older = history.len() > HISTORY_PAGE as usize;
     if has_older {
         history.remove(0);
@@ -340,17 +353,17 @@ async fn newest(state: &AppState, room_id: i64) -> Result<Window, AppError> {
 
 /// Message `id` of this room with half a page of context on each side (a permalink).
 async fn around(state: &AppState, room_id: i64, id: i64) -> Result<Window, AppError> {
-    if state.store.message_room(id).await.map_err(failed("page"))? != Some(room_id) {
+    if state.store.message_room(id).await? != Some(room_id) {
         return Err(no_such_message());
     }
     let side = HISTORY_PAGE / 2;
     // The message itself, `side` before it, and one more to tell whether older ones exist.
-    let mut history = state.store.history(room_id, Some(id + 1), side + 2).await.map_err(failed("page"))?;
+    let mut history = state.store.history(room_id, Some(id + 1), side + 2).await?;
     let has_older = history.len() > side as usize + 1;
     if has_older {
         history.remove(0);
     }
-    let mut newer = state.store.newer(room_id, id, side + 1).await.map_err(failed("page"))?;
+    let mut newer = state.store.newer(room_id, id, side + 1).await?;
     let has_newer = newer.len() > side as usize;
     newer.truncate(side as usize);
     history.append(&mut newer);
@@ -359,7 +372,7 @@ async fn around(state: &AppState, room_id: i64, id: i64) -> Result<Window, AppEr
 
 /// Public rooms that are not archived, with their member counts.
 pub async fn directory(state: &AppState) -> Result<Vec<DirectoryRoom>, AppError> {
-    let rooms = state.store.public_rooms().await.map_err(failed("rooms"))?;
+    let rooms = state.store.public_rooms().await?;
     Ok(rooms.into_iter().map(|(room, members)| DirectoryRoom { id: room.id, name: room.name, members }).collect())
 }
 

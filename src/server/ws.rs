@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use futures::{Sink, SinkExt, Stream, StreamExt};
 use tokio::sync::broadcast::{self, error::RecvError, error::TryRecvError};
 use tokio::time::Instant;
@@ -24,10 +24,12 @@ use crate::error::AppError;
 use crate::protocol::{
     decode_client_frame, Account, ChatMessage, ClientFrame, ErrorCode, MessageKind, Rejection, ServerFrame, SERVER_NAME,
 };
+use crate::server::http::auth::{authenticate, Authenticated};
+use crate::server::http::error::status_refusal;
 use crate::server::hub::{Batch, Broadcast, ConnectionCaps, RoomChange};
 use crate::server::store::{DbError, Sidebar};
 use crate::server::AppState;
-use crate::server::{identity, messages, rooms};
+use crate::server::{accounts, messages, rooms};
 
 /// Messages per `history` frame during catch-up.
 const CATCH_UP_PAGE: u32 = 200;
@@ -41,16 +43,16 @@ pub async fn upgrade(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
 ) -> Response {
-    let (account, session) = match crate::server::context::authenticate(&state, &headers).await {
+    let Authenticated { account, session } = match authenticate(&state, &headers).await {
         Ok(signed_in) => signed_in,
-        Err(refusal) => return refusal,
+        Err(refused) => return refused.into_response(),
     };
     let limits = &state.settings.limits;
     let caps = ConnectionCaps { per_user: limits.connections_per_user, per_address: limits.connections_per_address };
     // Registered before the upgrade, so the cap holds however many arrive at once.
     let Some(registration) = state.hub.register(session.clone(), account.id, Some(peer.ip()), caps) else {
         let too_many = "too many open connections for this user or address; close some tabs";
-        return crate::server::http::bot_api::json_refusal(StatusCode::TOO_MANY_REQUESTS, too_many);
+        return status_refusal(StatusCode::TOO_MANY_REQUESTS, too_many);
     };
     let limit = limits.max_ws_message_bytes;
     let config = WebSocketConfig::default()
@@ -318,9 +320,12 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
                 self.send(&refused.into_frame(None)).await
             }
             ClientFrame::Nick { nickname } => {
-                let answer = match self.rename(&nickname).await {
-                    Ok(nickname) => ServerFrame::NickOk { nickname },
-                    Err(refused) => refused.into_frame(None),
+                let answer = match accounts::rename(&self.state, &self.account, &nickname).await {
+                    Ok(nickname) => {
+                        self.account.nickname.clone_from(&nickname);
+                        ServerFrame::NickOk { nickname }
+                    }
+                    Err(refused) => Rejection::from(refused).into_frame(None),
                 };
                 self.send(&answer).await
             }
@@ -331,7 +336,7 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
                     self.state.hub.typing(room_id, self.account.id, &self.account.nickname);
                     Ok(())
                 } else {
-                    let refused = rooms::why_not_postable(&self.state, room_id).await;
+                    let refused = Rejection::from(rooms::why_not_postable(&self.state, room_id).await);
                     self.send(&refused.into_frame(None)).await
                 }
             }
@@ -344,7 +349,7 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
                     messages::post(&self.state, &self.account, room_id, &client_msg_id, &body, MessageKind::Chat).await;
                 let answer = match posted {
                     Ok(stored) => ServerFrame::Ack { client_msg_id, id: stored.id, sent_at: stored.sent_at },
-                    Err(refused) => refused.into_frame(Some(client_msg_id)),
+                    Err(refused) => Rejection::from(refused).into_frame(Some(client_msg_id)),
                 };
                 self.send(&answer).await
             }
@@ -371,24 +376,6 @@ impl<S: Sink<Message> + Unpin> Connection<S> {
     /// Whether the store has this user in `room_id`, and the room takes messages.
     async fn may_post(&self, room_id: i64) -> bool {
         matches!(self.state.store.member_room(room_id, self.account.id).await, Ok(Some(room)) if !room.archived)
-    }
-
-    /// Renames the signed-in user everywhere (other tabs and readers learn it from the hub).
-    async fn rename(&mut self, requested: &str) -> Result<String, Rejection> {
-        let nickname = identity::nickname(requested)?;
-        if nickname.display == self.account.nickname {
-            return Ok(nickname.display);
-        }
-        let display = nickname.display.clone();
-        match self.state.store.rename(self.account.id, nickname).await {
-            Ok(()) => {
-                self.state.hub.rename(self.account.id, &self.account.nickname, &display);
-                self.account.nickname = display.clone();
-                Ok(display)
-            }
-            Err(DbError::NicknameTaken) => Err(identity::nickname_taken()),
-            Err(error) => Err(AppError::internal("rename", &error).into_rejection()),
-        }
     }
 
     /// Sends every stored message after `since`, in pages, and moves the delivery mark past them.

@@ -5,15 +5,15 @@
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::error::AppError;
-use crate::protocol::{Account, ErrorCode, MessageKind, Rejection, Role, GENERAL_ROOM_ID};
-use crate::server::context::authenticate;
+use crate::protocol::{Account, ChatMessage, ErrorCode, MessageKind, Role, GENERAL_ROOM_ID};
+use crate::server::http::auth::{authenticate, Authenticated};
 use crate::server::AppState;
 use crate::server::{messages, rooms};
 
@@ -38,10 +38,15 @@ pub struct Announcement {
 
 /// Who is sending a message over HTTP (a bot's post, an upload), within their message rate: the
 /// same limits as a socket's `send`.
-pub async fn sender(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> Result<Account, Response> {
-    let (account, _) = authenticate(state, headers).await?;
-    state.frame_limits.message(account.id, Some(peer.ip())).map_err(refusal)?;
+pub async fn sender(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> Result<Account, AppError> {
+    let Authenticated { account, .. } = authenticate(state, headers).await?;
+    state.frame_limits.message(account.id, Some(peer.ip()))?;
     Ok(account)
+}
+
+/// The answer to a message posted over HTTP: what a socket's `ack` carries.
+fn ack(stored: &ChatMessage) -> Response {
+    Json(json!({ "client_msg_id": stored.client_msg_id, "id": stored.id, "sent_at": stored.sent_at })).into_response()
 }
 
 /// `POST /api/bot/messages`: like a socket's `send`; answers with the ack.
@@ -50,88 +55,51 @@ pub async fn post_message(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Json(post): Json<PostMessage>,
-) -> Response {
-    let account = match sender(&state, peer, &headers).await {
-        Ok(account) => account,
-        Err(refused) => return refused,
-    };
+) -> Result<Response, AppError> {
+    let account = sender(&state, peer, &headers).await?;
     let room_id = post.room_id.unwrap_or(GENERAL_ROOM_ID);
-    match messages::post(&state, &account, room_id, &post.client_msg_id, &post.body, MessageKind::Chat).await {
-        Ok(stored) => {
-            Json(json!({ "client_msg_id": stored.client_msg_id, "id": stored.id, "sent_at": stored.sent_at }))
-                .into_response()
-        }
-        Err(refused) => refusal(refused),
-    }
+    let stored = messages::post(&state, &account, room_id, &post.client_msg_id, &post.body, MessageKind::Chat).await?;
+    Ok(ack(&stored))
 }
 
 /// `POST /api/announce`: an admin posts an announcement, authored by the built-in Natter account.
-pub async fn announce(State(state): State<AppState>, headers: HeaderMap, Json(post): Json<Announcement>) -> Response {
-    let (account, _) = match authenticate(&state, &headers).await {
-        Ok(signed_in) => signed_in,
-        Err(refusal) => return refusal,
-    };
+pub async fn announce(
+    State(state): State<AppState>,
+    Authenticated { account, .. }: Authenticated,
+    Json(post): Json<Announcement>,
+) -> Result<Response, AppError> {
     if account.role != Role::Admin {
-        return refusal(Rejection::new(ErrorCode::Forbidden, "Only admins can make announcements."));
+        return Err(AppError::refused(ErrorCode::Forbidden, "Only admins can make announcements."));
     }
-    let natter = match state.store.system_account().await {
-        Ok(natter) => natter,
-        Err(error) => return refusal(AppError::internal("announce", &error).into_rejection()),
-    };
-    let room_id = match announcement_room(&state, &natter, &post).await {
-        Ok(room_id) => room_id,
-        Err(error) => return refusal(error.into_rejection()),
-    };
+    let natter = state.store.system_account().await?;
+    let room_id = announcement_room(&state, &natter, &post).await?;
     let client_msg_id = match post.client_msg_id {
         Some(id) => id,
-        None => match crate::server::identity::new_token() {
-            Ok(token) => format!("announce-{}", &token[..24]),
-            Err(error) => return refusal(AppError::internal("announce", &error).into_rejection()),
-        },
-    };
-    match messages::post(&state, &natter, room_id, &client_msg_id, &post.text, MessageKind::Announcement).await {
-        Ok(stored) => {
-            tracing::info!(by = %account.nickname, id = stored.id, "announcement");
-            Json(json!({ "client_msg_id": stored.client_msg_id, "id": stored.id, "sent_at": stored.sent_at }))
-                .into_response()
+        None => {
+            let token = crate::server::identity::new_token().map_err(|error| AppError::internal("announce", &error))?;
+            format!("announce-{}", &token[..24])
         }
-        Err(refused) => refusal(refused),
-    }
+    };
+    let stored =
+        messages::post(&state, &natter, room_id, &client_msg_id, &post.text, MessageKind::Announcement).await?;
+    tracing::info!(by = %account.nickname, id = stored.id, "announcement");
+    Ok(ack(&stored))
 }
 
 /// The room an announcement goes to: a named room, a user's conversation with Natter, or general.
 async fn announcement_room(state: &AppState, natter: &Account, post: &Announcement) -> Result<i64, AppError> {
     match (&post.room, &post.user) {
         (Some(_), Some(_)) => {
-            Err(Rejection::new(ErrorCode::InvalidRequest, "Announce to a room or to a user, not both.").into())
+            Err(AppError::refused(ErrorCode::InvalidRequest, "Announce to a room or to a user, not both."))
         }
         (Some(room), None) => Ok(rooms::by_name(state, room).await?.id),
         (None, Some(user)) => {
             let key = crate::server::identity::nickname(user)?.key;
-            let Some(recipient) = state.store.user_by_key(key).await.map_err(|e| AppError::internal("announce", &e))?
-            else {
-                return Err(Rejection::new(ErrorCode::InvalidRequest, format!("There is nobody called {user}.")).into());
+            let Some(recipient) = state.store.user_by_key(key).await? else {
+                return Err(AppError::refused(ErrorCode::InvalidRequest, format!("There is nobody called {user}.")));
             };
             Ok(rooms::open_direct(state, natter, recipient.id).await?.id)
         }
         (None, None) => Ok(GENERAL_ROOM_ID),
     }
-}
-
-/// A refusal as JSON with its HTTP status.
-pub fn refusal(refused: Rejection) -> Response {
-    let status = AppError::from(refused.clone()).status();
-    (status, Json(json!({ "code": refused.code, "message": refused.message }))).into_response()
-}
-
-/// The same JSON shape for refusals decided before any request body is read: authentication,
-/// cross-site requests, connection caps.
-pub fn json_refusal(status: StatusCode, message: &str) -> Response {
-    let code = match status {
-        StatusCode::FORBIDDEN => ErrorCode::Forbidden,
-        StatusCode::UNAUTHORIZED => ErrorCode::Unauthenticated,
-        StatusCode::TOO_MANY_REQUESTS => ErrorCode::RateLimited,
-        _ => ErrorCode::Internal,
-    };
-    (status, Json(json!({ "code": code, "message": message }))).into_response()
 }

@@ -7,7 +7,7 @@
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures::stream::{self, Stream};
 use leptos::prelude::*;
@@ -15,9 +15,8 @@ use serde::Deserialize;
 
 use crate::components::conversation::rich_text::RichText;
 use crate::error::AppError;
-use crate::protocol::{ChatMessage, ErrorCode, Rejection, RoomKind};
-use crate::server::context::authenticate;
-use crate::server::http::bot_api::refusal;
+use crate::protocol::{ChatMessage, ErrorCode, RoomKind};
+use crate::server::http::auth::Authenticated;
 use crate::server::store::RoomRecord;
 use crate::server::AppState;
 use crate::text::time_format::iso_utc;
@@ -39,26 +38,16 @@ enum Format {
 
 pub async fn export_room(
     State(state): State<AppState>,
-    headers: HeaderMap,
     Query(query): Query<ExportQuery>,
-) -> Response {
-    let (account, _) = match authenticate(&state, &headers).await {
-        Ok(signed_in) => signed_in,
-        Err(refused) => return refused,
-    };
+    Authenticated { account, .. }: Authenticated,
+) -> Result<Response, AppError> {
     let format = match query.format.as_str() {
         "json" => Format::Json,
         "html" => Format::Html,
-        _ => return refusal(Rejection::new(ErrorCode::InvalidRequest, "format is json or html")),
+        _ => return Err(AppError::refused(ErrorCode::InvalidRequest, "format is json or html")),
     };
-    let room = match crate::server::rooms::readable(&state, Some(&account), query.room_id).await {
-        Ok(room) => room,
-        Err(error) => return refusal(error.into_rejection()),
-    };
-    let end = match state.store.last_id().await {
-        Ok(end) => end,
-        Err(error) => return refusal(AppError::internal("export", &error).into_rejection()),
-    };
+    let room = crate::server::rooms::readable(&state, Some(&account), query.room_id).await?;
+    let end = state.store.last_id().await?;
     tracing::info!(room = room.id, by = %account.nickname, "room exported");
     let exported_at = crate::server::store::now_millis();
     let name = file_stem(&room);
@@ -83,7 +72,7 @@ pub async fn export_room(
     if let Ok(value) = HeaderValue::from_str(&disposition) {
         headers.insert(header::CONTENT_DISPOSITION, value);
     }
-    response
+    Ok(response)
 }
 
 /// A file name part: a named room's name (ASCII by the room name rules), or the room id.

@@ -66,7 +66,7 @@ pub async fn security_headers(mut request: Request, next: Next) -> Response {
 pub async fn same_site_only(request: Request, next: Next) -> Response {
     let safe = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if !safe && !is_same_site(request.headers()) {
-        return crate::server::http::bot_api::json_refusal(
+        return crate::server::http::error::status_refusal(
             StatusCode::FORBIDDEN,
             "requests from other sites are refused",
         );

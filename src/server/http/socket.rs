@@ -44,7 +44,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Upgrade {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let refuse = |status, why: &str| crate::server::http::bot_api::json_refusal(status, why);
+        let refuse = |status, why: &str| crate::server::http::error::status_refusal(status, why);
         if parts.method != Method::GET {
             return Err(refuse(StatusCode::METHOD_NOT_ALLOWED, "a websocket opens with GET"));
         }

@@ -18,11 +18,10 @@ use serde_json::json;
 use tokio::io::AsyncWriteExt;
 
 use crate::error::AppError;
-use crate::protocol::{Attachment, ErrorCode, Rejection, GENERAL_ROOM_ID};
+use crate::protocol::{Attachment, ErrorCode, GENERAL_ROOM_ID};
 use crate::server::config::Settings;
-use crate::server::context::authenticate;
 use crate::server::files::{clean_name, content_disposition, image_size, sniff, Sniffed, HEAD_BYTES};
-use crate::server::http::bot_api::refusal;
+use crate::server::http::auth::Authenticated;
 use crate::server::AppState;
 
 /// Where uploaded files live: `files/` beside the database.
@@ -64,24 +63,16 @@ pub async fn upload(
     headers: HeaderMap,
     Query(query): Query<UploadQuery>,
     body: Body,
-) -> Response {
-    let account = match crate::server::http::bot_api::sender(&state, peer, &headers).await {
-        Ok(account) => account,
-        Err(refused) => return refused,
-    };
-    if let Err(refused) = crate::protocol::validate_client_msg_id(&query.client_msg_id) {
-        return refusal(refused);
-    }
+) -> Result<Response, AppError> {
+    let account = crate::server::http::bot_api::sender(&state, peer, &headers).await?;
+    crate::protocol::validate_client_msg_id(&query.client_msg_id)?;
     let max = state.settings.limits.max_upload_bytes;
     let declared =
         headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|length| length > max) {
-        return refusal(too_large(max));
+        return Err(too_large(max));
     }
-    let received = match receive(&state.settings, body, max).await {
-        Ok(received) => received,
-        Err(refused) => return refusal(refused),
-    };
+    let received = receive(&state.settings, body, max).await?;
     let attachment = Attachment {
         id: received.id.clone(),
         name: clean_name(&query.name),
@@ -101,19 +92,19 @@ pub async fn upload(
                 remove(&state.settings, &received.id).await;
             }
             tracing::info!(id = stored.id, size = received.size, by = %account.nickname, "file sent");
-            Json(json!({ "client_msg_id": stored.client_msg_id, "id": stored.id, "sent_at": stored.sent_at, "file": stored.file }))
-                .into_response()
+            let ack = json!({ "client_msg_id": stored.client_msg_id, "id": stored.id, "sent_at": stored.sent_at, "file": stored.file });
+            Ok(Json(ack).into_response())
         }
         Err(refused) => {
             remove(&state.settings, &received.id).await;
-            refusal(refused)
+            Err(refused)
         }
     }
 }
 
-fn too_large(max: u64) -> Rejection {
+fn too_large(max: u64) -> AppError {
     let megabytes = max as f64 / (1024.0 * 1024.0);
-    Rejection::new(ErrorCode::FileTooLarge, format!("Files are at most {megabytes:.0} MB; this one is larger."))
+    AppError::refused(ErrorCode::FileTooLarge, format!("Files are at most {megabytes:.0} MB; this one is larger."))
 }
 
 /// A file received in full and checked, on disk under `id`.
@@ -126,9 +117,9 @@ struct Received {
 
 /// Streams the body to a temporary file, never more than `max` bytes, then checks the bytes and
 /// moves the file into place. Anything refused or failed leaves nothing behind.
-async fn receive(settings: &Settings, body: Body, max: u64) -> Result<Received, Rejection> {
+async fn receive(settings: &Settings, body: Body, max: u64) -> Result<Received, AppError> {
     // Logged with the id the client is shown, like every other internal error.
-    let failed = |what: &str, error: &dyn std::fmt::Display| AppError::internal(what, error).into_rejection();
+    let failed = |what: &str, error: &dyn std::fmt::Display| AppError::internal(what, error);
     let dir = files_dir(settings);
     tokio::fs::create_dir_all(&dir).await.map_err(|e| failed("cannot create the files folder", &e))?;
     let id = crate::server::identity::new_file_id().map_err(|e| failed("no randomness", &e))?;
@@ -138,7 +129,7 @@ async fn receive(settings: &Settings, body: Body, max: u64) -> Result<Received, 
         Ok(checked) => checked,
         Err(refused) => {
             let _ = tokio::fs::remove_file(&partial).await;
-            return Err(refused.unwrap_or_else(|error| failed("cannot store the file", &error)));
+            return Err(refused);
         }
     };
     if let Err(error) = tokio::fs::rename(&partial, dir.join(&id)).await {
@@ -150,35 +141,36 @@ async fn receive(settings: &Settings, body: Body, max: u64) -> Result<Received, 
 
 type Checked = (u64, &'static str, Option<(u32, u32)>);
 
-/// Writes the body to `path` (synced to disk) and sniffs it. `Err(Ok(refusal))` for the sender's
-/// mistakes, `Err(Err(io))` for the server's.
-async fn write_checked(path: &Path, body: Body, max: u64) -> Result<Checked, Result<Rejection, std::io::Error>> {
-    let mut file = tokio::fs::File::create(path).await.map_err(Err)?;
+/// Writes the body to `path` (synced to disk) and sniffs it: a refusal for the sender's mistakes, a
+/// logged failure for the server's.
+async fn write_checked(path: &Path, body: Body, max: u64) -> Result<Checked, AppError> {
+    let failed = |error: std::io::Error| AppError::internal("cannot store the file", &error);
+    let mut file = tokio::fs::File::create(path).await.map_err(failed)?;
     let mut head = Vec::with_capacity(4096);
     let mut size: u64 = 0;
     let mut chunks = body.into_data_stream();
     while let Some(chunk) = chunks.next().await {
         let chunk = chunk.map_err(|error| {
-            Ok(Rejection::new(ErrorCode::InvalidRequest, format!("The upload was interrupted: {error}")))
+            AppError::refused(ErrorCode::InvalidRequest, format!("The upload was interrupted: {error}"))
         })?;
         size += chunk.len() as u64;
         if size > max {
-            return Err(Ok(too_large(max)));
+            return Err(too_large(max));
         }
         if head.len() < HEAD_BYTES {
             let wanted = (HEAD_BYTES - head.len()).min(chunk.len());
             head.extend_from_slice(&chunk[..wanted]);
         }
-        file.write_all(&chunk).await.map_err(Err)?;
+        file.write_all(&chunk).await.map_err(failed)?;
     }
     if size == 0 {
-        return Err(Ok(Rejection::new(ErrorCode::InvalidRequest, "The file is empty.")));
+        return Err(AppError::refused(ErrorCode::InvalidRequest, "The file is empty."));
     }
     let sniffed = sniff(&head);
     if let Sniffed::Refused(reason) = sniffed {
-        return Err(Ok(Rejection::new(ErrorCode::UnsupportedFile, reason)));
+        return Err(AppError::refused(ErrorCode::UnsupportedFile, reason));
     }
-    file.sync_all().await.map_err(Err)?;
+    file.sync_all().await.map_err(failed)?;
     let dimensions = match sniffed {
         Sniffed::Image(content_type) => image_size(content_type, &head),
         _ => None,
@@ -191,32 +183,22 @@ async fn write_checked(path: &Path, body: Body, max: u64) -> Result<Checked, Res
 /// is an image.
 pub async fn serve(
     State(state): State<AppState>,
-    headers: HeaderMap,
     axum::extract::Path(id): axum::extract::Path<String>,
-) -> Response {
-    let (account, _) = match authenticate(&state, &headers).await {
-        Ok(signed_in) => signed_in,
-        Err(refused) => return refused,
-    };
-    let not_found = || refusal(Rejection::new(ErrorCode::NoSuchMessage, "There is no such file."));
+    Authenticated { account, .. }: Authenticated,
+) -> Result<Response, AppError> {
+    let not_found = || AppError::refused(ErrorCode::NoSuchMessage, "There is no such file.");
     if !is_file_id(&id) {
-        return not_found();
+        return Err(not_found());
     }
-    let (file, room_id) = match state.store.file(id).await {
-        Ok(Some(found)) => found,
-        Ok(None) => return not_found(),
-        Err(error) => return refusal(AppError::internal("file", &error).into_rejection()),
-    };
-    match state.store.member_room(room_id, account.id).await {
-        Ok(Some(_)) => {}
-        Ok(None) => return not_found(),
-        Err(error) => return refusal(AppError::internal("file", &error).into_rejection()),
+    let (file, room_id) = state.store.file(id).await?.ok_or_else(not_found)?;
+    if state.store.member_room(room_id, account.id).await?.is_none() {
+        return Err(not_found());
     }
     let opened = match tokio::fs::File::open(files_dir(&state.settings).join(&file.id)).await {
         Ok(opened) => opened,
         Err(error) => {
             tracing::error!(%error, id = file.id, "a stored file is missing from disk");
-            return not_found();
+            return Err(not_found());
         }
     };
     let mut response = Body::from_stream(tokio_util::io::ReaderStream::new(opened)).into_response();
@@ -235,5 +217,5 @@ pub async fn serve(
     set(header::CONTENT_SECURITY_POLICY, "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'");
     set(header::CACHE_CONTROL, "private, max-age=86400");
     *response.status_mut() = StatusCode::OK;
-    response
+    Ok(response)
 }

@@ -1,6 +1,7 @@
 //! The store's conformance suite: every behaviour the services rely on (idempotent insert by client
 //! id, commit order, pages, catch-up and changes since, read marks and unread counts, memberships
-//! and direct conversations, edits and reactions, accounts and sessions), written against the
+//! and direct conversations, edits and reactions, mentions, search, files, accounts and sessions),
+//! written against the
 //! [`Store`] interface alone. Each engine runs the same checks with `store_conformance!(fresh)`,
 //! where `fresh()` opens an empty store of that engine.
 
@@ -8,6 +9,7 @@ use std::sync::mpsc as std_mpsc;
 use std::sync::Arc;
 
 use crate::protocol::*;
+use crate::server::search::{HIT_END, HIT_START};
 use crate::server::store::*;
 
 /// An empty store for one check, the batches of messages it told as stored, and whatever must live
@@ -35,6 +37,10 @@ macro_rules! store_conformance {
         edits_are_the_authors_or_an_admins_and_each_change_takes_the_next_revision,
         reactions_toggle_group_by_emoji_and_are_bounded,
         rooms_decide_who_may_change_what_and_whose_catch_up_includes_it,
+        mentions_count_for_members_named_never_the_author_and_follow_edits,
+        search_finds_words_prefixes_and_phrases_newest_first_in_readable_rooms_only,
+        search_filters_by_author_room_file_and_date_and_pages_by_id,
+        files_belong_to_their_message_and_go_with_its_deletion,
         );
     };
     (@each $fresh:path; $($check:ident,)*) => {
@@ -58,6 +64,7 @@ pub(crate) fn message_in(room_id: i64, author: &Account, client_msg_id: &str, bo
         author_id: author.id,
         nickname: author.nickname.clone(),
         body: body.into(),
+        mentions: crate::server::messages::mention_keys(body),
         client_msg_id: client_msg_id.into(),
         kind: MessageKind::Chat,
         members_only: true,
@@ -80,6 +87,10 @@ pub(crate) async fn user(store: &dyn Store, nickname: &str) -> Account {
 
 pub(crate) fn by(account: &Account) -> Actor {
     Actor { user_id: account.id, admin: false }
+}
+
+pub(crate) fn edit(body: &str) -> MessageChange {
+    MessageChange::Edit { body: body.into(), mentions: crate::server::messages::mention_keys(body) }
 }
 
 pub(crate) fn react(emoji: &str) -> MessageChange {
@@ -279,19 +290,11 @@ pub(crate) async fn edits_are_the_authors_or_an_admins_and_each_change_takes_the
     let other = store.insert(message(&bob, "b-1", "bob's")).await.unwrap().message.id;
     assert_eq!(store.last_change().await.unwrap(), 0);
 
-    assert_eq!(
-        refused(store.change_message(id, MessageChange::Edit("mine now".into()), by(&bob)).await),
-        ChangeRefused::NotAuthor
-    );
-    let edited = store.change_message(id, MessageChange::Edit("hello".into()), by(&alice)).await.unwrap().unwrap();
+    assert_eq!(refused(store.change_message(id, edit("mine now"), by(&bob)).await), ChangeRefused::NotAuthor);
+    let edited = store.change_message(id, edit("hello"), by(&alice)).await.unwrap().unwrap();
     assert_eq!((edited.body.as_str(), edited.rev, edited.edited_at.is_some()), ("hello", 1, true));
-    assert_eq!(
-        store.change_message(id, MessageChange::Edit("hello".into()), by(&alice)).await.unwrap(),
-        None,
-        "same text"
-    );
-    let moderated =
-        store.change_message(other, MessageChange::Edit("[removed link]".into()), Actor { admin: true, ..by(&alice) });
+    assert_eq!(store.change_message(id, edit("hello"), by(&alice)).await.unwrap(), None, "same text");
+    let moderated = store.change_message(other, edit("[removed link]"), Actor { admin: true, ..by(&alice) });
     assert_eq!(moderated.await.unwrap().unwrap().rev, 2);
     assert_eq!(store.last_change().await.unwrap(), 2);
     let history = store.history(GENERAL_ROOM_ID, None, 50).await.unwrap();
@@ -302,7 +305,7 @@ pub(crate) async fn edits_are_the_authors_or_an_admins_and_each_change_takes_the
     assert_eq!(store.sidebar(bob.id).await.unwrap().last_change, 2);
 
     assert!(store.change_message(id, MessageChange::Delete, by(&alice)).await.unwrap().unwrap().deleted);
-    for what in [MessageChange::Edit("back".into()), MessageChange::Delete, react("👍")] {
+    for what in [edit("back"), MessageChange::Delete, react("👍")] {
         assert_eq!(refused(store.change_message(id, what, by(&alice)).await), ChangeRefused::NoSuchMessage);
     }
     assert_eq!(refused(store.change_message(999, react("👍"), by(&alice)).await), ChangeRefused::NoSuchMessage);
@@ -359,12 +362,12 @@ pub(crate) async fn rooms_decide_who_may_change_what_and_whose_catch_up_includes
     // carol reads the lounge without joining it: she learns it exists, but joins to react.
     assert_eq!(refused(store.change_message(in_lounge, react("👍"), by(&carol)).await), ChangeRefused::NotAMember);
     // The secret room's messages do not exist for her, whatever she tries.
-    for what in [react("👍"), MessageChange::Edit("x".into()), MessageChange::Delete] {
+    for what in [react("👍"), edit("x"), MessageChange::Delete] {
         assert_eq!(refused(store.change_message(in_secret, what, by(&carol)).await), ChangeRefused::NoSuchMessage);
     }
     store.change_message(in_secret, react("🤫"), by(&bob)).await.unwrap().unwrap();
     store.change_message(in_general, react("👋"), by(&bob)).await.unwrap().unwrap();
-    store.change_message(in_secret, MessageChange::Edit("still private".into()), by(&alice)).await.unwrap().unwrap();
+    store.change_message(in_secret, edit("still private"), by(&alice)).await.unwrap().unwrap();
 
     let revs = |page: Vec<ChatMessage>| page.iter().map(|m| (m.id, m.rev)).collect::<Vec<_>>();
     assert_eq!(revs(store.changed_since(bob.id, 0, 50).await.unwrap()), [(in_general, 2), (in_secret, 3)]);
@@ -375,7 +378,145 @@ pub(crate) async fn rooms_decide_who_may_change_what_and_whose_catch_up_includes
     // An archived room's messages no longer change, except that moderators may still delete.
     store.archive_room(secret.id).await.unwrap();
     assert_eq!(refused(store.change_message(in_secret, react("👍"), by(&bob)).await), ChangeRefused::Archived);
-    let edit = MessageChange::Edit("again".into());
-    assert_eq!(refused(store.change_message(in_secret, edit, by(&alice)).await), ChangeRefused::Archived);
+    let again = edit("again");
+    assert_eq!(refused(store.change_message(in_secret, again, by(&alice)).await), ChangeRefused::Archived);
     assert!(store.change_message(in_secret, MessageChange::Delete, by(&alice)).await.unwrap().is_some());
+}
+
+fn mentions(sidebar: &Sidebar, room_id: i64) -> u32 {
+    sidebar.rooms.iter().find(|room| room.id == room_id).expect("a member of the room").mentions
+}
+
+pub(crate) async fn mentions_count_for_members_named_never_the_author_and_follow_edits(fresh: Fresh) {
+    let Fresh { store, .. } = &fresh;
+    let store = store.as_ref();
+    let (alice, bob, carol) = (user(store, "alice").await, user(store, "bob").await, user(store, "carol").await);
+    let secret = room(store, "secret", RoomKind::Private, &alice).await;
+    store.add_member(secret.id, bob.id).await.unwrap();
+    let named = store.insert(message_in(secret.id, &alice, "a-1", "@bob @BOB @carol @alice look")).await.unwrap();
+    store.insert(message_in(secret.id, &alice, "a-2", "`@bob` in code is not a mention")).await.unwrap();
+    assert_eq!(mentions(&store.sidebar(bob.id).await.unwrap(), secret.id), 1, "once, however often named");
+    assert_eq!(mentions(&store.sidebar(alice.id).await.unwrap(), secret.id), 0, "never the author");
+    let carols = store.sidebar(carol.id).await.unwrap();
+    assert!(carols.rooms.iter().all(|room| room.id != secret.id && room.mentions == 0), "not a member");
+    store.change_message(named.message.id, edit("nobody named now"), by(&alice)).await.unwrap();
+    assert_eq!(mentions(&store.sidebar(bob.id).await.unwrap(), secret.id), 0, "an edit takes the mention back");
+    store.insert(message(&carol, "c-1", "@Bob in general")).await.unwrap();
+    assert_eq!(mentions(&store.sidebar(bob.id).await.unwrap(), GENERAL_ROOM_ID), 1, "by nickname key");
+}
+
+fn words(text: &str) -> SearchFilter {
+    let terms = text.split_whitespace().map(|word| SearchTerm::Word(word.into())).collect();
+    SearchFilter { terms, ..SearchFilter::default() }
+}
+
+fn found_bodies(found: &[Found]) -> Vec<&str> {
+    found.iter().map(|found| found.message.body.as_str()).collect()
+}
+
+pub(crate) async fn search_finds_words_prefixes_and_phrases_newest_first_in_readable_rooms_only(fresh: Fresh) {
+    let Fresh { store, .. } = &fresh;
+    let store = store.as_ref();
+    let (alice, bob) = (user(store, "alice").await, user(store, "bob").await);
+    let secret = room(store, "secret", RoomKind::Private, &alice).await;
+    store.insert(message(&alice, "a-1", "we ship on friday")).await.unwrap();
+    store.insert(message(&bob, "b-1", "shipping friday is brave")).await.unwrap();
+    store.insert(message_in(secret.id, &alice, "a-2", "ship the secret plan")).await.unwrap();
+    let gone = store.insert(message(&bob, "b-2", "ship it now")).await.unwrap().message.id;
+    store.change_message(gone, MessageChange::Delete, by(&bob)).await.unwrap();
+
+    let visitor = store.search(None, words("ship"), None, 20).await.unwrap();
+    assert_eq!(found_bodies(&visitor), ["we ship on friday"], "public rooms only, no deleted messages");
+    let member = store.search(Some(alice.id), words("ship"), None, 20).await.unwrap();
+    assert_eq!(found_bodies(&member), ["ship the secret plan", "we ship on friday"], "newest first");
+    assert_eq!(member[0].room.id, secret.id);
+    assert!(member[0].marked.contains(&format!("{HIT_START}ship{HIT_END}")), "{:?}", member[0].marked);
+    let bob_sees = store.search(Some(bob.id), words("ship"), None, 20).await.unwrap();
+    assert_eq!(found_bodies(&bob_sees), ["we ship on friday"], "not a member of secret");
+
+    let prefix = SearchFilter { terms: vec![SearchTerm::Prefix("ship".into())], ..SearchFilter::default() };
+    let prefixed = store.search(None, prefix, None, 20).await.unwrap();
+    assert_eq!(found_bodies(&prefixed), ["shipping friday is brave", "we ship on friday"]);
+    let phrase = SearchFilter { terms: vec![SearchTerm::Phrase("ship on".into())], ..SearchFilter::default() };
+    assert_eq!(found_bodies(&store.search(None, phrase, None, 20).await.unwrap()), ["we ship on friday"]);
+    assert_eq!(
+        found_bodies(&store.search(None, words("friday brave"), None, 20).await.unwrap()),
+        ["shipping friday is brave"]
+    );
+    let syntax = store.search(None, words("NEAR(ship OR \"x"), None, 20).await.unwrap();
+    assert!(syntax.is_empty(), "what users type is text, never query syntax");
+    // An edit is found by its new words, no longer by its old ones.
+    let first = visitor[0].message.id;
+    store.change_message(first, edit("we sail on monday"), by(&alice)).await.unwrap();
+    assert!(store.search(None, words("friday ship"), None, 20).await.unwrap().is_empty());
+    assert_eq!(found_bodies(&store.search(None, words("sail"), None, 20).await.unwrap()), ["we sail on monday"]);
+}
+
+pub(crate) async fn search_filters_by_author_room_file_and_date_and_pages_by_id(fresh: Fresh) {
+    let Fresh { store, .. } = &fresh;
+    let store = store.as_ref();
+    let (alice, bob) = (user(store, "alice").await, user(store, "bob").await);
+    let lounge = room(store, "lounge", RoomKind::Public, &bob).await;
+    for n in 0..5 {
+        store.insert(message(&alice, &format!("a-{n}"), &format!("report {n}"))).await.unwrap();
+    }
+    store.insert(message_in(lounge.id, &bob, "b-1", "report from the lounge")).await.unwrap();
+    let mut with_file = message(&bob, "b-2", "the report as a file");
+    with_file.file = Some(attachment("f0000000000000000000000000000001"));
+    store.insert(with_file).await.unwrap();
+
+    let filter = |change: fn(&mut SearchFilter)| {
+        let mut filter = words("report");
+        change(&mut filter);
+        filter
+    };
+    let by_bob = store.search(None, filter(|f| f.author_key = Some("bob".into())), None, 20).await.unwrap();
+    assert_eq!(found_bodies(&by_bob), ["the report as a file", "report from the lounge"]);
+    let in_lounge = store.search(None, filter(|f| f.room = Some("lounge".into())), None, 20).await.unwrap();
+    assert_eq!(found_bodies(&in_lounge), ["report from the lounge"]);
+    let files = store.search(None, filter(|f| f.has_file = true), None, 20).await.unwrap();
+    assert_eq!(found_bodies(&files), ["the report as a file"]);
+    let filters_only = SearchFilter { has_file: true, ..SearchFilter::default() };
+    assert_eq!(found_bodies(&store.search(None, filters_only, None, 20).await.unwrap()), ["the report as a file"]);
+    // Everything here was sent just now: before a later instant, none from then on.
+    let later = now_millis() + 86_400_000;
+    let before_later = SearchFilter { sent_before: Some(later), ..words("report") };
+    assert_eq!(store.search(None, before_later, None, 20).await.unwrap().len(), 7);
+    let from_later = SearchFilter { sent_from: Some(later), ..words("report") };
+    assert!(store.search(None, from_later, None, 20).await.unwrap().is_empty());
+    let earlier = now_millis() - 86_400_000;
+    let before_earlier = SearchFilter { sent_before: Some(earlier), ..words("report") };
+    assert!(store.search(None, before_earlier, None, 20).await.unwrap().is_empty());
+
+    let first = store.search(None, words("report"), None, 3).await.unwrap();
+    let rest = store.search(None, words("report"), Some(first[2].message.id), 20).await.unwrap();
+    let ids: Vec<i64> = first.iter().chain(&rest).map(|found| found.message.id).collect();
+    assert_eq!(ids, [7, 6, 5, 4, 3, 2, 1], "pages continue below the last id, newest first, none twice");
+}
+
+fn attachment(id: &str) -> Attachment {
+    let content_type = "image/png".to_owned();
+    Attachment { id: id.into(), name: "plan.png".into(), content_type, size: 1234, width: Some(64), height: Some(48) }
+}
+
+pub(crate) async fn files_belong_to_their_message_and_go_with_its_deletion(fresh: Fresh) {
+    let Fresh { store, .. } = &fresh;
+    let store = store.as_ref();
+    let alice = user(store, "alice").await;
+    let secret = room(store, "secret", RoomKind::Private, &alice).await;
+    let file = attachment("f0000000000000000000000000000002");
+    let mut sent = message_in(secret.id, &alice, "a-1", "");
+    sent.file = Some(file.clone());
+    let stored = store.insert(sent).await.unwrap().message;
+    assert_eq!(stored.file.as_ref(), Some(&file), "the message carries its file");
+    assert_eq!(store.history(secret.id, None, 10).await.unwrap()[0].file.as_ref(), Some(&file));
+    assert_eq!(store.file(file.id.clone()).await.unwrap(), Some((file.clone(), secret.id)), "with its room");
+    assert_eq!(store.message_file(stored.id).await.unwrap(), Some(file.id.clone()));
+    let plain = store.insert(message(&alice, "a-2", "no file here")).await.unwrap().message;
+    assert_eq!(store.message_file(plain.id).await.unwrap(), None);
+    assert_eq!(store.file("f0000000000000000000000000000009".into()).await.unwrap(), None);
+
+    store.change_message(stored.id, MessageChange::Delete, by(&alice)).await.unwrap();
+    assert_eq!(store.file(file.id.clone()).await.unwrap(), None, "deleted with its message");
+    assert_eq!(store.message_file(stored.id).await.unwrap(), None);
 }

@@ -10,7 +10,6 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::protocol::*;
 use crate::server::identity::Nickname;
-use crate::server::search::SearchFilter;
 
 #[cfg(test)]
 pub(crate) mod conformance;
@@ -235,8 +234,11 @@ pub enum DbError {
 /// A change to a stored message, by `actor`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum MessageChange {
-    /// New body, already validated.
-    Edit(String),
+    /// New body, already validated, with whom it mentions (nickname keys, as for a new message).
+    Edit {
+        body: String,
+        mentions: Vec<String>,
+    },
     Delete,
     /// Add (`true`) or take back (`false`) a reaction, already validated.
     React(String, bool),
@@ -271,6 +273,9 @@ pub struct NewMessage {
     /// The author's nickname now; kept with the message as a record of the name it was sent under.
     pub nickname: String,
     pub body: String,
+    /// Whom the body mentions, as nickname keys (see `messages::mention_keys`); the store records
+    /// those naming members of the room, never the author.
+    pub mentions: Vec<String>,
     pub client_msg_id: String,
     pub kind: MessageKind,
     /// Whether the author must be a member of the room; only Natter's own announcements skip this.
@@ -339,6 +344,33 @@ pub struct Sidebar {
     pub last_id: i64,
     /// The newest message revision: changes after it are replayed on resume.
     pub last_change: i64,
+}
+
+/// What to look for, as the store needs it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SearchFilter {
+    /// The words, prefixes and phrases, all of which must match; none when the search is filters only.
+    pub terms: Vec<SearchTerm>,
+    /// The author's nickname key (`from:`).
+    pub author_key: Option<String>,
+    /// A room's name (`in:`).
+    pub room: Option<String>,
+    /// Only messages with a file (`has:file`).
+    pub has_file: bool,
+    /// Only messages stored before this instant (`before:`, midnight UTC starting that day).
+    pub sent_before: Option<i64>,
+    /// Only messages stored from this instant on (`after:`, midnight UTC ending that day).
+    pub sent_from: Option<i64>,
+}
+
+/// One thing a search looks for in a message's text, as the user typed it (never query syntax).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SearchTerm {
+    Word(String),
+    /// `deplo*`: words starting with this.
+    Prefix(String),
+    /// `"ship it"`: these words, in this order.
+    Phrase(String),
 }
 
 /// A search result as stored: the message, its room as the searcher sees it, and the marked snippet.

@@ -57,7 +57,7 @@ pub(super) fn apply_change(
     let now = now_millis();
     let rev = last_change(tx)? + 1;
     match change {
-        MessageChange::Edit(body) => {
+        MessageChange::Edit { body, mentions } => {
             if !(author && target.member || actor.admin) {
                 return refuse(if author { ChangeRefused::NotAMember } else { ChangeRefused::NotAuthor });
             }
@@ -70,7 +70,7 @@ pub(super) fn apply_change(
             tx.prepare_cached("UPDATE messages SET body = ?2, edited_at = ?3 WHERE id = ?1")?
                 .execute((id, body, now))?;
             tx.prepare_cached("DELETE FROM mentions WHERE message_id = ?1")?.execute([id])?;
-            record_mentions(tx, id, target.room_id, target.author_id, body)?;
+            record_mentions(tx, id, target.room_id, target.author_id, mentions)?;
         }
         MessageChange::Delete => {
             if !(author || actor.admin) {

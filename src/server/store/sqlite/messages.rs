@@ -9,16 +9,16 @@ use crate::protocol::{ChatMessage, Reaction, Reactor};
 use super::rows::query_messages;
 use super::*;
 
-/// Records whom a message mentions: `@nick`s (outside code) naming members of its room, by nickname
-/// key, so `@ALICE` and look-alikes count as alice; never the author.
+/// Records whom a message mentions (nickname keys parsed before the transaction), keeping those
+/// that name members of its room; never the author.
 pub(super) fn record_mentions(
     conn: &Connection,
     message_id: i64,
     room_id: i64,
     author_id: i64,
-    body: &str,
+    keys: &[String],
 ) -> rusqlite::Result<()> {
-    if !body.contains('@') {
+    if keys.is_empty() {
         return Ok(());
     }
     let mut insert = conn.prepare_cached(
@@ -27,10 +27,8 @@ pub(super) fn record_mentions(
          WHERE u.nickname_key = ?3 AND u.id != ?4
          ON CONFLICT DO NOTHING",
     )?;
-    for nick in crate::text::format::mentions(body) {
-        if let Ok(nickname) = crate::server::identity::nickname(&nick) {
-            insert.execute((message_id, room_id, nickname.key, author_id))?;
-        }
+    for key in keys {
+        insert.execute((message_id, room_id, key, author_id))?;
     }
     Ok(())
 }

@@ -7,10 +7,10 @@ use rusqlite::Connection;
 
 use super::migrate::{Migration, MIGRATIONS};
 use super::rooms::direct_key;
-use super::search::search_sql;
+use super::search::{fts_expression, search_sql};
 use super::*;
-use crate::server::search::SearchFilter;
 use crate::server::store::conformance::{self, *};
+use crate::server::store::SearchFilter;
 
 /// Every row in the messages table, whatever its room: to prove a refusal stored nothing.
 fn stored_bodies(path: &Path) -> Vec<String> {
@@ -284,9 +284,10 @@ async fn a_database_from_a_newer_natter_is_refused() {
 /// matches as it takes to fill it (not every match in a million messages).
 fn search_plan(path: &Path, filter: &SearchFilter) -> Vec<String> {
     let conn = Connection::open(path).unwrap();
-    let sql = search_sql(filter.fts.is_some());
+    let fts = fts_expression(&filter.terms);
+    let sql = search_sql(fts.is_some());
     let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
-    let params = rusqlite::params![1, i64::MAX, 0, filter.author_key, filter.room, false, 21, filter.fts];
+    let params = rusqlite::params![1, i64::MAX, 0, filter.author_key, filter.room, false, 21, fts];
     stmt.query_map(params, |row| row.get::<_, String>(3)).unwrap().collect::<Result<_, _>>().unwrap()
 }
 

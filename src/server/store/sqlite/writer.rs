@@ -129,7 +129,7 @@ impl Writer {
                 );
                 let id: Option<i64> = insert.query_row(params, |row| row.get(0)).optional()?;
                 if let Some(id) = id {
-                    record_mentions(&tx, id, message.room_id, message.author_id, &message.body)?;
+                    record_mentions(&tx, id, message.room_id, message.author_id, &message.mentions)?;
                     if let Some(file) = &message.file {
                         tx.prepare_cached(
                             "INSERT INTO files (id, message_id, name, content_type, size, width, height, created_at)

@@ -1,0 +1,122 @@
+//! Accounts and sessions: joining with a nickname, passwords, signing in and out, renaming, banning.
+//! Server functions and the socket both come here, so each rule (the nickname's confusable key, the
+//! sign-in throttle, who may ban whom) lives once. What reaches the browser (the session cookie) is
+//! the caller's job: this module only decides and stores.
+
+use crate::error::AppError;
+use crate::protocol::{validate_password, Account, ErrorCode, Role};
+use crate::server::identity;
+use crate::server::store::Credentials;
+use crate::server::AppState;
+
+/// A session about to be stored: the token goes to the browser, its hash to the database.
+pub struct NewSession {
+    token: String,
+    pub hash: Vec<u8>,
+    pub expires_at: i64,
+}
+
+impl NewSession {
+    pub fn issue(state: &AppState) -> Result<Self, AppError> {
+        let token = identity::new_token().map_err(|error| AppError::internal("new session", &error))?;
+        let expires_at = crate::server::store::now_millis() + identity::SESSION_DAYS * 24 * 3600 * 1000;
+        Ok(Self { hash: state.secret.token_hash(&token), token, expires_at })
+    }
+
+    /// The cookie that carries the token; `secure` when the request came over https.
+    pub fn cookie(&self, secure: bool) -> axum::http::HeaderValue {
+        identity::session_cookie(&self.token, secure)
+    }
+}
+
+/// Creates an account with this nickname and a session for it.
+pub async fn join(state: &AppState, nickname: &str) -> Result<(Account, NewSession), AppError> {
+    let nickname = identity::nickname(nickname)?;
+    let session = NewSession::issue(state)?;
+    let account = state.store.create_user(nickname, session.hash.clone(), session.expires_at).await?;
+    tracing::info!(user_id = account.id, nickname = %account.nickname, "new user");
+    Ok((account, session))
+}
+
+/// Checks a nickname and password and opens a session. Failed attempts slow further tries of that
+/// nickname from that `address`, and cut off an address guessing widely (429 with the wait), without
+/// letting a stranger lock the owner out from elsewhere.
+pub async fn sign_in(
+    state: &AppState,
+    nickname: &str,
+    password: String,
+    address: &str,
+) -> Result<(Account, NewSession), AppError> {
+    let key = identity::nickname(nickname).map_or_else(|_| nickname.to_owned(), |n| n.key);
+    let throttle = &state.sign_in_throttle;
+    if let Err(wait) = throttle.check(&key, address) {
+        let wait = crate::text::time_format::wait(wait);
+        return Err(AppError::refused(
+            ErrorCode::RateLimited,
+            format!("Too many failed sign-ins from here. Try again in {wait}."),
+        ));
+    }
+    let verified = match state.store.credentials(key.clone()).await? {
+        // Argon2 takes tens of milliseconds of CPU: off the async runtime.
+        Some(Credentials { account, password_hash: Some(hash) }) => {
+            tokio::task::spawn_blocking(move || identity::verify_password(&password, &hash).then_some(account)).await?
+        }
+        _ => None,
+    };
+    let Some(account) = verified else {
+        throttle.fail(&key, address);
+        return Err(AppError::refused(ErrorCode::SignInFailed, "Wrong nickname or password."));
+    };
+    throttle.succeed(&key, address);
+    let session = NewSession::issue(state)?;
+    state.store.create_session(account.id, session.hash.clone(), session.expires_at).await?;
+    Ok((account, session))
+}
+
+/// Ends a session and closes the sockets opened with it.
+pub async fn sign_out(state: &AppState, session: Vec<u8>) -> Result<(), AppError> {
+    state.store.end_session(session.clone()).await?;
+    state.hub.end_session(&session);
+    Ok(())
+}
+
+/// Sets (or replaces) an account's password, so its owner can sign in on other devices.
+pub async fn set_password(state: &AppState, account: &Account, password: String) -> Result<(), AppError> {
+    validate_password(&password)?;
+    let hash = tokio::task::spawn_blocking(move || identity::hash_password(&password))
+        .await?
+        .map_err(|error| AppError::internal("hash password", &error))?;
+    Ok(state.store.set_password_hash(account.id, hash).await?)
+}
+
+/// Renames an account everywhere (its other tabs and every reader learn it from the hub); returns
+/// the name as it will be shown.
+pub async fn rename(state: &AppState, account: &Account, requested: &str) -> Result<String, AppError> {
+    let nickname = identity::nickname(requested)?;
+    if nickname.display == account.nickname {
+        return Ok(nickname.display);
+    }
+    let display = nickname.display.clone();
+    state.store.rename(account.id, nickname).await?;
+    state.hub.rename(account.id, &account.nickname, &display);
+    Ok(display)
+}
+
+/// An admin bans a user: their sessions end, their sockets close, and they cannot sign in again.
+pub async fn ban(state: &AppState, admin: &Account, user_id: i64) -> Result<(), AppError> {
+    if admin.role != Role::Admin {
+        return Err(AppError::refused(ErrorCode::Forbidden, "Only admins can ban."));
+    }
+    if user_id == admin.id {
+        return Err(AppError::refused(ErrorCode::InvalidRequest, "You cannot ban yourself."));
+    }
+    if user_id == state.store.system_account().await?.id {
+        return Err(AppError::refused(ErrorCode::InvalidRequest, "Natter itself cannot be banned."));
+    }
+    let Some(banned) = state.store.ban(user_id).await? else {
+        return Err(AppError::refused(ErrorCode::InvalidRequest, "There is no such user."));
+    };
+    state.hub.end_user(user_id);
+    tracing::info!(user_id, nickname = %banned.nickname, by = %admin.nickname, "user banned");
+    Ok(())
+}
