@@ -554,3 +554,6 @@ fn client_msg_id_of(frame: &ClientFrame) -> Option<String> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests;
