@@ -12,7 +12,7 @@ use crate::protocol::{
     GENERAL_ROOM, GENERAL_ROOM_ID, HISTORY_PAGE,
 };
 use crate::protocol::{DirectoryRoom, RoomPage};
-use crate::server::store::{DbError, RoomRecord};
+use crate::server::store::{DbError, ReadMark, RoomRecord};
 use crate::server::AppState;
 
 fn no_such_room() -> AppError {
@@ -221,10 +221,14 @@ impl ReadMarks {
         last_read_id
     }
 
-    fn take(&self) -> Vec<(i64, i64, i64)> {
+    fn take(&self) -> Vec<ReadMark> {
         let mut marks = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let PendingMarks { highest, unsaved } = &mut *marks;
-        unsaved.drain().map(|key| (key.0, key.1, highest.get(&key).copied().unwrap_or_default())).collect()
+        let mark = |key: (i64, i64)| {
+            let last_read_id = highest.get(&key).copied().unwrap_or_default();
+            ReadMark { room_id: key.0, user_id: key.1, last_read_id }
+        };
+        unsaved.drain().map(mark).collect()
     }
 }
 
@@ -380,19 +384,23 @@ pub async fn directory(state: &AppState) -> Result<Vec<DirectoryRoom>, AppError>
 mod tests {
     use super::*;
 
+    fn taken(marks: &ReadMarks) -> Vec<(i64, i64, i64)> {
+        let mut taken: Vec<_> = marks.take().iter().map(|m| (m.room_id, m.user_id, m.last_read_id)).collect();
+        taken.sort_unstable();
+        taken
+    }
+
     #[test]
     fn read_marks_only_rise_and_each_is_stored_once_per_change() {
         let marks = ReadMarks::default();
         assert_eq!(marks.note(1, 7, 10), 10);
         assert_eq!(marks.note(1, 7, 4), 10, "a stale tab hears the higher mark");
         assert_eq!(marks.note(2, 7, 3), 3);
-        let mut taken = marks.take();
-        taken.sort_unstable();
-        assert_eq!(taken, [(1, 7, 10), (2, 7, 3)]);
-        assert!(marks.take().is_empty(), "nothing new to store");
+        assert_eq!(taken(&marks), [(1, 7, 10), (2, 7, 3)]);
+        assert!(taken(&marks).is_empty(), "nothing new to store");
         assert_eq!(marks.note(1, 7, 9), 10);
-        assert!(marks.take().is_empty(), "a lower report changes nothing");
+        assert!(taken(&marks).is_empty(), "a lower report changes nothing");
         marks.note(1, 7, 11);
-        assert_eq!(marks.take(), [(1, 7, 11)]);
+        assert_eq!(taken(&marks), [(1, 7, 11)]);
     }
 }

@@ -85,6 +85,10 @@ pub(crate) async fn user(store: &dyn Store, nickname: &str) -> Account {
     store.create_user(nickname.clone(), nickname.key.into_bytes(), i64::MAX).await.unwrap()
 }
 
+pub(crate) fn mark(room_id: i64, user_id: i64, last_read_id: i64) -> ReadMark {
+    ReadMark { room_id, user_id, last_read_id }
+}
+
 pub(crate) fn by(account: &Account) -> Actor {
     Actor { user_id: account.id, admin: false }
 }
@@ -223,7 +227,7 @@ pub(crate) async fn unread_counts_others_messages_after_the_read_mark_but_not_ow
     assert_eq!(unread(&sidebar, GENERAL_ROOM_ID), 1);
     assert_eq!(unread(&sidebar, lounge.id), 0, "her own message in the lounge");
 
-    store.save_read_marks(vec![(GENERAL_ROOM_ID, bob.id, alices[1])]).await.unwrap();
+    store.save_read_marks(vec![mark(GENERAL_ROOM_ID, bob.id, alices[1])]).await.unwrap();
     let general = store.member_room(GENERAL_ROOM_ID, bob.id).await.unwrap().unwrap();
     assert_eq!((general.unread, general.last_read_id), (1, alices[1]));
     // Someone who joins later has read everything said before.
@@ -259,11 +263,11 @@ pub(crate) async fn the_read_mark_only_moves_forward_and_only_for_members(fresh:
     let secret = room(store, "secret", RoomKind::Private, &alice).await;
     let bob_id = bob.id;
     let bobs_mark = || async move { store.member_room(GENERAL_ROOM_ID, bob_id).await.unwrap().unwrap().last_read_id };
-    store.save_read_marks(vec![(GENERAL_ROOM_ID, bob.id, 2)]).await.unwrap();
+    store.save_read_marks(vec![mark(GENERAL_ROOM_ID, bob.id, 2)]).await.unwrap();
     assert_eq!(bobs_mark().await, 2);
-    store.save_read_marks(vec![(GENERAL_ROOM_ID, bob.id, 1)]).await.unwrap();
+    store.save_read_marks(vec![mark(GENERAL_ROOM_ID, bob.id, 1)]).await.unwrap();
     assert_eq!(bobs_mark().await, 2, "a stale tab cannot move the mark back");
-    store.save_read_marks(vec![(GENERAL_ROOM_ID, bob.id, 1_000), (secret.id, bob.id, 3)]).await.unwrap();
+    store.save_read_marks(vec![mark(GENERAL_ROOM_ID, bob.id, 1_000), mark(secret.id, bob.id, 3)]).await.unwrap();
     assert_eq!(bobs_mark().await, 3, "nor past the newest message");
     assert_eq!(store.member_room(secret.id, bob.id).await.unwrap(), None, "bob did not become a member");
 }

@@ -120,7 +120,7 @@ pub trait Store: Send + Sync + 'static {
 
     /// Moves members' read marks (room, user, last read id) forward, never back and never past the
     /// newest message, in one transaction; marks of non-members change nothing.
-    fn save_read_marks(&self, marks: Vec<(i64, i64, i64)>) -> BoxFuture<'_, Result<(), DbError>>;
+    fn save_read_marks(&self, marks: Vec<ReadMark>) -> BoxFuture<'_, Result<(), DbError>>;
 
     /// Sets when `user_id` is notified about a room they are in; `false` if they are not in it.
     fn set_notify(&self, room_id: i64, user_id: i64, level: NotifyLevel) -> BoxFuture<'_, Result<bool, DbError>>;
@@ -371,6 +371,14 @@ pub enum SearchTerm {
     Prefix(String),
     /// `"ship it"`: these words, in this order.
     Phrase(String),
+}
+
+/// How far a member has read a room: every message up to `last_read_id`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ReadMark {
+    pub room_id: i64,
+    pub user_id: i64,
+    pub last_read_id: i64,
 }
 
 /// A search result as stored: the message, its room as the searcher sees it, and the marked snippet.

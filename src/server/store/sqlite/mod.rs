@@ -241,7 +241,7 @@ impl Store for SqliteStore {
         Box::pin(SqliteStore::open_direct(self, user_id, peer_id))
     }
 
-    fn save_read_marks(&self, marks: Vec<(i64, i64, i64)>) -> BoxFuture<'_, Result<(), DbError>> {
+    fn save_read_marks(&self, marks: Vec<ReadMark>) -> BoxFuture<'_, Result<(), DbError>> {
         Box::pin(SqliteStore::save_read_marks(self, marks))
     }
 

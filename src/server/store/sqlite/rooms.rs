@@ -233,17 +233,17 @@ impl SqliteStore {
         Ok(room_id)
     }
 
-    /// Moves members' read marks (room, user, last read id) forward, never back and never past the
+    /// Moves members' read marks forward, never back and never past the
     /// newest message, in one transaction; marks of non-members change nothing.
-    pub(super) async fn save_read_marks(&self, marks: Vec<(i64, i64, i64)>) -> Result<(), DbError> {
+    pub(super) async fn save_read_marks(&self, marks: Vec<ReadMark>) -> Result<(), DbError> {
         self.write(move |tx| {
             let mut update = tx.prepare_cached(
                 "UPDATE memberships
                  SET last_read_id = max(last_read_id, min(?3, (SELECT coalesce(max(id), 0) FROM messages)))
                  WHERE room_id = ?1 AND user_id = ?2",
             )?;
-            for mark in marks {
-                update.execute(mark)?;
+            for ReadMark { room_id, user_id, last_read_id } in marks {
+                update.execute((room_id, user_id, last_read_id))?;
             }
             Ok(())
         })
