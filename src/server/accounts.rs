@@ -10,27 +10,27 @@ use crate::server::store::Credentials;
 use crate::server::AppState;
 
 /// A session about to be stored: the token goes to the browser, its hash to the database.
-pub struct NewSession {
+pub(crate) struct NewSession {
     token: String,
     pub hash: Vec<u8>,
     pub expires_at: i64,
 }
 
 impl NewSession {
-    pub fn issue(state: &AppState) -> Result<Self, AppError> {
+    pub(crate) fn issue(state: &AppState) -> Result<Self, AppError> {
         let token = identity::new_token().map_err(|error| AppError::internal("new session", &error))?;
         let expires_at = crate::server::store::now_millis() + identity::SESSION_DAYS * 24 * 3600 * 1000;
         Ok(Self { hash: state.secret.token_hash(&token), token, expires_at })
     }
 
     /// The cookie that carries the token; `secure` when the request came over https.
-    pub fn cookie(&self, secure: bool) -> axum::http::HeaderValue {
+    pub(crate) fn cookie(&self, secure: bool) -> axum::http::HeaderValue {
         identity::session_cookie(&self.token, secure)
     }
 }
 
 /// Creates an account with this nickname and a session for it.
-pub async fn join(state: &AppState, nickname: &str) -> Result<(Account, NewSession), AppError> {
+pub(crate) async fn join(state: &AppState, nickname: &str) -> Result<(Account, NewSession), AppError> {
     let nickname = identity::nickname(nickname)?;
     let session = NewSession::issue(state)?;
     let account = state.store.create_user(nickname, session.hash.clone(), session.expires_at).await?;
@@ -41,7 +41,7 @@ pub async fn join(state: &AppState, nickname: &str) -> Result<(Account, NewSessi
 /// Checks a nickname and password and opens a session. Failed attempts slow further tries of that
 /// nickname from that `address`, and cut off an address guessing widely (429 with the wait), without
 /// letting a stranger lock the owner out from elsewhere.
-pub async fn sign_in(
+pub(crate) async fn sign_in(
     state: &AppState,
     nickname: &str,
     password: String,
@@ -74,14 +74,14 @@ pub async fn sign_in(
 }
 
 /// Ends a session and closes the sockets opened with it.
-pub async fn sign_out(state: &AppState, session: Vec<u8>) -> Result<(), AppError> {
+pub(crate) async fn sign_out(state: &AppState, session: Vec<u8>) -> Result<(), AppError> {
     state.store.end_session(session.clone()).await?;
     state.hub.end_session(&session);
     Ok(())
 }
 
 /// Sets (or replaces) an account's password, so its owner can sign in on other devices.
-pub async fn set_password(state: &AppState, account: &Account, password: String) -> Result<(), AppError> {
+pub(crate) async fn set_password(state: &AppState, account: &Account, password: String) -> Result<(), AppError> {
     validate_password(&password)?;
     let hash = tokio::task::spawn_blocking(move || identity::hash_password(&password))
         .await?
@@ -91,7 +91,7 @@ pub async fn set_password(state: &AppState, account: &Account, password: String)
 
 /// Renames an account everywhere (its other tabs and every reader learn it from the hub); returns
 /// the name as it will be shown.
-pub async fn rename(state: &AppState, account: &Account, requested: &str) -> Result<String, AppError> {
+pub(crate) async fn rename(state: &AppState, account: &Account, requested: &str) -> Result<String, AppError> {
     let nickname = identity::nickname(requested)?;
     if nickname.display == account.nickname {
         return Ok(nickname.display);
@@ -103,7 +103,7 @@ pub async fn rename(state: &AppState, account: &Account, requested: &str) -> Res
 }
 
 /// An admin bans a user: their sessions end, their sockets close, and they cannot sign in again.
-pub async fn ban(state: &AppState, admin: &Account, user_id: i64) -> Result<(), AppError> {
+pub(crate) async fn ban(state: &AppState, admin: &Account, user_id: i64) -> Result<(), AppError> {
     if admin.role != Role::Admin {
         return Err(AppError::refused(ErrorCode::Forbidden, "Only admins can ban."));
     }

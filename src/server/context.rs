@@ -9,14 +9,14 @@ use crate::protocol::Account;
 use crate::server::state::AppState;
 
 /// The state inside a server function (provided as context by `router`).
-pub fn app_state() -> Result<AppState, AppError> {
+pub(crate) fn app_state() -> Result<AppState, AppError> {
     leptos::prelude::use_context::<AppState>()
         .ok_or_else(|| AppError::internal("server function", &"AppState missing from context"))
 }
 
 /// The signed-in account and its session hash, from the cookie (or bearer token) of the request a
 /// server function is answering.
-pub async fn current_session(state: &AppState) -> Result<Option<(Account, Vec<u8>)>, AppError> {
+pub(crate) async fn current_session(state: &AppState) -> Result<Option<(Account, Vec<u8>)>, AppError> {
     let Some(parts) = leptos::prelude::use_context::<axum::http::request::Parts>() else { return Ok(None) };
     let Some(token) = crate::server::identity::token_from_headers(&parts.headers) else { return Ok(None) };
     let session = state.secret.token_hash(&token);
@@ -25,7 +25,7 @@ pub async fn current_session(state: &AppState) -> Result<Option<(Account, Vec<u8
 }
 
 /// The state and the signed-in account, if any, for a server function that visitors may call too.
-pub async fn visitor_or_signed_in() -> Result<(AppState, Option<Account>), AppError> {
+pub(crate) async fn visitor_or_signed_in() -> Result<(AppState, Option<Account>), AppError> {
     let state = app_state()?;
     let viewer = current_session(&state).await?.map(|(account, _)| account);
     Ok((state, viewer))
@@ -33,7 +33,7 @@ pub async fn visitor_or_signed_in() -> Result<(AppState, Option<Account>), AppEr
 
 /// The reader's time zone as the page's first script reports it (the `tz` cookie, minutes east of
 /// UTC), so the server draws day separators where the reader's browser will; UTC when unknown.
-pub fn reader_zone_minutes() -> i32 {
+pub(crate) fn reader_zone_minutes() -> i32 {
     const WIDEST: i32 = 14 * 60;
     leptos::prelude::use_context::<axum::http::request::Parts>()
         .and_then(|parts| crate::server::identity::cookie(&parts.headers, crate::text::time_format::ZONE_COOKIE))
@@ -42,36 +42,36 @@ pub fn reader_zone_minutes() -> i32 {
 }
 
 /// The address the current request came from (the proxy's, behind a reverse proxy).
-pub fn client_address() -> Option<std::net::IpAddr> {
+pub(crate) fn client_address() -> Option<std::net::IpAddr> {
     let parts = leptos::prelude::use_context::<axum::http::request::Parts>()?;
     parts.extensions.get::<axum::extract::ConnectInfo<SocketAddr>>().map(|info| info.0.ip())
 }
 
 /// Whether the current request came over https (for the cookie's Secure flag).
-pub fn request_is_https() -> bool {
+pub(crate) fn request_is_https() -> bool {
     leptos::prelude::use_context::<axum::http::request::Parts>()
         .is_some_and(|parts| crate::server::identity::is_https(&parts.headers))
 }
 
 /// Gives the browser the cookie of a session just stored.
-pub fn give_session(session: &crate::server::accounts::NewSession) {
+pub(crate) fn give_session(session: &crate::server::accounts::NewSession) {
     set_cookie(session.cookie(request_is_https()));
 }
 
 /// The state and the signed-in account for a server function that needs one (401 otherwise).
-pub async fn signed_in() -> Result<(AppState, Account), AppError> {
+pub(crate) async fn signed_in() -> Result<(AppState, Account), AppError> {
     let state = app_state()?;
     let (account, _) = current_session(&state).await?.ok_or_else(sign_in_first)?;
     Ok((state, account))
 }
 
-pub fn sign_in_first() -> AppError {
+pub(crate) fn sign_in_first() -> AppError {
     AppError::refused(crate::protocol::ErrorCode::Unauthenticated, "Sign in first.")
 }
 
 /// After a server function succeeds, a plain HTML form post (before the page has hydrated, or
 /// without JavaScript) goes on to `path`; the hydrated page navigates by itself.
-pub fn redirect_forms_to(path: &str) {
+pub(crate) fn redirect_forms_to(path: &str) {
     let is_form = leptos::prelude::use_context::<axum::http::request::Parts>().is_some_and(|parts| {
         parts
             .headers
@@ -85,7 +85,7 @@ pub fn redirect_forms_to(path: &str) {
 }
 
 /// Adds a Set-Cookie header to a server function's response.
-pub fn set_cookie(value: axum::http::HeaderValue) {
+pub(crate) fn set_cookie(value: axum::http::HeaderValue) {
     if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
         response.append_header(axum::http::header::SET_COOKIE, value);
     }
@@ -93,7 +93,7 @@ pub fn set_cookie(value: axum::http::HeaderValue) {
 
 /// Runs a server function body and gives its error the right HTTP status (400 for a refusal,
 /// 500 for a failure) instead of the framework's blanket 500.
-pub async fn respond<T>(body: impl Future<Output = Result<T, AppError>>) -> Result<T, AppError> {
+pub(crate) async fn respond<T>(body: impl Future<Output = Result<T, AppError>>) -> Result<T, AppError> {
     let result = body.await;
     if let Err(error) = &result {
         if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {

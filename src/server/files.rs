@@ -4,7 +4,7 @@
 
 /// A file's type as sniffed from its first bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Sniffed {
+pub(crate) enum Sniffed {
     /// An image the page shows inline: PNG, JPEG, GIF or WebP.
     Image(&'static str),
     /// Anything else that is offered as a download, with the type it is served as.
@@ -14,7 +14,7 @@ pub enum Sniffed {
 }
 
 impl Sniffed {
-    pub fn content_type(self) -> &'static str {
+    pub(crate) fn content_type(self) -> &'static str {
         match self {
             Sniffed::Image(content_type) | Sniffed::Download(content_type) => content_type,
             Sniffed::Refused(_) => "application/octet-stream",
@@ -23,10 +23,10 @@ impl Sniffed {
 }
 
 /// Bytes of a file's start that `sniff` and `image_size` look at.
-pub const HEAD_BYTES: usize = 64 * 1024;
+pub(crate) const HEAD_BYTES: usize = 64 * 1024;
 
 /// The type of a file from its first bytes (up to `HEAD_BYTES`).
-pub fn sniff(head: &[u8]) -> Sniffed {
+pub(crate) fn sniff(head: &[u8]) -> Sniffed {
     if head.starts_with(b"\x89PNG\r\n\x1a\n") {
         return Sniffed::Image("image/png");
     }
@@ -90,7 +90,7 @@ fn is_text(head: &[u8]) -> bool {
 
 /// Width and height from an image's header, so the page can reserve its space; `None` if the header
 /// is not where the format puts it.
-pub fn image_size(content_type: &str, head: &[u8]) -> Option<(u32, u32)> {
+pub(crate) fn image_size(content_type: &str, head: &[u8]) -> Option<(u32, u32)> {
     let be16 = |at: usize| Some(u16::from_be_bytes([*head.get(at)?, *head.get(at + 1)?]) as u32);
     let le16 = |at: usize| Some(u16::from_le_bytes([*head.get(at)?, *head.get(at + 1)?]) as u32);
     let be32 = |at: usize| Some(u32::from_be_bytes(head.get(at..at + 4)?.try_into().ok()?));
@@ -133,7 +133,7 @@ const MAX_NAME_CHARS: usize = 120;
 
 /// The user's file name as metadata: only its last path component, without control, invisible or
 /// path characters, at most 120 characters; "file" when nothing is left.
-pub fn clean_name(raw: &str) -> String {
+pub(crate) fn clean_name(raw: &str) -> String {
     let last = raw.rsplit(['/', '\\']).next().unwrap_or_default();
     let cleaned: String = last
         .chars()
@@ -153,7 +153,7 @@ pub fn clean_name(raw: &str) -> String {
 
 /// `Content-Disposition` for serving a file: inline for images, a download otherwise, with the name
 /// in RFC 5987 form (and an ASCII fallback) so no character of it can break the header.
-pub fn content_disposition(name: &str, inline: bool) -> String {
+pub(crate) fn content_disposition(name: &str, inline: bool) -> String {
     let fallback: String =
         name.chars().map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' { c } else { '_' }).collect();
     let encoded = crate::text::url_encoding::percent_encode(name);

@@ -15,9 +15,9 @@ use unicode_security::confusable_detection::skeleton;
 
 use crate::protocol::{reserved_nickname, validate_nickname, ErrorCode, Rejection, RESERVED_NICKNAMES};
 
-pub const SESSION_COOKIE: &str = "natter_session";
+pub(crate) const SESSION_COOKIE: &str = "natter_session";
 /// A browser session lasts a year from its last use; signing out ends it at once.
-pub const SESSION_DAYS: i64 = 365;
+pub(crate) const SESSION_DAYS: i64 = 365;
 const SECRET_ENV: &str = "NATTER_SECRET";
 const KEY_FILE: &str = "natter.key";
 
@@ -57,13 +57,13 @@ fn nickname_key(display: &str) -> String {
     skeleton(&display.to_lowercase()).collect::<String>().to_lowercase()
 }
 
-pub fn nickname_taken() -> Rejection {
+pub(crate) fn nickname_taken() -> Rejection {
     Rejection::new(ErrorCode::NicknameTaken, "That nickname, or one that looks just like it, is taken.")
 }
 
 /// The server's secret for hashing session tokens.
 #[derive(Clone)]
-pub struct Secret(Vec<u8>);
+pub(crate) struct Secret(Vec<u8>);
 
 #[derive(Debug, thiserror::Error)]
 pub enum SecretError {
@@ -81,7 +81,7 @@ pub enum SecretError {
 
 impl Secret {
     /// From `NATTER_SECRET`, or else from `natter.key` beside the database, created on first start.
-    pub fn load(db: &Path) -> Result<Self, SecretError> {
+    pub(crate) fn load(db: &Path) -> Result<Self, SecretError> {
         if let Ok(secret) = std::env::var(SECRET_ENV) {
             return if secret.len() >= 32 { Ok(Self(secret.into_bytes())) } else { Err(SecretError::TooShort) };
         }
@@ -104,12 +104,12 @@ impl Secret {
     }
 
     #[cfg(test)]
-    pub fn for_tests() -> Self {
+    pub(crate) fn for_tests() -> Self {
         Self(vec![7; 32])
     }
 
     /// What the database stores for a token: HMAC-SHA256 under the secret.
-    pub fn token_hash(&self, token: &str) -> Vec<u8> {
+    pub(crate) fn token_hash(&self, token: &str) -> Vec<u8> {
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.0).expect("HMAC takes keys of any length");
         mac.update(token.as_bytes());
         mac.finalize().into_bytes().to_vec()
@@ -118,28 +118,28 @@ impl Secret {
 
 /// An argon2id hash (PHC string, with its own random salt) of a password. CPU-heavy by design (tens of
 /// milliseconds): call it off the async runtime.
-pub fn hash_password(password: &str) -> Result<String, SecretError> {
+pub(crate) fn hash_password(password: &str) -> Result<String, SecretError> {
     let salt = SaltString::encode_b64(&random_bytes::<16>()?).map_err(SecretError::Hash)?;
     Ok(Argon2::default().hash_password(password.as_bytes(), &salt).map_err(SecretError::Hash)?.to_string())
 }
 
 /// Whether `password` matches a stored hash; a damaged hash matches nothing. Also CPU-heavy.
-pub fn verify_password(password: &str, stored: &str) -> bool {
+pub(crate) fn verify_password(password: &str, stored: &str) -> bool {
     PasswordHash::new(stored).is_ok_and(|hash| Argon2::default().verify_password(password.as_bytes(), &hash).is_ok())
 }
 
 /// A new session or bot token: 256 random bits, hex.
-pub fn new_token() -> Result<String, SecretError> {
+pub(crate) fn new_token() -> Result<String, SecretError> {
     random_hex::<32>()
 }
 
 /// A new uploaded file's id (and file name on disk): 128 random bits, hex.
-pub fn new_file_id() -> Result<String, SecretError> {
+pub(crate) fn new_file_id() -> Result<String, SecretError> {
     random_hex::<16>()
 }
 
 /// A page's script nonce (see `guard::PageNonce`): 128 random bits, hex.
-pub fn new_nonce() -> Result<String, SecretError> {
+pub(crate) fn new_nonce() -> Result<String, SecretError> {
     random_hex::<16>()
 }
 
@@ -178,7 +178,7 @@ fn decode_hex(text: &str) -> Option<Vec<u8>> {
 }
 
 /// The credential a request carries: a bot's bearer token, or a browser's session cookie.
-pub fn token_from_headers(headers: &HeaderMap) -> Option<String> {
+pub(crate) fn token_from_headers(headers: &HeaderMap) -> Option<String> {
     if let Some(bearer) =
         headers.get(AUTHORIZATION).and_then(|value| value.to_str().ok()).and_then(|value| value.strip_prefix("Bearer "))
     {
@@ -188,7 +188,7 @@ pub fn token_from_headers(headers: &HeaderMap) -> Option<String> {
 }
 
 /// The value of the request's cookie called `name`.
-pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(COOKIE)
         .iter()
@@ -201,7 +201,7 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 
 /// The Set-Cookie value for a new session. `Secure` when the site is served over https, so the
 /// cookie never travels in clear.
-pub fn session_cookie(token: &str, secure: bool) -> HeaderValue {
+pub(crate) fn session_cookie(token: &str, secure: bool) -> HeaderValue {
     let max_age = SESSION_DAYS * 24 * 3600;
     let secure = if secure { "; Secure" } else { "" };
     HeaderValue::from_str(&format!(
@@ -210,18 +210,18 @@ pub fn session_cookie(token: &str, secure: bool) -> HeaderValue {
     .expect("hex tokens make valid header values")
 }
 
-pub fn expired_cookie() -> HeaderValue {
+pub(crate) fn expired_cookie() -> HeaderValue {
     HeaderValue::from_static("natter_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0")
 }
 
 /// Whether the request reached us over https, directly or through a proxy that says so.
-pub fn is_https(headers: &HeaderMap) -> bool {
+pub(crate) fn is_https(headers: &HeaderMap) -> bool {
     headers.get("x-forwarded-proto").and_then(|value| value.to_str().ok()).is_some_and(|proto| proto == "https")
 }
 
 /// A browser's websocket must come from our own pages: its Origin must name the host it connects to.
 /// Clients that send no Origin (bots, command-line tools) are not browsers and are allowed.
-pub fn same_origin(headers: &HeaderMap) -> bool {
+pub(crate) fn same_origin(headers: &HeaderMap) -> bool {
     let Some(origin) = headers.get("origin").and_then(|value| value.to_str().ok()) else {
         return true;
     };

@@ -13,14 +13,14 @@ use crate::server::AppState;
 
 /// Which page of a room's history to read: older than the message `before`, newer than `after`, or
 /// (with neither) the newest; up to `limit` messages (50 by default, at most 200).
-pub struct HistoryQuery {
+pub(crate) struct HistoryQuery {
     pub before: Option<i64>,
     pub after: Option<i64>,
     pub limit: Option<u32>,
 }
 
 /// A page of a room's history, oldest first, if `viewer` may read the room.
-pub async fn history(
+pub(crate) async fn history(
     state: &AppState,
     viewer: Option<&Account>,
     room_id: i64,
@@ -46,7 +46,7 @@ pub async fn history(
 
 /// Whom a body mentions, as nickname keys: `@nick`s outside code, so `@ALICE` and look-alikes
 /// count as alice. Parsed here, before the store, so that the writer's transaction only writes.
-pub fn mention_keys(body: &str) -> Vec<String> {
+pub(crate) fn mention_keys(body: &str) -> Vec<String> {
     if !body.contains('@') {
         return Vec::new();
     }
@@ -63,7 +63,7 @@ pub fn mention_keys(body: &str) -> Vec<String> {
 /// Validates and commits a message by `author` in a room; the hub broadcasts it once committed. A
 /// resend with the same `client_msg_id` returns the original. The author must be a member of the
 /// room (checked when committing), except for Natter's own announcements.
-pub async fn post(
+pub(crate) async fn post(
     state: &AppState,
     author: &Account,
     room_id: i64,
@@ -78,7 +78,7 @@ pub async fn post(
 /// Stores a file (already on disk under its id) as a message with an optional caption. A resend
 /// with the same `client_msg_id` returns the original, whose file is not this one: the caller then
 /// removes the new copy.
-pub async fn post_file(
+pub(crate) async fn post_file(
     state: &AppState,
     author: &Account,
     room_id: i64,
@@ -119,7 +119,7 @@ async fn store(
 }
 
 /// Replaces the text of a message: its author's own (while in the room), or any as an admin.
-pub async fn edit(state: &AppState, actor: &Account, id: i64, body: &str) -> Result<(), AppError> {
+pub(crate) async fn edit(state: &AppState, actor: &Account, id: i64, body: &str) -> Result<(), AppError> {
     let body = validate_body(body)?;
     let mentions = mention_keys(&body);
     change(state, actor, id, MessageChange::Edit { body, mentions }).await
@@ -127,7 +127,7 @@ pub async fn edit(state: &AppState, actor: &Account, id: i64, body: &str) -> Res
 
 /// Deletes a message: its author's own, or any as an admin. The row stays as a placeholder; a file
 /// sent as the message is deleted from disk once the deletion is committed.
-pub async fn delete(state: &AppState, actor: &Account, id: i64) -> Result<(), AppError> {
+pub(crate) async fn delete(state: &AppState, actor: &Account, id: i64) -> Result<(), AppError> {
     let file = state.store.message_file(id).await?;
     change(state, actor, id, MessageChange::Delete).await?;
     if let Some(file) = file {
@@ -137,7 +137,7 @@ pub async fn delete(state: &AppState, actor: &Account, id: i64) -> Result<(), Ap
 }
 
 /// Adds (or with `add` false, takes back) the actor's reaction; doing either twice changes nothing.
-pub async fn react(state: &AppState, actor: &Account, id: i64, emoji: &str, add: bool) -> Result<(), AppError> {
+pub(crate) async fn react(state: &AppState, actor: &Account, id: i64, emoji: &str, add: bool) -> Result<(), AppError> {
     let emoji = validate_reaction(emoji)?;
     change(state, actor, id, MessageChange::React(emoji, add)).await
 }

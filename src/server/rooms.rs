@@ -33,7 +33,7 @@ fn member_of(account: &Account) -> Member {
 
 /// The room, if `viewer` may read it: anyone may read a public room (visitors included); private
 /// rooms and direct conversations only their members.
-pub async fn readable(state: &AppState, viewer: Option<&Account>, room_id: i64) -> Result<RoomRecord, AppError> {
+pub(crate) async fn readable(state: &AppState, viewer: Option<&Account>, room_id: i64) -> Result<RoomRecord, AppError> {
     let room = state.store.room_by_id(room_id).await?.ok_or_else(no_such_room)?;
     if room.kind == RoomKind::Public {
         return Ok(room);
@@ -50,13 +50,13 @@ pub async fn readable(state: &AppState, viewer: Option<&Account>, room_id: i64) 
 }
 
 /// A named room (not a direct conversation), by the name in its URL.
-pub async fn by_name(state: &AppState, name: &str) -> Result<RoomRecord, AppError> {
+pub(crate) async fn by_name(state: &AppState, name: &str) -> Result<RoomRecord, AppError> {
     let name = validate_room_name(name).map_err(|_| no_such_room())?;
     state.store.room_by_name(name).await?.ok_or_else(no_such_room)
 }
 
 /// Why a user who is not known to be in `room_id` cannot post there.
-pub async fn why_not_postable(state: &AppState, room_id: i64) -> AppError {
+pub(crate) async fn why_not_postable(state: &AppState, room_id: i64) -> AppError {
     match state.store.room_by_id(room_id).await {
         Ok(None) => no_such_room(),
         Ok(Some(room)) if room.archived => {
@@ -71,7 +71,7 @@ pub async fn why_not_postable(state: &AppState, room_id: i64) -> AppError {
 }
 
 /// Creates a public or private room with `creator` as its first member.
-pub async fn create(state: &AppState, creator: &Account, name: &str, private: bool) -> Result<Room, AppError> {
+pub(crate) async fn create(state: &AppState, creator: &Account, name: &str, private: bool) -> Result<Room, AppError> {
     let name = validate_room_name(name)?;
     let kind = if private { RoomKind::Private } else { RoomKind::Public };
     match state.store.create_room(name.clone(), kind, creator.id).await {
@@ -87,7 +87,7 @@ pub async fn create(state: &AppState, creator: &Account, name: &str, private: bo
 }
 
 /// Joins a public room (private rooms need an invitation).
-pub async fn join(state: &AppState, account: &Account, room_id: i64) -> Result<Room, AppError> {
+pub(crate) async fn join(state: &AppState, account: &Account, room_id: i64) -> Result<Room, AppError> {
     let room = state.store.room_by_id(room_id).await?.ok_or_else(no_such_room)?;
     if room.kind != RoomKind::Public {
         return Err(AppError::refused(ErrorCode::NotAMember, "This room is private: a member must invite you."));
@@ -106,7 +106,12 @@ async fn add(state: &AppState, room_id: i64, user_id: i64) -> Result<bool, AppEr
 }
 
 /// A member of a room adds another user to it.
-pub async fn invite(state: &AppState, inviter: &Account, room_id: i64, nickname: &str) -> Result<Member, AppError> {
+pub(crate) async fn invite(
+    state: &AppState,
+    inviter: &Account,
+    room_id: i64,
+    nickname: &str,
+) -> Result<Member, AppError> {
     let Some(room) = state.store.member_room(room_id, inviter.id).await? else {
         return Err(AppError::refused(ErrorCode::NotAMember, "Only members of a room can invite people to it."));
     };
@@ -134,7 +139,7 @@ pub async fn invite(state: &AppState, inviter: &Account, room_id: i64, nickname:
 }
 
 /// Leaves a room. Everyone stays in general, and direct conversations cannot be left.
-pub async fn leave(state: &AppState, account: &Account, room_id: i64) -> Result<(), AppError> {
+pub(crate) async fn leave(state: &AppState, account: &Account, room_id: i64) -> Result<(), AppError> {
     if room_id == GENERAL_ROOM_ID {
         return Err(AppError::refused(ErrorCode::InvalidRequest, "Everyone stays in general."));
     }
@@ -150,7 +155,7 @@ pub async fn leave(state: &AppState, account: &Account, room_id: i64) -> Result<
 }
 
 /// Archives a room (admins only): its history stays readable by its members; nothing new is posted.
-pub async fn archive(state: &AppState, admin: &Account, room_id: i64) -> Result<(), AppError> {
+pub(crate) async fn archive(state: &AppState, admin: &Account, room_id: i64) -> Result<(), AppError> {
     if admin.role != Role::Admin {
         return Err(AppError::refused(ErrorCode::Forbidden, "Only admins can archive rooms."));
     }
@@ -168,7 +173,7 @@ pub async fn archive(state: &AppState, admin: &Account, room_id: i64) -> Result<
 }
 
 /// The direct conversation between `account` and `peer_id`, started if new (both become members).
-pub async fn open_direct(state: &AppState, account: &Account, peer_id: i64) -> Result<Room, AppError> {
+pub(crate) async fn open_direct(state: &AppState, account: &Account, peer_id: i64) -> Result<Room, AppError> {
     if peer_id == account.id {
         return Err(AppError::refused(ErrorCode::InvalidRequest, "You cannot start a conversation with yourself."));
     }
@@ -180,14 +185,23 @@ pub async fn open_direct(state: &AppState, account: &Account, peer_id: i64) -> R
 }
 
 /// The members of a room who are online now, if `viewer` may read the room.
-pub async fn online_in(state: &AppState, viewer: Option<&Account>, room_id: i64) -> Result<Vec<OnlineUser>, AppError> {
+pub(crate) async fn online_in(
+    state: &AppState,
+    viewer: Option<&Account>,
+    room_id: i64,
+) -> Result<Vec<OnlineUser>, AppError> {
     let room = readable(state, viewer, room_id).await?;
     let members: HashSet<i64> = state.store.members(room.id).await?.iter().map(|member| member.user_id).collect();
     Ok(state.hub.online().into_iter().filter(|user| members.contains(&user.user_id)).collect())
 }
 
 /// Sets when a member gets a browser notification from a room.
-pub async fn set_notify(state: &AppState, member: &Account, room_id: i64, level: NotifyLevel) -> Result<(), AppError> {
+pub(crate) async fn set_notify(
+    state: &AppState,
+    member: &Account,
+    room_id: i64,
+    level: NotifyLevel,
+) -> Result<(), AppError> {
     if state.store.set_notify(room_id, member.id, level).await? {
         Ok(())
     } else {
@@ -198,7 +212,7 @@ pub async fn set_notify(state: &AppState, member: &Account, room_id: i64, level:
 /// Read marks, kept in memory and stored in batches. A busy room makes every reader report often;
 /// collecting the reports turns them into one transaction per flush instead of one fsync each.
 #[derive(Default)]
-pub struct ReadMarks(Mutex<PendingMarks>);
+pub(crate) struct ReadMarks(Mutex<PendingMarks>);
 
 #[derive(Default)]
 struct PendingMarks {
@@ -234,13 +248,13 @@ impl ReadMarks {
 
 /// A member read a room up to `last_read_id`: their tabs hear it now, the database at the next flush
 /// (or before anyone reads unread counts). The caller has checked membership.
-pub fn mark_read(state: &AppState, account: &Account, room_id: i64, last_read_id: i64) {
+pub(crate) fn mark_read(state: &AppState, account: &Account, room_id: i64, last_read_id: i64) {
     let mark = state.read_marks.note(room_id, account.id, last_read_id);
     state.hub.read(account.id, room_id, mark);
 }
 
 /// Stores the read marks collected since the last flush.
-pub async fn flush_read_marks(state: &AppState) {
+pub(crate) async fn flush_read_marks(state: &AppState) {
     let marks = state.read_marks.take();
     if !marks.is_empty() {
         if let Err(error) = state.store.save_read_marks(marks).await {
@@ -252,7 +266,7 @@ pub async fn flush_read_marks(state: &AppState) {
 /// The chat page's data for a named room (general by default) or the direct conversation with
 /// `peer`. The sidebar snapshot (with `last_id`) is read before the history, so a socket resuming
 /// from `last_id` may see a message twice (merged by id) but never misses one.
-pub async fn page(name: Option<String>, peer: Option<i64>, at: Option<i64>) -> Result<RoomPage, AppError> {
+pub(crate) async fn page(name: Option<String>, peer: Option<i64>, at: Option<i64>) -> Result<RoomPage, AppError> {
     let state = crate::server::context::app_state()?;
     let me = crate::server::context::current_session(&state).await?.map(|(account, _)| account);
     let (rooms, last_id, last_change) = match &me {
@@ -375,7 +389,7 @@ async fn around(state: &AppState, room_id: i64, id: i64) -> Result<Window, AppEr
 }
 
 /// Public rooms that are not archived, with their member counts.
-pub async fn directory(state: &AppState) -> Result<Vec<DirectoryRoom>, AppError> {
+pub(crate) async fn directory(state: &AppState) -> Result<Vec<DirectoryRoom>, AppError> {
     let rooms = state.store.public_rooms().await?;
     Ok(rooms.into_iter().map(|(room, members)| DirectoryRoom { id: room.id, name: room.name, members }).collect())
 }

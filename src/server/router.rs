@@ -17,7 +17,7 @@ use crate::app::{shell, App};
 use crate::server::state::AppState;
 use crate::server::store::Store;
 
-pub fn router(state: AppState) -> Router {
+pub(crate) fn router(state: AppState) -> Router {
     let provide_state = {
         let state = state.clone();
         move || {

@@ -12,16 +12,16 @@ use crate::server::AppState;
 use crate::text::time_format::utc_midnight_millis;
 
 /// Longest search, in characters.
-pub const MAX_QUERY_CHARS: usize = 256;
+pub(crate) const MAX_QUERY_CHARS: usize = 256;
 /// Most words and phrases in one search.
-pub const MAX_TERMS: usize = 16;
+pub(crate) const MAX_TERMS: usize = 16;
 const DAY_MILLIS: i64 = 86_400_000;
 
 /// Results per search page.
-pub const SEARCH_PAGE: u32 = 20;
+pub(crate) const SEARCH_PAGE: u32 = 20;
 
 /// One page of a search in the rooms `viewer` can read (visitors: public rooms).
-pub async fn run(
+pub(crate) async fn run(
     state: &AppState,
     viewer: Option<&Account>,
     query: &str,
@@ -173,15 +173,15 @@ fn term(word: &str) -> SearchTerm {
 
 /// FTS5's `snippet()` marks hits with these; they cannot occur in a body (control characters are
 /// refused when a message is stored).
-pub const HIT_START: char = '\u{2}';
-pub const HIT_END: char = '\u{3}';
+pub(crate) const HIT_START: char = '\u{2}';
+pub(crate) const HIT_END: char = '\u{3}';
 
 /// Longest snippet of a filters-only result (its whole body, unmarked), in characters.
 const MAX_PLAIN_SNIPPET: usize = 240;
 
 /// Splits a marked snippet into plain and highlighted parts. An unmarked text (a filters-only
 /// search shows the body) is cut to a snippet's length.
-pub fn snippet_parts(marked: &str) -> Vec<crate::protocol::SnippetPart> {
+pub(crate) fn snippet_parts(marked: &str) -> Vec<crate::protocol::SnippetPart> {
     // Shown as the message reads, not as it was typed: `_export_` is "export". The hit markers are
     // plain characters to the formatter, so they survive in the text.
     let readable = crate::text::format::plain_text(&crate::text::format::parse(marked));

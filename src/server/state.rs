@@ -16,7 +16,7 @@ use crate::server::store::{self, DbError, Store};
 
 /// Everything a request handler, server function or socket may need; cheap to clone.
 #[derive(Clone, FromRef)]
-pub struct AppState {
+pub(crate) struct AppState {
     pub leptos_options: LeptosOptions,
     pub settings: Arc<Settings>,
     pub store: Arc<dyn Store>,
@@ -49,7 +49,7 @@ pub enum StartError {
 
 impl AppState {
     /// Opens the database and wires the store's events (every commit's changes) to the hub.
-    pub async fn open(settings: Settings) -> Result<Self, StartError> {
+    pub(crate) async fn open(settings: Settings) -> Result<Self, StartError> {
         let hub = Arc::new(Hub::new(settings.limits.broadcast_buffer));
         let publisher = Arc::clone(&hub);
         let path = settings.db.clone();

@@ -14,19 +14,19 @@ use crate::server::config::Limits;
 /// Forget keys whose window has passed once the map grows past this, so memory stays bounded.
 const PRUNE_ABOVE: usize = 10_000;
 
-pub struct Throttle {
+pub(crate) struct Throttle {
     max_failures: u32,
     window: Duration,
     failures: Mutex<HashMap<String, (u32, Instant)>>,
 }
 
 impl Throttle {
-    pub fn new(max_failures: u32, window: Duration) -> Self {
+    pub(crate) fn new(max_failures: u32, window: Duration) -> Self {
         Self { max_failures, window, failures: Mutex::new(HashMap::new()) }
     }
 
     /// `Err(wait)` while `key` has used up its failures in the current window.
-    pub fn check(&self, key: &str) -> Result<(), Duration> {
+    pub(crate) fn check(&self, key: &str) -> Result<(), Duration> {
         let failures = self.lock();
         match failures.get(key) {
             Some(&(count, started)) if count >= self.max_failures && started.elapsed() < self.window => {
@@ -36,7 +36,7 @@ impl Throttle {
         }
     }
 
-    pub fn fail(&self, key: &str) {
+    pub(crate) fn fail(&self, key: &str) {
         let mut failures = self.lock();
         if failures.len() > PRUNE_ABOVE {
             let window = self.window;
@@ -49,24 +49,20 @@ impl Throttle {
         entry.0 += 1;
     }
 
-    pub fn clear(&self, key: &str) {
-        self.lock().remove(key);
-    }
-
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (u32, Instant)>> {
         self.failures.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
 /// A token bucket per key: `burst` actions at once, then `per_second` on average.
-pub struct RateLimiter<K> {
+pub(crate) struct RateLimiter<K> {
     per_second: f64,
     burst: f64,
     buckets: Mutex<HashMap<K, (f64, Instant)>>,
 }
 
 impl<K: Hash + Eq + Clone> RateLimiter<K> {
-    pub fn new(per_second: f64, burst: u32) -> Self {
+    pub(crate) fn new(per_second: f64, burst: u32) -> Self {
         Self {
             per_second: per_second.max(f64::MIN_POSITIVE),
             burst: f64::from(burst.max(1)),
@@ -75,7 +71,7 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
     }
 
     /// Takes one token for `key`; `Err(wait)` (until the next token) when there is none.
-    pub fn try_take(&self, key: &K) -> Result<(), Duration> {
+    pub(crate) fn try_take(&self, key: &K) -> Result<(), Duration> {
         let now = Instant::now();
         let mut buckets = self.buckets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if buckets.len() > PRUNE_ABOVE {
@@ -96,14 +92,14 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
 }
 
 /// The limits every message and every other frame passes, from `[limits]` in the settings.
-pub struct FrameLimits {
+pub(crate) struct FrameLimits {
     messages_by_user: RateLimiter<i64>,
     messages_by_address: RateLimiter<IpAddr>,
     frames_by_user: RateLimiter<i64>,
 }
 
 impl FrameLimits {
-    pub fn new(limits: &Limits) -> Self {
+    pub(crate) fn new(limits: &Limits) -> Self {
         Self {
             messages_by_user: RateLimiter::new(f64::from(limits.messages_per_second), limits.message_burst),
             messages_by_address: RateLimiter::new(
@@ -115,13 +111,13 @@ impl FrameLimits {
     }
 
     /// A message by `user_id`, sent from `address`: refused while either has posted too fast.
-    pub fn message(&self, user_id: i64, address: Option<IpAddr>) -> Result<(), Rejection> {
+    pub(crate) fn message(&self, user_id: i64, address: Option<IpAddr>) -> Result<(), Rejection> {
         let by_address = || address.map_or(Ok(()), |address| self.messages_by_address.try_take(&address));
         self.messages_by_user.try_take(&user_id).and_then(|()| by_address()).map_err(too_fast)
     }
 
     /// Any other frame (typing, read, nick) by `user_id`.
-    pub fn frame(&self, user_id: i64) -> Result<(), Rejection> {
+    pub(crate) fn frame(&self, user_id: i64) -> Result<(), Rejection> {
         self.frames_by_user.try_take(&user_id).map_err(too_fast)
     }
 }
@@ -148,7 +144,7 @@ const ADDRESS_WINDOW: Duration = Duration::from_secs(15 * 60);
 /// lockout, which would let anyone who knows a nickname lock its owner out). One address guessing
 /// across many nicknames is also cut off after `PER_ADDRESS` failures. The owner, signing in from
 /// their own address, is never kept waiting by someone else's guesses.
-pub struct SignInThrottle {
+pub(crate) struct SignInThrottle {
     by_pair: Mutex<HashMap<(String, String), Backoff>>,
     by_address: Throttle,
 }
@@ -179,7 +175,7 @@ impl Default for SignInThrottle {
 
 impl SignInThrottle {
     /// `Err(wait)` while a try for `nickname_key` from `address` must wait.
-    pub fn check(&self, nickname_key: &str, address: &str) -> Result<(), Duration> {
+    pub(crate) fn check(&self, nickname_key: &str, address: &str) -> Result<(), Duration> {
         self.check_at(nickname_key, address, Instant::now())
     }
 
@@ -196,7 +192,7 @@ impl SignInThrottle {
     }
 
     /// A wrong password (or an unknown nickname) for `nickname_key` from `address`.
-    pub fn fail(&self, nickname_key: &str, address: &str) {
+    pub(crate) fn fail(&self, nickname_key: &str, address: &str) {
         self.fail_at(nickname_key, address, Instant::now());
     }
 
@@ -216,7 +212,7 @@ impl SignInThrottle {
     }
 
     /// The right password from `address`: its failures for that nickname are forgotten.
-    pub fn succeed(&self, nickname_key: &str, address: &str) {
+    pub(crate) fn succeed(&self, nickname_key: &str, address: &str) {
         self.pairs().remove(&(nickname_key.to_owned(), address.to_owned()));
     }
 
@@ -319,14 +315,5 @@ mod tests {
         }
         throttle.succeed("bob", "10.0.0.9");
         assert!(throttle.check_at("bob", "10.0.0.9", now).is_ok());
-    }
-
-    #[test]
-    fn success_clears_the_count() {
-        let throttle = Throttle::new(2, Duration::from_secs(60));
-        throttle.fail("alice");
-        throttle.clear("alice");
-        throttle.fail("alice");
-        assert!(throttle.check("alice").is_ok());
     }
 }

@@ -19,20 +19,20 @@ use leptos::config::LeptosOptions;
 use tower_http::services::ServeDir;
 
 /// Where cargo-leptos puts the browser bundle, under the site root.
-pub const PKG_PREFIX: &str = "/pkg/";
+pub(crate) const PKG_PREFIX: &str = "/pkg/";
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 /// Pages carry the visitor's own data and change all the time: never from a cache without asking.
 const PAGE: &str = "no-cache, private";
 
 /// The site root's files, served precompressed when the browser accepts it; anything missing goes to
 /// `not_found` (the app's 404 page).
-pub fn site<F>(options: &LeptosOptions, not_found: F) -> ServeDir<F> {
+pub(crate) fn site<F>(options: &LeptosOptions, not_found: F) -> ServeDir<F> {
     ServeDir::new(options.site_root.as_ref()).precompressed_br().precompressed_gzip().fallback(not_found)
 }
 
 /// Middleware: `/pkg` files are cached for good (their names change with their content); HTML pages
 /// are revalidated every time. Other responses keep whatever their handler chose.
-pub async fn cache_policy(request: Request, next: Next) -> Response {
+pub(crate) async fn cache_policy(request: Request, next: Next) -> Response {
     let bundle = request.uri().path().starts_with(PKG_PREFIX);
     let mut response = next.run(request).await;
     let found = response.status().is_success() || response.status() == StatusCode::NOT_MODIFIED;
@@ -52,7 +52,7 @@ fn is_html(content_type: Option<&HeaderValue>) -> bool {
 /// The bundle's file names for this build: content-hashed when cargo-leptos recorded hashes beside
 /// the server binary, plain otherwise (a debug build without `hash-files`, or the test binaries).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Bundle {
+pub(crate) struct Bundle {
     /// Whether Leptos should read the hashed names (its `hash_files` option).
     pub hashed: bool,
     /// The stylesheet's URL.
@@ -61,7 +61,7 @@ pub struct Bundle {
 
 impl Bundle {
     /// Reads `hash.txt` beside the running binary, if there is one.
-    pub fn of_this_build(output_name: &str) -> Self {
+    pub(crate) fn of_this_build(output_name: &str) -> Self {
         let hashes = hash_file().and_then(|path| std::fs::read_to_string(path).ok());
         Self::from_hashes(output_name, hashes.as_deref())
     }

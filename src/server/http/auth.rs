@@ -11,7 +11,7 @@ use crate::protocol::{Account, ErrorCode};
 use crate::server::{identity, AppState};
 
 /// The signed-in account and the hash of the session (or token) it came with.
-pub struct Authenticated {
+pub(crate) struct Authenticated {
     pub account: Account,
     pub session: Vec<u8>,
 }
@@ -26,7 +26,7 @@ impl FromRequestParts<AppState> for Authenticated {
 
 /// 403 for a foreign Origin (a cookie alone must not let another site act as the user), 401 for a
 /// missing, unknown, expired or banned credential.
-pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Authenticated, AppError> {
+pub(crate) async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Authenticated, AppError> {
     if !identity::same_origin(headers) {
         return Err(AppError::refused(ErrorCode::Forbidden, "requests from other sites are refused"));
     }

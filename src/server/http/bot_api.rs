@@ -18,7 +18,7 @@ use crate::server::AppState;
 use crate::server::{messages, rooms};
 
 #[derive(Deserialize)]
-pub struct PostMessage {
+pub(crate) struct PostMessage {
     /// The room to post in; general when absent.
     room_id: Option<i64>,
     client_msg_id: String,
@@ -26,7 +26,7 @@ pub struct PostMessage {
 }
 
 #[derive(Deserialize)]
-pub struct Announcement {
+pub(crate) struct Announcement {
     text: String,
     /// Lets a script retry safely; generated when absent.
     client_msg_id: Option<String>,
@@ -38,7 +38,7 @@ pub struct Announcement {
 
 /// Who is sending a message over HTTP (a bot's post, an upload), within their message rate: the
 /// same limits as a socket's `send`.
-pub async fn sender(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> Result<Account, AppError> {
+pub(crate) async fn sender(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> Result<Account, AppError> {
     let Authenticated { account, .. } = authenticate(state, headers).await?;
     state.frame_limits.message(account.id, Some(peer.ip()))?;
     Ok(account)
@@ -50,7 +50,7 @@ fn ack(stored: &ChatMessage) -> Response {
 }
 
 /// `POST /api/bot/messages`: like a socket's `send`; answers with the ack.
-pub async fn post_message(
+pub(crate) async fn post_message(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
@@ -63,7 +63,7 @@ pub async fn post_message(
 }
 
 /// `POST /api/announce`: an admin posts an announcement, authored by the built-in Natter account.
-pub async fn announce(
+pub(crate) async fn announce(
     State(state): State<AppState>,
     Authenticated { account, .. }: Authenticated,
     Json(post): Json<Announcement>,

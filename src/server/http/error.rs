@@ -19,21 +19,21 @@ use crate::server::store::{ChangeRefused, DbError};
 
 impl AppError {
     /// A refusal: nothing changed, and the message tells the user why.
-    pub fn refused(code: ErrorCode, message: impl Into<String>) -> Self {
+    pub(crate) fn refused(code: ErrorCode, message: impl Into<String>) -> Self {
         Rejection::new(code, message).into()
     }
 
     /// Logs an internal failure (with the caller's file and line) and returns the error the client
     /// may see.
     #[track_caller]
-    pub fn internal(context: &str, error: &dyn Display) -> Self {
+    pub(crate) fn internal(context: &str, error: &dyn Display) -> Self {
         let log_id = new_log_id();
         let at = Location::caller();
         tracing::error!(%log_id, context, %error, %at, "internal error");
         Self::Internal { log_id }
     }
 
-    pub fn status(&self) -> StatusCode {
+    pub(crate) fn status(&self) -> StatusCode {
         match self {
             Self::Invalid { code: ErrorCode::Unauthenticated | ErrorCode::SignInFailed, .. } => {
                 StatusCode::UNAUTHORIZED
@@ -90,7 +90,7 @@ impl From<tokio::task::JoinError> for AppError {
 }
 
 /// Why the store refused a change to a message, in words; `what` names the change ("edit").
-pub fn change_refused(why: ChangeRefused, what: &str) -> Rejection {
+pub(crate) fn change_refused(why: ChangeRefused, what: &str) -> Rejection {
     match why {
         ChangeRefused::NoSuchMessage => {
             Rejection::new(ErrorCode::NoSuchMessage, "There is no such message (or it was deleted).")
@@ -114,7 +114,7 @@ pub fn change_refused(why: ChangeRefused, what: &str) -> Rejection {
 
 /// The same JSON shape for refusals decided from the request line and headers alone, before any
 /// service runs: cross-site requests, missing credentials, the websocket handshake, connection caps.
-pub fn status_refusal(status: StatusCode, message: &str) -> Response {
+pub(crate) fn status_refusal(status: StatusCode, message: &str) -> Response {
     let code = match status {
         StatusCode::FORBIDDEN => ErrorCode::Forbidden,
         StatusCode::UNAUTHORIZED => ErrorCode::Unauthenticated,

@@ -25,7 +25,7 @@ use crate::text::time_format::iso_utc;
 const EXPORT_PAGE: u32 = 500;
 
 #[derive(Deserialize)]
-pub struct ExportQuery {
+pub(crate) struct ExportQuery {
     room_id: i64,
     format: String,
 }
@@ -36,7 +36,7 @@ enum Format {
     Html,
 }
 
-pub async fn export_room(
+pub(crate) async fn export_room(
     State(state): State<AppState>,
     Query(query): Query<ExportQuery>,
     Authenticated { account, .. }: Authenticated,

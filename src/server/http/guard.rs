@@ -9,7 +9,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 
 /// The largest request body accepted (413 beyond): a maximal message is about 24 KB of JSON.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
+pub(crate) const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// For responses that are not our pages (JSON, files): nothing may run or be framed.
 const DEFAULT_POLICY: &str = "default-src 'none'; frame-ancestors 'none'";
@@ -17,7 +17,7 @@ const DEFAULT_POLICY: &str = "default-src 'none'; frame-ancestors 'none'";
 /// The policy for our pages: scripts only from this site or carrying this response's nonce (the
 /// hydration script and the serialised data), WebAssembly compiled only from our own module, no
 /// plugins, no framing, and forms and sockets only to this site.
-pub fn page_policy(nonce: &str) -> String {
+pub(crate) fn page_policy(nonce: &str) -> String {
     format!(
         "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; \
          img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
@@ -29,7 +29,7 @@ pub fn page_policy(nonce: &str) -> String {
 /// Leptos as its `Nonce` (see `server::router`). The policy header and the nonce attributes in the
 /// HTML come from this one value, so the header never depends on how the render went.
 #[derive(Clone, Debug)]
-pub struct PageNonce(pub std::sync::Arc<str>);
+pub(crate) struct PageNonce(pub std::sync::Arc<str>);
 
 impl PageNonce {
     /// 128 random bits, hex (CSP accepts it as a base64 value). Without randomness the page gets the
@@ -42,7 +42,7 @@ impl PageNonce {
 /// Middleware: the security headers of every response. HTML gets the page policy with the nonce
 /// made here, unless its handler chose a policy of its own (an export, an uploaded file); everything
 /// else gets the default policy.
-pub async fn security_headers(mut request: Request, next: Next) -> Response {
+pub(crate) async fn security_headers(mut request: Request, next: Next) -> Response {
     let nonce = PageNonce::new();
     request.extensions_mut().insert(nonce.clone());
     let mut response = next.run(request).await;
@@ -63,7 +63,7 @@ pub async fn security_headers(mut request: Request, next: Next) -> Response {
 }
 
 /// Middleware: refuses a state-changing request that a browser sent from another site (403).
-pub async fn same_site_only(request: Request, next: Next) -> Response {
+pub(crate) async fn same_site_only(request: Request, next: Next) -> Response {
     let safe = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if !safe && !is_same_site(request.headers()) {
         return crate::server::http::error::status_refusal(

@@ -32,10 +32,10 @@ const LINGER_BYTES: u64 = 8 << 20;
 const LINGER_TIME: Duration = Duration::from_secs(2);
 
 /// A server-side websocket over an upgraded HTTP/1.1 connection that lingers when dropped.
-pub type Socket = WebSocketStream<Lingering<TokioIo<hyper::upgrade::Upgraded>>>;
+pub(crate) type Socket = WebSocketStream<Lingering<TokioIo<hyper::upgrade::Upgraded>>>;
 
 /// The `/ws` request, checked: a GET asking to upgrade to websocket version 13 with a key.
-pub struct Upgrade {
+pub(crate) struct Upgrade {
     key: HeaderValue,
     on_upgrade: hyper::upgrade::OnUpgrade,
 }
@@ -70,7 +70,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Upgrade {
 
 impl Upgrade {
     /// Answers 101 and runs `serve` with the socket once the client has switched protocols.
-    pub fn on_upgrade<F, Fut>(self, config: WebSocketConfig, serve: F) -> Response
+    pub(crate) fn on_upgrade<F, Fut>(self, config: WebSocketConfig, serve: F) -> Response
     where
         F: FnOnce(Socket) -> Fut + Send + 'static,
         Fut: std::future::Future<Output = ()> + Send + 'static,
@@ -110,7 +110,7 @@ fn header_has_token(headers: &HeaderMap, name: axum::http::HeaderName, token: &s
 /// The connection under a websocket. Reads and writes pass straight through; when the websocket is
 /// dropped, the connection is handed to a task that shuts down our side and drains the peer's
 /// (see the module's documentation) instead of being closed with unread bytes.
-pub struct Lingering<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> {
+pub(crate) struct Lingering<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> {
     inner: Option<T>,
 }
 

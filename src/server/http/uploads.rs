@@ -25,12 +25,12 @@ use crate::server::http::auth::Authenticated;
 use crate::server::AppState;
 
 /// Where uploaded files live: `files/` beside the database.
-pub fn files_dir(settings: &Settings) -> PathBuf {
+pub(crate) fn files_dir(settings: &Settings) -> PathBuf {
     settings.db.parent().unwrap_or_else(|| Path::new(".")).join("files")
 }
 
 /// Deletes a file's bytes (after its message was deleted). A file already gone is fine.
-pub async fn remove(settings: &Settings, id: &str) {
+pub(crate) async fn remove(settings: &Settings, id: &str) {
     if !is_file_id(id) {
         return;
     }
@@ -47,7 +47,7 @@ fn is_file_id(id: &str) -> bool {
 }
 
 #[derive(Deserialize)]
-pub struct UploadQuery {
+pub(crate) struct UploadQuery {
     room_id: Option<i64>,
     client_msg_id: String,
     /// The user's file name: kept as metadata only.
@@ -57,7 +57,7 @@ pub struct UploadQuery {
 
 /// `POST /api/upload?room_id=R&client_msg_id=C&name=N[&caption=T]` with the file as the body.
 /// Answers like a message's ack, with the stored file.
-pub async fn upload(
+pub(crate) async fn upload(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
@@ -181,7 +181,7 @@ async fn write_checked(path: &Path, body: Body, max: u64) -> Result<Checked, App
 /// `GET /files/{id}`: the file, to members of its room only (anyone else gets 404, as if it did not
 /// exist). Served with the sniffed type, `nosniff`, a sandboxing policy, and as a download unless it
 /// is an image.
-pub async fn serve(
+pub(crate) async fn serve(
     State(state): State<AppState>,
     axum::extract::Path(id): axum::extract::Path<String>,
     Authenticated { account, .. }: Authenticated,

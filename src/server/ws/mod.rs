@@ -37,7 +37,7 @@ const CATCH_UP_PAGE: u32 = 200;
 const MAX_BURST: usize = 64;
 
 /// Axum handler for `GET /ws`: only for signed-in users and bots, and only from our own pages.
-pub async fn upgrade(
+pub(crate) async fn upgrade(
     socket: crate::server::http::socket::Upgrade,
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -76,7 +76,7 @@ pub async fn upgrade(
 
 /// Serves one signed-in connection until the client leaves, the transport fails, its session ends
 /// (sign-out or ban: `session_ended`) or the server shuts down.
-pub async fn serve<S, R>(
+pub(crate) async fn serve<S, R>(
     state: AppState,
     account: Account,
     address: Option<IpAddr>,

@@ -68,7 +68,7 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path`, applies migrations and starts the writer.
-    pub fn open(path: &Path, events: EventSink) -> Result<Self, DbError> {
+    pub(crate) fn open(path: &Path, events: EventSink) -> Result<Self, DbError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| DbError::CreateDir { path: dir.to_owned(), source })?;
         }
