@@ -89,7 +89,7 @@ pub(crate) async fn serve<S, R>(
 {
     let write_deadline = Duration::from_secs(state.settings.limits.ping_interval_secs) * 2;
     let write_linger = Duration::from_millis(state.settings.limits.write_linger_ms);
-    let mut connection = Connection {
+    let mut connection = SocketSession {
         sink,
         state,
         account,
@@ -114,7 +114,10 @@ pub(crate) async fn serve<S, R>(
 /// The connection is over; whatever ended it has been handled.
 struct Gone;
 
-struct Connection<S> {
+/// One client's socket as the server serves it: who it is, what it takes, how far it has been sent.
+/// (Not a database connection, nor the page's connection status: those are `rusqlite::Connection`
+/// and `state::SocketState`.)
+struct SocketSession<S> {
     sink: S,
     state: AppState,
     /// Who speaks on this connection: from the session, never from a frame.
@@ -152,7 +155,7 @@ async fn within<T, E>(deadline: Duration, write: impl std::future::Future<Output
     }
 }
 
-impl<S: Sink<Message> + Unpin> Connection<S> {
+impl<S: Sink<Message> + Unpin> SocketSession<S> {
     /// Waits for `hello`, then subscribes, greets and catches the client up.
     async fn start<R>(&mut self, stream: &mut R) -> Result<broadcast::Receiver<Batch>, Gone>
     where
