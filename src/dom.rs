@@ -90,6 +90,11 @@ pub fn copy_text(text: &str) {
     imp::copy_text(text);
 }
 
+/// Runs `then` once, after `delay`. The server renders a page and never waits: there it never runs.
+pub fn after(delay: std::time::Duration, then: impl FnOnce() + 'static) {
+    imp::after(delay, then);
+}
+
 /// Where keyboard focus was when a dialog opened, to give it back when the dialog closes.
 pub struct FocusReturn(imp::Focused);
 
@@ -106,6 +111,10 @@ impl FocusReturn {
 #[cfg(feature = "hydrate")]
 mod imp {
     use wasm_bindgen::JsCast;
+
+    pub fn after(delay: std::time::Duration, then: impl FnOnce() + 'static) {
+        leptos::prelude::set_timeout(then, delay);
+    }
 
     fn element(id: &str) -> Option<web_sys::Element> {
         web_sys::window()?.document()?.get_element_by_id(id)
@@ -302,6 +311,8 @@ mod imp {
 
 #[cfg(not(feature = "hydrate"))]
 mod imp {
+    pub fn after(_delay: std::time::Duration, _then: impl FnOnce() + 'static) {}
+
     pub fn field_value(_id: &str) -> Option<String> {
         None
     }

@@ -1,9 +1,10 @@
 //! The chat's reactive state, shared by every component through context. Components read signals and
-//! call the methods here; the browser's socket task (`client`, hydrate only) turns commands into
-//! frames and frames into signal updates. On the server the command queue is absent and the state
+//! call the methods here; `reducer` applies server frames and turns commands into frames, and the
+//! browser's socket task (`client`, hydrate only) carries them. On the server the command queue is absent and the state
 //! only renders the first paint.
 
 pub mod outbox;
+pub mod reducer;
 pub mod timeline;
 pub mod typing;
 
@@ -443,13 +444,10 @@ impl ChatState {
         } else {
             self.read_scheduled.set_value(true);
             let chat = *self;
-            set_timeout(
-                move || {
-                    chat.read_scheduled.set_value(false);
-                    chat.mark_read();
-                },
-                std::time::Duration::from_millis(wait as u64 + 1),
-            );
+            crate::dom::after(std::time::Duration::from_millis(wait as u64 + 1), move || {
+                chat.read_scheduled.set_value(false);
+                chat.mark_read();
+            });
         }
     }
 
