@@ -2,6 +2,8 @@
 
 use wasm_bindgen::JsCast;
 
+use crate::state::ChatState;
+
 pub fn after(delay: std::time::Duration, then: impl FnOnce() + 'static) {
     leptos::prelude::set_timeout(then, delay);
 }
@@ -193,4 +195,113 @@ pub fn refocus(focused: &Focused) {
     if let Some(element) = focused {
         let _ = element.focus();
     }
+}
+
+pub fn go_to(path: &str) {
+    if let Some(window) = web_sys::window() {
+        let _ = window.location().assign(path);
+    }
+}
+
+pub fn reload() {
+    if let Some(window) = web_sys::window() {
+        let _ = window.location().reload();
+    }
+}
+
+pub fn scroll_to_center(selector: &str) {
+    let Some(document) = web_sys::window().and_then(|window| window.document()) else { return };
+    if let Ok(Some(element)) = document.query_selector(selector) {
+        let options = web_sys::ScrollIntoViewOptions::new();
+        options.set_block(web_sys::ScrollLogicalPosition::Center);
+        element.scroll_into_view_with_scroll_into_view_options(&options);
+    }
+}
+
+pub fn watch_hidden(changed: impl Fn(bool) + 'static) -> bool {
+    let Some(document) = web_sys::window().and_then(|window| window.document()) else { return false };
+    let watched = document.clone();
+    let on_change = wasm_bindgen::closure::Closure::<dyn Fn()>::new(move || changed(watched.hidden()));
+    let _ = document.add_event_listener_with_callback("visibilitychange", on_change.as_ref().unchecked_ref());
+    // The page lives as long as the listener: keep the closure alive.
+    on_change.forget();
+    document.hidden()
+}
+
+fn local_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok()?
+}
+
+pub fn stored(key: &str) -> Option<String> {
+    local_storage()?.get_item(key).ok()?
+}
+
+pub fn store(key: &str, value: &str) {
+    if let Some(storage) = local_storage() {
+        let _ = storage.set_item(key, value);
+    }
+}
+
+/// `crypto.getRandomValues` works on plain-http LAN addresses too, where `crypto.randomUUID` does
+/// not exist.
+pub fn random_id() -> String {
+    let mut bytes = [0u8; 16];
+    if let Some(crypto) = web_sys::window().and_then(|window| window.crypto().ok()) {
+        let _ = crypto.get_random_values_with_u8_array(&mut bytes);
+    }
+    if bytes == [0; 16] {
+        let fallback = (js_sys::Math::random() * 2f64.powi(52)) as u64 ^ js_sys::Date::now() as u64;
+        bytes[..8].copy_from_slice(&fallback.to_le_bytes());
+    }
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+pub fn now_millis() -> f64 {
+    js_sys::Date::now()
+}
+
+pub fn wall_clock_millis() -> i64 {
+    js_sys::Date::now() as i64
+}
+
+pub fn local_zone_minutes() -> i32 {
+    -(js_sys::Date::new_0().get_timezone_offset() as i32)
+}
+
+/// The same `toLocaleTimeString` call as the page's inline script (`time_format::LOCALIZE_TIMES`),
+/// so hydration finds the text that script wrote.
+pub fn local_clock(millis: i64) -> (String, String) {
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(millis as f64));
+    let options = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&options, &"hour".into(), &"2-digit".into());
+    let _ = js_sys::Reflect::set(&options, &"minute".into(), &"2-digit".into());
+    let clock = date.to_locale_time_string_with_options("default", &options);
+    (clock.into(), date.to_locale_string("default", &wasm_bindgen::JsValue::UNDEFINED).into())
+}
+
+pub fn start_socket(chat: ChatState) {
+    crate::client::start(chat);
+}
+
+pub fn request_notifications(chat: ChatState) {
+    crate::client::request_notifications(chat);
+}
+
+pub fn send_picked_files(chat: ChatState, ev: &web_sys::Event) {
+    if let Some(input) = ev.target().and_then(|target| target.dyn_into::<web_sys::HtmlInputElement>().ok()) {
+        crate::client::send_files(chat, crate::client::files_of(input.files()));
+        input.set_value("");
+    }
+}
+
+pub fn send_pasted_files(chat: ChatState, ev: &web_sys::ClipboardEvent) {
+    let files = crate::client::files_of(ev.clipboard_data().and_then(|data| data.files()));
+    if !files.is_empty() {
+        ev.prevent_default();
+        crate::client::send_files(chat, files);
+    }
+}
+
+pub fn send_dropped_files(chat: ChatState, ev: &web_sys::DragEvent) {
+    crate::client::send_files(chat, crate::client::files_of(ev.data_transfer().and_then(|data| data.files())));
 }

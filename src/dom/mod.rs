@@ -95,6 +95,95 @@ pub fn after(delay: std::time::Duration, then: impl FnOnce() + 'static) {
     imp::after(delay, then);
 }
 
+/// Loads another page of the app (another room): a full load, so the new page starts its own
+/// socket from the server-rendered state.
+pub fn go_to(path: &str) {
+    imp::go_to(path);
+}
+
+/// Loads this page afresh: the simplest way to drop everything a signed-in page held.
+pub fn reload() {
+    imp::reload();
+}
+
+/// Scrolls the first element matching a CSS selector into the middle of the view.
+pub fn scroll_to_center(selector: &str) {
+    imp::scroll_to_center(selector);
+}
+
+/// Whether the tab is hidden now; calls `changed` whenever that flips. The server's page is never
+/// hidden.
+pub fn watch_hidden(changed: impl Fn(bool) + 'static) -> bool {
+    imp::watch_hidden(changed)
+}
+
+/// The text this browser keeps under `key` (`localStorage`), if any. The server keeps nothing.
+pub fn stored(key: &str) -> Option<String> {
+    imp::stored(key)
+}
+
+/// Keeps `value` under `key` in this browser (`localStorage`), for every tab of this site.
+pub fn store(key: &str, value: &str) {
+    imp::store(key, value);
+}
+
+/// 128 random bits as 32 hex digits (a message's `client_msg_id`). Messages are only written in
+/// the browser; the server build never makes one and answers an empty string.
+pub fn random_id() -> String {
+    imp::random_id()
+}
+
+/// Milliseconds on the browser's clock, for timing typing signals and read marks. Event handlers
+/// never run on the server; there a constant keeps the shared code compiling.
+pub fn now_millis() -> f64 {
+    imp::now_millis()
+}
+
+/// Milliseconds since the epoch on this machine's clock (the browser's, in the browser).
+pub fn wall_clock_millis() -> i64 {
+    imp::wall_clock_millis()
+}
+
+/// The browser's time zone now, minutes east of UTC; UTC outside a browser.
+pub fn local_zone_minutes() -> i32 {
+    imp::local_zone_minutes()
+}
+
+/// A time as the reader's clock shows it (`23:05`) and in full for a tooltip. Without a browser
+/// there is no local zone: UTC stands in, as in the page's first paint.
+pub fn local_clock(millis: i64) -> (String, String) {
+    imp::local_clock(millis)
+}
+
+// The browser's transport, for components: in the browser build these hand over to `client`
+// (which exists only there); in the server build they do nothing.
+
+/// Starts the page's socket task (once the page has an account).
+pub fn start_socket(chat: crate::state::ChatState) {
+    imp::start_socket(chat);
+}
+
+/// Asks the browser for permission to show notifications (call from a click).
+pub fn request_notifications(chat: crate::state::ChatState) {
+    imp::request_notifications(chat);
+}
+
+/// Sends the files just picked in a file input to this page's room, then empties the input so
+/// picking the same file again is a change too.
+pub fn send_picked_files(chat: crate::state::ChatState, ev: &leptos::ev::Event) {
+    imp::send_picked_files(chat, ev);
+}
+
+/// Sends files pasted into the page (a screenshot, say) as files; a paste of text stays a paste.
+pub fn send_pasted_files(chat: crate::state::ChatState, ev: &leptos::ev::ClipboardEvent) {
+    imp::send_pasted_files(chat, ev);
+}
+
+/// Sends files dropped on the page to this page's room.
+pub fn send_dropped_files(chat: crate::state::ChatState, ev: &leptos::ev::DragEvent) {
+    imp::send_dropped_files(chat, ev);
+}
+
 /// Where keyboard focus was when a dialog opened, to give it back when the dialog closes.
 pub struct FocusReturn(imp::Focused);
 

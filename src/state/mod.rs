@@ -436,7 +436,7 @@ impl ChatState {
         if newest <= reported || !self.is_connected() || self.read_scheduled.get_value() {
             return;
         }
-        let now = crate::text::time_format::now_millis();
+        let now = crate::dom::now_millis();
         let wait = at + READ_EVERY_MS - now;
         if wait <= 0.0 {
             self.reported_read.set_value((newest, now));
@@ -644,17 +644,6 @@ impl ChatState {
             }
         });
     }
-}
-
-/// Loads another page of the app (another room): a full load, so the new page starts its own
-/// socket from the server-rendered state.
-pub fn go_to(path: &str) {
-    #[cfg(feature = "hydrate")]
-    if let Some(window) = web_sys::window() {
-        let _ = window.location().assign(path);
-    }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = path;
 }
 
 /// Adds or updates someone in an online list kept sorted by nickname.

@@ -159,11 +159,11 @@ pub fn Composer() -> impl IntoView {
                 bind:value=body
                 on:keydown=on_keydown
                 on:input=move |_| {
-                    chat.typed(crate::text::time_format::now_millis());
+                    chat.typed(crate::dom::now_millis());
                     look_for_mention();
                 }
                 on:blur=move |_| mention.set(None)
-                on:paste=move |ev: leptos::ev::ClipboardEvent| paste_files(chat, ev)
+                on:paste=move |ev: leptos::ev::ClipboardEvent| crate::dom::send_pasted_files(chat, &ev)
             ></textarea>
             <button type="button" class="send primary" disabled=move || !can_send() || sending.get() on:click=move |_| send()>
                 "Send"
@@ -203,18 +203,4 @@ pub fn Composer() -> impl IntoView {
             {counter}
         </p>
     }
-}
-
-/// Files pasted into the message box (a screenshot, say) are sent as files; text pastes as usual.
-fn paste_files(chat: ChatState, ev: leptos::ev::ClipboardEvent) {
-    #[cfg(feature = "hydrate")]
-    {
-        let files = crate::client::files_of(ev.clipboard_data().and_then(|data| data.files()));
-        if !files.is_empty() {
-            ev.prevent_default();
-            crate::client::send_files(chat, files);
-        }
-    }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = (chat, ev);
 }

@@ -6,7 +6,8 @@ use leptos::prelude::*;
 
 use crate::api::start_direct;
 use crate::components::common::avatar::Avatar;
-use crate::state::{go_to, ChatState};
+use crate::dom::go_to;
+use crate::state::ChatState;
 
 #[component]
 pub fn OnlineList() -> impl IntoView {

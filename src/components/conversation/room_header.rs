@@ -9,9 +9,10 @@ use crate::components::common::confirm::Confirm;
 use crate::components::common::connection_status::ConnectionStatus;
 use crate::components::common::menu::Menu;
 use crate::components::common::panels::{DrawerButton, MembersButton};
+use crate::dom::go_to;
 use crate::error::AppError;
 use crate::protocol::{NotifyLevel, Role, Room, RoomKind, GENERAL_ROOM_ID};
-use crate::state::{go_to, ChatState};
+use crate::state::ChatState;
 
 #[component]
 pub fn RoomHeader() -> impl IntoView {

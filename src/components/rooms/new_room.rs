@@ -4,8 +4,8 @@
 use leptos::prelude::*;
 
 use crate::api::create_room;
+use crate::dom::go_to;
 use crate::protocol::{validate_room_name, MAX_ROOM_NAME_CHARS};
-use crate::state::go_to;
 
 #[component]
 pub fn NewRoomForm() -> impl IntoView {

@@ -235,26 +235,76 @@ fn a_message_in_another_room_counts_as_unread_there_and_as_a_mention_if_it_names
     assert_eq!((random.unread, random.mentions, random.last_read_id), (0, 0, 4), "read in another tab");
 }
 
-#[test]
-fn my_message_goes_once_per_connection_and_its_ack_stores_it() {
-    let mut page = page();
-    assert!(page.chat.submit("hello"));
-    let Some(Command::Send { room_id, client_msg_id, body }) = page.commands().pop() else { panic!("no send") };
-    let send = Command::Send { room_id, client_msg_id: client_msg_id.clone(), body };
-    assert_eq!(page.chat.carry_out(&mut page.link, send.clone()), [], "before the welcome the outbox pass sends it");
+/// Writes a message on the page and returns the command the page gave the socket task.
+fn write(page: &mut Page, body: &str) -> Command {
+    assert!(page.chat.submit(body));
+    let sends: Vec<_> = page.commands().into_iter().filter(|c| matches!(c, Command::Send { .. })).collect();
+    sends.into_iter().next_back().expect("the page asked to send it")
+}
 
-    page.connect();
-    let frames = page.chat.carry_out(&mut page.link, send.clone());
-    assert_eq!(
-        frames,
-        [ClientFrame::Send { room_id: GENERAL, client_msg_id: client_msg_id.clone(), body: "hello".into() }]
-    );
-    assert_eq!(page.chat.carry_out(&mut page.link, send), [], "once per connection");
+fn sent(command: &Command) -> ClientFrame {
+    let Command::Send { room_id, client_msg_id, body } = command.clone() else { panic!("not a send") };
+    ClientFrame::Send { room_id, client_msg_id, body }
+}
+
+fn hello() -> ClientFrame {
+    ClientFrame::Hello { since: Some(1), changes_since: Some(0) }
+}
+
+#[test]
+fn a_message_written_offline_goes_behind_the_next_hello_once_and_its_ack_stores_it() {
+    let mut page = page();
+    let send = write(&mut page, "hello");
+    assert_eq!(page.chat.carry_out(&mut page.link, send.clone()), [], "no connection yet: the outbox keeps it");
     assert!(page.chat.timeline.with_untracked(|timeline| timeline.lines().last().unwrap().is_pending()));
 
+    assert_eq!(page.connect(), [hello(), sent(&send)], "behind the hello, and not again after the welcome");
+    assert_eq!(page.chat.carry_out(&mut page.link, send.clone()), [], "once per connection");
+
+    let Command::Send { client_msg_id, .. } = send else { unreachable!() };
     page.apply(ServerFrame::Ack { client_msg_id, id: 7, sent_at: 7_000 });
     assert_eq!(page.line(7).status, LineStatus::Stored);
     assert_eq!(page.ids(), [1, 7], "the pending line became the stored one, not a second line");
+    assert_eq!(page.connect(), [ClientFrame::Hello { since: Some(7), changes_since: Some(0) }], "acked: not resent");
+}
+
+#[test]
+fn a_message_written_while_connected_goes_at_once_and_again_after_a_reconnect_until_stored() {
+    let mut page = page();
+    page.connect();
+    let send = write(&mut page, "hello");
+    assert_eq!(page.chat.carry_out(&mut page.link, send.clone()), [sent(&send)]);
+
+    assert_eq!(page.connect(), [hello(), sent(&send)], "no ack came: the same client_msg_id goes again");
+
+    let Command::Send { client_msg_id, .. } = send else { unreachable!() };
+    let mut stored = message(8, GENERAL, ME, "hello");
+    stored.client_msg_id = client_msg_id;
+    page.apply(ServerFrame::History { messages: vec![stored], complete: true });
+    assert_eq!(page.ids(), [1, 8]);
+    assert_eq!(page.connect().len(), 1, "its stored copy settles it like an ack");
+}
+
+#[test]
+fn a_refused_message_waits_for_retry_and_then_goes_again() {
+    let mut page = page();
+    page.connect();
+    let send = write(&mut page, "hello");
+    page.chat.carry_out(&mut page.link, send.clone());
+    let Command::Send { client_msg_id, .. } = send.clone() else { unreachable!() };
+    let refusal = ServerFrame::Error {
+        code: ErrorCode::RateLimited,
+        message: "Slow down".into(),
+        client_msg_id: Some(client_msg_id.clone()),
+    };
+    page.apply(refusal);
+    assert_eq!(page.connect(), [hello()], "a refused message is not resent by itself");
+
+    page.chat.retry(client_msg_id.clone());
+    let retry = page.commands().pop().expect("the page asked to retry");
+    assert_eq!(retry, Command::Retry(client_msg_id));
+    assert_eq!(page.chat.carry_out(&mut page.link, retry), [sent(&send)]);
+    assert!(page.chat.timeline.with_untracked(|timeline| timeline.lines().last().unwrap().is_pending()));
 }
 
 #[test]
