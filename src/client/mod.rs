@@ -23,6 +23,8 @@ pub fn start(chat: ChatState) {
     chat.notify_permission.set(notify::permission());
     let (commands, queue) = mpsc::unbounded();
     chat.attach(commands);
+    // Before the socket opens: what was written offline (here, or in a tab since closed) shows as
+    // pending at once, and the first connection finds it in the outbox to send.
     chat.restore_outbox();
     leptos::task::spawn_local(run(chat, queue));
 }
@@ -35,6 +37,7 @@ enum Event {
 
 async fn run(chat: ChatState, mut commands: mpsc::UnboundedReceiver<Command>) {
     let mut failures = 0;
+    // One for the page's life: the greeting shows once however often the socket comes back.
     let mut link = Link::default();
     loop {
         chat.connection.set(Connection::Connecting);
@@ -44,6 +47,8 @@ async fn run(chat: ChatState, mut commands: mpsc::UnboundedReceiver<Command>) {
                 if session.serve(socket, &mut commands).await.is_break() {
                     return;
                 }
+                // Only a connection that got its welcome resets the backoff: a server that accepts
+                // sockets and drops them at once is still retried ever more slowly.
                 if link.welcomed() {
                     failures = 0;
                 }
@@ -87,6 +92,9 @@ impl Session<'_> {
         commands: &mut mpsc::UnboundedReceiver<Command>,
     ) -> std::ops::ControlFlow<()> {
         let (mut sink, frames) = socket.split();
+        // A read error ends the connection like a close. The end is its own event because the
+        // merged stream below never ends by itself: the command queue outlives every connection
+        // (commands given while reconnecting wait in it).
         let frames = frames
             .take_while(|frame| std::future::ready(frame.is_ok()))
             .filter_map(|frame| async move {
@@ -118,6 +126,7 @@ impl Session<'_> {
     /// Decodes a frame, lets the state apply it, and does what it asks.
     async fn on_frame(&mut self, text: &str, sink: &mut Sink) -> Result<(), ()> {
         let Ok(frame) = serde_json::from_str::<ServerFrame>(text) else {
+            // A frame from a newer server is skipped, not fatal: the rest of the connection still works.
             leptos::logging::warn!("ignoring a frame this page does not understand: {text}");
             return Ok(());
         };
@@ -144,6 +153,8 @@ async fn send(sink: &mut Sink, frame: &ClientFrame) -> Result<(), ()> {
     sink.send(Message::Text(frame.to_json())).await.map_err(|_| ())
 }
 
+/// The page's own host, so the session cookie goes along and the server's Origin rule passes; `wss`
+/// under https, since browsers refuse a plain socket from a secure page.
 fn socket_url() -> Option<String> {
     let location = web_sys::window()?.location();
     let scheme = if location.protocol().ok()? == "https:" { "wss" } else { "ws" };

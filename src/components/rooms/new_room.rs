@@ -20,9 +20,12 @@ pub fn NewRoomForm() -> impl IntoView {
             Err(refused) => return error.set(Some(refused.message)),
         };
         busy.set(true);
+        // The checkbox as a form posts it ("on" or nothing): the server function is the same one
+        // the form reaches without JavaScript.
         let private = private.get_untracked().then(|| "on".to_owned());
         leptos::task::spawn_local(async move {
             match create_room(checked, private).await {
+                // Still busy: the page is on its way to the new room.
                 Ok(room) => go_to(&room.path()),
                 Err(refused) => {
                     error.set(Some(refused.to_string()));
