@@ -1,13 +1,12 @@
-//! The browser's side of the socket: connect, say hello with the last id seen, resend what was not
-//! acknowledged, apply server frames to the chat state, and reconnect with backoff and jitter. The
-//! session cookie identifies the user; the task ends when the session does.
+//! The browser's side of the socket, transport only: connect, send what the chat state's reducer
+//! (`state::reducer`) says, decode server frames and hand them to it, and reconnect with backoff
+//! and jitter. The session cookie identifies the user; the task ends when the session does.
 
 mod notify;
 mod upload;
 
 pub use upload::{files_of, send_files};
 
-use std::collections::HashSet;
 use std::pin::pin;
 
 use futures::channel::mpsc;
@@ -15,14 +14,17 @@ use futures::{stream, SinkExt, StreamExt};
 use gloo_net::websocket::{futures::WebSocket, Message};
 use leptos::prelude::*;
 
-use crate::protocol::{ClientFrame, ErrorCode, OnlineUser, ServerFrame};
-use crate::state::{retry_delay_ms, upsert_online, ChatState, Command, Connection};
+use crate::protocol::{ClientFrame, ServerFrame};
+use crate::state::reducer::{Link, Reaction};
+use crate::state::{retry_delay_ms, ChatState, Command, Connection};
 
 /// Starts the socket task for a signed-in page, after hydration.
 pub fn start(chat: ChatState) {
     chat.notify_permission.set(notify::permission());
     let (commands, queue) = mpsc::unbounded();
     chat.attach(commands);
+    // Before the socket opens: what was written offline (here, or in a tab since closed) shows as
+    // pending at once, and the first connection finds it in the outbox to send.
     chat.restore_outbox();
     leptos::task::spawn_local(run(chat, queue));
 }
@@ -35,26 +37,27 @@ enum Event {
 
 async fn run(chat: ChatState, mut commands: mpsc::UnboundedReceiver<Command>) {
     let mut failures = 0;
-    let mut greeted = false;
+    // One for the page's life: the greeting shows once however often the socket comes back.
+    let mut link = Link::default();
     loop {
         chat.connection.set(Connection::Connecting);
         if let Some(url) = socket_url() {
             if let Ok(socket) = WebSocket::open(&url) {
-                let mut session = Session { chat, greeted, welcomed: false, sent: HashSet::new() };
+                let mut session = Session { chat, link: &mut link };
                 if session.serve(socket, &mut commands).await.is_break() {
                     return;
                 }
-                if session.welcomed {
+                // Only a connection that got its welcome resets the backoff: a server that accepts
+                // sockets and drops them at once is still retried ever more slowly.
+                if link.welcomed() {
                     failures = 0;
                 }
-                greeted = session.greeted;
             }
         }
         // Refused or dropped: if the session is gone (signed out elsewhere, expired), stop trying
         // and show the join form again.
         if let Ok(None) = crate::api::get_me().await {
-            chat.me.set(None);
-            chat.connection.set(Connection::Connecting);
+            chat.session_ended();
             return;
         }
         failures += 1;
@@ -73,19 +76,15 @@ async fn wait_before_retry(chat: ChatState, failures: u32) {
     }
 }
 
-struct Session {
+/// One connection's transport: the page's [`Link`] goes from connection to connection.
+struct Session<'a> {
     chat: ChatState,
-    /// Whether any connection of this page was welcomed (the greeting is shown once).
-    greeted: bool,
-    /// Whether this connection was welcomed.
-    welcomed: bool,
-    /// Messages sent on this connection, so each goes once per connection.
-    sent: HashSet<String>,
+    link: &'a mut Link,
 }
 
 type Sink = futures::stream::SplitSink<WebSocket, Message>;
 
-impl Session {
+impl Session<'_> {
     /// Runs one connection. `Break` means the page is going away and the task should end.
     async fn serve(
         &mut self,
@@ -93,6 +92,9 @@ impl Session {
         commands: &mut mpsc::UnboundedReceiver<Command>,
     ) -> std::ops::ControlFlow<()> {
         let (mut sink, frames) = socket.split();
+        // A read error ends the connection like a close. The end is its own event because the
+        // merged stream below never ends by itself: the command queue outlives every connection
+        // (commands given while reconnecting wait in it).
         let frames = frames
             .take_while(|frame| std::future::ready(frame.is_ok()))
             .filter_map(|frame| async move {
@@ -104,24 +106,14 @@ impl Session {
             .chain(stream::once(async { Event::Closed }));
         let mut events = pin!(stream::select(frames, commands.by_ref().map(Event::Command)));
 
-        let hello = ClientFrame::Hello {
-            since: Some(self.chat.resume_from()),
-            changes_since: Some(self.chat.resume_changes_from()),
-        };
-        if send(&mut sink, &hello).await.is_err() {
+        let opening = self.chat.connected(self.link);
+        if send_all(&mut sink, opening).await.is_err() {
             return std::ops::ControlFlow::Continue(());
-        }
-        // What waits in the outbox goes right behind the hello, not a round trip later after the
-        // welcome: the server reads frames in order, so it handles them once it has greeted us.
-        for message in self.chat.queued_to_send() {
-            if self.send_message(&mut sink, message.room_id, message.client_msg_id, message.body).await.is_err() {
-                return std::ops::ControlFlow::Continue(());
-            }
         }
         while let Some(event) = events.next().await {
             let delivered = match event {
                 Event::Frame(text) => self.on_frame(&text, &mut sink).await,
-                Event::Command(command) => self.on_command(command, &mut sink).await,
+                Event::Command(command) => send_all(&mut sink, self.chat.carry_out(self.link, command)).await,
                 Event::Closed => break,
             };
             if delivered.is_err() {
@@ -131,165 +123,38 @@ impl Session {
         std::ops::ControlFlow::Continue(())
     }
 
+    /// Decodes a frame, lets the state apply it, and does what it asks.
     async fn on_frame(&mut self, text: &str, sink: &mut Sink) -> Result<(), ()> {
         let Ok(frame) = serde_json::from_str::<ServerFrame>(text) else {
+            // A frame from a newer server is skipped, not fatal: the rest of the connection still works.
             leptos::logging::warn!("ignoring a frame this page does not understand: {text}");
             return Ok(());
         };
-        let chat = self.chat;
-        match frame {
-            ServerFrame::Welcome { from, text, you, online, rooms, last_id, .. } => {
-                if !self.greeted {
-                    chat.timeline.update(|timeline| timeline.add_notice(&from, &text));
-                    self.greeted = true;
-                }
-                self.welcomed = true;
-                chat.nickname.set(you.nickname.clone());
-                chat.me.set(Some(you));
-                chat.online.set(online);
-                chat.set_rooms(rooms, Some(last_id));
-                chat.connection.set(Connection::Connected);
-                chat.mark_read();
-                // Everything in the outbox goes now if it did not go behind the hello (written
-                // since); the server recognises a resend by its client_msg_id and stores it once.
-                let queued = chat.queued_to_send();
-                for message in queued {
-                    self.send_message(sink, message.room_id, message.client_msg_id, message.body).await?;
-                }
-            }
-            ServerFrame::History { messages, .. } => {
-                for message in messages {
-                    chat.receive(message);
-                }
-                chat.mark_read();
-            }
-            ServerFrame::Message { message } => {
-                notify::on_message(chat, &message);
-                chat.receive(message);
-                chat.mark_read();
-            }
-            ServerFrame::Typing { room_id, user_id, nickname } if Some(room_id) == chat.room_id() => {
-                chat.typing.update(|typing| typing.note(user_id, &nickname, js_sys::Date::now()));
-                let expire = move || {
-                    chat.typing.update(|typing| {
-                        typing.expire(js_sys::Date::now());
-                    })
-                };
-                leptos::prelude::set_timeout(
-                    expire,
-                    std::time::Duration::from_millis(crate::state::typing::TYPING_SHOWN_MS as u64 + 50),
-                );
-            }
-            ServerFrame::Ack { client_msg_id, id, sent_at } => {
-                chat.timeline.update(|timeline| timeline.apply_ack(&client_msg_id, id, sent_at));
-                chat.settle(&client_msg_id);
-            }
-            ServerFrame::NickOk { nickname } => {
-                chat.nickname_error.set(None);
-                chat.nickname.set(nickname.clone());
-                chat.me.update(|me| {
-                    if let Some(me) = me {
-                        me.nickname = nickname;
-                    }
-                });
-            }
-            ServerFrame::Typing { .. } => {}
-            ServerFrame::MessageUpdated { message } => chat.updated(message),
-            ServerFrame::RoomJoined { room } => chat.room_joined(room),
-            ServerFrame::RoomLeft { room_id } => chat.room_left(room_id),
-            ServerFrame::RoomArchived { room_id } => chat.room_archived(room_id),
-            ServerFrame::MemberJoined { room_id, member } => chat.member_joined(room_id, member),
-            ServerFrame::MemberLeft { room_id, user_id } => chat.member_left(room_id, user_id),
-            ServerFrame::Read { room_id, last_read_id } => chat.read(room_id, last_read_id),
-            ServerFrame::Rooms { rooms } => chat.set_rooms(rooms, None),
-            ServerFrame::UserRenamed { user_id, from, to } => {
-                chat.online.update(|online| {
-                    if let Some(user) = online.iter().find(|user| user.user_id == user_id).cloned() {
-                        upsert_online(online, OnlineUser { nickname: to.clone(), ..user });
-                    }
-                });
-                chat.renamed(user_id, &to);
-                chat.timeline.update(|timeline| {
-                    timeline.rename_author(user_id, &to);
-                    timeline.add_notice(crate::protocol::SERVER_NAME, &format!("{from} is now known as {to}."));
-                });
-                if chat.me.with_untracked(|me| me.as_ref().is_some_and(|me| me.id == user_id)) {
-                    chat.nickname.set(to.clone());
-                    chat.me.update(|me| {
-                        if let Some(me) = me {
-                            me.nickname = to;
-                        }
-                    });
-                }
-            }
-            ServerFrame::UserJoined { user_id, nickname } => {
-                chat.online.update(|online| upsert_online(online, OnlineUser { user_id, nickname, idle: false }));
-            }
-            ServerFrame::UserLeft { user_id, .. } => {
-                chat.online.update(|online| online.retain(|user| user.user_id != user_id))
-            }
-            ServerFrame::UserIdle { user_id, idle } => chat.online.update(|online| {
-                if let Some(user) = online.iter_mut().find(|user| user.user_id == user_id) {
-                    user.idle = idle;
-                }
-            }),
-            ServerFrame::Presence { online } => chat.online.set(online),
-            ServerFrame::Error { code, message, client_msg_id } => match (client_msg_id, code) {
-                (_, ErrorCode::Banned) => chat.banned_by_admin(message),
-                (Some(client_msg_id), _) => chat.refused(&client_msg_id, &message),
-                (None, ErrorCode::InvalidNickname | ErrorCode::NicknameTaken) => {
-                    chat.nickname_error.set(Some(message));
-                }
-                (None, _) => chat.alert.set(Some(message)),
-            },
+        let Reaction { send, notify, expire_typing_after } = self.chat.apply(self.link, frame, js_sys::Date::now());
+        if let Some(notice) = notify {
+            notify::show(&notice);
         }
-        Ok(())
+        if let Some(after) = expire_typing_after {
+            let chat = self.chat;
+            leptos::prelude::set_timeout(move || chat.expire_typing(js_sys::Date::now()), after);
+        }
+        send_all(sink, send).await
     }
+}
 
-    async fn on_command(&mut self, command: Command, sink: &mut Sink) -> Result<(), ()> {
-        match command {
-            // Before the welcome, the welcome's outbox pass sends it.
-            Command::Send { room_id, client_msg_id, body } if self.welcomed => {
-                self.send_message(sink, room_id, client_msg_id, body).await
-            }
-            Command::Send { .. } => Ok(()),
-            Command::SetNickname(nickname) => send(sink, &ClientFrame::Nick { nickname }).await,
-            Command::Typing => match self.chat.room_id() {
-                Some(room_id) => send(sink, &ClientFrame::Typing { room_id }).await,
-                None => Ok(()),
-            },
-            Command::Read { room_id, last_read_id } => send(sink, &ClientFrame::Read { room_id, last_read_id }).await,
-            Command::Retry(client_msg_id) if self.welcomed => {
-                let queued =
-                    self.chat.queued_to_send().into_iter().find(|queued| queued.client_msg_id == client_msg_id);
-                let Some(message) = queued else { return Ok(()) };
-                // Refused on this connection already: this time it goes again.
-                self.sent.remove(&message.client_msg_id);
-                self.send_message(sink, message.room_id, message.client_msg_id, message.body).await
-            }
-            Command::Retry(_) => Ok(()),
-        }
+async fn send_all(sink: &mut Sink, frames: Vec<ClientFrame>) -> Result<(), ()> {
+    for frame in &frames {
+        send(sink, frame).await?;
     }
-
-    /// Sends a message unless this connection already did.
-    async fn send_message(
-        &mut self,
-        sink: &mut Sink,
-        room_id: i64,
-        client_msg_id: String,
-        body: String,
-    ) -> Result<(), ()> {
-        if !self.sent.insert(client_msg_id.clone()) {
-            return Ok(());
-        }
-        send(sink, &ClientFrame::Send { room_id, client_msg_id, body }).await
-    }
+    Ok(())
 }
 
 async fn send(sink: &mut Sink, frame: &ClientFrame) -> Result<(), ()> {
     sink.send(Message::Text(frame.to_json())).await.map_err(|_| ())
 }
 
+/// The page's own host, so the session cookie goes along and the server's Origin rule passes; `wss`
+/// under https, since browsers refuse a plain socket from a secure page.
 fn socket_url() -> Option<String> {
     let location = web_sys::window()?.location();
     let scheme = if location.protocol().ok()? == "https:" { "wss" } else { "ws" };

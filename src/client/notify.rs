@@ -1,16 +1,13 @@
 //! Browser notifications: asking permission (only ever from a click, as browsers require) and
-//! showing one for a live message the user would want to hear about while the tab is hidden.
+//! showing the ones the chat state decides a live message deserves (`ChatState::notice_for`).
 
 use leptos::prelude::*;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use web_sys::{Notification, NotificationOptions, NotificationPermission};
 
-use crate::protocol::{ChatMessage, RoomKind};
+use crate::state::reducer::Notice;
 use crate::state::ChatState;
-
-/// Longest notification text, in characters.
-const MAX_TEXT: usize = 200;
 
 /// "default" (not asked yet), "granted", "denied"; `None` where the browser has no notifications.
 pub fn permission() -> Option<String> {
@@ -33,27 +30,16 @@ pub fn request(chat: ChatState) {
     });
 }
 
-/// Shows a notification for a live message if the tab is hidden, the message is someone else's,
-/// and the room's setting asks for it (mentions by default, everything from a conversation).
-pub fn on_message(chat: ChatState, message: &ChatMessage) {
-    if !chat.hidden.get_untracked() || permission().as_deref() != Some("granted") {
+/// Shows a notification the chat state decided on, if the user granted permission.
+pub fn show(notice: &Notice) {
+    if permission().as_deref() != Some("granted") {
         return;
     }
-    let mine = chat.me.with_untracked(|me| me.as_ref().is_some_and(|me| me.id == message.author_id));
-    let room = chat.rooms.with_untracked(|rooms| rooms.iter().find(|room| room.id == message.room_id).cloned());
-    let Some(room) = room.filter(|room| !mine && room.notifies(chat.mentions_me(message))) else { return };
-    let title = match room.kind {
-        RoomKind::Direct => message.nickname.clone(),
-        _ => format!("{} in #{}", message.nickname, room.name),
-    };
-    let text = crate::text::format::plain_text(&crate::text::format::parse(&message.body));
-    let text: String = text.chars().take(MAX_TEXT).collect();
     let options = NotificationOptions::new();
-    options.set_body(&text);
-    // One notification per room: a newer one replaces the last.
-    options.set_tag(&format!("natter-room-{}", room.id));
-    let Ok(shown) = Notification::new_with_options(&title, &options) else { return };
-    let target = format!("{}/m/{}", room.path(), message.id);
+    options.set_body(&notice.text);
+    options.set_tag(&notice.tag);
+    let Ok(shown) = Notification::new_with_options(&notice.title, &options) else { return };
+    let target = notice.target.clone();
     let open = Closure::<dyn Fn()>::new(move || {
         if let Some(window) = web_sys::window() {
             let _ = window.focus();

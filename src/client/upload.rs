@@ -22,11 +22,14 @@ pub fn send_files(chat: ChatState, files: Vec<File>) {
 }
 
 fn send_file(chat: ChatState, room_id: i64, file: File) {
+    // Like a typed message, a file carries a client_msg_id, so the server stores a resend once; it
+    // also keys the file's row in the tray.
     let client_msg_id = crate::state::outbox::new_client_msg_id();
     let key = client_msg_id.clone();
     chat.uploads.update(|uploads| {
         uploads.push(Upload { key: key.clone(), name: file.name(), sent: 0, size: file.size() as u64, error: None })
     });
+    // The body is the file's bytes as they are, so everything else travels in the query.
     let url = format!(
         "/api/upload?room_id={room_id}&client_msg_id={client_msg_id}&name={}",
         String::from(js_sys::encode_uri_component(&file.name()))
@@ -50,7 +53,9 @@ fn send_file(chat: ChatState, room_id: i64, file: File) {
     let done_key = key.clone();
     let answered = request.clone();
     let on_done = Closure::<dyn Fn()>::new(move || match answered.status() {
+        // The message itself arrives over the socket like any other; the tray only follows the bytes.
         Ok(200) => chat.uploads.update(|uploads| uploads.retain(|upload| upload.key != done_key)),
+        // Status 0: no answer at all (the network went, or the request was cut off).
         Ok(0) | Err(_) => fail(chat, &done_key, "The connection was lost; try again."),
         Ok(_) => {
             let reason = answered

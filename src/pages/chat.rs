@@ -58,10 +58,7 @@ fn parse_id(segment: Option<String>, code: crate::protocol::ErrorCode, why: &str
 /// A room that does not exist or that this visitor may not read.
 #[component]
 fn Unavailable(error: AppError) -> impl IntoView {
-    #[cfg(feature = "ssr")]
-    if let (Some(response), AppError::Invalid { .. }) = (use_context::<leptos_axum::ResponseOptions>(), &error) {
-        response.set_status(error.status());
-    }
+    super::answer_with_status(&error);
     view! {
         <Title text="Natter"/>
         <main class="unavailable">
@@ -81,19 +78,17 @@ fn Chat(page: RoomPage) -> impl IntoView {
     Effect::new(move |running: Option<bool>| {
         let signed_in = chat.me.with(Option::is_some);
         if signed_in && running != Some(true) {
-            #[cfg(feature = "hydrate")]
-            crate::client::start(chat);
+            crate::dom::start_socket(chat);
         }
         signed_in
     });
-    #[cfg(feature = "hydrate")]
     watch_visibility(chat);
     // Effects run only in the browser, once the page is live: the marker tells tests (and styles)
     // that typing now reaches the components.
     let hydrated = RwSignal::new(false);
     Effect::new(move |_| hydrated.set(true));
     // Day separators: hydrated in the zone the server drew them in, then the browser's own.
-    Effect::new(move |_| chat.zone_minutes.set(crate::text::time_format::local_zone_minutes()));
+    Effect::new(move |_| chat.zone_minutes.set(crate::dom::local_zone_minutes()));
     let title = move || {
         let place = chat.place_name();
         match chat.total_unread() {
@@ -175,25 +170,15 @@ fn allow_drop(ev: leptos::ev::DragEvent) {
 /// Files dropped on the conversation are sent to it.
 fn drop_files(chat: ChatState, ev: leptos::ev::DragEvent) {
     ev.prevent_default();
-    #[cfg(feature = "hydrate")]
-    crate::client::send_files(chat, crate::client::files_of(ev.data_transfer().and_then(|data| data.files())));
-    #[cfg(not(feature = "hydrate"))]
-    let _ = chat;
+    crate::dom::send_dropped_files(chat, &ev);
 }
 
 /// Tracks whether the tab is visible: messages that arrive while it is hidden stay unread (and count
 /// in the title) until the user comes back.
-#[cfg(feature = "hydrate")]
 fn watch_visibility(chat: ChatState) {
-    use wasm_bindgen::JsCast;
-    let Some(document) = web_sys::window().and_then(|window| window.document()) else { return };
-    chat.hidden.set(document.hidden());
-    let watched = document.clone();
-    let on_change = wasm_bindgen::closure::Closure::<dyn Fn()>::new(move || {
-        chat.hidden.set(watched.hidden());
+    let hidden = crate::dom::watch_hidden(move |hidden| {
+        chat.hidden.set(hidden);
         chat.mark_read();
     });
-    let _ = document.add_event_listener_with_callback("visibilitychange", on_change.as_ref().unchecked_ref());
-    // The page lives as long as the listener: keep the closure alive.
-    on_change.forget();
+    chat.hidden.set(hidden);
 }

@@ -112,9 +112,6 @@ fn Hit(hit: SearchHit) -> impl IntoView {
 
 #[component]
 fn SearchError(error: AppError) -> impl IntoView {
-    #[cfg(feature = "ssr")]
-    if let (Some(response), AppError::Invalid { .. }) = (use_context::<leptos_axum::ResponseOptions>(), &error) {
-        response.set_status(error.status());
-    }
+    super::answer_with_status(&error);
     view! { <p class="search-error" role="alert">{error.to_string()}</p> }
 }

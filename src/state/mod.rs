@@ -1,9 +1,10 @@
 //! The chat's reactive state, shared by every component through context. Components read signals and
-//! call the methods here; the browser's socket task (`client`, hydrate only) turns commands into
-//! frames and frames into signal updates. On the server the command queue is absent and the state
+//! call the methods here; `reducer` applies server frames and turns commands into frames, and the
+//! browser's socket task (`client`, hydrate only) carries them. On the server the command queue is absent and the state
 //! only renders the first paint.
 
 pub mod outbox;
+pub mod reducer;
 pub mod timeline;
 pub mod typing;
 
@@ -435,7 +436,7 @@ impl ChatState {
         if newest <= reported || !self.is_connected() || self.read_scheduled.get_value() {
             return;
         }
-        let now = crate::text::time_format::now_millis();
+        let now = crate::dom::now_millis();
         let wait = at + READ_EVERY_MS - now;
         if wait <= 0.0 {
             self.reported_read.set_value((newest, now));
@@ -443,13 +444,10 @@ impl ChatState {
         } else {
             self.read_scheduled.set_value(true);
             let chat = *self;
-            set_timeout(
-                move || {
-                    chat.read_scheduled.set_value(false);
-                    chat.mark_read();
-                },
-                std::time::Duration::from_millis(wait as u64 + 1),
-            );
+            crate::dom::after(std::time::Duration::from_millis(wait as u64 + 1), move || {
+                chat.read_scheduled.set_value(false);
+                chat.mark_read();
+            });
         }
     }
 
@@ -646,17 +644,6 @@ impl ChatState {
             }
         });
     }
-}
-
-/// Loads another page of the app (another room): a full load, so the new page starts its own
-/// socket from the server-rendered state.
-pub fn go_to(path: &str) {
-    #[cfg(feature = "hydrate")]
-    if let Some(window) = web_sys::window() {
-        let _ = window.location().assign(path);
-    }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = path;
 }
 
 /// Adds or updates someone in an online list kept sorted by nickname.

@@ -83,54 +83,23 @@ impl Outbox {
 }
 
 /// The outbox of one user in this browser (every tab of theirs shares it).
-#[cfg(feature = "hydrate")]
 fn storage_key(user_id: i64) -> String {
     format!("natter.outbox.{user_id}")
 }
 
-#[cfg(feature = "hydrate")]
+/// This user's outbox as the browser keeps it; empty on the server, which keeps nothing across
+/// page loads.
 pub fn load(user_id: i64) -> Outbox {
-    let stored = web_sys::window()
-        .and_then(|window| window.local_storage().ok().flatten())
-        .and_then(|storage| storage.get_item(&storage_key(user_id)).ok().flatten());
-    stored.map(|text| Outbox::from_json(&text)).unwrap_or_default()
+    crate::dom::stored(&storage_key(user_id)).map(|text| Outbox::from_json(&text)).unwrap_or_default()
 }
 
-#[cfg(feature = "hydrate")]
 pub fn save(user_id: i64, outbox: &Outbox) {
-    if let Some(storage) = web_sys::window().and_then(|window| window.local_storage().ok().flatten()) {
-        let _ = storage.set_item(&storage_key(user_id), &outbox.to_json());
-    }
+    crate::dom::store(&storage_key(user_id), &outbox.to_json());
 }
 
-/// On the server there is no browser storage: nothing is queued across page loads.
-#[cfg(not(feature = "hydrate"))]
-pub fn load(_user_id: i64) -> Outbox {
-    Outbox::default()
-}
-
-#[cfg(not(feature = "hydrate"))]
-pub fn save(_user_id: i64, _outbox: &Outbox) {}
-
-/// 128 random bits as hex: a message's `client_msg_id`. `crypto.getRandomValues` works on plain-http
-/// LAN addresses too, where `crypto.randomUUID` does not exist.
-#[cfg(feature = "hydrate")]
+/// A new message's `client_msg_id`: 128 random bits, so tabs and devices never collide.
 pub fn new_client_msg_id() -> String {
-    let mut bytes = [0u8; 16];
-    if let Some(crypto) = web_sys::window().and_then(|window| window.crypto().ok()) {
-        let _ = crypto.get_random_values_with_u8_array(&mut bytes);
-    }
-    if bytes == [0; 16] {
-        let fallback = (js_sys::Math::random() * 2f64.powi(52)) as u64 ^ js_sys::Date::now() as u64;
-        bytes[..8].copy_from_slice(&fallback.to_le_bytes());
-    }
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
-}
-
-/// Messages are only written in the browser; the server-rendered page never makes one.
-#[cfg(not(feature = "hydrate"))]
-pub fn new_client_msg_id() -> String {
-    String::new()
+    crate::dom::random_id()
 }
 
 #[cfg(test)]

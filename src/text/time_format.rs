@@ -1,5 +1,6 @@
 //! Times on screen. The server renders UTC (it cannot know the reader's zone, and the first paint
 //! must match in the browser or hydration breaks); after hydration the browser shows local time.
+//! Pure: the browser's clock and zone are read in `dom`.
 
 /// `2026-11-24T23:05:09Z` for a `<time datetime>` attribute.
 pub fn iso_utc(millis: i64) -> String {
@@ -8,7 +9,7 @@ pub fn iso_utc(millis: i64) -> String {
 }
 
 /// The page's inline script that turns every `<time data-local>` into the reader's local time
-/// before the first paint, with exactly the calls [`local_clock`] makes in the browser build. It
+/// before the first paint, with exactly the calls `dom::local_clock` makes in the browser build. It
 /// changes only the text node's value (never the element's children), so hydration finds the
 /// nodes the server rendered.
 pub const LOCALIZE_TIMES: &str = "for(const t of document.querySelectorAll('time[data-local]')){\
@@ -57,24 +58,6 @@ pub fn day_label(day: i64, today: i64) -> String {
     } else {
         format!("{weekday}, {date} {month} {year}")
     }
-}
-
-/// Milliseconds since the epoch on this machine's clock (the browser's, in the browser).
-pub fn wall_clock_millis() -> i64 {
-    #[cfg(feature = "hydrate")]
-    return js_sys::Date::now() as i64;
-    #[cfg(not(feature = "hydrate"))]
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |since| i64::try_from(since.as_millis()).unwrap_or(i64::MAX))
-}
-
-/// The browser's time zone now, minutes east of UTC; UTC outside a browser.
-pub fn local_zone_minutes() -> i32 {
-    #[cfg(feature = "hydrate")]
-    return -(js_sys::Date::new_0().get_timezone_offset() as i32);
-    #[cfg(not(feature = "hydrate"))]
-    0
 }
 
 /// `23:05 UTC`: the first-paint text without JavaScript.
@@ -143,35 +126,6 @@ fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
     let day_of_year = (153 * month_index + 2) / 5 + i64::from(day) - 1;
     let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
     era * 146_097 + day_of_era - 719_468
-}
-
-/// The reader's local time (`23:05`) and full date-time for a tooltip.
-#[cfg(feature = "hydrate")]
-pub fn local_clock(millis: i64) -> (String, String) {
-    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(millis as f64));
-    let options = js_sys::Object::new();
-    let _ = js_sys::Reflect::set(&options, &"hour".into(), &"2-digit".into());
-    let _ = js_sys::Reflect::set(&options, &"minute".into(), &"2-digit".into());
-    let clock = date.to_locale_time_string_with_options("default", &options);
-    (clock.into(), date.to_locale_string("default", &wasm_bindgen::JsValue::UNDEFINED).into())
-}
-
-/// Milliseconds on the browser's clock, for timing typing signals.
-#[cfg(feature = "hydrate")]
-pub fn now_millis() -> f64 {
-    js_sys::Date::now()
-}
-
-/// Event handlers never run on the server; a constant keeps the shared code compiling.
-#[cfg(not(feature = "hydrate"))]
-pub fn now_millis() -> f64 {
-    0.0
-}
-
-/// Without a browser there is no local zone: UTC stands in.
-#[cfg(not(feature = "hydrate"))]
-pub fn local_clock(millis: i64) -> (String, String) {
-    (utc_clock(millis), iso_utc(millis))
 }
 
 #[cfg(test)]

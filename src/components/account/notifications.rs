@@ -8,10 +8,7 @@ use crate::state::ChatState;
 #[component]
 pub fn NotificationsToggle() -> impl IntoView {
     let chat = expect_context::<ChatState>();
-    let ask = move |_| {
-        #[cfg(feature = "hydrate")]
-        crate::client::request_notifications(chat);
-    };
+    let ask = move |_| crate::dom::request_notifications(chat);
     view! {
         <Show when=move || chat.me.with(Option::is_some)>
             {move || match chat.notify_permission.get().as_deref() {

@@ -14,6 +14,7 @@ pub fn PasswordForm() -> impl IntoView {
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let chosen = password.get_untracked();
+        // The server's own rule, checked here too: a password it would refuse costs no round trip.
         if let Err(refused) = validate_password(&chosen) {
             outcome.set(Some(Err(refused.message)));
             return;

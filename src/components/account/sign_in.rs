@@ -18,6 +18,7 @@ pub fn SignInForm() -> impl IntoView {
             error.set(Some("Type your nickname above first.".into()));
             return;
         }
+        // One attempt at a time: every failed one makes the server's sign-in throttle wait longer.
         busy.set(true);
         leptos::task::spawn_local(async move {
             match sign_in(nickname, password.get_untracked()).await {
@@ -26,6 +27,7 @@ pub fn SignInForm() -> impl IntoView {
                     password.set(String::new());
                     chat.nickname_error.set(None);
                     chat.nickname.set(account.nickname.clone());
+                    // Enough to go live: the chat page starts the socket once it has an account.
                     chat.me.set(Some(account));
                 }
                 Err(refused) => error.set(Some(refused.to_string())),

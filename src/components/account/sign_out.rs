@@ -13,7 +13,7 @@ pub fn SignOutButton() -> impl IntoView {
         signing_out.set(true);
         leptos::task::spawn_local(async move {
             match sign_out().await {
-                Ok(()) => reload(),
+                Ok(()) => crate::dom::reload(),
                 Err(error) => {
                     chat.alert.set(Some(error.to_string()));
                     signing_out.set(false);
@@ -27,13 +27,5 @@ pub fn SignOutButton() -> impl IntoView {
                 "Sign out"
             </button>
         </Show>
-    }
-}
-
-/// A fresh page is the simplest way to drop everything the signed-in page held.
-fn reload() {
-    #[cfg(feature = "hydrate")]
-    if let Some(window) = web_sys::window() {
-        let _ = window.location().reload();
     }
 }

@@ -94,6 +94,8 @@ pub fn KeyboardShortcuts() -> impl IntoView {
         }
     };
     let handle = window_event_listener(leptos::ev::keydown, move |ev| {
+        // Modified keys belong to the browser and the system (Ctrl+C, Cmd+/), and a key inside an
+        // input method's composition is part of a word.
         if ev.ctrl_key() || ev.meta_key() || ev.alt_key() || ev.is_composing() {
             return;
         }
@@ -124,10 +126,12 @@ pub fn KeyboardShortcuts() -> impl IntoView {
             }
             _ => return,
         };
+        // The key is the page's now: Firefox, for one, would open its quick find on `/`.
         ev.prevent_default();
         // The dialog's button exists once it has rendered.
         request_animation_frame(move || crate::dom::focus(go_to));
     });
+    // The listener is the window's, which outlives this component.
     on_cleanup(move || handle.remove());
     view! {
         <Show when=move || open.get()>
@@ -137,6 +141,7 @@ pub fn KeyboardShortcuts() -> impl IntoView {
                     role="dialog"
                     aria-modal="true"
                     aria-labelledby="keyboard-help-heading"
+                    // A click inside the dialog must not reach the backdrop, which closes it.
                     on:click=|ev| ev.stop_propagation()
                 >
                     <h2 id="keyboard-help-heading">"Keyboard shortcuts"</h2>

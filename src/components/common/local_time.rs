@@ -4,7 +4,8 @@
 
 use leptos::prelude::*;
 
-use crate::text::time_format::{iso_utc, local_clock};
+use crate::dom::local_clock;
+use crate::text::time_format::iso_utc;
 
 #[component]
 pub fn LocalTime(millis: i64) -> impl IntoView {

@@ -12,6 +12,7 @@ use crate::dom::FocusReturn;
 pub fn Modal(id: &'static str, title: &'static str, open: RwSignal<bool>, children: Children) -> impl IntoView {
     let card = NodeRef::<Div>::new();
     let came_from = StoredValue::new(None::<FocusReturn>);
+    // Only a change moves focus: the first run is the page loading, where focus is the reader's.
     Effect::new(move |was_open: Option<bool>| {
         let is_open = open.get();
         if is_open && was_open == Some(false) {
@@ -48,6 +49,7 @@ pub fn Modal(id: &'static str, title: &'static str, open: RwSignal<bool>, childr
                 aria-modal="true"
                 aria-labelledby=labelled_by
                 node_ref=card
+                // A click inside the card must not reach the backdrop, which closes the dialog.
                 on:click=|ev| ev.stop_propagation()
             >
                 <div class="modal-head">

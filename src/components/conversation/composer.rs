@@ -31,10 +31,13 @@ pub fn Composer() -> impl IntoView {
     };
     let sending = RwSignal::new(false);
     let send = move || {
+        // A visitor's first send waits for the join: a second Enter meanwhile must not join or
+        // post twice.
         if !can_send() || sending.get_untracked() {
             return;
         }
         if chat.me.with_untracked(Option::is_some) {
+            // A refused body stays in the box (the alert says why), so nothing typed is lost.
             if chat.submit(&body.get_untracked()) {
                 body.set(String::new());
             }
@@ -61,6 +64,7 @@ pub fn Composer() -> impl IntoView {
     let look_for_mention = move || {
         let Some(textarea) = field.get_untracked() else { return };
         let text = body.get_untracked();
+        // The textarea counts in UTF-16 code units, the string in bytes.
         let cursor = byte_offset(&text, textarea.selection_start().ok().flatten().unwrap_or(0) as usize);
         let found = partial_mention(&text, cursor).map(|(at, typed)| {
             let me = chat.me.with_untracked(|me| me.as_ref().map(|me| me.nickname.clone()));
@@ -122,6 +126,8 @@ pub fn Composer() -> impl IntoView {
                 _ => {}
             }
         }
+        // An Enter that ends an input method's composition (Japanese, Chinese) picks the word; it
+        // must not send.
         if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
             ev.prevent_default();
             send();
@@ -159,11 +165,11 @@ pub fn Composer() -> impl IntoView {
                 bind:value=body
                 on:keydown=on_keydown
                 on:input=move |_| {
-                    chat.typed(crate::text::time_format::now_millis());
+                    chat.typed(crate::dom::now_millis());
                     look_for_mention();
                 }
                 on:blur=move |_| mention.set(None)
-                on:paste=move |ev: leptos::ev::ClipboardEvent| paste_files(chat, ev)
+                on:paste=move |ev: leptos::ev::ClipboardEvent| crate::dom::send_pasted_files(chat, &ev)
             ></textarea>
             <button type="button" class="send primary" disabled=move || !can_send() || sending.get() on:click=move |_| send()>
                 "Send"
@@ -203,18 +209,4 @@ pub fn Composer() -> impl IntoView {
             {counter}
         </p>
     }
-}
-
-/// Files pasted into the message box (a screenshot, say) are sent as files; text pastes as usual.
-fn paste_files(chat: ChatState, ev: leptos::ev::ClipboardEvent) {
-    #[cfg(feature = "hydrate")]
-    {
-        let files = crate::client::files_of(ev.clipboard_data().and_then(|data| data.files()));
-        if !files.is_empty() {
-            ev.prevent_default();
-            crate::client::send_files(chat, files);
-        }
-    }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = (chat, ev);
 }

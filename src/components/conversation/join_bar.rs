@@ -20,6 +20,9 @@ pub fn JoinBar() -> impl IntoView {
         signed_in() && !chat.joined.get() && room().is_some_and(|room| room.kind == RoomKind::Public && !room.archived)
     };
     let joined = move |result: Result<crate::protocol::Room, crate::error::AppError>| match result {
+        // Applied at once, not left to the socket's room_joined (which also comes, and changes
+        // nothing more): the composer appears under the reader's click, and is focused on the next
+        // frame, once it is there.
         Ok(room) => {
             chat.room_joined(room);
             request_animation_frame(|| crate::dom::focus(MESSAGE_FIELD));

@@ -29,7 +29,8 @@ pub fn MessageLine(
         LineStatus::Failed(_) => "message failed",
         LineStatus::Notice => "message notice",
     };
-    // A stored message's time links to it: the permalink opens the room at this message.
+    // A stored message's time links to it: the permalink opens the room at this message, as a page
+    // load of its own (the page then holds the stretch of history around it).
     let permalink = line
         .id
         .and_then(|id| chat.room.with_untracked(|room| room.as_ref().map(|room| format!("{}/m/{id}", room.path()))));
@@ -60,6 +61,8 @@ pub fn MessageLine(
             let retry_id = client_msg_id.clone();
             Some(
                 view! {
+                    // An alert: the writer believes the message went, so a screen reader says at once
+                    // that it did not.
                     <span class="state" role="alert">"Not sent: " {reason}</span>
                     <button type="button" class="link" on:click=move |_| chat.retry(retry_id.clone())>"Retry"</button>
                     <button type="button" class="link" on:click=move |_| chat.discard(&client_msg_id)>"Discard"</button>
@@ -70,7 +73,8 @@ pub fn MessageLine(
         LineStatus::Stored | LineStatus::Notice => None,
     };
     let editing = RwSignal::new(false);
-    // Stored, live messages can be edited, reacted to and moderated.
+    // Stored, live messages can be edited, reacted to and moderated; a pending, failed or deleted
+    // line has nothing on the server to act on (yet, or any more).
     let live = match (line.id, line.author_id, line.deleted) {
         (Some(id), Some(author_id), false) if line.status == LineStatus::Stored => Some((id, author_id)),
         _ => None,
@@ -81,6 +85,7 @@ pub fn MessageLine(
     let react_button = live.map(|_| view! { <ReactButton picking/> });
     let copy_link = live.and(link).map(|link| view! { <CopyLink path=link/> });
     let reactions = live.map(|(id, _)| view! { <Reactions id reactions=line.reactions.clone() picking/> });
+    // Deleting a message deletes its file on the server too: no link to bytes that are gone.
     let attachment = line.file.clone().filter(|_| !line.deleted).map(|file| view! { <AttachmentView file/> });
     let edited = (line.edited && !line.deleted).then(|| view! { <span class="edited">"(edited)"</span> });
     let body = if line.deleted {

@@ -11,6 +11,7 @@ pub fn MessageEditor(id: i64, body: String, editing: RwSignal<bool>) -> impl Int
     let draft = RwSignal::new(body);
     let error = RwSignal::new(None::<String>);
     let field = NodeRef::<Textarea>::new();
+    // Into the editor as it opens, so Edit and then typing works from the keyboard alone.
     Effect::new(move |_| {
         if let Some(field) = field.get() {
             let _ = field.focus();
@@ -20,6 +21,8 @@ pub fn MessageEditor(id: i64, body: String, editing: RwSignal<bool>) -> impl Int
         let body = draft.get_untracked();
         leptos::task::spawn_local(async move {
             match edit_message(id, body).await {
+                // The line shows the edit when the server's update arrives, as on every screen; a
+                // refused edit keeps the draft open to fix.
                 Ok(()) => editing.set(false),
                 Err(refused) => error.set(Some(refused.to_string())),
             }

@@ -100,7 +100,7 @@ pub fn MessageList() -> impl IntoView {
         if chat.has_newer.get_untracked() {
             // Far back in an older stretch: the room's own page is the quickest way to the present.
             if let Some(path) = chat.room.with_untracked(|room| room.as_ref().map(|room| room.path())) {
-                crate::state::go_to(&path);
+                crate::dom::go_to(&path);
             }
         } else if let Some(element) = list.get_untracked() {
             at_bottom.set(true);
@@ -121,7 +121,7 @@ pub fn MessageList() -> impl IntoView {
     });
     let lines = move || {
         let zone = chat.zone_minutes.get();
-        let today = crate::text::time_format::day_number(crate::text::time_format::wall_clock_millis(), zone);
+        let today = crate::text::time_format::day_number(crate::dom::wall_clock_millis(), zone);
         let unread = first_unread.get();
         chat.timeline.with(|timeline| places(timeline.lines(), zone, today, unread))
     };
@@ -220,17 +220,7 @@ pub fn places(lines: &[Line], zone: i32, today: i64, first_unread: Option<i64>) 
 
 /// Brings a message into the middle of the view.
 fn scroll_to_message(id: i64) {
-    #[cfg(feature = "hydrate")]
-    {
-        let Some(document) = web_sys::window().and_then(|window| window.document()) else { return };
-        if let Ok(Some(line)) = document.query_selector(&format!(".messages li[data-id=\"{id}\"]")) {
-            let options = web_sys::ScrollIntoViewOptions::new();
-            options.set_block(web_sys::ScrollLogicalPosition::Center);
-            line.scroll_into_view_with_scroll_into_view_options(&options);
-        }
-    }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = id;
+    crate::dom::scroll_to_center(&format!(".messages li[data-id=\"{id}\"]"));
 }
 
 #[cfg(test)]

@@ -6,7 +6,8 @@ use leptos::prelude::*;
 
 use crate::api::start_direct;
 use crate::components::common::avatar::Avatar;
-use crate::state::{go_to, ChatState};
+use crate::dom::go_to;
+use crate::state::ChatState;
 
 #[component]
 pub fn OnlineList() -> impl IntoView {
@@ -17,6 +18,7 @@ pub fn OnlineList() -> impl IntoView {
     let message = move |user_id: i64| {
         leptos::task::spawn_local(async move {
             match start_direct(user_id).await {
+                // The conversation is a page of its own, with its own history and socket.
                 Ok(room) => go_to(&room.path()),
                 Err(error) => chat.alert.set(Some(error.to_string())),
             }
@@ -28,6 +30,7 @@ pub fn OnlineList() -> impl IntoView {
             <ul aria-label="Online users">
                 <For
                     each=here
+                    // A row renders once per key: a rename or going idle is a new row.
                     key=|user| (user.user_id, user.nickname.clone(), user.idle)
                     children=move |user| {
                         let user_id = user.user_id;

@@ -12,9 +12,12 @@ use crate::state::ChatState;
 #[component]
 pub fn Reactions(id: i64, reactions: Vec<Reaction>, picking: RwSignal<bool>) -> impl IntoView {
     let chat = expect_context::<ChatState>();
+    // Reacting is a kind of posting: members only, and not in an archived room.
     let can_react = move || chat.can_post();
     let has_reactions = !reactions.is_empty();
     let typed = RwSignal::new(String::new());
+    // The click says which way (add or remove) from what this screen shows, so a double click asks
+    // for the same state twice instead of undoing itself.
     let toggle = move |emoji: String, remove: bool| {
         leptos::task::spawn_local(async move {
             if let Err(refused) = react(id, emoji, Some(remove)).await {

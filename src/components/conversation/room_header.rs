@@ -9,9 +9,10 @@ use crate::components::common::confirm::Confirm;
 use crate::components::common::connection_status::ConnectionStatus;
 use crate::components::common::menu::Menu;
 use crate::components::common::panels::{DrawerButton, MembersButton};
+use crate::dom::go_to;
 use crate::error::AppError;
 use crate::protocol::{NotifyLevel, Role, Room, RoomKind, GENERAL_ROOM_ID};
-use crate::state::{go_to, ChatState};
+use crate::state::ChatState;
 
 #[component]
 pub fn RoomHeader() -> impl IntoView {
@@ -26,6 +27,8 @@ pub fn RoomHeader() -> impl IntoView {
     let kind = move || room().map(|room| room.kind);
     let signed_in = move || chat.me.with(Option::is_some);
     let is_admin = move || chat.me.with(|me| me.as_ref().is_some_and(|me| me.role == Role::Admin));
+    // General is everyone's and a direct conversation is its two people's: neither is left,
+    // invited to or archived.
     let manageable = move || room().is_some_and(|room| room.id != GENERAL_ROOM_ID && room.kind != RoomKind::Direct);
     let title = move || chat.place_name();
     let kind_label = move || match kind() {
@@ -44,6 +47,8 @@ pub fn RoomHeader() -> impl IntoView {
         let Some(room_id) = chat.room_id() else { return };
         leptos::task::spawn_local(async move {
             match leave_room(room_id).await {
+                // This page was the room's (its state, its socket): a fresh load of general starts
+                // from the server's view of what the user is in now.
                 Ok(()) => go_to("/"),
                 Err(error) => notice.set(Some(error.to_string())),
             }
@@ -78,6 +83,9 @@ pub fn RoomHeader() -> impl IntoView {
         let Some(room_id) = chat.room_id() else { return };
         leptos::task::spawn_local(async move {
             match set_notify(room_id, level).await {
+                // The level is this user's own setting and no frame tells of it, so the page keeps
+                // both copies itself: `room` for this select, `rooms` for the notifications the
+                // socket's messages raise.
                 Ok(()) => {
                     let choose = |room: &mut Room| {
                         if room.id == room_id {
@@ -134,6 +142,7 @@ pub fn RoomHeader() -> impl IntoView {
                                 </select>
                             </label>
                         </Show>
+                        // `rel="external"`: the router leaves these to the browser, which downloads.
                         <span class="menu-field export" role="group" aria-label="Export this room">
                             "Export as "
                             <a href=move || export_link("json") download rel="external">"JSON"</a>

@@ -11,18 +11,7 @@ use crate::state::ChatState;
 #[component]
 pub fn AttachButton() -> impl IntoView {
     let chat = expect_context::<ChatState>();
-    let on_pick = move |ev: leptos::ev::Event| {
-        #[cfg(feature = "hydrate")]
-        {
-            use wasm_bindgen::JsCast;
-            if let Some(input) = ev.target().and_then(|target| target.dyn_into::<web_sys::HtmlInputElement>().ok()) {
-                crate::client::send_files(chat, crate::client::files_of(input.files()));
-                input.set_value("");
-            }
-        }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = ev;
-    };
+    let on_pick = move |ev: leptos::ev::Event| crate::dom::send_picked_files(chat, &ev);
     view! {
         <Show when=move || chat.me.with(Option::is_some) && chat.can_post()>
             <label class="attach icon-button" title="Attach file">

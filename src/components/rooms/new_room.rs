@@ -4,8 +4,8 @@
 use leptos::prelude::*;
 
 use crate::api::create_room;
+use crate::dom::go_to;
 use crate::protocol::{validate_room_name, MAX_ROOM_NAME_CHARS};
-use crate::state::go_to;
 
 #[component]
 pub fn NewRoomForm() -> impl IntoView {
@@ -20,9 +20,12 @@ pub fn NewRoomForm() -> impl IntoView {
             Err(refused) => return error.set(Some(refused.message)),
         };
         busy.set(true);
+        // The checkbox as a form posts it ("on" or nothing): the server function is the same one
+        // the form reaches without JavaScript.
         let private = private.get_untracked().then(|| "on".to_owned());
         leptos::task::spawn_local(async move {
             match create_room(checked, private).await {
+                // Still busy: the page is on its way to the new room.
                 Ok(room) => go_to(&room.path()),
                 Err(refused) => {
                     error.set(Some(refused.to_string()));

@@ -23,6 +23,8 @@ pub fn Sidebar() -> impl IntoView {
         chat.rooms.with(|rooms| {
             rooms
                 .iter()
+                // Archived rooms take no messages, so they leave the places to talk; their pages
+                // still open by address.
                 .filter(|room| (room.kind == RoomKind::Direct) == direct && !room.archived)
                 .cloned()
                 .collect::<Vec<_>>()
@@ -51,6 +53,7 @@ pub fn Sidebar() -> impl IntoView {
                     on:click=move |ev| {
                         ev.prevent_default();
                         panels.drawer.set(false);
+                        // Back to the button that opened the drawer, not lost on a hidden element.
                         crate::dom::focus_selector(".drawer-button");
                     }
                 >
@@ -70,6 +73,8 @@ pub fn Sidebar() -> impl IntoView {
                     </Show>
                 </div>
                 <ul class="room-list" aria-labelledby="rooms-heading">
+                    // A row renders once per key, so every field it shows is in the key: a new
+                    // unread count is a new row.
                     <For
                         each=move || listed(false)
                         key=|room: &Room| (room.id, room.name.clone(), room.unread, room.mentions, room.kind)
