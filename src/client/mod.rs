@@ -16,7 +16,7 @@ use leptos::prelude::*;
 
 use crate::protocol::{ClientFrame, ServerFrame};
 use crate::state::reducer::{Link, Reaction};
-use crate::state::{retry_delay_ms, ChatState, Command, Connection};
+use crate::state::{retry_delay_ms, ChatState, Command, SocketState};
 
 /// Starts the socket task for a signed-in page, after hydration.
 pub fn start(chat: ChatState) {
@@ -40,7 +40,7 @@ async fn run(chat: ChatState, mut commands: mpsc::UnboundedReceiver<Command>) {
     // One for the page's life: the greeting shows once however often the socket comes back.
     let mut link = Link::default();
     loop {
-        chat.connection.set(Connection::Connecting);
+        chat.connection.set(SocketState::Connecting);
         if let Some(url) = socket_url() {
             if let Ok(socket) = WebSocket::open(&url) {
                 let mut session = Session { chat, link: &mut link };
@@ -69,7 +69,7 @@ async fn run(chat: ChatState, mut commands: mpsc::UnboundedReceiver<Command>) {
 async fn wait_before_retry(chat: ChatState, failures: u32) {
     let mut left = retry_delay_ms(failures, js_sys::Math::random());
     while left > 0 {
-        chat.connection.set(Connection::Retrying { seconds: left.div_ceil(1000) });
+        chat.connection.set(SocketState::Retrying { seconds: left.div_ceil(1000) });
         let step = left.min(1000);
         gloo_timers::future::TimeoutFuture::new(step).await;
         left -= step;

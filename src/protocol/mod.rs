@@ -48,6 +48,8 @@ mod model;
 mod page;
 mod rules;
 #[cfg(test)]
+mod sample;
+#[cfg(test)]
 mod tests;
 
 pub use frames::*;

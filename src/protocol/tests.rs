@@ -4,21 +4,7 @@ use super::*;
 use serde_json::json;
 
 fn sample_message() -> ChatMessage {
-    ChatMessage {
-        id: 42,
-        room_id: 1,
-        author_id: 7,
-        nickname: "alice".into(),
-        body: "hi <b>there</b>".into(),
-        sent_at: 1_764_000_000_000,
-        client_msg_id: "c-1".into(),
-        kind: MessageKind::Chat,
-        deleted: false,
-        edited_at: None,
-        rev: 0,
-        reactions: Vec::new(),
-        file: None,
-    }
+    ChatMessage::sample(42).by(7, "alice").saying("hi <b>there</b>").at(1_764_000_000_000).client_id("c-1")
 }
 
 fn general() -> Room {

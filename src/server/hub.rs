@@ -414,21 +414,7 @@ mod tests {
     use tokio::sync::broadcast::error::TryRecvError;
 
     fn message(id: i64) -> ChatMessage {
-        ChatMessage {
-            id,
-            room_id: crate::protocol::GENERAL_ROOM_ID,
-            author_id: 1,
-            nickname: "a".into(),
-            body: format!("m{id}"),
-            sent_at: 0,
-            client_msg_id: format!("{id}"),
-            kind: crate::protocol::MessageKind::Chat,
-            deleted: false,
-            edited_at: None,
-            rev: 0,
-            reactions: Vec::new(),
-            file: None,
-        }
+        ChatMessage::sample(id).by(1, "a").client_id(&id.to_string())
     }
 
     fn drain_batches(receiver: &mut broadcast::Receiver<Batch>) -> Vec<Batch> {

@@ -17,8 +17,9 @@ use outbox::{Outbox, Queued};
 use timeline::Timeline;
 use typing::{Typing, TYPING_EVERY_MS};
 
+/// Where the page's socket stands, for the status line and for whether Send can go at once.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Connection {
+pub enum SocketState {
     Connecting,
     Connected,
     /// Disconnected; the next attempt starts in this many seconds.
@@ -60,7 +61,7 @@ pub struct Upload {
 pub struct ChatState {
     pub timeline: RwSignal<Timeline>,
     pub online: RwSignal<Vec<OnlineUser>>,
-    pub connection: RwSignal<Connection>,
+    pub connection: RwSignal<SocketState>,
     /// The signed-in account; `None` for a visitor who has not picked a nickname.
     pub me: RwSignal<Option<Account>>,
     /// The nickname field's text.
@@ -172,7 +173,7 @@ impl ChatState {
             reported_read: StoredValue::new((0, f64::NEG_INFINITY)),
             read_scheduled: StoredValue::new(false),
             online: RwSignal::new(online),
-            connection: RwSignal::new(Connection::Connecting),
+            connection: RwSignal::new(SocketState::Connecting),
             nickname: RwSignal::new(me.as_ref().map(|account| account.nickname.clone()).unwrap_or_default()),
             me: RwSignal::new(me),
             nickname_error: RwSignal::new(None),
@@ -192,7 +193,7 @@ impl ChatState {
     }
 
     pub fn is_connected(&self) -> bool {
-        self.connection.get() == Connection::Connected
+        self.connection.get() == SocketState::Connected
     }
 
     /// This page's room id, if the room exists yet.

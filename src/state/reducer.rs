@@ -10,7 +10,7 @@ use std::time::Duration;
 use leptos::prelude::*;
 
 use super::typing::TYPING_SHOWN_MS;
-use super::{upsert_online, ChatState, Command, Connection};
+use super::{upsert_online, ChatState, Command, SocketState};
 use crate::protocol::{ChatMessage, ClientFrame, ErrorCode, OnlineUser, RoomKind, ServerFrame, SERVER_NAME};
 
 /// Longest notification text, in characters.
@@ -89,7 +89,7 @@ impl ChatState {
                 self.me.set(Some(you));
                 self.online.set(online);
                 self.set_rooms(rooms, Some(last_id));
-                self.connection.set(Connection::Connected);
+                self.connection.set(SocketState::Connected);
                 self.mark_read();
                 // Everything in the outbox goes now if it did not go behind the hello (written
                 // since); the server recognises a resend by its client_msg_id and stores it once.
@@ -203,7 +203,7 @@ impl ChatState {
     /// page offers the join form again.
     pub fn session_ended(&self) {
         self.me.set(None);
-        self.connection.set(Connection::Connecting);
+        self.connection.set(SocketState::Connecting);
     }
 
     /// The browser notification a live message deserves: only while the tab is hidden, never for

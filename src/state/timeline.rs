@@ -275,21 +275,8 @@ mod tests {
     }
 
     fn stored(id: i64, nickname: &str, client_msg_id: &str) -> ChatMessage {
-        ChatMessage {
-            id,
-            room_id: 1,
-            author_id: author(nickname),
-            nickname: nickname.into(),
-            body: format!("body {id}"),
-            sent_at: id * 1000,
-            client_msg_id: client_msg_id.into(),
-            kind: crate::protocol::MessageKind::Chat,
-            deleted: false,
-            edited_at: None,
-            rev: 0,
-            reactions: Vec::new(),
-            file: None,
-        }
+        let message = ChatMessage::sample(id).by(author(nickname), nickname).saying(&format!("body {id}"));
+        message.at(id * 1000).client_id(client_msg_id)
     }
 
     fn ids(timeline: &Timeline) -> Vec<Option<i64>> {
@@ -395,20 +382,8 @@ mod rename_tests {
 
     #[test]
     fn a_rename_relabels_every_line_by_that_author_and_no_other() {
-        let message = |id: i64, author_id: i64, nickname: &str| ChatMessage {
-            id,
-            room_id: 1,
-            author_id,
-            nickname: nickname.into(),
-            body: "x".into(),
-            sent_at: 0,
-            client_msg_id: format!("{id}"),
-            kind: crate::protocol::MessageKind::Chat,
-            deleted: false,
-            edited_at: None,
-            rev: 0,
-            reactions: Vec::new(),
-            file: None,
+        let message = |id: i64, author_id: i64, nickname: &str| {
+            ChatMessage::sample(id).by(author_id, nickname).saying("x").client_id(&id.to_string())
         };
         let mut timeline =
             Timeline::from_history(vec![message(1, 7, "dave"), message(2, 8, "erin"), message(3, 7, "dave")]);

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::state::{ChatState, Connection};
+use crate::state::{ChatState, SocketState};
 
 #[component]
 pub fn ConnectionStatus() -> impl IntoView {
@@ -10,16 +10,16 @@ pub fn ConnectionStatus() -> impl IntoView {
     let label = move || match chat.connection.get() {
         _ if chat.banned.get() => "Banned".to_owned(),
         _ if chat.me.with(Option::is_none) => "Not joined yet".to_owned(),
-        Connection::Connecting => "Connecting…".to_owned(),
-        Connection::Connected => "Connected".to_owned(),
-        Connection::Retrying { seconds: 0 } => "Reconnecting…".to_owned(),
-        Connection::Retrying { seconds } => format!("Disconnected — retrying in {seconds} s"),
+        SocketState::Connecting => "Connecting…".to_owned(),
+        SocketState::Connected => "Connected".to_owned(),
+        SocketState::Retrying { seconds: 0 } => "Reconnecting…".to_owned(),
+        SocketState::Retrying { seconds } => format!("Disconnected — retrying in {seconds} s"),
     };
     let state = move || match chat.connection.get() {
         _ if chat.banned.get() || chat.me.with(Option::is_none) => "offline",
-        Connection::Connecting => "connecting",
-        Connection::Connected => "connected",
-        Connection::Retrying { .. } => "retrying",
+        SocketState::Connecting => "connecting",
+        SocketState::Connected => "connected",
+        SocketState::Retrying { .. } => "retrying",
     };
     view! {
         <p class="connection" data-state=state role="status">

@@ -234,21 +234,7 @@ mod tests {
     const MORNING: i64 = 1_763_978_400_000;
 
     fn message(id: i64, author_id: i64, sent_at: i64) -> ChatMessage {
-        ChatMessage {
-            id,
-            room_id: 1,
-            author_id,
-            nickname: format!("user{author_id}"),
-            body: format!("body {id}"),
-            sent_at,
-            client_msg_id: format!("c{id}"),
-            kind: MessageKind::Chat,
-            deleted: false,
-            edited_at: None,
-            rev: 0,
-            reactions: Vec::new(),
-            file: None,
-        }
+        ChatMessage::sample(id).by(author_id, &format!("user{author_id}")).saying(&format!("body {id}")).at(sent_at)
     }
 
     fn placed(history: Vec<ChatMessage>, zone: i32, first_unread: Option<i64>) -> Vec<Place> {

@@ -5,7 +5,7 @@ use futures::channel::mpsc;
 use leptos::prelude::*;
 
 use super::*;
-use crate::protocol::{Account, ChatMessage, Member, MessageKind, Reactor, Role, Room, RoomKind, RoomPage};
+use crate::protocol::{Account, ChatMessage, Member, Reactor, Role, Room, RoomKind, RoomPage};
 use crate::state::timeline::{Line, LineStatus};
 
 const ME: i64 = 1;
@@ -47,21 +47,7 @@ fn message(id: i64, room_id: i64, author_id: i64, body: &str) -> ChatMessage {
         BOB => "bob",
         _ => "carol",
     };
-    ChatMessage {
-        id,
-        room_id,
-        author_id,
-        nickname: nickname.into(),
-        body: body.into(),
-        sent_at: id * 1000,
-        client_msg_id: format!("c{id}"),
-        kind: MessageKind::Chat,
-        deleted: false,
-        edited_at: None,
-        rev: 0,
-        reactions: Vec::new(),
-        file: None,
-    }
+    ChatMessage::sample(id).in_room(room_id).by(author_id, nickname).saying(body).at(id * 1000)
 }
 
 /// A signed-in user on `#general`, with `#random` in the sidebar, before the socket opens.
@@ -180,7 +166,7 @@ fn a_welcome_shows_who_i_am_who_is_online_and_my_rooms_and_greets_once_across_re
     assert!(page.link.welcomed());
     assert_eq!(page.notices(), ["Welcome!"]);
 
-    page.chat.connection.set(Connection::Connecting);
+    page.chat.connection.set(SocketState::Connecting);
     page.connect();
     assert_eq!(page.notices(), ["Welcome!"], "a reconnect does not greet again");
     assert!(page.chat.is_connected());
