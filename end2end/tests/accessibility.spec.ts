@@ -34,6 +34,9 @@ for (const { name, options } of states) {
   test(`no accessibility violations, ${name}: a visitor, and a room with reactions, an upload, an edit and a deletion`, async ({
     browser,
   }) => {
+    // Seven to nine full axe-core runs (each injects axe into a fresh page and walks the whole
+    // DOM, about 3 s here) besides the chatting: the default 30 s fits only on a quiet machine.
+    test.slow();
     const visitor = await ChatPage.open(browser, undefined, options);
     expect(await violations(visitor.page)).toEqual([]);
     await visitor.close();
