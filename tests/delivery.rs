@@ -599,7 +599,9 @@ async fn a_peer_that_takes_no_data_is_closed_even_while_it_keeps_talking() {
     // (megabytes on loopback), and how long that takes is the machine's speed, not Natter's: under
     // a loaded debug build it passed ten seconds. The promise under test is that the close comes.
     let fill_and_deadline = Duration::from_secs(90);
-    tokio::time::timeout(fill_and_deadline, left).await.expect("the stalled peer is closed once a write waits too long");
+    tokio::time::timeout(fill_and_deadline, left)
+        .await
+        .expect("the stalled peer is closed once a write waits too long");
     writing.store(false, Ordering::SeqCst);
     for writer in writers {
         writer.await.expect("writer");
