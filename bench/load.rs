@@ -589,7 +589,7 @@ async fn connect_from(addr: SocketAddr, source: Option<IpAddr>) -> std::io::Resu
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::{ChatMessage, ClientFrame, ErrorCode, MessageKind, Rejection, ServerFrame};
+    use crate::protocol::{ChatMessage, ClientFrame, ErrorCode, Rejection, ServerFrame};
 
     #[test]
     fn sequence_numbers_come_back_out_of_bodies() {
@@ -601,21 +601,7 @@ mod tests {
     #[test]
     fn natter_frames_are_recognised_by_their_type_tag() {
         let message = ServerFrame::Message {
-            message: ChatMessage {
-                id: 9,
-                room_id: 1,
-                author_id: 2,
-                nickname: "load-1".into(),
-                body: "load:17:xxxx".into(),
-                sent_at: 1,
-                client_msg_id: "run-17".into(),
-                kind: MessageKind::Chat,
-                deleted: false,
-                edited_at: None,
-                rev: 0,
-                reactions: Vec::new(),
-                file: None,
-            },
+            message: ChatMessage::sample(9).by(2, "load-1").saying("load:17:xxxx").at(1).client_id("run-17"),
         };
         assert_eq!(classify_natter(&message.to_json()), Seen::Delivery(17));
         let ack = ServerFrame::Ack { client_msg_id: "abc-run-23".into(), id: 9, sent_at: 1 };

@@ -1,7 +1,7 @@
-//! A builder for the messages tests need, so each test says only what matters to it (who wrote it,
+//! Builders for the messages and rooms tests need, so each test says only what matters to it (who wrote it,
 //! where, what it says) instead of repeating every field of the wire type.
 
-use super::{ChatMessage, MessageKind, GENERAL_ROOM_ID};
+use super::{ChatMessage, MessageKind, Room, RoomKind, GENERAL_ROOM_ID};
 
 impl ChatMessage {
     /// Stored chat message `id` in general by user 1, "alice", saying `m{id}`, client id `c{id}`,
@@ -43,5 +43,22 @@ impl ChatMessage {
 
     pub(crate) fn client_id(self, client_msg_id: &str) -> Self {
         Self { client_msg_id: client_msg_id.into(), ..self }
+    }
+}
+
+impl Room {
+    /// Public room `id` called `name`, as a member with nothing unread sees it in the sidebar.
+    pub(crate) fn sample(id: i64, name: &str) -> Self {
+        Self {
+            id,
+            name: name.into(),
+            kind: RoomKind::Public,
+            archived: false,
+            peer_id: None,
+            unread: 0,
+            last_read_id: 0,
+            mentions: 0,
+            notify: None,
+        }
     }
 }

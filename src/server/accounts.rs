@@ -18,7 +18,7 @@ pub(crate) struct NewSession {
 
 impl NewSession {
     pub(crate) fn issue(state: &AppState) -> Result<Self, AppError> {
-        let token = identity::new_token().map_err(|error| AppError::internal("new session", &error))?;
+        let token = identity::new_token()?;
         let expires_at = crate::server::store::now_millis() + identity::SESSION_DAYS * 24 * 3600 * 1000;
         Ok(Self { hash: state.secret.token_hash(&token), token, expires_at })
     }
@@ -83,9 +83,7 @@ pub(crate) async fn sign_out(state: &AppState, session: Vec<u8>) -> Result<(), A
 /// Sets (or replaces) an account's password, so its owner can sign in on other devices.
 pub(crate) async fn set_password(state: &AppState, account: &Account, password: String) -> Result<(), AppError> {
     validate_password(&password)?;
-    let hash = tokio::task::spawn_blocking(move || identity::hash_password(&password))
-        .await?
-        .map_err(|error| AppError::internal("hash password", &error))?;
+    let hash = tokio::task::spawn_blocking(move || identity::hash_password(&password)).await??;
     Ok(state.store.set_password_hash(account.id, hash).await?)
 }
 

@@ -545,17 +545,7 @@ mod tests {
     fn room_changes_travel_with_the_frames_that_announce_them() {
         let hub = Hub::new(16);
         let mut watcher = hub.subscribe();
-        let room = Room {
-            id: 5,
-            name: "lounge".into(),
-            kind: crate::protocol::RoomKind::Public,
-            archived: false,
-            peer_id: None,
-            unread: 0,
-            last_read_id: 0,
-            mentions: 0,
-            notify: None,
-        };
+        let room = Room::sample(5, "lounge");
         let member = Member { user_id: 8, nickname: "bob".into(), is_bot: false };
         hub.member_joined(&room, &member);
         hub.member_left(5, 8);

@@ -75,10 +75,7 @@ pub(crate) async fn announce(
     let room_id = announcement_room(&state, &natter, &post).await?;
     let client_msg_id = match post.client_msg_id {
         Some(id) => id,
-        None => {
-            let token = crate::server::identity::new_token().map_err(|error| AppError::internal("announce", &error))?;
-            format!("announce-{}", &token[..24])
-        }
+        None => format!("announce-{}", &crate::server::identity::new_token()?[..24]),
     };
     let stored =
         messages::post(&state, &natter, room_id, &client_msg_id, &post.text, MessageKind::Announcement).await?;

@@ -89,6 +89,14 @@ impl From<tokio::task::JoinError> for AppError {
     }
 }
 
+/// No randomness for a token or file id, or a password hash that failed: the server's fault.
+impl From<crate::server::identity::SecretError> for AppError {
+    #[track_caller]
+    fn from(error: crate::server::identity::SecretError) -> Self {
+        Self::internal("secret", &error)
+    }
+}
+
 /// Why the store refused a change to a message, in words; `what` names the change ("edit").
 pub(crate) fn change_refused(why: ChangeRefused, what: &str) -> Rejection {
     match why {
@@ -112,8 +120,8 @@ pub(crate) fn change_refused(why: ChangeRefused, what: &str) -> Rejection {
     }
 }
 
-/// The same JSON shape for refusals decided from the request line and headers alone, before any
-/// service runs: cross-site requests, missing credentials, the websocket handshake, connection caps.
+/// The same JSON shape for the websocket handshake's refusals, whose statuses (405, 426) no
+/// `ErrorCode` maps to.
 pub(crate) fn status_refusal(status: StatusCode, message: &str) -> Response {
     let code = match status {
         StatusCode::FORBIDDEN => ErrorCode::Forbidden,

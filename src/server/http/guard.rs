@@ -4,9 +4,12 @@
 
 use axum::extract::Request;
 use axum::http::header::{CONTENT_SECURITY_POLICY, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, Method};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
+
+use crate::error::AppError;
+use crate::protocol::ErrorCode;
 
 /// The largest request body accepted (413 beyond): a maximal message is about 24 KB of JSON.
 pub(crate) const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -66,10 +69,8 @@ pub(crate) async fn security_headers(mut request: Request, next: Next) -> Respon
 pub(crate) async fn same_site_only(request: Request, next: Next) -> Response {
     let safe = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if !safe && !is_same_site(request.headers()) {
-        return crate::server::http::error::status_refusal(
-            StatusCode::FORBIDDEN,
-            "requests from other sites are refused",
-        );
+        let refused = AppError::refused(ErrorCode::Forbidden, "requests from other sites are refused");
+        return refused.into_response();
     }
     next.run(request).await
 }

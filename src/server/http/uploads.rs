@@ -122,7 +122,7 @@ async fn receive(settings: &Settings, body: Body, max: u64) -> Result<Received, 
     let failed = |what: &str, error: &dyn std::fmt::Display| AppError::internal(what, error);
     let dir = files_dir(settings);
     tokio::fs::create_dir_all(&dir).await.map_err(|e| failed("cannot create the files folder", &e))?;
-    let id = crate::server::identity::new_file_id().map_err(|e| failed("no randomness", &e))?;
+    let id = crate::server::identity::new_file_id()?;
     let partial = dir.join(format!("{id}.part"));
     let outcome = write_checked(&partial, body, max).await;
     let checked = match outcome {

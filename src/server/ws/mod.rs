@@ -10,7 +10,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use axum::extract::{ConnectInfo, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use futures::{Sink, SinkExt, Stream, StreamExt};
 use tokio::sync::broadcast::{self, error::RecvError, error::TryRecvError};
@@ -25,7 +25,6 @@ use crate::protocol::{
     decode_client_frame, Account, ChatMessage, ClientFrame, ErrorCode, MessageKind, Rejection, ServerFrame, SERVER_NAME,
 };
 use crate::server::http::auth::{authenticate, Authenticated};
-use crate::server::http::error::status_refusal;
 use crate::server::hub::{Batch, Broadcast, ConnectionCaps, RoomChange};
 use crate::server::store::{DbError, Sidebar};
 use crate::server::AppState;
@@ -52,7 +51,7 @@ pub(crate) async fn upgrade(
     // Registered before the upgrade, so the cap holds however many arrive at once.
     let Some(registration) = state.hub.register(session.clone(), account.id, Some(peer.ip()), caps) else {
         let too_many = "too many open connections for this user or address; close some tabs";
-        return status_refusal(StatusCode::TOO_MANY_REQUESTS, too_many);
+        return AppError::refused(ErrorCode::RateLimited, too_many).into_response();
     };
     let limit = limits.max_ws_message_bytes;
     let config = WebSocketConfig::default()

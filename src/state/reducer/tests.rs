@@ -20,17 +20,7 @@ fn me() -> Account {
 }
 
 fn room(id: i64, name: &str) -> Room {
-    Room {
-        id,
-        name: name.into(),
-        kind: RoomKind::Public,
-        archived: false,
-        peer_id: None,
-        unread: 0,
-        last_read_id: 0,
-        mentions: 0,
-        notify: None,
-    }
+    Room::sample(id, name)
 }
 
 fn member(user_id: i64, nickname: &str) -> Member {
