@@ -589,7 +589,7 @@ async fn connect_from(addr: SocketAddr, source: Option<IpAddr>) -> std::io::Resu
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::{ChatMessage, ClientFrame, ErrorCode, Rejection, ServerFrame};
+    use crate::protocol::{ChatMessage, ClientFrame, ErrorCode, MessageId, Rejection, ServerFrame, UserId};
 
     #[test]
     fn sequence_numbers_come_back_out_of_bodies() {
@@ -601,10 +601,10 @@ mod tests {
     #[test]
     fn natter_frames_are_recognised_by_their_type_tag() {
         let message = ServerFrame::Message {
-            message: ChatMessage::sample(9).by(2, "load-1").saying("load:17:xxxx").at(1).client_id("run-17"),
+            message: ChatMessage::sample(9).by(UserId(2), "load-1").saying("load:17:xxxx").at(1).client_id("run-17"),
         };
         assert_eq!(classify_natter(&message.to_json()), Seen::Delivery(17));
-        let ack = ServerFrame::Ack { client_msg_id: "abc-run-23".into(), id: 9, sent_at: 1 };
+        let ack = ServerFrame::Ack { client_msg_id: "abc-run-23".into(), id: MessageId(9), sent_at: 1 };
         assert_eq!(classify_natter(&ack.to_json()), Seen::Ack(23));
         let refused = Rejection::new(ErrorCode::RateLimited, "slow down").into_frame(Some("run-3".into()));
         assert_eq!(classify_natter(&refused.to_json()), Seen::Refusal);

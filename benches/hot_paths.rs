@@ -8,16 +8,18 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use natter::protocol::{decode_client_frame, ChatMessage, MessageKind, ServerFrame, GENERAL_ROOM_ID};
+use natter::protocol::{
+    decode_client_frame, ChatMessage, MessageId, MessageKind, Revision, ServerFrame, UserId, GENERAL_ROOM_ID,
+};
 use natter::server::hub::Hub;
 use natter::server::store::{self, NewMessage, Store};
 use tokio::runtime::Runtime;
 
 fn sample_message(id: i64) -> ChatMessage {
     ChatMessage {
-        id,
+        id: MessageId(id),
         room_id: GENERAL_ROOM_ID,
-        author_id: 7,
+        author_id: UserId(7),
         nickname: "alice".into(),
         body: "The quick brown fox jumps over the lazy dog, again and again, until lunch.".into(),
         sent_at: 1_764_000_000_000,
@@ -25,7 +27,7 @@ fn sample_message(id: i64) -> ChatMessage {
         kind: MessageKind::Chat,
         deleted: false,
         edited_at: None,
-        rev: 0,
+        rev: Revision::UNCHANGED,
         reactions: Vec::new(),
         file: None,
     }
@@ -55,7 +57,7 @@ fn fan_out(c: &mut Criterion) {
                 hub.publish_messages(&[sample_message(next_id)]);
                 for receiver in &mut receivers {
                     let batch = receiver.try_recv().expect("published just now");
-                    for frame in batch.iter().filter(|frame| frame.is_for(7, |room| room == GENERAL_ROOM_ID)) {
+                    for frame in batch.iter().filter(|frame| frame.is_for(UserId(7), |room| room == GENERAL_ROOM_ID)) {
                         black_box(frame.text.clone());
                     }
                 }
@@ -65,7 +67,7 @@ fn fan_out(c: &mut Criterion) {
     group.finish();
 }
 
-fn new_message(author_id: i64, n: u64) -> NewMessage {
+fn new_message(author_id: UserId, n: u64) -> NewMessage {
     NewMessage {
         room_id: GENERAL_ROOM_ID,
         author_id,
@@ -79,7 +81,7 @@ fn new_message(author_id: i64, n: u64) -> NewMessage {
     }
 }
 
-async fn bench_user(store: &dyn Store) -> i64 {
+async fn bench_user(store: &dyn Store) -> UserId {
     let nickname = natter::server::identity::nickname("bench").expect("a valid nickname");
     store.create_user(nickname, vec![0; 32], i64::MAX).await.expect("user").id
 }
@@ -161,7 +163,7 @@ fn history_page(c: &mut Criterion) {
     let store = store::open(&path, Box::new(|_| {})).expect("store");
     let mut group = c.benchmark_group("history page of 50 in a 1,000,000-message room");
     group.measurement_time(Duration::from_secs(5));
-    for (name, before) in [("newest", None), ("middle", Some(ROOM_SIZE / 2))] {
+    for (name, before) in [("newest", None), ("middle", Some(MessageId(ROOM_SIZE / 2)))] {
         group.bench_function(name, |b| {
             b.iter(|| runtime.block_on(store.history(GENERAL_ROOM_ID, before, 50)).expect("page"));
         });

@@ -9,6 +9,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use natter::protocol::UserId;
 use natter::server::search::parse;
 use natter::server::store;
 use tokio::runtime::Runtime;
@@ -117,7 +118,9 @@ fn search(c: &mut Criterion) {
     ] {
         let filter = parse(query).expect("a valid query");
         group.bench_function(query, |b| {
-            b.iter(|| runtime.block_on(store.search(Some(11), black_box(filter.clone()), None, 21)).expect("results"))
+            b.iter(|| {
+                runtime.block_on(store.search(Some(UserId(11)), black_box(filter.clone()), None, 21)).expect("results")
+            })
         });
     }
     group.finish();

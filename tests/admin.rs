@@ -114,7 +114,7 @@ async fn announcements_come_from_natter_and_only_admins_may_make_them() {
 
     let id = cli::announce(&settings_for(&server), AnnounceTo::Everyone, "Maintenance at 18:00 UTC").await.unwrap();
     let announced = reader.expect("message").await["message"].clone();
-    assert_eq!(announced["id"], id);
+    assert_eq!(announced["id"], id.get());
     assert_eq!(announced["nickname"], "Natter");
     assert_eq!(announced["kind"], "announcement");
 

@@ -573,10 +573,10 @@ async fn announcements_go_to_one_room_or_one_user_and_reach_only_them() {
 
     let id = cli::announce(&settings_for(&server), AnnounceTo::Room("lounge"), "Lounge closes at ten").await.unwrap();
     let announced = bob.socket.expect("message").await["message"].clone();
-    assert_eq!(announced["id"], id);
+    assert_eq!(announced["id"], id.get());
     assert_eq!((announced["room_id"].clone(), announced["nickname"].clone()), (json!(lounge), json!("Natter")));
     assert_eq!(announced["kind"], "announcement");
-    assert_eq!(alice.socket.expect("message").await["message"]["id"], id);
+    assert_eq!(alice.socket.expect("message").await["message"]["id"], id.get());
 
     let to_carol =
         cli::announce(&settings_for(&server), AnnounceTo::User("Carol"), "Your account is verified").await.unwrap();

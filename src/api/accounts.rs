@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 
 use crate::error::AppError;
-use crate::protocol::Account;
+use crate::protocol::{Account, UserId};
 #[cfg(feature = "ssr")]
 use crate::server::{accounts, context};
 
@@ -70,7 +70,7 @@ pub async fn sign_in(nickname: String, password: String) -> Result<Account, AppE
 
 /// Bans a user (admins only): their sessions end, their sockets close, and they cannot sign in again.
 #[server(endpoint = "ban_user")]
-pub async fn ban_user(user_id: i64) -> Result<(), AppError> {
+pub async fn ban_user(user_id: UserId) -> Result<(), AppError> {
     context::respond(async move {
         let (state, account) = context::signed_in().await?;
         accounts::ban(&state, &account, user_id).await

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 
 use crate::error::AppError;
-use crate::protocol::{ChatMessage, SearchResults};
+use crate::protocol::{ChatMessage, MessageId, RoomId, SearchResults};
 #[cfg(feature = "ssr")]
 use crate::server::{context, messages, search as searching};
 
@@ -13,9 +13,9 @@ use crate::server::{context, messages, search as searching};
 /// Private rooms only for their members.
 #[server(endpoint = "history", input = GetUrl)]
 pub async fn get_history(
-    room_id: Option<i64>,
-    before: Option<i64>,
-    after: Option<i64>,
+    room_id: Option<RoomId>,
+    before: Option<MessageId>,
+    after: Option<MessageId>,
     limit: Option<u32>,
 ) -> Result<Vec<ChatMessage>, AppError> {
     context::respond(async move {
@@ -30,7 +30,7 @@ pub async fn get_history(
 /// `before:`/`after:YYYY-MM-DD`) in the rooms the viewer can read, newest first, 20 at a time;
 /// `before` continues from a previous page's `next_before`.
 #[server(endpoint = "search", input = GetUrl)]
-pub async fn search(q: String, before: Option<i64>) -> Result<SearchResults, AppError> {
+pub async fn search(q: String, before: Option<MessageId>) -> Result<SearchResults, AppError> {
     context::respond(async move {
         let (state, viewer) = context::visitor_or_signed_in().await?;
         searching::run(&state, viewer.as_ref(), &q, before).await
@@ -41,7 +41,7 @@ pub async fn search(q: String, before: Option<i64>) -> Result<SearchResults, App
 /// Replaces a message's text: the author may (while in the room), and so may any admin. Everyone
 /// sees the new text, marked edited.
 #[server(endpoint = "edit_message")]
-pub async fn edit_message(id: i64, body: String) -> Result<(), AppError> {
+pub async fn edit_message(id: MessageId, body: String) -> Result<(), AppError> {
     context::respond(async move {
         let (state, account) = context::signed_in().await?;
         messages::edit(&state, &account, id, &body).await
@@ -51,11 +51,11 @@ pub async fn edit_message(id: i64, body: String) -> Result<(), AppError> {
 
 /// Deletes a message: its author may, and so may any admin. Everyone sees a placeholder from then on.
 #[server(endpoint = "delete_message")]
-pub async fn delete_message(id: i64) -> Result<(), AppError> {
+pub async fn delete_message(id: MessageId) -> Result<(), AppError> {
     context::respond(async move {
         let (state, account) = context::signed_in().await?;
         messages::delete(&state, &account, id).await?;
-        tracing::info!(id, by = %account.nickname, "message deleted");
+        tracing::info!(id = id.get(), by = %account.nickname, "message deleted");
         Ok(())
     })
     .await
@@ -64,7 +64,7 @@ pub async fn delete_message(id: i64) -> Result<(), AppError> {
 /// Adds the signed-in user's reaction `emoji` to a message in a room they are in, or with
 /// `remove` set takes it back. Doing either twice changes nothing.
 #[server(endpoint = "react")]
-pub async fn react(id: i64, emoji: String, remove: Option<bool>) -> Result<(), AppError> {
+pub async fn react(id: MessageId, emoji: String, remove: Option<bool>) -> Result<(), AppError> {
     context::respond(async move {
         let (state, account) = context::signed_in().await?;
         messages::react(&state, &account, id, &emoji, !remove.unwrap_or(false)).await

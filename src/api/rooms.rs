@@ -5,14 +5,14 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 
 use crate::error::AppError;
-use crate::protocol::{DirectoryRoom, Member, OnlineUser, Room, RoomPage};
+use crate::protocol::{DirectoryRoom, Member, MessageId, OnlineUser, Room, RoomId, RoomPage, UserId};
 #[cfg(feature = "ssr")]
 use crate::server::{context, rooms};
 
 /// The members of a room (general by default) who are online now, sorted by nickname, with whether
 /// they are idle. Private rooms only for their members.
 #[server(endpoint = "online", input = GetUrl)]
-pub async fn get_online(room_id: Option<i64>) -> Result<Vec<OnlineUser>, AppError> {
+pub async fn get_online(room_id: Option<RoomId>) -> Result<Vec<OnlineUser>, AppError> {
     context::respond(async move {
         let (state, viewer) = context::visitor_or_signed_in().await?;
         rooms::online_in(&state, viewer.as_ref(), room_id.unwrap_or(crate::protocol::GENERAL_ROOM_ID)).await
@@ -22,7 +22,7 @@ pub async fn get_online(room_id: Option<i64>) -> Result<Vec<OnlineUser>, AppErro
 
 /// The members of a room, by nickname. Private rooms only for their members.
 #[server(endpoint = "members", input = GetUrl)]
-pub async fn get_members(room_id: i64) -> Result<Vec<Member>, AppError> {
+pub async fn get_members(room_id: RoomId) -> Result<Vec<Member>, AppError> {
     context::respond(async move {
         let (state, viewer) = context::visitor_or_signed_in().await?;
         let room = rooms::readable(&state, viewer.as_ref(), room_id).await?;
@@ -34,14 +34,18 @@ pub async fn get_members(room_id: i64) -> Result<Vec<Member>, AppError> {
 /// The chat page's data for the room named `room`, or for the direct conversation with user `peer`;
 /// with `at`, opened at that message with context around it.
 #[server(endpoint = "room_page", input = GetUrl)]
-pub async fn get_room_page(room: Option<String>, peer: Option<i64>, at: Option<i64>) -> Result<RoomPage, AppError> {
+pub async fn get_room_page(
+    room: Option<String>,
+    peer: Option<UserId>,
+    at: Option<MessageId>,
+) -> Result<RoomPage, AppError> {
     context::respond(rooms::page(room, peer, at)).await
 }
 
 /// Sets when the signed-in user gets a browser notification from a room they are in: `all`,
 /// `mentions` or `nothing`.
 #[server(endpoint = "set_notify")]
-pub async fn set_notify(room_id: i64, level: crate::protocol::NotifyLevel) -> Result<(), AppError> {
+pub async fn set_notify(room_id: RoomId, level: crate::protocol::NotifyLevel) -> Result<(), AppError> {
     context::respond(async move {
         let (state, account) = context::signed_in().await?;
         rooms::set_notify(&state, &account, room_id, level).await
@@ -73,7 +77,7 @@ pub async fn create_room(name: String, private: Option<String>) -> Result<Room, 
 
 /// Joins a public room.
 #[server(endpoint = "join_room")]
-pub async fn join_room(room_id: i64) -> Result<Room, AppError> {
+pub async fn join_room(room_id: RoomId) -> Result<Room, AppError> {
     context::respond(async move {
         let (state, account) = context::signed_in().await?;
         let room = rooms::join(&state, &account, room_id).await?;
@@ -85,7 +89,7 @@ pub async fn join_room(room_id: i64) -> Result<Room, AppError> {
 
 /// Leaves a room (not general, not a direct conversation).
 #[server(endpoint = "leave_room")]
-pub async fn leave_room(room_id: i64) -> Result<(), AppError> {
+pub async fn leave_room(room_id: RoomId) -> Result<(), AppError> {
     context::respond(async move {
         let (state, account) = context::signed_in().await?;
         rooms::leave(&state, &account, room_id).await?;
@@ -97,7 +101,7 @@ pub async fn leave_room(room_id: i64) -> Result<(), AppError> {
 
 /// Adds a user to a room the signed-in user is in (the way into a private room).
 #[server(endpoint = "invite")]
-pub async fn invite(room_id: i64, nickname: String) -> Result<Member, AppError> {
+pub async fn invite(room_id: RoomId, nickname: String) -> Result<Member, AppError> {
     context::respond(async move {
         let (state, account) = context::signed_in().await?;
         rooms::invite(&state, &account, room_id, &nickname).await
@@ -107,7 +111,7 @@ pub async fn invite(room_id: i64, nickname: String) -> Result<Member, AppError> 
 
 /// Archives a room (admins only).
 #[server(endpoint = "archive_room")]
-pub async fn archive_room(room_id: i64) -> Result<(), AppError> {
+pub async fn archive_room(room_id: RoomId) -> Result<(), AppError> {
     context::respond(async move {
         let (state, account) = context::signed_in().await?;
         rooms::archive(&state, &account, room_id).await
@@ -117,7 +121,7 @@ pub async fn archive_room(room_id: i64) -> Result<(), AppError> {
 
 /// Starts (or finds) the direct conversation with another user.
 #[server(endpoint = "direct")]
-pub async fn start_direct(user_id: i64) -> Result<Room, AppError> {
+pub async fn start_direct(user_id: UserId) -> Result<Room, AppError> {
     context::respond(async move {
         let (state, account) = context::signed_in().await?;
         let room = rooms::open_direct(&state, &account, user_id).await?;

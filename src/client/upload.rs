@@ -7,6 +7,7 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use web_sys::{File, ProgressEvent, XmlHttpRequest};
 
+use crate::protocol::RoomId;
 use crate::state::{ChatState, Upload};
 
 /// Sends each file as its own message in this page's room.
@@ -21,7 +22,7 @@ pub fn send_files(chat: ChatState, files: Vec<File>) {
     }
 }
 
-fn send_file(chat: ChatState, room_id: i64, file: File) {
+fn send_file(chat: ChatState, room_id: RoomId, file: File) {
     // Like a typed message, a file carries a client_msg_id, so the server stores a resend once; it
     // also keys the file's row in the tray.
     let client_msg_id = crate::state::outbox::new_client_msg_id();

@@ -47,8 +47,12 @@ pub fn ChatPage() -> impl IntoView {
 }
 
 /// A numeric path segment (a user or message id); anything else is a missing page.
-fn parse_id(segment: Option<String>, code: crate::protocol::ErrorCode, why: &str) -> Result<Option<i64>, AppError> {
-    match segment.map(|segment| segment.parse::<i64>()) {
+fn parse_id<Id: std::str::FromStr>(
+    segment: Option<String>,
+    code: crate::protocol::ErrorCode,
+    why: &str,
+) -> Result<Option<Id>, AppError> {
+    match segment.map(|segment| segment.parse::<Id>()) {
         Some(Ok(id)) => Ok(Some(id)),
         Some(Err(_)) => Err(crate::protocol::Rejection::new(code, why).into()),
         None => Ok(None),

@@ -10,7 +10,7 @@ use crate::api::search;
 use crate::components::common::local_time::LocalTime;
 use crate::components::rooms::search_box::SearchBox;
 use crate::error::AppError;
-use crate::protocol::{SearchHit, SearchResults};
+use crate::protocol::{MessageId, SearchHit, SearchResults};
 
 #[component]
 pub fn SearchPage() -> impl IntoView {
@@ -18,7 +18,7 @@ pub fn SearchPage() -> impl IntoView {
     let results = Resource::new(
         move || query.with(|q| (q.get("q").unwrap_or_default(), q.get("before"))),
         |(q, before)| async move {
-            let before = match before.map(|before| before.parse::<i64>()) {
+            let before = match before.map(|before| before.parse::<MessageId>()) {
                 Some(Ok(before)) => Some(before),
                 Some(Err(_)) => {
                     let refused = crate::protocol::Rejection::new(

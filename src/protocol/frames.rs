@@ -14,11 +14,11 @@ pub enum ClientFrame {
     /// (catch-up after a reconnect); without it the client gets live traffic only.
     Hello {
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        since: Option<i64>,
+        since: Option<MessageId>,
         /// Asks for every message in the user's rooms edited, deleted or reacted to after this
         /// revision (see `ChatMessage::rev`), each once in its current state.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        changes_since: Option<i64>,
+        changes_since: Option<Revision>,
     },
     /// Change the signed-in user's nickname.
     Nick { nickname: String },
@@ -26,17 +26,17 @@ pub enum ClientFrame {
     /// Sending the same `client_msg_id` again returns the original ack.
     Send {
         #[serde(default = "general_room")]
-        room_id: i64,
+        room_id: RoomId,
         client_msg_id: String,
         body: String,
     },
     /// The user is typing in a room; send at most every 2 s while they type.
     Typing {
         #[serde(default = "general_room")]
-        room_id: i64,
+        room_id: RoomId,
     },
     /// The user has read a room up to this message id (moves their unread marker).
-    Read { room_id: i64, last_read_id: i64 },
+    Read { room_id: RoomId, last_read_id: MessageId },
 }
 
 /// The `type` names of [`ClientFrame`], to tell an unknown frame type from a malformed known one.
@@ -57,10 +57,10 @@ pub enum ServerFrame {
         /// The rooms and direct conversations this user is in, with unread counts.
         rooms: Vec<Room>,
         /// The newest stored message id (0 when there is none).
-        last_id: i64,
+        last_id: MessageId,
         /// The newest message revision (0 when nothing was ever changed): resume changes from here.
         #[serde(default)]
-        last_change: i64,
+        last_change: Revision,
     },
     /// Messages the client missed, oldest first, in pages. `complete` is true on the last page.
     History {
@@ -74,7 +74,7 @@ pub enum ServerFrame {
     /// The sender's own message is stored.
     Ack {
         client_msg_id: String,
-        id: i64,
+        id: MessageId,
         sent_at: i64,
     },
     /// Your nickname is now `nickname` (normalised).
@@ -83,8 +83,8 @@ pub enum ServerFrame {
     },
     /// Someone (never you) is typing in a room; show it for a few seconds unless renewed.
     Typing {
-        room_id: i64,
-        user_id: i64,
+        room_id: RoomId,
+        user_id: UserId,
         nickname: String,
     },
     /// A stored message changed (edited, deleted, or its reactions): replace your copy with this
@@ -99,44 +99,44 @@ pub enum ServerFrame {
     },
     /// You are no longer in this room (you left it in some tab).
     RoomLeft {
-        room_id: i64,
+        room_id: RoomId,
     },
     /// An admin archived a room you are in: its history stays, new messages are refused.
     RoomArchived {
-        room_id: i64,
+        room_id: RoomId,
     },
     /// Someone became a member of a room you are in.
     MemberJoined {
-        room_id: i64,
+        room_id: RoomId,
         member: Member,
     },
     /// Someone left a room you are in.
     MemberLeft {
-        room_id: i64,
-        user_id: i64,
+        room_id: RoomId,
+        user_id: UserId,
     },
     /// You read a room up to `last_read_id` (in this or another tab).
     Read {
-        room_id: i64,
-        last_read_id: i64,
+        room_id: RoomId,
+        last_read_id: MessageId,
     },
     /// A user changed nickname; their messages now show the new one.
     UserRenamed {
-        user_id: i64,
+        user_id: UserId,
         from: String,
         to: String,
     },
     UserJoined {
-        user_id: i64,
+        user_id: UserId,
         nickname: String,
     },
     UserLeft {
-        user_id: i64,
+        user_id: UserId,
         nickname: String,
     },
     /// A user went idle (no activity for a while) or became active again.
     UserIdle {
-        user_id: i64,
+        user_id: UserId,
         idle: bool,
     },
     /// Your rooms now, with unread counts; sent when a connection fell behind and may have missed

@@ -24,7 +24,7 @@ pub const MAX_HISTORY_PAGE: u32 = 200;
 pub const SERVER_NAME: &str = "Natter";
 /// The room everyone is in: created with the database, never left or archived. Frames that name no
 /// room mean this one.
-pub const GENERAL_ROOM_ID: i64 = 1;
+pub const GENERAL_ROOM_ID: RoomId = RoomId(1);
 pub const GENERAL_ROOM: &str = "general";
 /// Unread counts stop at this many: the sidebar says "999+" and counting costs nothing more.
 pub const MAX_UNREAD: u32 = 999;
@@ -39,11 +39,12 @@ pub const MAX_REACTION_BYTES: usize = 32;
 pub const QUICK_REACTIONS: [&str; 8] = ["👍", "❤️", "😂", "🎉", "😮", "😢", "👀", "✅"];
 
 /// Frames that name no room mean general (the protocol before rooms existed).
-fn general_room() -> i64 {
+fn general_room() -> RoomId {
     GENERAL_ROOM_ID
 }
 
 mod frames;
+mod ids;
 mod model;
 mod page;
 mod rules;
@@ -53,6 +54,7 @@ mod sample;
 mod tests;
 
 pub use frames::*;
+pub use ids::*;
 pub use model::*;
 pub use page::*;
 pub use rules::*;

@@ -3,14 +3,16 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::{MessageId, Revision, RoomId, UserId};
+
 /// A stored chat message as clients see it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChatMessage {
     /// Assigned by the server in commit order: strictly increasing across all rooms, never reused.
-    pub id: i64,
-    pub room_id: i64,
+    pub id: MessageId,
+    pub room_id: RoomId,
     /// The author's user id: stable across renames.
-    pub author_id: i64,
+    pub author_id: UserId,
     /// The author's current nickname.
     pub nickname: String,
     pub body: String,
@@ -29,8 +31,8 @@ pub struct ChatMessage {
     pub edited_at: Option<i64>,
     /// The message's revision: 0 as sent; each edit, deletion or reaction change gives it the next
     /// value of one server-wide sequence. Of two copies of a message, the higher `rev` is newer.
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub rev: i64,
+    #[serde(default, skip_serializing_if = "is_unchanged")]
+    pub rev: Revision,
     /// Reactions, grouped by emoji in the order each emoji was first used.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reactions: Vec<Reaction>,
@@ -65,8 +67,8 @@ impl Attachment {
     }
 }
 
-fn is_zero(value: &i64) -> bool {
-    *value == 0
+fn is_unchanged(rev: &Revision) -> bool {
+    *rev == Revision::UNCHANGED
 }
 
 /// One emoji on a message and who reacted with it, earliest first.
@@ -78,7 +80,7 @@ pub struct Reaction {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reactor {
-    pub user_id: i64,
+    pub user_id: UserId,
     pub nickname: String,
 }
 
@@ -116,13 +118,13 @@ pub struct SearchResults {
     pub hits: Vec<SearchHit>,
     /// Pass as `before` for the next page; absent on the last page.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub next_before: Option<i64>,
+    pub next_before: Option<MessageId>,
 }
 
 /// Who a signed-in client is.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Account {
-    pub id: i64,
+    pub id: UserId,
     pub nickname: String,
     pub role: Role,
     pub is_bot: bool,
@@ -132,7 +134,7 @@ pub struct Account {
 /// while without activity (messages, typing, renames).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OnlineUser {
-    pub user_id: i64,
+    pub user_id: UserId,
     pub nickname: String,
     pub idle: bool,
 }
@@ -152,7 +154,7 @@ pub enum RoomKind {
 /// A room as one user sees it in their sidebar.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Room {
-    pub id: i64,
+    pub id: RoomId,
     /// The room's name; for a direct conversation, the other person's nickname.
     pub name: String,
     pub kind: RoomKind,
@@ -160,11 +162,11 @@ pub struct Room {
     pub archived: bool,
     /// For a direct conversation: the other person's user id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub peer_id: Option<i64>,
+    pub peer_id: Option<UserId>,
     /// Messages by others after `last_read_id`, not counting deleted ones.
     pub unread: u32,
     /// The newest message id this user has read here.
-    pub last_read_id: i64,
+    pub last_read_id: MessageId,
     /// Unread messages here that mention this user (`@nick`), not counting deleted ones.
     #[serde(default)]
     pub mentions: u32,
@@ -211,7 +213,7 @@ impl Room {
 /// A member of a room, for its member list (presence per room is members ∩ online).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Member {
-    pub user_id: i64,
+    pub user_id: UserId,
     pub nickname: String,
     pub is_bot: bool,
 }

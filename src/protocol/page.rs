@@ -24,14 +24,14 @@ pub struct RoomPage {
     /// Public rooms anyone may join.
     pub directory: Vec<DirectoryRoom>,
     /// The message the page opened at (a permalink), shown highlighted with context around it.
-    pub focus: Option<i64>,
+    pub focus: Option<MessageId>,
     /// Whether older messages than `history`'s first exist (scrolling up loads them).
     pub has_older: bool,
     /// Whether newer messages than `history`'s last exist: true when opened at an older message.
     pub has_newer: bool,
-    pub last_id: i64,
+    pub last_id: MessageId,
     /// The newest message revision when the page was read: the socket replays changes after it.
-    pub last_change: i64,
+    pub last_change: Revision,
     /// The reader's time zone the server drew day separators in (minutes east of UTC); the
     /// browser hydrates with the same, then uses its own.
     #[serde(default)]
@@ -41,7 +41,7 @@ pub struct RoomPage {
 /// A public room in the directory.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DirectoryRoom {
-    pub id: i64,
+    pub id: RoomId,
     pub name: String,
     pub members: u32,
 }

@@ -1,16 +1,16 @@
 //! Builders for the messages and rooms tests need, so each test says only what matters to it (who wrote it,
 //! where, what it says) instead of repeating every field of the wire type.
 
-use super::{ChatMessage, MessageKind, Room, RoomKind, GENERAL_ROOM_ID};
+use super::{ChatMessage, MessageId, MessageKind, Revision, Room, RoomId, RoomKind, UserId, GENERAL_ROOM_ID};
 
 impl ChatMessage {
-    /// Stored chat message `id` in general by user 1, "alice", saying `m{id}`, client id `c{id}`,
+    /// Stored chat message number `id` (a plain number, so tests stay short) in general by user 1, "alice", saying `m{id}`, client id `c{id}`,
     /// sent at 0: never edited, deleted or reacted to, with no file.
     pub(crate) fn sample(id: i64) -> Self {
         Self {
-            id,
+            id: MessageId(id),
             room_id: GENERAL_ROOM_ID,
-            author_id: 1,
+            author_id: UserId(1),
             nickname: "alice".into(),
             body: format!("m{id}"),
             sent_at: 0,
@@ -18,17 +18,17 @@ impl ChatMessage {
             kind: MessageKind::Chat,
             deleted: false,
             edited_at: None,
-            rev: 0,
+            rev: Revision::UNCHANGED,
             reactions: Vec::new(),
             file: None,
         }
     }
 
-    pub(crate) fn by(self, author_id: i64, nickname: &str) -> Self {
+    pub(crate) fn by(self, author_id: UserId, nickname: &str) -> Self {
         Self { author_id, nickname: nickname.into(), ..self }
     }
 
-    pub(crate) fn in_room(self, room_id: i64) -> Self {
+    pub(crate) fn in_room(self, room_id: RoomId) -> Self {
         Self { room_id, ..self }
     }
 
@@ -50,13 +50,13 @@ impl Room {
     /// Public room `id` called `name`, as a member with nothing unread sees it in the sidebar.
     pub(crate) fn sample(id: i64, name: &str) -> Self {
         Self {
-            id,
+            id: RoomId(id),
             name: name.into(),
             kind: RoomKind::Public,
             archived: false,
             peer_id: None,
             unread: 0,
-            last_read_id: 0,
+            last_read_id: MessageId::NONE,
             mentions: 0,
             notify: None,
         }

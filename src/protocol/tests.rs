@@ -4,7 +4,7 @@ use super::*;
 use serde_json::json;
 
 fn sample_message() -> ChatMessage {
-    ChatMessage::sample(42).by(7, "alice").saying("hi <b>there</b>").at(1_764_000_000_000).client_id("c-1")
+    ChatMessage::sample(42).by(UserId(7), "alice").saying("hi <b>there</b>").at(1_764_000_000_000).client_id("c-1")
 }
 
 fn general() -> Room {
@@ -15,7 +15,7 @@ fn general() -> Room {
         archived: false,
         peer_id: None,
         unread: 3,
-        last_read_id: 38,
+        last_read_id: MessageId(38),
         mentions: 1,
         notify: None,
     }
@@ -28,13 +28,13 @@ fn general_json() -> serde_json::Value {
 /// A direct conversation carries the other person's id and is named after them.
 fn direct() -> Room {
     Room {
-        id: 9,
+        id: RoomId(9),
         name: "bob".into(),
         kind: RoomKind::Direct,
         archived: false,
-        peer_id: Some(8),
+        peer_id: Some(UserId(8)),
         unread: 0,
-        last_read_id: 41,
+        last_read_id: MessageId(41),
         mentions: 0,
         notify: None,
     }
@@ -47,15 +47,15 @@ fn direct_json() -> serde_json::Value {
 #[test]
 fn client_frames_decode_from_their_documented_json() {
     let cases = [
-        (r#"{"type":"hello","since":41}"#, ClientFrame::Hello { since: Some(41), changes_since: None }),
+        (r#"{"type":"hello","since":41}"#, ClientFrame::Hello { since: Some(MessageId(41)), changes_since: None }),
         (
             r#"{"type":"hello","since":41,"changes_since":7}"#,
-            ClientFrame::Hello { since: Some(41), changes_since: Some(7) },
+            ClientFrame::Hello { since: Some(MessageId(41)), changes_since: Some(Revision(7)) },
         ),
         (r#"{"type":"hello"}"#, ClientFrame::Hello { since: None, changes_since: None }),
         // Frames that name no room mean general, so clients from before rooms keep working.
         (r#"{"type":"typing"}"#, ClientFrame::Typing { room_id: GENERAL_ROOM_ID }),
-        (r#"{"type":"typing","room_id":5}"#, ClientFrame::Typing { room_id: 5 }),
+        (r#"{"type":"typing","room_id":5}"#, ClientFrame::Typing { room_id: RoomId(5) }),
         // A frame cannot choose its author: such fields are ignored.
         (
             r#"{"type":"send","client_msg_id":"c-2","body":"hi","nickname":"mallory","author_id":1}"#,
@@ -68,9 +68,12 @@ fn client_frames_decode_from_their_documented_json() {
         ),
         (
             r#"{"type":"send","room_id":5,"client_msg_id":"c-3","body":"in a room"}"#,
-            ClientFrame::Send { room_id: 5, client_msg_id: "c-3".into(), body: "in a room".into() },
+            ClientFrame::Send { room_id: RoomId(5), client_msg_id: "c-3".into(), body: "in a room".into() },
         ),
-        (r#"{"type":"read","room_id":5,"last_read_id":42}"#, ClientFrame::Read { room_id: 5, last_read_id: 42 }),
+        (
+            r#"{"type":"read","room_id":5,"last_read_id":42}"#,
+            ClientFrame::Read { room_id: RoomId(5), last_read_id: MessageId(42) },
+        ),
     ];
     for (text, frame) in cases {
         assert_eq!(decode_client_frame(text).unwrap(), frame, "{text}");
@@ -79,10 +82,10 @@ fn client_frames_decode_from_their_documented_json() {
 
 #[test]
 fn client_frames_encode_with_their_room() {
-    let send = ClientFrame::Send { room_id: 5, client_msg_id: "c-1".into(), body: "hi".into() };
+    let send = ClientFrame::Send { room_id: RoomId(5), client_msg_id: "c-1".into(), body: "hi".into() };
     let encoded: serde_json::Value = serde_json::from_str(&send.to_json()).unwrap();
     assert_eq!(encoded, json!({"type":"send","room_id":5,"client_msg_id":"c-1","body":"hi"}));
-    let read = ClientFrame::Read { room_id: 5, last_read_id: 42 }.to_json();
+    let read = ClientFrame::Read { room_id: RoomId(5), last_read_id: MessageId(42) }.to_json();
     assert_eq!(
         serde_json::from_str::<serde_json::Value>(&read).unwrap(),
         json!({"type":"read","room_id":5,"last_read_id":42})
@@ -96,11 +99,11 @@ fn server_frames_encode_to_their_documented_json() {
             ServerFrame::Welcome {
                 from: "Natter".into(),
                 text: "Welcome, alice!".into(),
-                you: Account { id: 7, nickname: "alice".into(), role: Role::Admin, is_bot: false },
-                online: vec![OnlineUser { user_id: 7, nickname: "alice".into(), idle: false }],
+                you: Account { id: UserId(7), nickname: "alice".into(), role: Role::Admin, is_bot: false },
+                online: vec![OnlineUser { user_id: UserId(7), nickname: "alice".into(), idle: false }],
                 rooms: vec![general(), direct()],
-                last_id: 41,
-                last_change: 9,
+                last_id: MessageId(41),
+                last_change: Revision(9),
             },
             json!({"type":"welcome","from":"Natter","text":"Welcome, alice!",
                 "you":{"id":7,"nickname":"alice","role":"admin","is_bot":false},
@@ -117,7 +120,7 @@ fn server_frames_encode_to_their_documented_json() {
             json!({"type":"history","messages":[],"complete":true}),
         ),
         (
-            ServerFrame::Ack { client_msg_id: "c-1".into(), id: 42, sent_at: 7 },
+            ServerFrame::Ack { client_msg_id: "c-1".into(), id: MessageId(42), sent_at: 7 },
             json!({"type":"ack","client_msg_id":"c-1","id":42,"sent_at":7}),
         ),
         (ServerFrame::NickOk { nickname: "bob".into() }, json!({"type":"nick_ok","nickname":"bob"})),
@@ -126,10 +129,10 @@ fn server_frames_encode_to_their_documented_json() {
                 message: ChatMessage {
                     body: "hi **there**".into(),
                     edited_at: Some(1_764_000_001_000),
-                    rev: 9,
+                    rev: Revision(9),
                     reactions: vec![Reaction {
                         emoji: "👍".into(),
-                        users: vec![Reactor { user_id: 8, nickname: "bob".into() }],
+                        users: vec![Reactor { user_id: UserId(8), nickname: "bob".into() }],
                     }],
                     ..sample_message()
                 },
@@ -140,39 +143,47 @@ fn server_frames_encode_to_their_documented_json() {
                 "reactions":[{"emoji":"👍","users":[{"user_id":8,"nickname":"bob"}]}]}}),
         ),
         (
-            ServerFrame::Typing { room_id: 1, user_id: 7, nickname: "alice".into() },
+            ServerFrame::Typing { room_id: RoomId(1), user_id: UserId(7), nickname: "alice".into() },
             json!({"type":"typing","room_id":1,"user_id":7,"nickname":"alice"}),
         ),
         (ServerFrame::RoomJoined { room: direct() }, json!({"type":"room_joined","room":direct_json()})),
-        (ServerFrame::RoomLeft { room_id: 5 }, json!({"type":"room_left","room_id":5})),
-        (ServerFrame::RoomArchived { room_id: 5 }, json!({"type":"room_archived","room_id":5})),
+        (ServerFrame::RoomLeft { room_id: RoomId(5) }, json!({"type":"room_left","room_id":5})),
+        (ServerFrame::RoomArchived { room_id: RoomId(5) }, json!({"type":"room_archived","room_id":5})),
         (
             ServerFrame::MemberJoined {
-                room_id: 5,
-                member: Member { user_id: 8, nickname: "bob".into(), is_bot: false },
+                room_id: RoomId(5),
+                member: Member { user_id: UserId(8), nickname: "bob".into(), is_bot: false },
             },
             json!({"type":"member_joined","room_id":5,"member":{"user_id":8,"nickname":"bob","is_bot":false}}),
         ),
-        (ServerFrame::MemberLeft { room_id: 5, user_id: 8 }, json!({"type":"member_left","room_id":5,"user_id":8})),
-        (ServerFrame::Read { room_id: 5, last_read_id: 42 }, json!({"type":"read","room_id":5,"last_read_id":42})),
+        (
+            ServerFrame::MemberLeft { room_id: RoomId(5), user_id: UserId(8) },
+            json!({"type":"member_left","room_id":5,"user_id":8}),
+        ),
+        (
+            ServerFrame::Read { room_id: RoomId(5), last_read_id: MessageId(42) },
+            json!({"type":"read","room_id":5,"last_read_id":42}),
+        ),
         (ServerFrame::Rooms { rooms: vec![general()] }, json!({"type":"rooms","rooms":[general_json()]})),
         (
-            ServerFrame::UserRenamed { user_id: 7, from: "dave".into(), to: "david".into() },
+            ServerFrame::UserRenamed { user_id: UserId(7), from: "dave".into(), to: "david".into() },
             json!({"type":"user_renamed","user_id":7,"from":"dave","to":"david"}),
         ),
         (
-            ServerFrame::UserJoined { user_id: 8, nickname: "bob".into() },
+            ServerFrame::UserJoined { user_id: UserId(8), nickname: "bob".into() },
             json!({"type":"user_joined","user_id":8,"nickname":"bob"}),
         ),
         (
-            ServerFrame::UserLeft { user_id: 8, nickname: "bob".into() },
+            ServerFrame::UserLeft { user_id: UserId(8), nickname: "bob".into() },
             json!({"type":"user_left","user_id":8,"nickname":"bob"}),
         ),
         (
-            ServerFrame::Presence { online: vec![OnlineUser { user_id: 8, nickname: "bob".into(), idle: true }] },
+            ServerFrame::Presence {
+                online: vec![OnlineUser { user_id: UserId(8), nickname: "bob".into(), idle: true }],
+            },
             json!({"type":"presence","online":[{"user_id":8,"nickname":"bob","idle":true}]}),
         ),
-        (ServerFrame::UserIdle { user_id: 8, idle: true }, json!({"type":"user_idle","user_id":8,"idle":true})),
+        (ServerFrame::UserIdle { user_id: UserId(8), idle: true }, json!({"type":"user_idle","user_id":8,"idle":true})),
         (
             Rejection::new(ErrorCode::EmptyMessage, "Type a message first.").into_frame(Some("c-1".into())),
             json!({"type":"error","code":"empty_message","message":"Type a message first.","client_msg_id":"c-1"}),
@@ -301,14 +312,21 @@ mod properties {
 
     fn any_client_frame() -> impl Strategy<Value = ClientFrame> {
         prop_oneof![
-            (proptest::option::of(any::<i64>()), proptest::option::of(any::<i64>()))
-                .prop_map(|(since, changes_since)| ClientFrame::Hello { since, changes_since }),
+            (proptest::option::of(any::<i64>()), proptest::option::of(any::<i64>())).prop_map(
+                |(since, changes_since)| ClientFrame::Hello {
+                    since: since.map(MessageId),
+                    changes_since: changes_since.map(Revision)
+                }
+            ),
             any::<String>().prop_map(|nickname| ClientFrame::Nick { nickname }),
-            (any::<i64>(), any::<String>(), any::<String>())
-                .prop_map(|(room_id, client_msg_id, body)| ClientFrame::Send { room_id, client_msg_id, body }),
-            any::<i64>().prop_map(|room_id| ClientFrame::Typing { room_id }),
-            (any::<i64>(), any::<i64>())
-                .prop_map(|(room_id, last_read_id)| ClientFrame::Read { room_id, last_read_id }),
+            (any::<i64>(), any::<String>(), any::<String>()).prop_map(|(room_id, client_msg_id, body)| {
+                ClientFrame::Send { room_id: RoomId(room_id), client_msg_id, body }
+            }),
+            any::<i64>().prop_map(|room_id| ClientFrame::Typing { room_id: RoomId(room_id) }),
+            (any::<i64>(), any::<i64>()).prop_map(|(room_id, last_read_id)| ClientFrame::Read {
+                room_id: RoomId(room_id),
+                last_read_id: MessageId(last_read_id)
+            }),
         ]
     }
 

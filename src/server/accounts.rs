@@ -4,7 +4,7 @@
 //! the caller's job: this module only decides and stores.
 
 use crate::error::AppError;
-use crate::protocol::{validate_password, Account, ErrorCode, Role};
+use crate::protocol::{validate_password, Account, ErrorCode, Role, UserId};
 use crate::server::identity;
 use crate::server::store::Credentials;
 use crate::server::AppState;
@@ -34,7 +34,7 @@ pub(crate) async fn join(state: &AppState, nickname: &str) -> Result<(Account, N
     let nickname = identity::nickname(nickname)?;
     let session = NewSession::issue(state)?;
     let account = state.store.create_user(nickname, session.hash.clone(), session.expires_at).await?;
-    tracing::info!(user_id = account.id, nickname = %account.nickname, "new user");
+    tracing::info!(user_id = account.id.get(), nickname = %account.nickname, "new user");
     Ok((account, session))
 }
 
@@ -101,7 +101,7 @@ pub(crate) async fn rename(state: &AppState, account: &Account, requested: &str)
 }
 
 /// An admin bans a user: their sessions end, their sockets close, and they cannot sign in again.
-pub(crate) async fn ban(state: &AppState, admin: &Account, user_id: i64) -> Result<(), AppError> {
+pub(crate) async fn ban(state: &AppState, admin: &Account, user_id: UserId) -> Result<(), AppError> {
     if admin.role != Role::Admin {
         return Err(AppError::refused(ErrorCode::Forbidden, "Only admins can ban."));
     }
@@ -115,6 +115,6 @@ pub(crate) async fn ban(state: &AppState, admin: &Account, user_id: i64) -> Resu
         return Err(AppError::refused(ErrorCode::InvalidRequest, "There is no such user."));
     };
     state.hub.end_user(user_id);
-    tracing::info!(user_id, nickname = %banned.nickname, by = %admin.nickname, "user banned");
+    tracing::info!(user_id = user_id.get(), nickname = %banned.nickname, by = %admin.nickname, "user banned");
     Ok(())
 }

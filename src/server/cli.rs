@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::protocol::{Account, Rejection};
+use crate::protocol::{Account, MessageId, Rejection};
 use crate::server::config::Settings;
 use crate::server::identity::{self, Secret, SecretError};
 use crate::server::store::{self, now_millis, DbError, Store};
@@ -100,7 +100,7 @@ impl<'a> AnnounceTo<'a> {
 
 /// `natter announce [--room R | --user U] TEXT`: mints a short-lived token for the built-in Natter
 /// admin account and posts the announcement through the running server, so open screens get it live.
-pub async fn announce(settings: &Settings, to: AnnounceTo<'_>, text: &str) -> Result<i64, CliError> {
+pub async fn announce(settings: &Settings, to: AnnounceTo<'_>, text: &str) -> Result<MessageId, CliError> {
     let secret = Secret::load(&settings.db)?;
     let token = identity::new_token()?;
     let store = open_store(settings).await?;
@@ -121,7 +121,7 @@ pub async fn announce(settings: &Settings, to: AnnounceTo<'_>, text: &str) -> Re
         return Err(CliError::Server { status, body: answer });
     }
     let answer: serde_json::Value = serde_json::from_str(&answer).unwrap_or_default();
-    Ok(answer["id"].as_i64().unwrap_or_default())
+    Ok(MessageId(answer["id"].as_i64().unwrap_or_default()))
 }
 
 /// Where to reach the server from this machine: a wildcard listen address means loopback.

@@ -17,7 +17,7 @@ use tokio::sync::broadcast;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 use tokio_util::sync::CancellationToken;
 
-use crate::protocol::{ChatMessage, Member, OnlineUser, Room, ServerFrame};
+use crate::protocol::{ChatMessage, Member, MessageId, OnlineUser, Revision, Room, RoomId, ServerFrame, UserId};
 use crate::server::store::StoreEvent;
 
 /// Who a frame is for.
@@ -25,11 +25,11 @@ use crate::server::store::StoreEvent;
 pub enum Audience {
     Everyone,
     /// The room's members.
-    Room(i64),
+    Room(RoomId),
     /// The room's members but one user (their own typing signal).
-    RoomExcept(i64, i64),
+    RoomExcept(RoomId, UserId),
     /// One user's connections.
-    User(i64),
+    User(UserId),
 }
 
 /// A change to which rooms a connection's user is in, applied by the connection as the frame
@@ -37,16 +37,16 @@ pub enum Audience {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RoomChange {
     Joined {
-        user_id: i64,
-        room_id: i64,
+        user_id: UserId,
+        room_id: RoomId,
     },
     Left {
-        user_id: i64,
-        room_id: i64,
+        user_id: UserId,
+        room_id: RoomId,
     },
     /// Every connection stops taking the room's traffic (after delivering this frame).
     Archived {
-        room_id: i64,
+        room_id: RoomId,
     },
 }
 
@@ -58,13 +58,13 @@ pub type Batch = Arc<[Broadcast]>;
 pub struct Broadcast {
     /// The id of the chat message inside, so a connection that already delivered it from the
     /// database during catch-up can skip the live copy.
-    pub message_id: Option<i64>,
+    pub message_id: Option<MessageId>,
     /// The revision of the changed message inside, so a connection that already replayed it from
     /// the database can skip the live copy.
-    pub change_rev: Option<i64>,
+    pub change_rev: Option<Revision>,
     pub audience: Audience,
     /// A user's new nickname, so that user's other connections adopt it.
-    pub renamed: Option<(i64, String)>,
+    pub renamed: Option<(UserId, String)>,
     pub room_change: Option<RoomChange>,
     pub text: Utf8Bytes,
 }
@@ -82,7 +82,7 @@ impl Broadcast {
     }
 
     /// Whether a connection of `user_id`, in `rooms`, passes this frame on.
-    pub fn is_for(&self, user_id: i64, in_room: impl Fn(i64) -> bool) -> bool {
+    pub fn is_for(&self, user_id: UserId, in_room: impl Fn(RoomId) -> bool) -> bool {
         match self.audience {
             Audience::Everyone => true,
             Audience::Room(room) => in_room(room),
@@ -105,7 +105,7 @@ struct Online {
 /// An open socket, so it can be closed from elsewhere (sign-out).
 struct Registered {
     session: Vec<u8>,
-    user_id: i64,
+    user_id: UserId,
     address: Option<IpAddr>,
     closer: CancellationToken,
 }
@@ -122,7 +122,7 @@ pub struct ConnectionCaps {
 #[derive(Default)]
 struct Registry {
     open: HashMap<u64, Registered>,
-    per_user: HashMap<i64, usize>,
+    per_user: HashMap<UserId, usize>,
     per_address: HashMap<IpAddr, usize>,
 }
 
@@ -148,11 +148,11 @@ fn uncount<K: std::hash::Hash + Eq>(counts: &mut HashMap<K, usize>, key: K) {
 pub struct Hub {
     sender: broadcast::Sender<Batch>,
     /// Open connections per user: a person with three tabs is online once.
-    online: Mutex<BTreeMap<i64, Online>>,
+    online: Mutex<BTreeMap<UserId, Online>>,
     connections: Mutex<Registry>,
     next_connection: AtomicU64,
     /// When each user's last typing signal was passed on.
-    typing: Mutex<HashMap<i64, Instant>>,
+    typing: Mutex<HashMap<UserId, Instant>>,
 }
 
 /// Unregisters its connection when dropped.
@@ -222,7 +222,7 @@ impl Hub {
     }
 
     /// Counts a connection of a user; announces the user when they were not online before.
-    pub fn join(&self, user_id: i64, nickname: &str) {
+    pub fn join(&self, user_id: UserId, nickname: &str) {
         let mut online = lock(&self.online);
         let entry = online.entry(user_id).or_insert_with(|| Online {
             nickname: nickname.to_owned(),
@@ -241,7 +241,7 @@ impl Hub {
     }
 
     /// Uncounts a connection; announces the user's departure when it was their last one.
-    pub fn leave(&self, user_id: i64) {
+    pub fn leave(&self, user_id: UserId) {
         let mut online = lock(&self.online);
         let Some(entry) = online.get_mut(&user_id) else { return };
         entry.connections -= 1;
@@ -252,7 +252,7 @@ impl Hub {
     }
 
     /// Tells everyone a user's new nickname (they are shown under it from now on, online or not).
-    pub fn rename(&self, user_id: i64, from: &str, to: &str) {
+    pub fn rename(&self, user_id: UserId, from: &str, to: &str) {
         let mut online = lock(&self.online);
         if let Some(entry) = online.get_mut(&user_id) {
             entry.nickname = to.to_owned();
@@ -275,14 +275,14 @@ impl Hub {
     }
 
     /// The user did something (sent, typed, renamed): they are active, and no longer idle.
-    pub fn touch(&self, user_id: i64) {
+    pub fn touch(&self, user_id: UserId) {
         let mut online = lock(&self.online);
         if let Some(entry) = online.get_mut(&user_id) {
             Self::mark_active(entry, user_id, |frame| self.publish(frame));
         }
     }
 
-    fn mark_active(entry: &mut Online, user_id: i64, publish: impl FnOnce(Broadcast)) {
+    fn mark_active(entry: &mut Online, user_id: UserId, publish: impl FnOnce(Broadcast)) {
         entry.last_active = Instant::now();
         if entry.idle {
             entry.idle = false;
@@ -304,7 +304,7 @@ impl Hub {
     pub fn register(
         self: &Arc<Self>,
         session: Vec<u8>,
-        user_id: i64,
+        user_id: UserId,
         address: Option<IpAddr>,
         caps: ConnectionCaps,
     ) -> Option<ConnectionGuard> {
@@ -325,7 +325,7 @@ impl Hub {
     }
 
     /// Closes every socket of a user (after a ban).
-    pub fn end_user(&self, user_id: i64) {
+    pub fn end_user(&self, user_id: UserId) {
         for registered in lock(&self.connections).open.values().filter(|r| r.user_id == user_id) {
             registered.closer.cancel();
         }
@@ -333,7 +333,7 @@ impl Hub {
 
     /// Tells the room's members but the typist that a user is typing, at most once per
     /// `TYPING_INTERVAL`. Returns whether this signal was passed on.
-    pub fn typing(&self, room_id: i64, user_id: i64, nickname: &str) -> bool {
+    pub fn typing(&self, room_id: RoomId, user_id: UserId, nickname: &str) -> bool {
         let mut last = lock(&self.typing);
         if last.get(&user_id).is_some_and(|at| at.elapsed() < TYPING_INTERVAL) {
             return false;
@@ -370,7 +370,7 @@ impl Hub {
     }
 
     /// `user_id` left `room_id`: their connections stop taking its traffic, and its members learn it.
-    pub fn member_left(&self, room_id: i64, user_id: i64) {
+    pub fn member_left(&self, room_id: RoomId, user_id: UserId) {
         self.publish(Broadcast {
             room_change: Some(RoomChange::Left { user_id, room_id }),
             ..Broadcast::new(Audience::User(user_id), &ServerFrame::RoomLeft { room_id })
@@ -379,7 +379,7 @@ impl Hub {
     }
 
     /// Tells a room's members it is archived; their connections stop taking its traffic.
-    pub fn room_archived(&self, room_id: i64) {
+    pub fn room_archived(&self, room_id: RoomId) {
         self.publish(Broadcast {
             room_change: Some(RoomChange::Archived { room_id }),
             ..Broadcast::new(Audience::Room(room_id), &ServerFrame::RoomArchived { room_id })
@@ -387,7 +387,7 @@ impl Hub {
     }
 
     /// Tells all of a user's tabs how far they have read a room.
-    pub fn read(&self, user_id: i64, room_id: i64, last_read_id: i64) {
+    pub fn read(&self, user_id: UserId, room_id: RoomId, last_read_id: MessageId) {
         self.publish(Broadcast::new(Audience::User(user_id), &ServerFrame::Read { room_id, last_read_id }));
     }
 
@@ -414,7 +414,7 @@ mod tests {
     use tokio::sync::broadcast::error::TryRecvError;
 
     fn message(id: i64) -> ChatMessage {
-        ChatMessage::sample(id).by(1, "a").client_id(&id.to_string())
+        ChatMessage::sample(id).by(UserId(1), "a").client_id(&id.to_string())
     }
 
     fn drain_batches(receiver: &mut broadcast::Receiver<Batch>) -> Vec<Batch> {
@@ -441,7 +441,10 @@ mod tests {
         for batches in &first {
             // One commit's messages are one batch: a reader is woken once for all three.
             assert_eq!(batches.len(), 1);
-            assert_eq!(batches[0].iter().map(|f| f.message_id).collect::<Vec<_>>(), [Some(1), Some(2), Some(3)]);
+            assert_eq!(
+                batches[0].iter().map(|f| f.message_id.map(MessageId::get)).collect::<Vec<_>>(),
+                [Some(1), Some(2), Some(3)]
+            );
             // The same allocation for everyone: encoded once.
             assert!(Arc::ptr_eq(&batches[0], &first[0][0]));
         }
@@ -449,9 +452,9 @@ mod tests {
         assert_eq!(decoded, ServerFrame::Message { message: message(2) });
         // A message goes to its room's members only.
         let mut elsewhere = message(4);
-        elsewhere.room_id = 5;
+        elsewhere.room_id = RoomId(5);
         hub.publish_messages(&[elsewhere]);
-        assert_eq!(drain(&mut receivers[0])[0].audience, Audience::Room(5));
+        assert_eq!(drain(&mut receivers[0])[0].audience, Audience::Room(RoomId(5)));
         assert_eq!(first[0][0][0].audience, Audience::Room(crate::protocol::GENERAL_ROOM_ID));
     }
 
@@ -460,26 +463,26 @@ mod tests {
         let hub = Hub::new(64);
         let mut watcher = hub.subscribe();
         let names = |hub: &Hub| hub.online().into_iter().map(|user| user.nickname).collect::<Vec<_>>();
-        hub.join(2, "bob");
-        hub.join(1, "alice");
-        hub.join(1, "alice");
+        hub.join(UserId(2), "bob");
+        hub.join(UserId(1), "alice");
+        hub.join(UserId(1), "alice");
         assert_eq!(names(&hub), ["alice", "bob"]);
-        hub.leave(1);
+        hub.leave(UserId(1));
         assert_eq!(names(&hub), ["alice", "bob"]);
-        hub.leave(1);
-        hub.leave(99);
+        hub.leave(UserId(1));
+        hub.leave(UserId(99));
         assert_eq!(names(&hub), ["bob"]);
-        hub.rename(2, "bob", "Bobby");
+        hub.rename(UserId(2), "bob", "Bobby");
         assert_eq!(names(&hub), ["Bobby"]);
         let frames: Vec<ServerFrame> =
             drain(&mut watcher).iter().map(|f| serde_json::from_str(f.text.as_str()).unwrap()).collect();
         assert_eq!(
             frames,
             [
-                ServerFrame::UserJoined { user_id: 2, nickname: "bob".into() },
-                ServerFrame::UserJoined { user_id: 1, nickname: "alice".into() },
-                ServerFrame::UserLeft { user_id: 1, nickname: "alice".into() },
-                ServerFrame::UserRenamed { user_id: 2, from: "bob".into(), to: "Bobby".into() },
+                ServerFrame::UserJoined { user_id: UserId(2), nickname: "bob".into() },
+                ServerFrame::UserJoined { user_id: UserId(1), nickname: "alice".into() },
+                ServerFrame::UserLeft { user_id: UserId(1), nickname: "alice".into() },
+                ServerFrame::UserRenamed { user_id: UserId(2), from: "bob".into(), to: "Bobby".into() },
             ]
         );
     }
@@ -487,22 +490,25 @@ mod tests {
     #[test]
     fn inactive_users_go_idle_and_come_back_on_activity() {
         let hub = Hub::new(16);
-        hub.join(1, "alice");
-        hub.join(2, "bob");
+        hub.join(UserId(1), "alice");
+        hub.join(UserId(2), "bob");
         let mut watcher = hub.subscribe();
         std::thread::sleep(Duration::from_millis(30));
-        hub.touch(2);
+        hub.touch(UserId(2));
         hub.sweep_idle(Duration::from_millis(20));
         hub.sweep_idle(Duration::from_millis(20));
         let idle: Vec<(String, bool)> = hub.online().into_iter().map(|u| (u.nickname, u.idle)).collect();
         assert_eq!(idle, [("alice".into(), true), ("bob".into(), false)]);
-        hub.touch(1);
+        hub.touch(UserId(1));
         assert!(!hub.online()[0].idle);
         let frames: Vec<ServerFrame> =
             drain(&mut watcher).iter().map(|f| serde_json::from_str(f.text.as_str()).unwrap()).collect();
         assert_eq!(
             frames,
-            [ServerFrame::UserIdle { user_id: 1, idle: true }, ServerFrame::UserIdle { user_id: 1, idle: false }],
+            [
+                ServerFrame::UserIdle { user_id: UserId(1), idle: true },
+                ServerFrame::UserIdle { user_id: UserId(1), idle: false }
+            ],
             "announced once each way"
         );
     }
@@ -511,34 +517,44 @@ mod tests {
     fn typing_signals_are_thinned_and_go_to_the_room_but_not_the_typist() {
         let hub = Hub::new(16);
         let mut watcher = hub.subscribe();
-        assert!(hub.typing(5, 7, "alice"));
-        assert!(!hub.typing(5, 7, "alice"), "a second signal within the interval is not passed on");
-        assert!(hub.typing(5, 8, "bob"), "other users are not held back");
+        assert!(hub.typing(RoomId(5), UserId(7), "alice"));
+        assert!(!hub.typing(RoomId(5), UserId(7), "alice"), "a second signal within the interval is not passed on");
+        assert!(hub.typing(RoomId(5), UserId(8), "bob"), "other users are not held back");
         let frames = drain(&mut watcher);
         assert_eq!(frames.len(), 2);
-        assert_eq!(frames[0].audience, Audience::RoomExcept(5, 7));
+        assert_eq!(frames[0].audience, Audience::RoomExcept(RoomId(5), UserId(7)));
         let decoded: ServerFrame = serde_json::from_str(frames[0].text.as_str()).unwrap();
-        assert_eq!(decoded, ServerFrame::Typing { room_id: 5, user_id: 7, nickname: "alice".into() });
+        assert_eq!(decoded, ServerFrame::Typing { room_id: RoomId(5), user_id: UserId(7), nickname: "alice".into() });
         let mut sent = message(1);
-        sent.author_id = 7;
+        sent.author_id = UserId(7);
         hub.publish_messages(&[sent]);
-        assert!(hub.typing(5, 7, "alice"), "after sending, typing again is passed on at once");
+        assert!(hub.typing(RoomId(5), UserId(7), "alice"), "after sending, typing again is passed on at once");
     }
 
     #[test]
     fn each_audience_reaches_exactly_its_users() {
-        let frame = |audience| Broadcast::new(audience, &ServerFrame::RoomLeft { room_id: 5 });
+        let frame = |audience| Broadcast::new(audience, &ServerFrame::RoomLeft { room_id: RoomId(5) });
         // User 1 is in general and room 5, user 2 only in general, user 3 in nothing.
-        let rooms_of = |user_id: i64| move |room: i64| (user_id != 3 && room == 1) || (user_id == 1 && room == 5);
-        let reached = |broadcast: &Broadcast| (1..=3).filter(|&u| broadcast.is_for(u, rooms_of(u))).collect::<Vec<_>>();
+        let rooms_of = |user_id: UserId| {
+            move |room: RoomId| {
+                (user_id != UserId(3) && room == RoomId(1)) || (user_id == UserId(1) && room == RoomId(5))
+            }
+        };
+        let reached = |broadcast: &Broadcast| {
+            (1..=3).map(UserId).filter(|&u| broadcast.is_for(u, rooms_of(u))).map(UserId::get).collect::<Vec<_>>()
+        };
         assert_eq!(reached(&frame(Audience::Everyone)), [1, 2, 3]);
-        assert_eq!(reached(&frame(Audience::Room(1))), [1, 2]);
-        assert_eq!(reached(&frame(Audience::Room(5))), [1]);
-        assert_eq!(reached(&frame(Audience::Room(6))), Vec::<i64>::new());
-        assert_eq!(reached(&frame(Audience::RoomExcept(1, 1))), [2], "not the typist, not a non-member");
-        assert_eq!(reached(&frame(Audience::RoomExcept(5, 1))), Vec::<i64>::new());
-        assert_eq!(reached(&frame(Audience::User(3))), [3], "a user's own frames need no room");
-        assert_eq!(reached(&frame(Audience::User(2))), [2]);
+        assert_eq!(reached(&frame(Audience::Room(RoomId(1)))), [1, 2]);
+        assert_eq!(reached(&frame(Audience::Room(RoomId(5)))), [1]);
+        assert_eq!(reached(&frame(Audience::Room(RoomId(6)))), Vec::<i64>::new());
+        assert_eq!(
+            reached(&frame(Audience::RoomExcept(RoomId(1), UserId(1)))),
+            [2],
+            "not the typist, not a non-member"
+        );
+        assert_eq!(reached(&frame(Audience::RoomExcept(RoomId(5), UserId(1)))), Vec::<i64>::new());
+        assert_eq!(reached(&frame(Audience::User(UserId(3)))), [3], "a user's own frames need no room");
+        assert_eq!(reached(&frame(Audience::User(UserId(2)))), [2]);
     }
 
     #[test]
@@ -546,12 +562,18 @@ mod tests {
         let hub = Hub::new(16);
         let mut watcher = hub.subscribe();
         let room = Room::sample(5, "lounge");
-        let member = Member { user_id: 8, nickname: "bob".into(), is_bot: false };
+        let member = Member { user_id: UserId(8), nickname: "bob".into(), is_bot: false };
         hub.member_joined(&room, &member);
-        hub.member_left(5, 8);
-        hub.room_archived(5);
-        hub.read(8, 5, 42);
-        hub.publish_updated(&ChatMessage { room_id: 5, rev: 7, deleted: true, body: String::new(), ..message(42) });
+        hub.member_left(RoomId(5), UserId(8));
+        hub.room_archived(RoomId(5));
+        hub.read(UserId(8), RoomId(5), MessageId(42));
+        hub.publish_updated(&ChatMessage {
+            room_id: RoomId(5),
+            rev: Revision(7),
+            deleted: true,
+            body: String::new(),
+            ..message(42)
+        });
         let routes: Vec<(Audience, Option<RoomChange>, ServerFrame)> = drain(&mut watcher)
             .iter()
             .map(|f| (f.audience, f.room_change, serde_json::from_str(f.text.as_str()).unwrap()))
@@ -560,28 +582,42 @@ mod tests {
             routes,
             [
                 (
-                    Audience::User(8),
-                    Some(RoomChange::Joined { user_id: 8, room_id: 5 }),
+                    Audience::User(UserId(8)),
+                    Some(RoomChange::Joined { user_id: UserId(8), room_id: RoomId(5) }),
                     ServerFrame::RoomJoined { room: room.clone() }
                 ),
-                (Audience::Room(5), None, ServerFrame::MemberJoined { room_id: 5, member: member.clone() }),
                 (
-                    Audience::User(8),
-                    Some(RoomChange::Left { user_id: 8, room_id: 5 }),
-                    ServerFrame::RoomLeft { room_id: 5 }
+                    Audience::Room(RoomId(5)),
+                    None,
+                    ServerFrame::MemberJoined { room_id: RoomId(5), member: member.clone() }
                 ),
-                (Audience::Room(5), None, ServerFrame::MemberLeft { room_id: 5, user_id: 8 }),
                 (
-                    Audience::Room(5),
-                    Some(RoomChange::Archived { room_id: 5 }),
-                    ServerFrame::RoomArchived { room_id: 5 }
+                    Audience::User(UserId(8)),
+                    Some(RoomChange::Left { user_id: UserId(8), room_id: RoomId(5) }),
+                    ServerFrame::RoomLeft { room_id: RoomId(5) }
                 ),
-                (Audience::User(8), None, ServerFrame::Read { room_id: 5, last_read_id: 42 }),
+                (Audience::Room(RoomId(5)), None, ServerFrame::MemberLeft { room_id: RoomId(5), user_id: UserId(8) }),
                 (
-                    Audience::Room(5),
+                    Audience::Room(RoomId(5)),
+                    Some(RoomChange::Archived { room_id: RoomId(5) }),
+                    ServerFrame::RoomArchived { room_id: RoomId(5) }
+                ),
+                (
+                    Audience::User(UserId(8)),
+                    None,
+                    ServerFrame::Read { room_id: RoomId(5), last_read_id: MessageId(42) }
+                ),
+                (
+                    Audience::Room(RoomId(5)),
                     None,
                     ServerFrame::MessageUpdated {
-                        message: ChatMessage { room_id: 5, rev: 7, deleted: true, body: String::new(), ..message(42) }
+                        message: ChatMessage {
+                            room_id: RoomId(5),
+                            rev: Revision(7),
+                            deleted: true,
+                            body: String::new(),
+                            ..message(42)
+                        }
                     }
                 ),
             ]
@@ -595,29 +631,29 @@ mod tests {
         let hub = Arc::new(Hub::new(4));
         let caps = ConnectionCaps { per_user: 2, per_address: 3 };
         let home: Option<IpAddr> = Some([10, 0, 0, 1].into());
-        let alice = [hub.register(vec![1], 1, home, caps), hub.register(vec![1], 1, home, caps)];
+        let alice = [hub.register(vec![1], UserId(1), home, caps), hub.register(vec![1], UserId(1), home, caps)];
         assert!(alice.iter().all(Option::is_some));
-        assert!(hub.register(vec![1], 1, Some([10, 0, 0, 2].into()), caps).is_none(), "a third for alice");
-        let bob = hub.register(vec![2], 2, home, caps);
+        assert!(hub.register(vec![1], UserId(1), Some([10, 0, 0, 2].into()), caps).is_none(), "a third for alice");
+        let bob = hub.register(vec![2], UserId(2), home, caps);
         assert!(bob.is_some());
-        assert!(hub.register(vec![3], 3, home, caps).is_none(), "a fourth from one address");
-        assert!(hub.register(vec![3], 3, None, caps).is_some(), "an unknown address is not counted");
+        assert!(hub.register(vec![3], UserId(3), home, caps).is_none(), "a fourth from one address");
+        assert!(hub.register(vec![3], UserId(3), None, caps).is_some(), "an unknown address is not counted");
         drop(bob);
-        assert!(hub.register(vec![3], 3, home, caps).is_some(), "a closed socket frees its place");
+        assert!(hub.register(vec![3], UserId(3), home, caps).is_some(), "a closed socket frees its place");
     }
 
     #[test]
     fn ending_a_session_closes_only_its_connections() {
         let hub = Arc::new(Hub::new(4));
         let register = |session: &[u8], user_id| hub.register(session.to_vec(), user_id, None, CAPS).unwrap();
-        let first = register(b"one", 1);
-        let second = register(b"one", 1);
-        let other_session = register(b"two", 1);
-        let other_user = register(b"three", 2);
+        let first = register(b"one", UserId(1));
+        let second = register(b"one", UserId(1));
+        let other_session = register(b"two", UserId(1));
+        let other_user = register(b"three", UserId(2));
         hub.end_session(b"one");
         assert!(first.closed.is_cancelled() && second.closed.is_cancelled());
         assert!(!other_session.closed.is_cancelled());
-        hub.end_user(1);
+        hub.end_user(UserId(1));
         assert!(other_session.closed.is_cancelled(), "a ban closes every session of the user");
         assert!(!other_user.closed.is_cancelled());
         drop(first);

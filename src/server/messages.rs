@@ -5,7 +5,7 @@
 use crate::error::AppError;
 use crate::protocol::{
     history_limit, validate_body, validate_client_msg_id, validate_reaction, Account, Attachment, ChatMessage,
-    ErrorCode, MessageKind, Role,
+    ErrorCode, MessageId, MessageKind, Role, RoomId,
 };
 use crate::server::http::error::change_refused;
 use crate::server::store::{Actor, DbError, MessageChange, NewMessage};
@@ -14,8 +14,8 @@ use crate::server::AppState;
 /// Which page of a room's history to read: older than the message `before`, newer than `after`, or
 /// (with neither) the newest; up to `limit` messages (50 by default, at most 200).
 pub(crate) struct HistoryQuery {
-    pub before: Option<i64>,
-    pub after: Option<i64>,
+    pub before: Option<MessageId>,
+    pub after: Option<MessageId>,
     pub limit: Option<u32>,
 }
 
@@ -23,14 +23,14 @@ pub(crate) struct HistoryQuery {
 pub(crate) async fn history(
     state: &AppState,
     viewer: Option<&Account>,
-    room_id: i64,
+    room_id: RoomId,
     HistoryQuery { before, after, limit }: HistoryQuery,
 ) -> Result<Vec<ChatMessage>, AppError> {
     let invalid = |why: &str| Err(AppError::refused(ErrorCode::InvalidRequest, why));
-    if before.is_some_and(|id| id < 1) {
+    if before.is_some_and(|id| id < MessageId(1)) {
         return invalid("before must be a message id (1 or more)");
     }
-    if after.is_some_and(|id| id < 0) {
+    if after.is_some_and(|id| id < MessageId(0)) {
         return invalid("after must be a message id (0 or more)");
     }
     if before.is_some() && after.is_some() {
@@ -66,7 +66,7 @@ pub(crate) fn mention_keys(body: &str) -> Vec<String> {
 pub(crate) async fn post(
     state: &AppState,
     author: &Account,
-    room_id: i64,
+    room_id: RoomId,
     client_msg_id: &str,
     body: &str,
     kind: MessageKind,
@@ -81,7 +81,7 @@ pub(crate) async fn post(
 pub(crate) async fn post_file(
     state: &AppState,
     author: &Account,
-    room_id: i64,
+    room_id: RoomId,
     client_msg_id: &str,
     caption: &str,
     file: Attachment,
@@ -93,7 +93,7 @@ pub(crate) async fn post_file(
 async fn store(
     state: &AppState,
     author: &Account,
-    room_id: i64,
+    room_id: RoomId,
     client_msg_id: &str,
     body: String,
     kind: MessageKind,
@@ -119,7 +119,7 @@ async fn store(
 }
 
 /// Replaces the text of a message: its author's own (while in the room), or any as an admin.
-pub(crate) async fn edit(state: &AppState, actor: &Account, id: i64, body: &str) -> Result<(), AppError> {
+pub(crate) async fn edit(state: &AppState, actor: &Account, id: MessageId, body: &str) -> Result<(), AppError> {
     let body = validate_body(body)?;
     let mentions = mention_keys(&body);
     change(state, actor, id, MessageChange::Edit { body, mentions }).await
@@ -127,7 +127,7 @@ pub(crate) async fn edit(state: &AppState, actor: &Account, id: i64, body: &str)
 
 /// Deletes a message: its author's own, or any as an admin. The row stays as a placeholder; a file
 /// sent as the message is deleted from disk once the deletion is committed.
-pub(crate) async fn delete(state: &AppState, actor: &Account, id: i64) -> Result<(), AppError> {
+pub(crate) async fn delete(state: &AppState, actor: &Account, id: MessageId) -> Result<(), AppError> {
     let file = state.store.message_file(id).await?;
     change(state, actor, id, MessageChange::Delete).await?;
     if let Some(file) = file {
@@ -137,13 +137,19 @@ pub(crate) async fn delete(state: &AppState, actor: &Account, id: i64) -> Result
 }
 
 /// Adds (or with `add` false, takes back) the actor's reaction; doing either twice changes nothing.
-pub(crate) async fn react(state: &AppState, actor: &Account, id: i64, emoji: &str, add: bool) -> Result<(), AppError> {
+pub(crate) async fn react(
+    state: &AppState,
+    actor: &Account,
+    id: MessageId,
+    emoji: &str,
+    add: bool,
+) -> Result<(), AppError> {
     let emoji = validate_reaction(emoji)?;
     change(state, actor, id, MessageChange::React(emoji, add)).await
 }
 
 /// Commits a change and, on the writer thread right after the commit, tells the message's room.
-async fn change(state: &AppState, actor: &Account, id: i64, change: MessageChange) -> Result<(), AppError> {
+async fn change(state: &AppState, actor: &Account, id: MessageId, change: MessageChange) -> Result<(), AppError> {
     let who = Actor { user_id: actor.id, admin: actor.role == Role::Admin };
     let what = match &change {
         MessageChange::Edit { .. } => "edit",
@@ -152,7 +158,7 @@ async fn change(state: &AppState, actor: &Account, id: i64, change: MessageChang
     };
     match state.store.change_message(id, change, who).await {
         Ok(Some(_)) => {
-            tracing::debug!(id, by = %actor.nickname, what, "message changed");
+            tracing::debug!(id = id.get(), by = %actor.nickname, what, "message changed");
             Ok(())
         }
         Ok(None) => Ok(()),

@@ -8,8 +8,8 @@ use std::sync::Mutex;
 
 use crate::error::AppError;
 use crate::protocol::{
-    validate_room_name, Account, ChatMessage, ErrorCode, Member, NotifyLevel, OnlineUser, Role, Room, RoomKind,
-    GENERAL_ROOM, GENERAL_ROOM_ID, HISTORY_PAGE,
+    validate_room_name, Account, ChatMessage, ErrorCode, Member, MessageId, NotifyLevel, OnlineUser, Role, Room,
+    RoomId, RoomKind, UserId, GENERAL_ROOM, GENERAL_ROOM_ID, HISTORY_PAGE,
 };
 use crate::protocol::{DirectoryRoom, RoomPage};
 use crate::server::store::{DbError, ReadMark, RoomRecord};
@@ -33,7 +33,11 @@ fn member_of(account: &Account) -> Member {
 
 /// The room, if `viewer` may read it: anyone may read a public room (visitors included); private
 /// rooms and direct conversations only their members.
-pub(crate) async fn readable(state: &AppState, viewer: Option<&Account>, room_id: i64) -> Result<RoomRecord, AppError> {
+pub(crate) async fn readable(
+    state: &AppState,
+    viewer: Option<&Account>,
+    room_id: RoomId,
+) -> Result<RoomRecord, AppError> {
     let room = state.store.room_by_id(room_id).await?.ok_or_else(no_such_room)?;
     if room.kind == RoomKind::Public {
         return Ok(room);
@@ -56,7 +60,7 @@ pub(crate) async fn by_name(state: &AppState, name: &str) -> Result<RoomRecord, 
 }
 
 /// Why a user who is not known to be in `room_id` cannot post there.
-pub(crate) async fn why_not_postable(state: &AppState, room_id: i64) -> AppError {
+pub(crate) async fn why_not_postable(state: &AppState, room_id: RoomId) -> AppError {
     match state.store.room_by_id(room_id).await {
         Ok(None) => no_such_room(),
         Ok(Some(room)) if room.archived => {
@@ -87,7 +91,7 @@ pub(crate) async fn create(state: &AppState, creator: &Account, name: &str, priv
 }
 
 /// Joins a public room (private rooms need an invitation).
-pub(crate) async fn join(state: &AppState, account: &Account, room_id: i64) -> Result<Room, AppError> {
+pub(crate) async fn join(state: &AppState, account: &Account, room_id: RoomId) -> Result<Room, AppError> {
     let room = state.store.room_by_id(room_id).await?.ok_or_else(no_such_room)?;
     if room.kind != RoomKind::Public {
         return Err(AppError::refused(ErrorCode::NotAMember, "This room is private: a member must invite you."));
@@ -100,7 +104,7 @@ pub(crate) async fn join(state: &AppState, account: &Account, room_id: i64) -> R
 }
 
 /// Adds a member and tells their sockets and the room; `false` if they already were one.
-async fn add(state: &AppState, room_id: i64, user_id: i64) -> Result<bool, AppError> {
+async fn add(state: &AppState, room_id: RoomId, user_id: UserId) -> Result<bool, AppError> {
     let added = state.store.add_member(room_id, user_id).await?;
     Ok(added.is_some())
 }
@@ -109,7 +113,7 @@ async fn add(state: &AppState, room_id: i64, user_id: i64) -> Result<bool, AppEr
 pub(crate) async fn invite(
     state: &AppState,
     inviter: &Account,
-    room_id: i64,
+    room_id: RoomId,
     nickname: &str,
 ) -> Result<Member, AppError> {
     let Some(room) = state.store.member_room(room_id, inviter.id).await? else {
@@ -139,7 +143,7 @@ pub(crate) async fn invite(
 }
 
 /// Leaves a room. Everyone stays in general, and direct conversations cannot be left.
-pub(crate) async fn leave(state: &AppState, account: &Account, room_id: i64) -> Result<(), AppError> {
+pub(crate) async fn leave(state: &AppState, account: &Account, room_id: RoomId) -> Result<(), AppError> {
     if room_id == GENERAL_ROOM_ID {
         return Err(AppError::refused(ErrorCode::InvalidRequest, "Everyone stays in general."));
     }
@@ -155,7 +159,7 @@ pub(crate) async fn leave(state: &AppState, account: &Account, room_id: i64) -> 
 }
 
 /// Archives a room (admins only): its history stays readable by its members; nothing new is posted.
-pub(crate) async fn archive(state: &AppState, admin: &Account, room_id: i64) -> Result<(), AppError> {
+pub(crate) async fn archive(state: &AppState, admin: &Account, room_id: RoomId) -> Result<(), AppError> {
     if admin.role != Role::Admin {
         return Err(AppError::refused(ErrorCode::Forbidden, "Only admins can archive rooms."));
     }
@@ -173,7 +177,7 @@ pub(crate) async fn archive(state: &AppState, admin: &Account, room_id: i64) -> 
 }
 
 /// The direct conversation between `account` and `peer_id`, started if new (both become members).
-pub(crate) async fn open_direct(state: &AppState, account: &Account, peer_id: i64) -> Result<Room, AppError> {
+pub(crate) async fn open_direct(state: &AppState, account: &Account, peer_id: UserId) -> Result<Room, AppError> {
     if peer_id == account.id {
         return Err(AppError::refused(ErrorCode::InvalidRequest, "You cannot start a conversation with yourself."));
     }
@@ -188,10 +192,10 @@ pub(crate) async fn open_direct(state: &AppState, account: &Account, peer_id: i6
 pub(crate) async fn online_in(
     state: &AppState,
     viewer: Option<&Account>,
-    room_id: i64,
+    room_id: RoomId,
 ) -> Result<Vec<OnlineUser>, AppError> {
     let room = readable(state, viewer, room_id).await?;
-    let members: HashSet<i64> = state.store.members(room.id).await?.iter().map(|member| member.user_id).collect();
+    let members: HashSet<UserId> = state.store.members(room.id).await?.iter().map(|member| member.user_id).collect();
     Ok(state.hub.online().into_iter().filter(|user| members.contains(&user.user_id)).collect())
 }
 
@@ -199,7 +203,7 @@ pub(crate) async fn online_in(
 pub(crate) async fn set_notify(
     state: &AppState,
     member: &Account,
-    room_id: i64,
+    room_id: RoomId,
     level: NotifyLevel,
 ) -> Result<(), AppError> {
     if state.store.set_notify(room_id, member.id, level).await? {
@@ -217,14 +221,14 @@ pub(crate) struct ReadMarks(Mutex<PendingMarks>);
 #[derive(Default)]
 struct PendingMarks {
     /// The highest mark reported since start per (room, user), so echoes never move back.
-    highest: HashMap<(i64, i64), i64>,
+    highest: HashMap<(RoomId, UserId), MessageId>,
     /// Marks reported since the last flush.
-    unsaved: HashSet<(i64, i64)>,
+    unsaved: HashSet<(RoomId, UserId)>,
 }
 
 impl ReadMarks {
     /// Records a report and returns the mark to tell the user's tabs (never lower than before).
-    fn note(&self, room_id: i64, user_id: i64, last_read_id: i64) -> i64 {
+    fn note(&self, room_id: RoomId, user_id: UserId, last_read_id: MessageId) -> MessageId {
         let mut marks = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let highest = marks.highest.entry((room_id, user_id)).or_default();
         if last_read_id <= *highest {
@@ -238,7 +242,7 @@ impl ReadMarks {
     fn take(&self) -> Vec<ReadMark> {
         let mut marks = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let PendingMarks { highest, unsaved } = &mut *marks;
-        let mark = |key: (i64, i64)| {
+        let mark = |key: (RoomId, UserId)| {
             let last_read_id = highest.get(&key).copied().unwrap_or_default();
             ReadMark { room_id: key.0, user_id: key.1, last_read_id }
         };
@@ -248,7 +252,7 @@ impl ReadMarks {
 
 /// A member read a room up to `last_read_id`: their tabs hear it now, the database at the next flush
 /// (or before anyone reads unread counts). The caller has checked membership.
-pub(crate) fn mark_read(state: &AppState, account: &Account, room_id: i64, last_read_id: i64) {
+pub(crate) fn mark_read(state: &AppState, account: &Account, room_id: RoomId, last_read_id: MessageId) {
     let mark = state.read_marks.note(room_id, account.id, last_read_id);
     state.hub.read(account.id, room_id, mark);
 }
@@ -266,7 +270,11 @@ pub(crate) async fn flush_read_marks(state: &AppState) {
 /// The chat page's data for a named room (general by default) or the direct conversation with
 /// `peer`. The sidebar snapshot (with `last_id`) is read before the history, so a socket resuming
 /// from `last_id` may see a message twice (merged by id) but never misses one.
-pub(crate) async fn page(name: Option<String>, peer: Option<i64>, at: Option<i64>) -> Result<RoomPage, AppError> {
+pub(crate) async fn page(
+    name: Option<String>,
+    peer: Option<UserId>,
+    at: Option<MessageId>,
+) -> Result<RoomPage, AppError> {
     let state = crate::server::context::app_state()?;
     let me = crate::server::context::current_session(&state).await?.map(|(account, _)| account);
     let (rooms, last_id, last_change) = match &me {
@@ -360,7 +368,7 @@ struct Window {
 }
 
 /// The newest page. One message more than shown is read, to know whether older ones exist.
-async fn newest(state: &AppState, room_id: i64) -> Result<Window, AppError> {
+async fn newest(state: &AppState, room_id: RoomId) -> Result<Window, AppError> {
     let mut history = state.store.history(room_id, None, HISTORY_PAGE + 1).await?;
     let has_older = history.len() > HISTORY_PAGE as usize;
     if has_older {
@@ -370,13 +378,13 @@ async fn newest(state: &AppState, room_id: i64) -> Result<Window, AppError> {
 }
 
 /// Message `id` of this room with half a page of context on each side (a permalink).
-async fn around(state: &AppState, room_id: i64, id: i64) -> Result<Window, AppError> {
+async fn around(state: &AppState, room_id: RoomId, id: MessageId) -> Result<Window, AppError> {
     if state.store.message_room(id).await? != Some(room_id) {
         return Err(no_such_message());
     }
     let side = HISTORY_PAGE / 2;
     // The message itself, `side` before it, and one more to tell whether older ones exist.
-    let mut history = state.store.history(room_id, Some(id + 1), side + 2).await?;
+    let mut history = state.store.history(room_id, Some(MessageId(id.get() + 1)), side + 2).await?;
     let has_older = history.len() > side as usize + 1;
     if has_older {
         history.remove(0);
@@ -399,7 +407,8 @@ mod tests {
     use super::*;
 
     fn taken(marks: &ReadMarks) -> Vec<(i64, i64, i64)> {
-        let mut taken: Vec<_> = marks.take().iter().map(|m| (m.room_id, m.user_id, m.last_read_id)).collect();
+        let mut taken: Vec<_> =
+            marks.take().iter().map(|m| (m.room_id.get(), m.user_id.get(), m.last_read_id.get())).collect();
         taken.sort_unstable();
         taken
     }
@@ -407,14 +416,14 @@ mod tests {
     #[test]
     fn read_marks_only_rise_and_each_is_stored_once_per_change() {
         let marks = ReadMarks::default();
-        assert_eq!(marks.note(1, 7, 10), 10);
-        assert_eq!(marks.note(1, 7, 4), 10, "a stale tab hears the higher mark");
-        assert_eq!(marks.note(2, 7, 3), 3);
+        assert_eq!(marks.note(RoomId(1), UserId(7), MessageId(10)), MessageId(10));
+        assert_eq!(marks.note(RoomId(1), UserId(7), MessageId(4)), MessageId(10), "a stale tab hears the higher mark");
+        assert_eq!(marks.note(RoomId(2), UserId(7), MessageId(3)), MessageId(3));
         assert_eq!(taken(&marks), [(1, 7, 10), (2, 7, 3)]);
         assert!(taken(&marks).is_empty(), "nothing new to store");
-        assert_eq!(marks.note(1, 7, 9), 10);
+        assert_eq!(marks.note(RoomId(1), UserId(7), MessageId(9)), MessageId(10));
         assert!(taken(&marks).is_empty(), "a lower report changes nothing");
-        marks.note(1, 7, 11);
+        marks.note(RoomId(1), UserId(7), MessageId(11));
         assert_eq!(taken(&marks), [(1, 7, 11)]);
     }
 }

@@ -6,7 +6,7 @@
 //! any other, or a clear error.
 
 use crate::error::AppError;
-use crate::protocol::{Account, ErrorCode, Rejection, SearchHit, SearchResults};
+use crate::protocol::{Account, ErrorCode, MessageId, Rejection, SearchHit, SearchResults};
 use crate::server::store::{SearchFilter, SearchTerm};
 use crate::server::AppState;
 use crate::text::time_format::utc_midnight_millis;
@@ -25,7 +25,7 @@ pub(crate) async fn run(
     state: &AppState,
     viewer: Option<&Account>,
     query: &str,
-    before: Option<i64>,
+    before: Option<MessageId>,
 ) -> Result<SearchResults, AppError> {
     let filter = parse(query)?;
     let viewer = viewer.map(|account| account.id);

@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::protocol::{ErrorCode, Rejection};
+use crate::protocol::{ErrorCode, Rejection, UserId};
 use crate::server::config::Limits;
 
 /// Forget keys whose window has passed once the map grows past this, so memory stays bounded.
@@ -93,9 +93,9 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
 
 /// The limits every message and every other frame passes, from `[limits]` in the settings.
 pub(crate) struct FrameLimits {
-    messages_by_user: RateLimiter<i64>,
+    messages_by_user: RateLimiter<UserId>,
     messages_by_address: RateLimiter<IpAddr>,
-    frames_by_user: RateLimiter<i64>,
+    frames_by_user: RateLimiter<UserId>,
 }
 
 impl FrameLimits {
@@ -111,13 +111,13 @@ impl FrameLimits {
     }
 
     /// A message by `user_id`, sent from `address`: refused while either has posted too fast.
-    pub(crate) fn message(&self, user_id: i64, address: Option<IpAddr>) -> Result<(), Rejection> {
+    pub(crate) fn message(&self, user_id: UserId, address: Option<IpAddr>) -> Result<(), Rejection> {
         let by_address = || address.map_or(Ok(()), |address| self.messages_by_address.try_take(&address));
         self.messages_by_user.try_take(&user_id).and_then(|()| by_address()).map_err(too_fast)
     }
 
     /// Any other frame (typing, read, nick) by `user_id`.
-    pub(crate) fn frame(&self, user_id: i64) -> Result<(), Rejection> {
+    pub(crate) fn frame(&self, user_id: UserId) -> Result<(), Rejection> {
         self.frames_by_user.try_take(&user_id).map_err(too_fast)
     }
 }

@@ -11,7 +11,10 @@ pub mod typing;
 use futures::channel::mpsc::UnboundedSender;
 use leptos::prelude::*;
 
-use crate::protocol::{validate_body, validate_nickname, Account, ChatMessage, Member, OnlineUser, Room, RoomKind};
+use crate::protocol::{
+    validate_body, validate_nickname, Account, ChatMessage, Member, MessageId, OnlineUser, Revision, Room, RoomId,
+    RoomKind, UserId,
+};
 use crate::protocol::{DirectoryRoom, RoomPage};
 use outbox::{Outbox, Queued};
 use timeline::Timeline;
@@ -33,7 +36,7 @@ pub enum SocketState {
 pub enum Command {
     /// A new message, already shown as pending and queued in the outbox.
     Send {
-        room_id: i64,
+        room_id: RoomId,
         client_msg_id: String,
         body: String,
     },
@@ -42,8 +45,8 @@ pub enum Command {
     Typing,
     /// Tell the server (and this user's other tabs) the room is read up to this id.
     Read {
-        room_id: i64,
-        last_read_id: i64,
+        room_id: RoomId,
+        last_read_id: MessageId,
     },
 }
 
@@ -89,26 +92,26 @@ pub struct ChatState {
     /// Public rooms to browse (fetched again each time the list is opened).
     pub directory: RwSignal<Vec<DirectoryRoom>>,
     /// The unread marker goes before the first message by someone else with a larger id.
-    pub read_before: StoredValue<Option<i64>>,
+    pub read_before: StoredValue<Option<MessageId>>,
     /// Whether the tab is hidden: messages here are then unread until the user looks.
     pub hidden: RwSignal<bool>,
     /// Messages in this room that arrived while the tab was hidden.
     pub unseen_here: RwSignal<u32>,
     /// Messages up to this id are already counted in `rooms`' unread counts.
-    counted_through: StoredValue<i64>,
+    counted_through: StoredValue<MessageId>,
     /// The newest message id seen in any of the user's rooms: where the socket resumes.
-    last_seen: StoredValue<i64>,
+    last_seen: StoredValue<MessageId>,
     /// The newest message revision applied: where the socket resumes changes.
-    last_change: StoredValue<i64>,
+    last_change: StoredValue<Revision>,
     /// The newest id of this room already reported read, and when.
-    reported_read: StoredValue<(i64, f64)>,
+    reported_read: StoredValue<(MessageId, f64)>,
     /// A report is scheduled: read marks go at most every `READ_EVERY_MS`, however busy the room.
     read_scheduled: StoredValue<bool>,
     /// When this page last told the server its user is typing.
     last_typing_sent: StoredValue<f64>,
     commands: StoredValue<Option<UnboundedSender<Command>>>,
     /// The message the page opened at (a permalink): highlighted and scrolled to.
-    pub focus: StoredValue<Option<i64>>,
+    pub focus: StoredValue<Option<MessageId>>,
     /// Messages older than the first one shown exist: scrolling up loads them.
     pub has_older: RwSignal<bool>,
     /// The page shows an older stretch of the room (opened at a permalink): newer messages load as
@@ -170,7 +173,7 @@ impl ChatState {
             counted_through: StoredValue::new(last_id),
             last_seen: StoredValue::new(last_id),
             last_change: StoredValue::new(last_change),
-            reported_read: StoredValue::new((0, f64::NEG_INFINITY)),
+            reported_read: StoredValue::new((MessageId(0), f64::NEG_INFINITY)),
             read_scheduled: StoredValue::new(false),
             online: RwSignal::new(online),
             connection: RwSignal::new(SocketState::Connecting),
@@ -197,7 +200,7 @@ impl ChatState {
     }
 
     /// This page's room id, if the room exists yet.
-    pub fn room_id(&self) -> Option<i64> {
+    pub fn room_id(&self) -> Option<RoomId> {
         self.room.with_untracked(|room| room.as_ref().map(|room| room.id))
     }
 
@@ -215,7 +218,7 @@ impl ChatState {
     pub fn online_here(&self) -> Vec<OnlineUser> {
         let everyone =
             self.room.with(|room| room.as_ref().map(|room| room.id)) == Some(crate::protocol::GENERAL_ROOM_ID);
-        let members: Vec<i64> = self.members.with(|members| members.iter().map(|member| member.user_id).collect());
+        let members: Vec<UserId> = self.members.with(|members| members.iter().map(|member| member.user_id).collect());
         self.online
             .with(|online| online.iter().filter(|user| everyone || members.contains(&user.user_id)).cloned().collect())
     }
@@ -226,12 +229,12 @@ impl ChatState {
     }
 
     /// Where the socket resumes after a (re)connect: nothing up to here is missing from the page.
-    pub fn resume_from(&self) -> i64 {
+    pub fn resume_from(&self) -> MessageId {
         self.last_seen.get_value().max(self.timeline.with_untracked(Timeline::last_id))
     }
 
     /// Where the socket resumes changes (edits, deletions, reactions) after a (re)connect.
-    pub fn resume_changes_from(&self) -> i64 {
+    pub fn resume_changes_from(&self) -> Revision {
         self.last_change.get_value()
     }
 
@@ -337,7 +340,7 @@ impl ChatState {
     }
 
     /// The socket's fresh view of the user's rooms (on welcome, and after a resync).
-    pub fn set_rooms(&self, mut rooms: Vec<Room>, counted_through: Option<i64>) {
+    pub fn set_rooms(&self, mut rooms: Vec<Room>, counted_through: Option<MessageId>) {
         let here = self.room_id();
         rooms.iter_mut().filter(|room| Some(room.id) == here).for_each(|room| (room.unread, room.mentions) = (0, 0));
         if let Some(last_id) = counted_through {
@@ -363,14 +366,14 @@ impl ChatState {
         });
     }
 
-    pub fn room_left(&self, room_id: i64) {
+    pub fn room_left(&self, room_id: RoomId) {
         self.rooms.update(|rooms| rooms.retain(|room| room.id != room_id));
         if Some(room_id) == self.room_id() {
             self.joined.set(false);
         }
     }
 
-    pub fn room_archived(&self, room_id: i64) {
+    pub fn room_archived(&self, room_id: RoomId) {
         let archive = |room: &mut Room| {
             if room.id == room_id {
                 room.archived = true;
@@ -380,7 +383,7 @@ impl ChatState {
         self.room.update(|room| room.iter_mut().for_each(archive));
     }
 
-    pub fn member_joined(&self, room_id: i64, member: Member) {
+    pub fn member_joined(&self, room_id: RoomId, member: Member) {
         if Some(room_id) == self.room_id() {
             self.members.update(|members| {
                 members.retain(|known| known.user_id != member.user_id);
@@ -390,14 +393,14 @@ impl ChatState {
         }
     }
 
-    pub fn member_left(&self, room_id: i64, user_id: i64) {
+    pub fn member_left(&self, room_id: RoomId, user_id: UserId) {
         if Some(room_id) == self.room_id() {
             self.members.update(|members| members.retain(|member| member.user_id != user_id));
         }
     }
 
     /// A user's new nickname in this room's member list and as the name of a conversation with them.
-    pub fn renamed(&self, user_id: i64, nickname: &str) {
+    pub fn renamed(&self, user_id: UserId, nickname: &str) {
         self.members.update(|members| {
             members
                 .iter_mut()
@@ -414,7 +417,7 @@ impl ChatState {
     }
 
     /// The user read a room up to `last_read_id` (here or in another tab).
-    pub fn read(&self, room_id: i64, last_read_id: i64) {
+    pub fn read(&self, room_id: RoomId, last_read_id: MessageId) {
         self.rooms.update(|rooms| {
             if let Some(room) = rooms.iter_mut().find(|room| room.id == room_id) {
                 room.last_read_id = room.last_read_id.max(last_read_id);
@@ -676,10 +679,10 @@ mod tests {
     fn the_online_list_stays_sorted_and_has_each_user_once() {
         let user = |user_id, nickname: &str| OnlineUser { user_id, nickname: nickname.into(), idle: false };
         let mut online = vec![];
-        upsert_online(&mut online, user(2, "bob"));
-        upsert_online(&mut online, user(1, "Alice"));
-        upsert_online(&mut online, user(3, "carol"));
-        upsert_online(&mut online, user(2, "zed"));
+        upsert_online(&mut online, user(UserId(2), "bob"));
+        upsert_online(&mut online, user(UserId(1), "Alice"));
+        upsert_online(&mut online, user(UserId(3), "carol"));
+        upsert_online(&mut online, user(UserId(2), "zed"));
         let names: Vec<&str> = online.iter().map(|u| u.nickname.as_str()).collect();
         assert_eq!(names, ["Alice", "carol", "zed"]);
     }

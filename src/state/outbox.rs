@@ -3,12 +3,13 @@
 //! and sent once the socket is back. The server stores a resend once (same `client_msg_id`), so
 //! sending again after any doubt is always safe. The queue itself is plain data, tested natively.
 
+use crate::protocol::{RoomId, UserId};
 use serde::{Deserialize, Serialize};
 
 /// One queued message.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Queued {
-    pub room_id: i64,
+    pub room_id: RoomId,
     pub client_msg_id: String,
     pub body: String,
     /// Why the server refused it; a refused message waits for the user to retry or discard it.
@@ -33,7 +34,7 @@ impl Outbox {
         serde_json::to_string(&self.queued).unwrap_or_else(|_| "[]".into())
     }
 
-    pub fn add(&mut self, room_id: i64, client_msg_id: &str, body: &str) {
+    pub fn add(&mut self, room_id: RoomId, client_msg_id: &str, body: &str) {
         if self.contains(client_msg_id) {
             return;
         }
@@ -77,23 +78,23 @@ impl Outbox {
     }
 
     /// Everything queued for one room, oldest first (to show on its page).
-    pub fn in_room(&self, room_id: i64) -> impl Iterator<Item = &Queued> {
+    pub fn in_room(&self, room_id: RoomId) -> impl Iterator<Item = &Queued> {
         self.queued.iter().filter(move |queued| queued.room_id == room_id)
     }
 }
 
 /// The outbox of one user in this browser (every tab of theirs shares it).
-fn storage_key(user_id: i64) -> String {
+fn storage_key(user_id: UserId) -> String {
     format!("natter.outbox.{user_id}")
 }
 
 /// This user's outbox as the browser keeps it; empty on the server, which keeps nothing across
 /// page loads.
-pub fn load(user_id: i64) -> Outbox {
+pub fn load(user_id: UserId) -> Outbox {
     crate::dom::stored(&storage_key(user_id)).map(|text| Outbox::from_json(&text)).unwrap_or_default()
 }
 
-pub fn save(user_id: i64, outbox: &Outbox) {
+pub fn save(user_id: UserId, outbox: &Outbox) {
     crate::dom::store(&storage_key(user_id), &outbox.to_json());
 }
 
@@ -109,22 +110,22 @@ mod tests {
     #[test]
     fn queued_messages_survive_a_round_trip_through_storage_text() {
         let mut outbox = Outbox::default();
-        outbox.add(1, "a", "hello");
-        outbox.add(5, "b", "in a room");
-        outbox.add(1, "a", "hello again");
+        outbox.add(RoomId(1), "a", "hello");
+        outbox.add(RoomId(5), "b", "in a room");
+        outbox.add(RoomId(1), "a", "hello again");
         outbox.refuse("b", "Slow down");
         let restored = Outbox::from_json(&outbox.to_json());
         assert_eq!(restored, outbox);
         assert_eq!(restored.to_send().map(|q| q.client_msg_id.as_str()).collect::<Vec<_>>(), ["a"]);
-        assert_eq!(restored.in_room(5).count(), 1);
+        assert_eq!(restored.in_room(RoomId(5)).count(), 1);
         assert_eq!(Outbox::from_json("not json"), Outbox::default(), "damaged storage starts empty");
     }
 
     #[test]
     fn stored_messages_leave_and_retried_ones_go_again() {
         let mut outbox = Outbox::default();
-        outbox.add(1, "a", "one");
-        outbox.add(1, "b", "two");
+        outbox.add(RoomId(1), "a", "one");
+        outbox.add(RoomId(1), "b", "two");
         outbox.refuse("b", "too long");
         assert!(outbox.remove("a"));
         assert!(!outbox.remove("a"));
@@ -137,7 +138,7 @@ mod tests {
     fn the_queue_is_bounded() {
         let mut outbox = Outbox::default();
         for i in 0..MAX_QUEUED + 10 {
-            outbox.add(1, &i.to_string(), "x");
+            outbox.add(RoomId(1), &i.to_string(), "x");
         }
         assert_eq!(outbox.to_send().count(), MAX_QUEUED);
         assert_eq!(outbox.to_send().next().unwrap().client_msg_id, "10", "the oldest go first");

@@ -11,7 +11,7 @@ use leptos::prelude::*;
 
 use super::typing::TYPING_SHOWN_MS;
 use super::{upsert_online, ChatState, Command, SocketState};
-use crate::protocol::{ChatMessage, ClientFrame, ErrorCode, OnlineUser, RoomKind, ServerFrame, SERVER_NAME};
+use crate::protocol::{ChatMessage, ClientFrame, ErrorCode, OnlineUser, RoomKind, ServerFrame, UserId, SERVER_NAME};
 
 /// Longest notification text, in characters.
 const MAX_NOTICE_TEXT: usize = 200;
@@ -231,7 +231,7 @@ impl ChatState {
 
     /// A user changed nickname: the online list, member list, conversation names and their lines
     /// show the new one, with a notice saying so; if it is this user, the nickname field too.
-    fn user_renamed(&self, user_id: i64, from: &str, to: String) {
+    fn user_renamed(&self, user_id: UserId, from: &str, to: String) {
         self.online.update(|online| {
             if let Some(user) = online.iter().find(|user| user.user_id == user_id).cloned() {
                 upsert_online(online, OnlineUser { nickname: to.clone(), ..user });

@@ -2,7 +2,7 @@
 //! still waiting for their ack, plus notices from the server. Pure data and rules, so the merging of
 //! history, live frames, acks and resends is tested natively; components only render it.
 
-use crate::protocol::{Attachment, ChatMessage, MessageKind, Reaction};
+use crate::protocol::{Attachment, ChatMessage, MessageId, MessageKind, Reaction, Revision, UserId};
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum LineStatus {
@@ -19,9 +19,9 @@ pub enum LineStatus {
 pub struct Line {
     /// Stable across the pending → stored change, so the row is updated, not replaced.
     pub key: String,
-    pub id: Option<i64>,
+    pub id: Option<MessageId>,
     /// The author's user id; `None` for notices from the server.
-    pub author_id: Option<i64>,
+    pub author_id: Option<UserId>,
     pub nickname: String,
     pub body: String,
     pub sent_at: Option<i64>,
@@ -31,14 +31,14 @@ pub struct Line {
     pub deleted: bool,
     pub edited: bool,
     /// The stored message's revision: an update applies only if it is newer.
-    pub rev: i64,
+    pub rev: Revision,
     pub reactions: Vec<Reaction>,
     /// A file sent as this message.
     pub file: Option<Attachment>,
     pub status: LineStatus,
     /// Stored lines sort by id; pending ones after all stored ones; notices after the stored line
     /// that was newest when they arrived.
-    order: (i64, u64),
+    order: (MessageId, u64),
 }
 
 impl Line {
@@ -62,7 +62,7 @@ pub struct Timeline {
     sequence: u64,
 }
 
-fn message_key(author_id: i64, client_msg_id: &str) -> String {
+fn message_key(author_id: UserId, client_msg_id: &str) -> String {
     format!("m:{author_id}:{client_msg_id}")
 }
 
@@ -78,18 +78,18 @@ impl Timeline {
     }
 
     /// Whether a message of `author_id` with this `client_msg_id` is shown as stored.
-    pub fn has_stored(&self, author_id: i64, client_msg_id: &str) -> bool {
+    pub fn has_stored(&self, author_id: UserId, client_msg_id: &str) -> bool {
         let key = message_key(author_id, client_msg_id);
         self.lines.iter().any(|line| line.key == key && line.id.is_some())
     }
 
     /// Whether the stored message `id` is shown.
-    pub fn has(&self, id: i64) -> bool {
+    pub fn has(&self, id: MessageId) -> bool {
         self.lines.iter().any(|line| line.id == Some(id))
     }
 
     /// The oldest stored id shown: where loading older history continues.
-    pub fn first_id(&self) -> Option<i64> {
+    pub fn first_id(&self) -> Option<MessageId> {
         self.lines.iter().filter_map(|line| line.id).min()
     }
 
@@ -102,8 +102,8 @@ impl Timeline {
     }
 
     /// The newest stored id: what to resume from after a reconnect.
-    pub fn last_id(&self) -> i64 {
-        self.lines.iter().filter_map(|line| line.id).max().unwrap_or(0)
+    pub fn last_id(&self) -> MessageId {
+        self.lines.iter().filter_map(|line| line.id).max().unwrap_or(MessageId(0))
     }
 
     /// Messages the server has not acknowledged, oldest first: resent after every reconnect (the
@@ -116,8 +116,8 @@ impl Timeline {
             .collect()
     }
 
-    pub fn add_pending(&mut self, author_id: i64, nickname: &str, body: &str, client_msg_id: &str) {
-        let order = (i64::MAX, self.next_sequence());
+    pub fn add_pending(&mut self, author_id: UserId, nickname: &str, body: &str, client_msg_id: &str) {
+        let order = (MessageId(i64::MAX), self.next_sequence());
         self.lines.push(Line {
             key: message_key(author_id, client_msg_id),
             id: None,
@@ -129,7 +129,7 @@ impl Timeline {
             kind: MessageKind::Chat,
             deleted: false,
             edited: false,
-            rev: 0,
+            rev: Revision(0),
             reactions: Vec::new(),
             file: None,
             status: LineStatus::Pending,
@@ -175,7 +175,7 @@ impl Timeline {
     }
 
     /// The server stored one of our pending messages.
-    pub fn apply_ack(&mut self, client_msg_id: &str, id: i64, sent_at: i64) {
+    pub fn apply_ack(&mut self, client_msg_id: &str, id: MessageId, sent_at: i64) {
         if let Some(line) = self.own_line(client_msg_id) {
             line.id = Some(id);
             line.sent_at = Some(sent_at);
@@ -224,7 +224,7 @@ impl Timeline {
             kind: MessageKind::Chat,
             deleted: false,
             edited: false,
-            rev: 0,
+            rev: Revision(0),
             reactions: Vec::new(),
             file: None,
             status: LineStatus::Notice,
@@ -244,7 +244,7 @@ impl Timeline {
     }
 
     /// Shows every line by a user under their new nickname.
-    pub fn rename_author(&mut self, author_id: i64, nickname: &str) {
+    pub fn rename_author(&mut self, author_id: UserId, nickname: &str) {
         for line in self.lines.iter_mut().filter(|line| line.author_id == Some(author_id)) {
             line.nickname = nickname.to_owned();
         }
@@ -270,8 +270,8 @@ mod tests {
     use super::*;
 
     /// Users in these tests: "me" is 1, "a" 2, "b" 3, "c" 4, "other" 5.
-    fn author(nickname: &str) -> i64 {
-        ["me", "a", "b", "c", "other"].iter().position(|n| *n == nickname).unwrap() as i64 + 1
+    fn author(nickname: &str) -> UserId {
+        UserId(["me", "a", "b", "c", "other"].iter().position(|n| *n == nickname).unwrap() as i64 + 1)
     }
 
     fn stored(id: i64, nickname: &str, client_msg_id: &str) -> ChatMessage {
@@ -280,7 +280,7 @@ mod tests {
     }
 
     fn ids(timeline: &Timeline) -> Vec<Option<i64>> {
-        timeline.lines().iter().map(|line| line.id).collect()
+        timeline.lines().iter().map(|line| line.id.map(MessageId::get)).collect()
     }
 
     #[test]
@@ -289,16 +289,16 @@ mod tests {
         timeline.apply_message(stored(2, "c", "x2"));
         timeline.apply_message(stored(3, "b", "x3"));
         assert_eq!(ids(&timeline), [Some(1), Some(2), Some(3)]);
-        assert_eq!(timeline.last_id(), 3);
+        assert_eq!(timeline.last_id(), MessageId(3));
     }
 
     #[test]
     fn a_pending_message_is_confirmed_in_place_by_its_ack_then_its_live_copy() {
         let mut timeline = Timeline::from_history(vec![stored(1, "a", "x1")]);
-        timeline.add_pending(1, "me", "hello", "c1");
+        timeline.add_pending(UserId(1), "me", "hello", "c1");
         assert!(timeline.lines()[1].is_pending());
         assert_eq!(timeline.unacknowledged(), [("c1".to_owned(), "hello".to_owned())]);
-        timeline.apply_ack("c1", 2, 2000);
+        timeline.apply_ack("c1", MessageId(2), 2000);
         timeline.apply_message(stored(2, "me", "c1"));
         assert_eq!(ids(&timeline), [Some(1), Some(2)]);
         assert_eq!(timeline.lines()[1].status, LineStatus::Stored);
@@ -309,16 +309,16 @@ mod tests {
     #[test]
     fn a_live_copy_arriving_before_the_ack_still_leaves_one_line() {
         let mut timeline = Timeline::default();
-        timeline.add_pending(1, "me", "hello", "c1");
+        timeline.add_pending(UserId(1), "me", "hello", "c1");
         timeline.apply_message(stored(7, "me", "c1"));
-        timeline.apply_ack("c1", 7, 7000);
+        timeline.apply_ack("c1", MessageId(7), 7000);
         assert_eq!(ids(&timeline), [Some(7)]);
     }
 
     #[test]
     fn someone_elses_message_with_the_same_client_id_is_not_taken_for_ours() {
         let mut timeline = Timeline::default();
-        timeline.add_pending(1, "me", "mine", "c1");
+        timeline.add_pending(UserId(1), "me", "mine", "c1");
         timeline.apply_message(stored(4, "other", "c1"));
         assert_eq!(ids(&timeline), [Some(4), None]);
         assert!(timeline.lines()[1].is_pending());
@@ -327,7 +327,7 @@ mod tests {
     #[test]
     fn stored_messages_sort_before_pending_ones_and_notices_stay_where_they_arrived() {
         let mut timeline = Timeline::from_history(vec![stored(1, "a", "x1")]);
-        timeline.add_pending(1, "me", "waiting", "c9");
+        timeline.add_pending(UserId(1), "me", "waiting", "c9");
         timeline.add_notice("Natter", "Welcome!");
         timeline.apply_message(stored(2, "b", "x2"));
         let bodies: Vec<&str> = timeline.lines().iter().map(|line| line.body.as_str()).collect();
@@ -337,8 +337,13 @@ mod tests {
     #[test]
     fn a_deleted_message_keeps_its_place_without_its_text() {
         let mut timeline = Timeline::from_history(vec![stored(1, "a", "x1"), stored(2, "b", "x2")]);
-        timeline.apply_update(ChatMessage { deleted: true, body: String::new(), rev: 1, ..stored(1, "a", "x1") });
-        timeline.apply_update(ChatMessage { deleted: true, rev: 2, ..stored(99, "a", "x99") });
+        timeline.apply_update(ChatMessage {
+            deleted: true,
+            body: String::new(),
+            rev: Revision(1),
+            ..stored(1, "a", "x1")
+        });
+        timeline.apply_update(ChatMessage { deleted: true, rev: Revision(2), ..stored(99, "a", "x99") });
         assert!(timeline.lines()[0].deleted);
         assert_eq!(timeline.lines()[0].body, "");
         assert!(!timeline.lines()[1].deleted);
@@ -348,13 +353,17 @@ mod tests {
     #[test]
     fn updates_apply_newest_revision_first_whatever_order_they_arrive_in() {
         let mut timeline = Timeline::from_history(vec![stored(1, "a", "x1")]);
-        let edited =
-            |rev: i64, body: &str| ChatMessage { body: body.into(), edited_at: Some(5), rev, ..stored(1, "a", "x1") };
-        timeline.apply_update(edited(3, "third"));
-        timeline.apply_update(edited(2, "second (late)"));
+        let edited = |rev: Revision, body: &str| ChatMessage {
+            body: body.into(),
+            edited_at: Some(5),
+            rev,
+            ..stored(1, "a", "x1")
+        };
+        timeline.apply_update(edited(Revision(3), "third"));
+        timeline.apply_update(edited(Revision(2), "second (late)"));
         assert_eq!((timeline.lines()[0].body.as_str(), timeline.lines()[0].edited), ("third", true));
         // Catch-up brings the message again, newer still: the shown copy takes it.
-        timeline.apply_message(edited(4, "fourth"));
+        timeline.apply_message(edited(Revision(4), "fourth"));
         assert_eq!(timeline.lines()[0].body, "fourth");
         timeline.apply_message(stored(1, "a", "x1"));
         assert_eq!(timeline.lines()[0].body, "fourth", "an older copy never wins");
@@ -364,8 +373,8 @@ mod tests {
     #[test]
     fn failed_messages_can_be_retried_or_discarded() {
         let mut timeline = Timeline::default();
-        timeline.add_pending(1, "me", "one", "c1");
-        timeline.add_pending(1, "me", "two", "c2");
+        timeline.add_pending(UserId(1), "me", "one", "c1");
+        timeline.add_pending(UserId(1), "me", "two", "c2");
         timeline.fail("c1", "Messages are at most 4000 characters");
         assert_eq!(timeline.lines()[0].status, LineStatus::Failed("Messages are at most 4000 characters".into()));
         assert_eq!(timeline.unacknowledged().len(), 1);
@@ -382,13 +391,16 @@ mod rename_tests {
 
     #[test]
     fn a_rename_relabels_every_line_by_that_author_and_no_other() {
-        let message = |id: i64, author_id: i64, nickname: &str| {
+        let message = |id: i64, author_id: UserId, nickname: &str| {
             ChatMessage::sample(id).by(author_id, nickname).saying("x").client_id(&id.to_string())
         };
-        let mut timeline =
-            Timeline::from_history(vec![message(1, 7, "dave"), message(2, 8, "erin"), message(3, 7, "dave")]);
-        timeline.add_pending(7, "dave", "pending", "p1");
-        timeline.rename_author(7, "david");
+        let mut timeline = Timeline::from_history(vec![
+            message(1, UserId(7), "dave"),
+            message(2, UserId(8), "erin"),
+            message(3, UserId(7), "dave"),
+        ]);
+        timeline.add_pending(UserId(7), "dave", "pending", "p1");
+        timeline.rename_author(UserId(7), "david");
         let names: Vec<&str> = timeline.lines().iter().map(|line| line.nickname.as_str()).collect();
         assert_eq!(names, ["david", "erin", "david", "david"]);
     }

@@ -1,5 +1,6 @@
 //! Who is typing, as a reader sees it. Each "typing" signal lasts a few seconds unless renewed;
 //! a message from the typist ends it at once. Pure, so the rules are tested natively.
+use crate::protocol::UserId;
 
 /// How long one typing signal is shown. Clients resend at most every 2 s while typing, so 5 s
 /// bridges a missed signal without lingering long after someone stops.
@@ -10,12 +11,12 @@ pub const TYPING_EVERY_MS: f64 = 2_000.0;
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Typing {
     /// (user id, nickname, shown until), in the order they started typing.
-    typists: Vec<(i64, String, f64)>,
+    typists: Vec<(UserId, String, f64)>,
 }
 
 impl Typing {
     /// `user_id` is typing as of `now` (milliseconds on any monotonic clock).
-    pub fn note(&mut self, user_id: i64, nickname: &str, now: f64) {
+    pub fn note(&mut self, user_id: UserId, nickname: &str, now: f64) {
         let until = now + TYPING_SHOWN_MS;
         match self.typists.iter_mut().find(|(id, _, _)| *id == user_id) {
             Some(typist) => {
@@ -27,7 +28,7 @@ impl Typing {
     }
 
     /// The user sent their message (or left): no longer typing.
-    pub fn clear(&mut self, user_id: i64) {
+    pub fn clear(&mut self, user_id: UserId) {
         self.typists.retain(|(id, _, _)| *id != user_id);
     }
 
@@ -57,18 +58,18 @@ mod tests {
     fn typists_are_named_until_their_signal_runs_out_or_they_send() {
         let mut typing = Typing::default();
         assert_eq!(typing.label(), None);
-        typing.note(1, "alice", 0.0);
+        typing.note(UserId(1), "alice", 0.0);
         assert_eq!(typing.label().as_deref(), Some("alice is typing…"));
-        typing.note(2, "bob", 1_000.0);
+        typing.note(UserId(2), "bob", 1_000.0);
         assert_eq!(typing.label().as_deref(), Some("alice and bob are typing…"));
-        typing.note(3, "carol", 1_500.0);
+        typing.note(UserId(3), "carol", 1_500.0);
         assert_eq!(typing.label().as_deref(), Some("Several people are typing…"));
-        typing.clear(3);
+        typing.clear(UserId(3));
         assert!(typing.expire(5_500.0), "alice's signal from 0 s ran out at 5 s");
         assert_eq!(typing.label().as_deref(), Some("bob is typing…"));
-        typing.note(2, "bob", 5_900.0);
+        typing.note(UserId(2), "bob", 5_900.0);
         assert!(!typing.expire(10_000.0), "renewed, bob is still typing");
-        typing.clear(2);
+        typing.clear(UserId(2));
         assert_eq!(typing.label(), None);
     }
 }

@@ -2,19 +2,20 @@
 //! (derived from their user id, so it stays when they rename). Decorative: the name is always
 //! written beside it.
 
+use crate::protocol::UserId;
 use leptos::prelude::*;
 
 /// How many avatar colours the stylesheet defines (`.hue-0` …), each dark enough for white text.
 const HUES: i64 = 8;
 
 #[component]
-pub fn Avatar(nickname: String, user_id: Option<i64>) -> impl IntoView {
+pub fn Avatar(nickname: String, user_id: Option<UserId>) -> impl IntoView {
     view! { <span class=avatar_class(user_id) aria-hidden="true">{initials(&nickname)}</span> }
 }
 
-fn avatar_class(user_id: Option<i64>) -> String {
+fn avatar_class(user_id: Option<UserId>) -> String {
     match user_id {
-        Some(id) => format!("avatar hue-{}", id.rem_euclid(HUES)),
+        Some(id) => format!("avatar hue-{}", id.get().rem_euclid(HUES)),
         None => "avatar server".to_owned(),
     }
 }
@@ -52,8 +53,8 @@ mod tests {
 
     #[test]
     fn a_colour_is_the_users_whatever_their_id() {
-        assert_eq!(avatar_class(Some(9)), "avatar hue-1");
-        assert_eq!(avatar_class(Some(-3)), "avatar hue-5");
+        assert_eq!(avatar_class(Some(UserId(9))), "avatar hue-1");
+        assert_eq!(avatar_class(Some(UserId(-3))), "avatar hue-5");
         assert_eq!(avatar_class(None), "avatar server");
     }
 }

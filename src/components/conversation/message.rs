@@ -126,7 +126,7 @@ pub fn MessageLine(
     };
     let has_actions = react_button.is_some() || moderation.is_some();
     view! {
-        <li class=class data-id=line.id>
+        <li class=class data-id=line.id.map(|id| id.to_string())>
             {gutter}
             <div class="content">
                 {meta}

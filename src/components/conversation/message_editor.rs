@@ -5,9 +5,10 @@ use leptos::html::Textarea;
 use leptos::prelude::*;
 
 use crate::api::edit_message;
+use crate::protocol::MessageId;
 
 #[component]
-pub fn MessageEditor(id: i64, body: String, editing: RwSignal<bool>) -> impl IntoView {
+pub fn MessageEditor(id: MessageId, body: String, editing: RwSignal<bool>) -> impl IntoView {
     let draft = RwSignal::new(body);
     let error = RwSignal::new(None::<String>);
     let field = NodeRef::<Textarea>::new();

@@ -7,7 +7,7 @@ use leptos::html::Div;
 use leptos::prelude::*;
 
 use crate::components::conversation::message::MessageLine;
-use crate::protocol::MessageKind;
+use crate::protocol::{MessageId, MessageKind};
 use crate::state::timeline::{Line, LineStatus};
 use crate::state::ChatState;
 
@@ -188,7 +188,7 @@ const RUN_GAP_MS: i64 = 5 * 60_000;
 
 /// Each line with its place, for a reader `zone` minutes east of UTC whose today is `today`. A
 /// run breaks at a new day, at the unread marker, at announcements and notices, and after a pause.
-pub fn places(lines: &[Line], zone: i32, today: i64, first_unread: Option<i64>) -> Vec<(Line, Place)> {
+pub fn places(lines: &[Line], zone: i32, today: i64, first_unread: Option<MessageId>) -> Vec<(Line, Place)> {
     let mut day_shown = None;
     let mut previous: Option<&Line> = None;
     let mut placed = Vec::with_capacity(lines.len());
@@ -219,25 +219,25 @@ pub fn places(lines: &[Line], zone: i32, today: i64, first_unread: Option<i64>) 
 }
 
 /// Brings a message into the middle of the view.
-fn scroll_to_message(id: i64) {
+fn scroll_to_message(id: MessageId) {
     crate::dom::scroll_to_center(&format!(".messages li[data-id=\"{id}\"]"));
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::ChatMessage;
+    use crate::protocol::{ChatMessage, UserId};
     use crate::state::timeline::Timeline;
 
     const MINUTE: i64 = 60_000;
     /// Monday 24 November 2025, 10:00 UTC.
     const MORNING: i64 = 1_763_978_400_000;
 
-    fn message(id: i64, author_id: i64, sent_at: i64) -> ChatMessage {
+    fn message(id: i64, author_id: UserId, sent_at: i64) -> ChatMessage {
         ChatMessage::sample(id).by(author_id, &format!("user{author_id}")).saying(&format!("body {id}")).at(sent_at)
     }
 
-    fn placed(history: Vec<ChatMessage>, zone: i32, first_unread: Option<i64>) -> Vec<Place> {
+    fn placed(history: Vec<ChatMessage>, zone: i32, first_unread: Option<MessageId>) -> Vec<Place> {
         let today = crate::text::time_format::day_number(MORNING, zone);
         let timeline = Timeline::from_history(history);
         places(timeline.lines(), zone, today, first_unread).into_iter().map(|(_, place)| place).collect()
@@ -249,38 +249,41 @@ mod tests {
 
     #[test]
     fn messages_by_one_author_in_quick_succession_form_a_run() {
-        let history =
-            vec![message(1, 7, MORNING), message(2, 7, MORNING + MINUTE), message(3, 8, MORNING + 2 * MINUTE)];
+        let history = vec![
+            message(1, UserId(7), MORNING),
+            message(2, UserId(7), MORNING + MINUTE),
+            message(3, UserId(8), MORNING + 2 * MINUTE),
+        ];
         assert_eq!(runs(&placed(history, 0, None)), [false, true, false]);
     }
 
     #[test]
     fn a_pause_the_unread_marker_or_an_announcement_breaks_a_run() {
-        let mut announcement = message(4, 7, MORNING + 12 * MINUTE);
+        let mut announcement = message(4, UserId(7), MORNING + 12 * MINUTE);
         announcement.kind = MessageKind::Announcement;
         let history = vec![
-            message(1, 7, MORNING),
-            message(2, 7, MORNING + 6 * MINUTE),
-            message(3, 7, MORNING + 7 * MINUTE),
+            message(1, UserId(7), MORNING),
+            message(2, UserId(7), MORNING + 6 * MINUTE),
+            message(3, UserId(7), MORNING + 7 * MINUTE),
             announcement,
-            message(5, 7, MORNING + 13 * MINUTE),
+            message(5, UserId(7), MORNING + 13 * MINUTE),
         ];
         assert_eq!(runs(&placed(history.clone(), 0, None)), [false, false, true, false, false]);
-        assert_eq!(runs(&placed(history, 0, Some(3))), [false, false, false, false, false]);
+        assert_eq!(runs(&placed(history, 0, Some(MessageId(3)))), [false, false, false, false, false]);
     }
 
     #[test]
     fn each_day_of_the_readers_zone_gets_one_separator() {
         let history = vec![
-            message(1, 7, MORNING - 24 * 60 * MINUTE),
-            message(2, 7, MORNING - 2 * MINUTE),
-            message(3, 7, MORNING),
+            message(1, UserId(7), MORNING - 24 * 60 * MINUTE),
+            message(2, UserId(7), MORNING - 2 * MINUTE),
+            message(3, UserId(7), MORNING),
         ];
         let days: Vec<Option<String>> = placed(history.clone(), 0, None).into_iter().map(|place| place.day).collect();
         assert_eq!(days, [Some("Yesterday".to_owned()), Some("Today".to_owned()), None]);
         // Across UTC midnight: a new day in London, the same evening an hour further west.
         let midnight = MORNING + 14 * 60 * MINUTE;
-        let late = vec![message(4, 7, midnight - MINUTE), message(5, 7, midnight + 2 * MINUTE)];
+        let late = vec![message(4, UserId(7), midnight - MINUTE), message(5, UserId(7), midnight + 2 * MINUTE)];
         assert_eq!(
             placed(late.clone(), 0, None)[1],
             Place { day: Some("Tuesday, 25 November".into()), continued: false }

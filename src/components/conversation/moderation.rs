@@ -5,11 +5,11 @@ use leptos::prelude::*;
 
 use crate::api::{ban_user, delete_message};
 use crate::components::common::confirm::Confirm;
-use crate::protocol::Role;
+use crate::protocol::{MessageId, Role, UserId};
 use crate::state::ChatState;
 
 #[component]
-pub fn Moderation(id: i64, author_id: i64, nickname: String, editing: RwSignal<bool>) -> impl IntoView {
+pub fn Moderation(id: MessageId, author_id: UserId, nickname: String, editing: RwSignal<bool>) -> impl IntoView {
     let chat = expect_context::<ChatState>();
     let confirming_ban = RwSignal::new(false);
     let me = move || chat.me.get();

@@ -7,6 +7,7 @@ use leptos::prelude::*;
 use crate::api::start_direct;
 use crate::components::common::avatar::Avatar;
 use crate::dom::go_to;
+use crate::protocol::UserId;
 use crate::state::ChatState;
 
 #[component]
@@ -15,7 +16,7 @@ pub fn OnlineList() -> impl IntoView {
     let here = move || chat.online_here();
     let count = move || here().len();
     let me = move || chat.me.with(|me| me.as_ref().map(|me| me.id));
-    let message = move |user_id: i64| {
+    let message = move |user_id: UserId| {
         leptos::task::spawn_local(async move {
             match start_direct(user_id).await {
                 // The conversation is a page of its own, with its own history and socket.

@@ -6,11 +6,11 @@
 use leptos::prelude::*;
 
 use crate::api::react;
-use crate::protocol::{Reaction, QUICK_REACTIONS};
+use crate::protocol::{MessageId, Reaction, QUICK_REACTIONS};
 use crate::state::ChatState;
 
 #[component]
-pub fn Reactions(id: i64, reactions: Vec<Reaction>, picking: RwSignal<bool>) -> impl IntoView {
+pub fn Reactions(id: MessageId, reactions: Vec<Reaction>, picking: RwSignal<bool>) -> impl IntoView {
     let chat = expect_context::<ChatState>();
     // Reacting is a kind of posting: members only, and not in an archived room.
     let can_react = move || chat.can_post();

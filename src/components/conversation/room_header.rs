@@ -11,7 +11,7 @@ use crate::components::common::menu::Menu;
 use crate::components::common::panels::{DrawerButton, MembersButton};
 use crate::dom::go_to;
 use crate::error::AppError;
-use crate::protocol::{NotifyLevel, Role, Room, RoomKind, GENERAL_ROOM_ID};
+use crate::protocol::{NotifyLevel, Role, Room, RoomId, RoomKind, GENERAL_ROOM_ID};
 use crate::state::ChatState;
 
 #[component]
@@ -100,7 +100,7 @@ pub fn RoomHeader() -> impl IntoView {
         });
     };
     let export_link = move |format: &str| {
-        let room_id = chat.room.with(|room| room.as_ref().map_or(0, |room| room.id));
+        let room_id = chat.room.with(|room| room.as_ref().map_or(RoomId::default(), |room| room.id));
         format!("/api/export?room_id={room_id}&format={format}")
     };
     let online = Signal::derive(move || chat.online_here().len());

@@ -11,7 +11,7 @@ use crate::components::common::modal::{Modal, ModalLink};
 use crate::components::common::panels::{overlay_keys, Panels, SIDEBAR};
 use crate::components::rooms::new_room::NewRoomForm;
 use crate::components::rooms::search_box::SearchBox;
-use crate::protocol::{Room, RoomKind};
+use crate::protocol::{Room, RoomId, RoomKind};
 use crate::state::ChatState;
 
 #[component]
@@ -116,7 +116,7 @@ pub fn Sidebar() -> impl IntoView {
 fn BrowseRooms() -> impl IntoView {
     let chat = expect_context::<ChatState>();
     let browsable = move || {
-        let mine: Vec<i64> = chat.rooms.with(|rooms| rooms.iter().map(|room| room.id).collect());
+        let mine: Vec<RoomId> = chat.rooms.with(|rooms| rooms.iter().map(|room| room.id).collect());
         chat.directory
             .with(|directory| directory.iter().filter(|room| !mine.contains(&room.id)).cloned().collect::<Vec<_>>())
     };
@@ -153,7 +153,7 @@ fn refresh_directory(chat: ChatState) {
 
 /// One room in the list: its name, a lock when private, its unread count and how many of those
 /// mention you.
-fn room_link(room: Room, here: impl Fn() -> Option<i64> + Copy + Send + Sync + 'static) -> impl IntoView {
+fn room_link(room: Room, here: impl Fn() -> Option<RoomId> + Copy + Send + Sync + 'static) -> impl IntoView {
     let id = room.id;
     let label = match room.kind {
         RoomKind::Direct => room.name.clone(),

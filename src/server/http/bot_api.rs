@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::error::AppError;
-use crate::protocol::{Account, ChatMessage, ErrorCode, MessageKind, Role, GENERAL_ROOM_ID};
+use crate::protocol::{Account, ChatMessage, ErrorCode, MessageKind, Role, RoomId, GENERAL_ROOM_ID};
 use crate::server::http::auth::{authenticate, Authenticated};
 use crate::server::AppState;
 use crate::server::{messages, rooms};
@@ -20,7 +20,7 @@ use crate::server::{messages, rooms};
 #[derive(Deserialize)]
 pub(crate) struct PostMessage {
     /// The room to post in; general when absent.
-    room_id: Option<i64>,
+    room_id: Option<RoomId>,
     client_msg_id: String,
     body: String,
 }
@@ -79,12 +79,12 @@ pub(crate) async fn announce(
     };
     let stored =
         messages::post(&state, &natter, room_id, &client_msg_id, &post.text, MessageKind::Announcement).await?;
-    tracing::info!(by = %account.nickname, id = stored.id, "announcement");
+    tracing::info!(by = %account.nickname, id = stored.id.get(), "announcement");
     Ok(ack(&stored))
 }
 
 /// The room an announcement goes to: a named room, a user's conversation with Natter, or general.
-async fn announcement_room(state: &AppState, natter: &Account, post: &Announcement) -> Result<i64, AppError> {
+async fn announcement_room(state: &AppState, natter: &Account, post: &Announcement) -> Result<RoomId, AppError> {
     match (&post.room, &post.user) {
         (Some(_), Some(_)) => {
             Err(AppError::refused(ErrorCode::InvalidRequest, "Announce to a room or to a user, not both."))

@@ -15,7 +15,7 @@ use serde::Deserialize;
 
 use crate::components::conversation::rich_text::RichText;
 use crate::error::AppError;
-use crate::protocol::{ChatMessage, ErrorCode, RoomKind};
+use crate::protocol::{ChatMessage, ErrorCode, MessageId, RoomId, RoomKind};
 use crate::server::http::auth::Authenticated;
 use crate::server::store::RoomRecord;
 use crate::server::AppState;
@@ -26,7 +26,7 @@ const EXPORT_PAGE: u32 = 500;
 
 #[derive(Deserialize)]
 pub(crate) struct ExportQuery {
-    room_id: i64,
+    room_id: RoomId,
     format: String,
 }
 
@@ -48,7 +48,7 @@ pub(crate) async fn export_room(
     };
     let room = crate::server::rooms::readable(&state, Some(&account), query.room_id).await?;
     let end = state.store.last_id().await?;
-    tracing::info!(room = room.id, by = %account.nickname, "room exported");
+    tracing::info!(room = room.id.get(), by = %account.nickname, "room exported");
     let exported_at = crate::server::store::now_millis();
     let name = file_stem(&room);
     let (extension, content_type) = match format {
@@ -85,7 +85,7 @@ fn file_stem(room: &RoomRecord) -> String {
 
 enum Step {
     Start,
-    After(i64),
+    After(MessageId),
     Done,
 }
 
@@ -95,21 +95,23 @@ fn chunks(
     state: AppState,
     room: RoomRecord,
     format: Format,
-    end: i64,
+    end: MessageId,
     exported_at: i64,
 ) -> impl Stream<Item = Result<Bytes, std::io::Error>> {
     stream::unfold(Step::Start, move |step| {
         let (state, room) = (state.clone(), room.clone());
         async move {
             let (after, first) = match step {
-                Step::Start => return Some((Ok(Bytes::from(head(&room, format, exported_at))), Step::After(0))),
-                Step::After(after) => (after, after == 0),
+                Step::Start => {
+                    return Some((Ok(Bytes::from(head(&room, format, exported_at))), Step::After(MessageId::NONE)))
+                }
+                Step::After(after) => (after, after == MessageId::NONE),
                 Step::Done => return None,
             };
             let page = match state.store.newer(room.id, after, EXPORT_PAGE).await {
                 Ok(page) => page,
                 Err(error) => {
-                    tracing::error!(%error, room = room.id, "export failed");
+                    tracing::error!(%error, room = room.id.get(), "export failed");
                     return Some((Err(std::io::Error::other("export failed")), Step::Done));
                 }
             };

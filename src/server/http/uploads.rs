@@ -18,7 +18,7 @@ use serde_json::json;
 use tokio::io::AsyncWriteExt;
 
 use crate::error::AppError;
-use crate::protocol::{Attachment, ErrorCode, GENERAL_ROOM_ID};
+use crate::protocol::{Attachment, ErrorCode, RoomId, GENERAL_ROOM_ID};
 use crate::server::config::Settings;
 use crate::server::files::{clean_name, content_disposition, image_size, sniff, Sniffed, HEAD_BYTES};
 use crate::server::http::auth::Authenticated;
@@ -48,7 +48,7 @@ fn is_file_id(id: &str) -> bool {
 
 #[derive(Deserialize)]
 pub(crate) struct UploadQuery {
-    room_id: Option<i64>,
+    room_id: Option<RoomId>,
     client_msg_id: String,
     /// The user's file name: kept as metadata only.
     name: String,
@@ -91,7 +91,7 @@ pub(crate) async fn upload(
             if stored.file.as_ref().is_none_or(|file| file.id != received.id) {
                 remove(&state.settings, &received.id).await;
             }
-            tracing::info!(id = stored.id, size = received.size, by = %account.nickname, "file sent");
+            tracing::info!(id = stored.id.get(), size = received.size, by = %account.nickname, "file sent");
             let ack = json!({ "client_msg_id": stored.client_msg_id, "id": stored.id, "sent_at": stored.sent_at, "file": stored.file });
             Ok(Json(ack).into_response())
         }

@@ -58,7 +58,7 @@ pub(crate) fn message(author: &Account, client_msg_id: &str, body: &str) -> NewM
     message_in(GENERAL_ROOM_ID, author, client_msg_id, body)
 }
 
-pub(crate) fn message_in(room_id: i64, author: &Account, client_msg_id: &str, body: &str) -> NewMessage {
+pub(crate) fn message_in(room_id: RoomId, author: &Account, client_msg_id: &str, body: &str) -> NewMessage {
     NewMessage {
         room_id,
         author_id: author.id,
@@ -76,7 +76,7 @@ pub(crate) async fn room(store: &dyn Store, name: &str, kind: RoomKind, creator:
     store.create_room(name.into(), kind, creator.id).await.unwrap()
 }
 
-pub(crate) fn unread(sidebar: &Sidebar, room_id: i64) -> u32 {
+pub(crate) fn unread(sidebar: &Sidebar, room_id: RoomId) -> u32 {
     sidebar.rooms.iter().find(|room| room.id == room_id).expect("a member of the room").unread
 }
 
@@ -85,7 +85,7 @@ pub(crate) async fn user(store: &dyn Store, nickname: &str) -> Account {
     store.create_user(nickname.clone(), nickname.key.into_bytes(), i64::MAX).await.unwrap()
 }
 
-pub(crate) fn mark(room_id: i64, user_id: i64, last_read_id: i64) -> ReadMark {
+pub(crate) fn mark(room_id: RoomId, user_id: UserId, last_read_id: MessageId) -> ReadMark {
     ReadMark { room_id, user_id, last_read_id }
 }
 
@@ -114,7 +114,7 @@ pub(crate) async fn inserts_get_increasing_ids_and_page_back_in_order(fresh: Fre
     let alice = user(store, "alice").await;
     for i in 0..120 {
         let inserted = store.insert(message(&alice, &format!("c{i}"), &format!("m{i}"))).await.unwrap();
-        assert_eq!(inserted.message.id, i + 1);
+        assert_eq!(inserted.message.id, MessageId(i + 1));
         assert!(!inserted.duplicate);
     }
     let newest = store.history(GENERAL_ROOM_ID, None, 50).await.unwrap();
@@ -122,15 +122,15 @@ pub(crate) async fn inserts_get_increasing_ids_and_page_back_in_order(fresh: Fre
     assert_eq!(newest.first().unwrap().body, "m70");
     assert_eq!(newest.last().unwrap().body, "m119");
     let older = store.history(GENERAL_ROOM_ID, Some(newest[0].id), 50).await.unwrap();
-    assert_eq!(older.last().unwrap().id + 1, newest[0].id);
+    assert_eq!(older.last().unwrap().id.get() + 1, newest[0].id.get());
     let oldest = store.history(GENERAL_ROOM_ID, Some(older[0].id), 50).await.unwrap();
     assert_eq!(oldest.len(), 20);
     assert_eq!(oldest[0].body, "m0");
     assert_eq!(
-        store.since(alice.id, 115, 50).await.unwrap().iter().map(|m| m.id).collect::<Vec<_>>(),
+        store.since(alice.id, MessageId(115), 50).await.unwrap().iter().map(|m| m.id.get()).collect::<Vec<_>>(),
         [116, 117, 118, 119, 120]
     );
-    assert_eq!(store.last_id().await.unwrap(), 120);
+    assert_eq!(store.last_id().await.unwrap(), MessageId(120));
 }
 
 pub(crate) async fn a_resend_returns_the_original_and_is_not_announced_twice(fresh: Fresh) {
@@ -144,7 +144,7 @@ pub(crate) async fn a_resend_returns_the_original_and_is_not_announced_twice(fre
     // Another author may use the same client id: it is only unique per author.
     let bob = store.insert(message(&bob, "same", "hi")).await.unwrap();
     assert!(!bob.duplicate);
-    let announced: Vec<i64> = announced.try_iter().flatten().map(|m| m.id).collect();
+    let announced: Vec<MessageId> = announced.try_iter().flatten().map(|m| m.id).collect();
     assert_eq!(announced, [first.message.id, bob.message.id]);
     assert_eq!(store.history(GENERAL_ROOM_ID, None, 50).await.unwrap().len(), 2);
 }
@@ -170,7 +170,7 @@ pub(crate) async fn concurrent_writers_are_announced_in_commit_order(fresh: Fres
     for task in tasks {
         task.await.unwrap();
     }
-    let ids: Vec<i64> = announced.try_iter().flatten().map(|m| m.id).collect();
+    let ids: Vec<i64> = announced.try_iter().flatten().map(|m| m.id.get()).collect();
     assert_eq!(ids, (1..=500).collect::<Vec<_>>());
 }
 
@@ -222,7 +222,7 @@ pub(crate) async fn unread_counts_others_messages_after_the_read_mark_but_not_ow
     let sidebar = store.sidebar(bob.id).await.unwrap();
     assert_eq!(unread(&sidebar, GENERAL_ROOM_ID), 3, "alice's three, not bob's own or the deleted one");
     assert!(sidebar.rooms.iter().all(|room| room.id != lounge.id), "bob is not in the lounge");
-    assert_eq!(sidebar.last_id, own + 1);
+    assert_eq!(sidebar.last_id.get(), own.get() + 1);
     let sidebar = store.sidebar(alice.id).await.unwrap();
     assert_eq!(unread(&sidebar, GENERAL_ROOM_ID), 1);
     assert_eq!(unread(&sidebar, lounge.id), 0, "her own message in the lounge");
@@ -263,12 +263,15 @@ pub(crate) async fn the_read_mark_only_moves_forward_and_only_for_members(fresh:
     let secret = room(store, "secret", RoomKind::Private, &alice).await;
     let bob_id = bob.id;
     let bobs_mark = || async move { store.member_room(GENERAL_ROOM_ID, bob_id).await.unwrap().unwrap().last_read_id };
-    store.save_read_marks(vec![mark(GENERAL_ROOM_ID, bob.id, 2)]).await.unwrap();
-    assert_eq!(bobs_mark().await, 2);
-    store.save_read_marks(vec![mark(GENERAL_ROOM_ID, bob.id, 1)]).await.unwrap();
-    assert_eq!(bobs_mark().await, 2, "a stale tab cannot move the mark back");
-    store.save_read_marks(vec![mark(GENERAL_ROOM_ID, bob.id, 1_000), mark(secret.id, bob.id, 3)]).await.unwrap();
-    assert_eq!(bobs_mark().await, 3, "nor past the newest message");
+    store.save_read_marks(vec![mark(GENERAL_ROOM_ID, bob.id, MessageId(2))]).await.unwrap();
+    assert_eq!(bobs_mark().await, MessageId(2));
+    store.save_read_marks(vec![mark(GENERAL_ROOM_ID, bob.id, MessageId(1))]).await.unwrap();
+    assert_eq!(bobs_mark().await, MessageId(2), "a stale tab cannot move the mark back");
+    store
+        .save_read_marks(vec![mark(GENERAL_ROOM_ID, bob.id, MessageId(1_000)), mark(secret.id, bob.id, MessageId(3))])
+        .await
+        .unwrap();
+    assert_eq!(bobs_mark().await, MessageId(3), "nor past the newest message");
     assert_eq!(store.member_room(secret.id, bob.id).await.unwrap(), None, "bob did not become a member");
 }
 
@@ -280,7 +283,7 @@ pub(crate) async fn catch_up_only_covers_the_users_rooms(fresh: Fresh) {
     let public = store.insert(message(&alice, "a-1", "for everyone")).await.unwrap().message.id;
     store.insert(message_in(secret.id, &alice, "a-2", "for alice only")).await.unwrap();
     let bodies = |messages: Vec<ChatMessage>| messages.into_iter().map(|m| m.body).collect::<Vec<_>>();
-    assert_eq!(bodies(store.since(bob.id, 0, 50).await.unwrap()), ["for everyone"]);
+    assert_eq!(bodies(store.since(bob.id, MessageId(0), 50).await.unwrap()), ["for everyone"]);
     assert_eq!(bodies(store.since(alice.id, public, 50).await.unwrap()), ["for alice only"]);
     assert_eq!(bodies(store.history(secret.id, None, 50).await.unwrap()), ["for alice only"]);
     assert_eq!(bodies(store.history(GENERAL_ROOM_ID, None, 50).await.unwrap()), ["for everyone"]);
@@ -292,27 +295,30 @@ pub(crate) async fn edits_are_the_authors_or_an_admins_and_each_change_takes_the
     let (alice, bob) = (user(store, "alice").await, user(store, "bob").await);
     let id = store.insert(message(&alice, "a-1", "helo")).await.unwrap().message.id;
     let other = store.insert(message(&bob, "b-1", "bob's")).await.unwrap().message.id;
-    assert_eq!(store.last_change().await.unwrap(), 0);
+    assert_eq!(store.last_change().await.unwrap(), Revision(0));
 
     assert_eq!(refused(store.change_message(id, edit("mine now"), by(&bob)).await), ChangeRefused::NotAuthor);
     let edited = store.change_message(id, edit("hello"), by(&alice)).await.unwrap().unwrap();
-    assert_eq!((edited.body.as_str(), edited.rev, edited.edited_at.is_some()), ("hello", 1, true));
+    assert_eq!((edited.body.as_str(), edited.rev, edited.edited_at.is_some()), ("hello", Revision(1), true));
     assert_eq!(store.change_message(id, edit("hello"), by(&alice)).await.unwrap(), None, "same text");
     let moderated = store.change_message(other, edit("[removed link]"), Actor { admin: true, ..by(&alice) });
-    assert_eq!(moderated.await.unwrap().unwrap().rev, 2);
-    assert_eq!(store.last_change().await.unwrap(), 2);
+    assert_eq!(moderated.await.unwrap().unwrap().rev, Revision(2));
+    assert_eq!(store.last_change().await.unwrap(), Revision(2));
     let history = store.history(GENERAL_ROOM_ID, None, 50).await.unwrap();
     assert_eq!(
-        history.iter().map(|m| (m.body.as_str(), m.rev)).collect::<Vec<_>>(),
+        history.iter().map(|m| (m.body.as_str(), m.rev.get())).collect::<Vec<_>>(),
         [("hello", 1), ("[removed link]", 2)]
     );
-    assert_eq!(store.sidebar(bob.id).await.unwrap().last_change, 2);
+    assert_eq!(store.sidebar(bob.id).await.unwrap().last_change, Revision(2));
 
     assert!(store.change_message(id, MessageChange::Delete, by(&alice)).await.unwrap().unwrap().deleted);
     for what in [edit("back"), MessageChange::Delete, react("👍")] {
         assert_eq!(refused(store.change_message(id, what, by(&alice)).await), ChangeRefused::NoSuchMessage);
     }
-    assert_eq!(refused(store.change_message(999, react("👍"), by(&alice)).await), ChangeRefused::NoSuchMessage);
+    assert_eq!(
+        refused(store.change_message(MessageId(999), react("👍"), by(&alice)).await),
+        ChangeRefused::NoSuchMessage
+    );
 }
 
 pub(crate) async fn reactions_toggle_group_by_emoji_and_are_bounded(fresh: Fresh) {
@@ -373,11 +379,15 @@ pub(crate) async fn rooms_decide_who_may_change_what_and_whose_catch_up_includes
     store.change_message(in_general, react("👋"), by(&bob)).await.unwrap().unwrap();
     store.change_message(in_secret, edit("still private"), by(&alice)).await.unwrap().unwrap();
 
-    let revs = |page: Vec<ChatMessage>| page.iter().map(|m| (m.id, m.rev)).collect::<Vec<_>>();
-    assert_eq!(revs(store.changed_since(bob.id, 0, 50).await.unwrap()), [(in_general, 2), (in_secret, 3)]);
-    assert_eq!(revs(store.changed_since(bob.id, 2, 50).await.unwrap()), [(in_secret, 3)]);
-    assert_eq!(revs(store.changed_since(carol.id, 0, 50).await.unwrap()), [(in_general, 2)], "not the secret room");
-    assert_eq!(revs(store.changed_since(bob.id, 0, 1).await.unwrap()), [(in_general, 2)], "paged");
+    let revs = |page: Vec<ChatMessage>| page.iter().map(|m| (m.id, m.rev.get())).collect::<Vec<_>>();
+    assert_eq!(revs(store.changed_since(bob.id, Revision(0), 50).await.unwrap()), [(in_general, 2), (in_secret, 3)]);
+    assert_eq!(revs(store.changed_since(bob.id, Revision(2), 50).await.unwrap()), [(in_secret, 3)]);
+    assert_eq!(
+        revs(store.changed_since(carol.id, Revision(0), 50).await.unwrap()),
+        [(in_general, 2)],
+        "not the secret room"
+    );
+    assert_eq!(revs(store.changed_since(bob.id, Revision(0), 1).await.unwrap()), [(in_general, 2)], "paged");
 
     // An archived room's messages no longer change, except that moderators may still delete.
     store.archive_room(secret.id).await.unwrap();
@@ -387,7 +397,7 @@ pub(crate) async fn rooms_decide_who_may_change_what_and_whose_catch_up_includes
     assert!(store.change_message(in_secret, MessageChange::Delete, by(&alice)).await.unwrap().is_some());
 }
 
-fn mentions(sidebar: &Sidebar, room_id: i64) -> u32 {
+fn mentions(sidebar: &Sidebar, room_id: RoomId) -> u32 {
     sidebar.rooms.iter().find(|room| room.id == room_id).expect("a member of the room").mentions
 }
 
@@ -494,7 +504,7 @@ pub(crate) async fn search_filters_by_author_room_file_and_date_and_pages_by_id(
 
     let first = store.search(None, words("report"), None, 3).await.unwrap();
     let rest = store.search(None, words("report"), Some(first[2].message.id), 20).await.unwrap();
-    let ids: Vec<i64> = first.iter().chain(&rest).map(|found| found.message.id).collect();
+    let ids: Vec<i64> = first.iter().chain(&rest).map(|found| found.message.id.get()).collect();
     assert_eq!(ids, [7, 6, 5, 4, 3, 2, 1], "pages continue below the last id, newest first, none twice");
 }
 

@@ -38,24 +38,24 @@ pub trait Store: Send + Sync + 'static {
     /// Up to `limit` messages of a room older than `before` (or the newest), oldest first.
     fn history(
         &self,
-        room_id: i64,
-        before: Option<i64>,
+        room_id: RoomId,
+        before: Option<MessageId>,
         limit: u32,
     ) -> BoxFuture<'_, Result<Vec<ChatMessage>, DbError>>;
 
     /// Up to `limit` messages of a room newer than `after`, oldest first: paging forward from an older
     /// point (a permalink's context) towards the present.
-    fn newer(&self, room_id: i64, after: i64, limit: u32) -> BoxFuture<'_, Result<Vec<ChatMessage>, DbError>>;
+    fn newer(&self, room_id: RoomId, after: MessageId, limit: u32) -> BoxFuture<'_, Result<Vec<ChatMessage>, DbError>>;
 
     /// Up to `limit` messages newer than `after` in the rooms `user_id` is in, oldest first: what a
     /// reconnecting client missed.
-    fn since(&self, user_id: i64, after: i64, limit: u32) -> BoxFuture<'_, Result<Vec<ChatMessage>, DbError>>;
+    fn since(&self, user_id: UserId, after: MessageId, limit: u32) -> BoxFuture<'_, Result<Vec<ChatMessage>, DbError>>;
 
     /// The newest message id, 0 when there is none.
-    fn last_id(&self) -> BoxFuture<'_, Result<i64, DbError>>;
+    fn last_id(&self) -> BoxFuture<'_, Result<MessageId, DbError>>;
 
     /// The room of message `id`, if there is such a message.
-    fn message_room(&self, id: i64) -> BoxFuture<'_, Result<Option<i64>, DbError>>;
+    fn message_room(&self, id: MessageId) -> BoxFuture<'_, Result<Option<RoomId>, DbError>>;
 
     // Edits, deletions and reactions, and the changes a resuming client missed.
 
@@ -65,72 +65,77 @@ pub trait Store: Send + Sync + 'static {
     /// revision order.
     fn change_message(
         &self,
-        id: i64,
+        id: MessageId,
         change: MessageChange,
         actor: Actor,
     ) -> BoxFuture<'_, Result<Option<ChatMessage>, DbError>>;
 
     /// The newest message revision (0 when nothing was ever changed).
-    fn last_change(&self) -> BoxFuture<'_, Result<i64, DbError>>;
+    fn last_change(&self) -> BoxFuture<'_, Result<Revision, DbError>>;
 
     /// Up to `limit` messages in the rooms `user_id` is in that changed after revision `after`, in
     /// revision order, each in its current state: the edits, deletions and reactions a reconnecting
     /// client missed.
-    fn changed_since(&self, user_id: i64, after: i64, limit: u32) -> BoxFuture<'_, Result<Vec<ChatMessage>, DbError>>;
+    fn changed_since(
+        &self,
+        user_id: UserId,
+        after: Revision,
+        limit: u32,
+    ) -> BoxFuture<'_, Result<Vec<ChatMessage>, DbError>>;
 
     // Rooms, memberships, notification levels and read marks.
 
     /// The rooms `user_id` is in (archived ones included) with unread counts, and the newest message
     /// id, from one snapshot.
-    fn sidebar(&self, user_id: i64) -> BoxFuture<'_, Result<Sidebar, DbError>>;
+    fn sidebar(&self, user_id: UserId) -> BoxFuture<'_, Result<Sidebar, DbError>>;
 
     /// `user_id`'s view of a room, if they are a member.
-    fn member_room(&self, room_id: i64, user_id: i64) -> BoxFuture<'_, Result<Option<Room>, DbError>>;
+    fn member_room(&self, room_id: RoomId, user_id: UserId) -> BoxFuture<'_, Result<Option<Room>, DbError>>;
 
-    fn room_by_id(&self, room_id: i64) -> BoxFuture<'_, Result<Option<RoomRecord>, DbError>>;
+    fn room_by_id(&self, room_id: RoomId) -> BoxFuture<'_, Result<Option<RoomRecord>, DbError>>;
 
     /// A named room (never a direct conversation).
     fn room_by_name(&self, name: String) -> BoxFuture<'_, Result<Option<RoomRecord>, DbError>>;
 
     /// The direct conversation between two users, if there is one.
-    fn direct_room_of(&self, user_id: i64, peer_id: i64) -> BoxFuture<'_, Result<Option<i64>, DbError>>;
+    fn direct_room_of(&self, user_id: UserId, peer_id: UserId) -> BoxFuture<'_, Result<Option<RoomId>, DbError>>;
 
     /// A room's members, by nickname.
-    fn members(&self, room_id: i64) -> BoxFuture<'_, Result<Vec<Member>, DbError>>;
+    fn members(&self, room_id: RoomId) -> BoxFuture<'_, Result<Vec<Member>, DbError>>;
 
     /// Public rooms that are not archived, by name, with their member counts: the room directory.
     fn public_rooms(&self) -> BoxFuture<'_, Result<Vec<(RoomRecord, u32)>, DbError>>;
 
     /// Creates a room with its creator as the first member (told as `MemberJoined`).
-    fn create_room(&self, name: String, kind: RoomKind, creator: i64) -> BoxFuture<'_, Result<Room, DbError>>;
+    fn create_room(&self, name: String, kind: RoomKind, creator: UserId) -> BoxFuture<'_, Result<Room, DbError>>;
 
     /// Makes `user_id` a member (everything said before counts as read). `None` if they already
     /// were; otherwise their view of the room and themselves as a member (told as `MemberJoined`).
-    fn add_member(&self, room_id: i64, user_id: i64) -> BoxFuture<'_, Result<Option<(Room, Member)>, DbError>>;
+    fn add_member(&self, room_id: RoomId, user_id: UserId) -> BoxFuture<'_, Result<Option<(Room, Member)>, DbError>>;
 
     /// Ends a membership (told as `MemberLeft`); `false` if there was none.
-    fn remove_member(&self, room_id: i64, user_id: i64) -> BoxFuture<'_, Result<bool, DbError>>;
+    fn remove_member(&self, room_id: RoomId, user_id: UserId) -> BoxFuture<'_, Result<bool, DbError>>;
 
     /// Archives a room (told as `RoomArchived`); `false` if it already was.
-    fn archive_room(&self, room_id: i64) -> BoxFuture<'_, Result<bool, DbError>>;
+    fn archive_room(&self, room_id: RoomId) -> BoxFuture<'_, Result<bool, DbError>>;
 
     /// The direct conversation between two users, created with both as members if it is new.
     /// Each new member is told as `MemberJoined`, with their view of it.
-    fn open_direct(&self, user_id: i64, peer_id: i64) -> BoxFuture<'_, Result<i64, DbError>>;
+    fn open_direct(&self, user_id: UserId, peer_id: UserId) -> BoxFuture<'_, Result<RoomId, DbError>>;
 
     /// Moves members' read marks (room, user, last read id) forward, never back and never past the
     /// newest message, in one transaction; marks of non-members change nothing.
     fn save_read_marks(&self, marks: Vec<ReadMark>) -> BoxFuture<'_, Result<(), DbError>>;
 
     /// Sets when `user_id` is notified about a room they are in; `false` if they are not in it.
-    fn set_notify(&self, room_id: i64, user_id: i64, level: NotifyLevel) -> BoxFuture<'_, Result<bool, DbError>>;
+    fn set_notify(&self, room_id: RoomId, user_id: UserId, level: NotifyLevel) -> BoxFuture<'_, Result<bool, DbError>>;
 
     // Accounts, sessions, bots and roles.
 
     /// A user by nickname key (bots included, banned users not).
     fn user_by_key(&self, nickname_key: String) -> BoxFuture<'_, Result<Option<Account>, DbError>>;
 
-    fn user_by_id(&self, user_id: i64) -> BoxFuture<'_, Result<Option<Account>, DbError>>;
+    fn user_by_id(&self, user_id: UserId) -> BoxFuture<'_, Result<Option<Account>, DbError>>;
 
     /// Creates a user (the first person becomes admin) and a session for them, in one transaction.
     fn create_user(
@@ -146,19 +151,19 @@ pub trait Store: Send + Sync + 'static {
 
     fn create_session(
         &self,
-        user_id: i64,
+        user_id: UserId,
         session_hash: Vec<u8>,
         expires_at: i64,
     ) -> BoxFuture<'_, Result<(), DbError>>;
 
-    fn set_password_hash(&self, user_id: i64, password_hash: String) -> BoxFuture<'_, Result<(), DbError>>;
+    fn set_password_hash(&self, user_id: UserId, password_hash: String) -> BoxFuture<'_, Result<(), DbError>>;
 
     /// The account with this nickname key and its password hash, unless banned or a bot.
     fn credentials(&self, nickname_key: String) -> BoxFuture<'_, Result<Option<Credentials>, DbError>>;
 
     /// Bans a user: they can no longer sign in, and every session of theirs ends. Their nickname stays
     /// taken. `None` if there is no such user.
-    fn ban(&self, user_id: i64) -> BoxFuture<'_, Result<Option<Account>, DbError>>;
+    fn ban(&self, user_id: UserId) -> BoxFuture<'_, Result<Option<Account>, DbError>>;
 
     /// Makes the user with this nickname key an admin; `None` if there is no such user.
     fn make_admin(&self, nickname_key: String) -> BoxFuture<'_, Result<Option<Account>, DbError>>;
@@ -173,7 +178,7 @@ pub trait Store: Send + Sync + 'static {
     fn end_session(&self, session_hash: Vec<u8>) -> BoxFuture<'_, Result<(), DbError>>;
 
     /// Renames a user; `NicknameTaken` if another user's nickname looks the same.
-    fn rename(&self, user_id: i64, nickname: Nickname) -> BoxFuture<'_, Result<(), DbError>>;
+    fn rename(&self, user_id: UserId, nickname: Nickname) -> BoxFuture<'_, Result<(), DbError>>;
 
     // Search and files.
 
@@ -182,17 +187,17 @@ pub trait Store: Send + Sync + 'static {
     /// whose hits are marked with `search::HIT_START` / `HIT_END`.
     fn search(
         &self,
-        viewer: Option<i64>,
+        viewer: Option<UserId>,
         filter: SearchFilter,
-        before: Option<i64>,
+        before: Option<MessageId>,
         limit: u32,
     ) -> BoxFuture<'_, Result<Vec<Found>, DbError>>;
 
     /// The id of the file sent as message `id`, if any.
-    fn message_file(&self, id: i64) -> BoxFuture<'_, Result<Option<String>, DbError>>;
+    fn message_file(&self, id: MessageId) -> BoxFuture<'_, Result<Option<String>, DbError>>;
 
     /// A file with the room of its message, for serving it to that room's members.
-    fn file(&self, id: String) -> BoxFuture<'_, Result<Option<(Attachment, i64)>, DbError>>;
+    fn file(&self, id: String) -> BoxFuture<'_, Result<Option<(Attachment, RoomId)>, DbError>>;
 
     // The store itself.
 
@@ -261,15 +266,15 @@ pub enum ChangeRefused {
 /// Who is changing a message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Actor {
-    pub user_id: i64,
+    pub user_id: UserId,
     pub admin: bool,
 }
 
 /// A message to store, already validated.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewMessage {
-    pub room_id: i64,
-    pub author_id: i64,
+    pub room_id: RoomId,
+    pub author_id: UserId,
     /// The author's nickname now; kept with the message as a record of the name it was sent under.
     pub nickname: String,
     pub body: String,
@@ -308,11 +313,11 @@ pub enum StoreEvent<'a> {
         member: &'a Member,
     },
     MemberLeft {
-        room_id: i64,
-        user_id: i64,
+        room_id: RoomId,
+        user_id: UserId,
     },
     RoomArchived {
-        room_id: i64,
+        room_id: RoomId,
     },
 }
 
@@ -330,7 +335,7 @@ pub struct Credentials {
 /// A room as stored, without any one user's view of it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RoomRecord {
-    pub id: i64,
+    pub id: RoomId,
     pub name: String,
     pub kind: RoomKind,
     pub archived: bool,
@@ -341,9 +346,9 @@ pub struct RoomRecord {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Sidebar {
     pub rooms: Vec<Room>,
-    pub last_id: i64,
+    pub last_id: MessageId,
     /// The newest message revision: changes after it are replayed on resume.
-    pub last_change: i64,
+    pub last_change: Revision,
 }
 
 /// What to look for, as the store needs it.
@@ -376,9 +381,9 @@ pub enum SearchTerm {
 /// How far a member has read a room: every message up to `last_read_id`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct ReadMark {
-    pub room_id: i64,
-    pub user_id: i64,
-    pub last_read_id: i64,
+    pub room_id: RoomId,
+    pub user_id: UserId,
+    pub last_read_id: MessageId,
 }
 
 /// A search result as stored: the message, its room as the searcher sees it, and the marked snippet.

@@ -22,7 +22,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::error::AppError;
 use crate::protocol::{
-    decode_client_frame, Account, ChatMessage, ClientFrame, ErrorCode, MessageKind, Rejection, ServerFrame, SERVER_NAME,
+    decode_client_frame, Account, ChatMessage, ClientFrame, ErrorCode, MessageId, MessageKind, Rejection, Revision,
+    RoomId, ServerFrame, SERVER_NAME,
 };
 use crate::server::http::auth::{authenticate, Authenticated};
 use crate::server::hub::{Batch, Broadcast, ConnectionCaps, RoomChange};
@@ -96,8 +97,8 @@ pub(crate) async fn serve<S, R>(
         session_ended,
         joined: false,
         rooms: HashSet::new(),
-        last_delivered: 0,
-        last_change_delivered: 0,
+        last_delivered: MessageId(0),
+        last_change_delivered: Revision(0),
         last_heard: Instant::now(),
         write_deadline,
         write_linger,
@@ -127,11 +128,11 @@ struct SocketSession<S> {
     /// Whether this connection counts in presence.
     joined: bool,
     /// The rooms whose traffic this connection takes: its user's rooms, minus archived ones.
-    rooms: HashSet<i64>,
+    rooms: HashSet<RoomId>,
     /// The newest message id this client has been sent.
-    last_delivered: i64,
+    last_delivered: MessageId,
     /// The highest message revision sent to this connection (changes are replayed or live).
-    last_change_delivered: i64,
+    last_change_delivered: Revision,
     last_heard: Instant,
     /// How long one write may wait for the peer to take data: as long as a silent peer may last.
     write_deadline: Duration,
@@ -371,17 +372,17 @@ impl<S: Sink<Message> + Unpin> SocketSession<S> {
     }
 
     /// Whether the store has this user in `room_id`.
-    async fn is_member(&self, room_id: i64) -> bool {
+    async fn is_member(&self, room_id: RoomId) -> bool {
         matches!(self.state.store.member_room(room_id, self.account.id).await, Ok(Some(_)))
     }
 
     /// Whether the store has this user in `room_id`, and the room takes messages.
-    async fn may_post(&self, room_id: i64) -> bool {
+    async fn may_post(&self, room_id: RoomId) -> bool {
         matches!(self.state.store.member_room(room_id, self.account.id).await, Ok(Some(room)) if !room.archived)
     }
 
     /// Sends every stored message after `since`, in pages, and moves the delivery mark past them.
-    async fn catch_up(&mut self, since: i64) -> Result<(), Gone> {
+    async fn catch_up(&mut self, since: MessageId) -> Result<(), Gone> {
         let mut after = since.max(self.last_delivered);
         loop {
             let read = self.state.store.since(self.account.id, after, CATCH_UP_PAGE).await;
@@ -400,7 +401,7 @@ impl<S: Sink<Message> + Unpin> SocketSession<S> {
 
     /// Sends every message in the user's rooms changed after revision `since` (in its current
     /// state), in pages, and moves the change mark past them.
-    async fn catch_up_changes(&mut self, since: i64) -> Result<(), Gone> {
+    async fn catch_up_changes(&mut self, since: Revision) -> Result<(), Gone> {
         let mut after = since.max(self.last_change_delivered);
         loop {
             let read = self.state.store.changed_since(self.account.id, after, CATCH_UP_PAGE).await;

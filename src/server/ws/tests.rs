@@ -10,7 +10,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_util::sync::CancellationToken;
 
-use crate::protocol::Account;
+use crate::protocol::{Account, RoomId};
 use crate::server::config::Settings;
 use crate::server::AppState;
 
@@ -107,7 +107,7 @@ async fn hello_is_answered_with_a_welcome_and_a_send_with_its_ack_and_the_messag
     assert_eq!(ack["client_msg_id"], "c-1");
     assert_eq!(message["message"]["id"], ack["id"], "the ack names the stored message");
     assert_eq!(message["message"]["body"], "hello, world");
-    assert_eq!(state.store.history(1, None, 10).await.unwrap().len(), 1, "stored once");
+    assert_eq!(state.store.history(RoomId(1), None, 10).await.unwrap().len(), 1, "stored once");
 }
 
 #[tokio::test]
@@ -119,7 +119,7 @@ async fn a_frame_before_hello_is_refused_and_names_the_message_it_refused() {
     assert_eq!(refused["code"], "hello_required");
     assert_eq!(refused["client_msg_id"], "early");
     alice.hello().await;
-    assert!(state.store.history(1, None, 10).await.unwrap().is_empty(), "nothing stored before hello");
+    assert!(state.store.history(RoomId(1), None, 10).await.unwrap().is_empty(), "nothing stored before hello");
 }
 
 #[tokio::test]
@@ -155,7 +155,7 @@ async fn a_second_client_hears_the_first_and_sees_it_leave_when_its_stream_ends(
     drop(bob.to_server);
     tokio::time::timeout(PATIENCE, bob.served).await.expect("the handler ends").unwrap();
     let left = alice.frame_of("user_left").await;
-    assert_eq!(left["user_id"], bob_id);
+    assert_eq!(left["user_id"], bob_id.get());
     assert!(state.hub.online().iter().all(|user| user.user_id != bob_id));
 }
 

@@ -5,33 +5,35 @@ use futures::channel::mpsc;
 use leptos::prelude::*;
 
 use super::*;
-use crate::protocol::{Account, ChatMessage, Member, Reactor, Role, Room, RoomKind, RoomPage};
+use crate::protocol::{
+    Account, ChatMessage, Member, MessageId, Reactor, Revision, Role, Room, RoomId, RoomKind, RoomPage, UserId,
+};
 use crate::state::timeline::{Line, LineStatus};
 
-const ME: i64 = 1;
-const BOB: i64 = 2;
-const CAROL: i64 = 3;
+const ME: UserId = UserId(1);
+const BOB: UserId = UserId(2);
+const CAROL: UserId = UserId(3);
 /// The page's room; `RANDOM` is another room of the user's.
-const GENERAL: i64 = crate::protocol::GENERAL_ROOM_ID;
-const RANDOM: i64 = 2;
+const GENERAL: RoomId = crate::protocol::GENERAL_ROOM_ID;
+const RANDOM: RoomId = RoomId(2);
 
 fn me() -> Account {
     Account { id: ME, nickname: "me".into(), role: Role::Member, is_bot: false }
 }
 
-fn room(id: i64, name: &str) -> Room {
-    Room::sample(id, name)
+fn room(id: RoomId, name: &str) -> Room {
+    Room::sample(id.get(), name)
 }
 
-fn member(user_id: i64, nickname: &str) -> Member {
+fn member(user_id: UserId, nickname: &str) -> Member {
     Member { user_id, nickname: nickname.into(), is_bot: false }
 }
 
-fn online(user_id: i64, nickname: &str) -> OnlineUser {
+fn online(user_id: UserId, nickname: &str) -> OnlineUser {
     OnlineUser { user_id, nickname: nickname.into(), idle: false }
 }
 
-fn message(id: i64, room_id: i64, author_id: i64, body: &str) -> ChatMessage {
+fn message(id: i64, room_id: RoomId, author_id: UserId, body: &str) -> ChatMessage {
     let nickname = match author_id {
         ME => "me",
         BOB => "bob",
@@ -64,8 +66,8 @@ fn page() -> Page {
         focus: None,
         has_older: false,
         has_newer: false,
-        last_id: 1,
-        last_change: 0,
+        last_id: MessageId(1),
+        last_change: Revision(0),
         zone_minutes: 0,
     });
     let (sender, commands) = mpsc::unbounded();
@@ -80,8 +82,8 @@ fn welcome() -> ServerFrame {
         you: me(),
         online: vec![online(BOB, "bob"), online(ME, "me")],
         rooms: vec![room(GENERAL, "general"), room(RANDOM, "random")],
-        last_id: 1,
-        last_change: 0,
+        last_id: MessageId(1),
+        last_change: Revision(0),
     }
 }
 
@@ -103,12 +105,14 @@ impl Page {
 
     /// The stored messages shown, in order.
     fn ids(&self) -> Vec<i64> {
-        self.chat.timeline.with_untracked(|timeline| timeline.lines().iter().filter_map(|line| line.id).collect())
+        self.chat
+            .timeline
+            .with_untracked(|timeline| timeline.lines().iter().filter_map(|line| line.id.map(MessageId::get)).collect())
     }
 
     fn line(&self, id: i64) -> Line {
         self.chat.timeline.with_untracked(|timeline| {
-            timeline.lines().iter().find(|line| line.id == Some(id)).cloned().expect("the line is shown")
+            timeline.lines().iter().find(|line| line.id == Some(MessageId(id))).cloned().expect("the line is shown")
         })
     }
 
@@ -123,7 +127,7 @@ impl Page {
         })
     }
 
-    fn listed_room(&self, id: i64) -> Option<Room> {
+    fn listed_room(&self, id: RoomId) -> Option<Room> {
         self.chat.rooms.with_untracked(|rooms| rooms.iter().find(|room| room.id == id).cloned())
     }
 
@@ -140,7 +144,7 @@ impl Page {
 fn the_hello_resumes_after_the_newest_message_the_page_shows() {
     let mut page = page();
     let opening = page.chat.connected(&mut page.link);
-    assert_eq!(opening, [ClientFrame::Hello { since: Some(1), changes_since: Some(0) }]);
+    assert_eq!(opening, [ClientFrame::Hello { since: Some(MessageId(1)), changes_since: Some(Revision(0)) }]);
 }
 
 #[test]
@@ -174,14 +178,14 @@ fn history_pages_append_in_id_order_and_a_repeated_page_adds_nothing() {
     page.apply(history(&[3, 4]));
     page.apply(ServerFrame::Message { message: message(4, GENERAL, BOB, "live copy") });
     assert_eq!(page.ids(), [1, 2, 3, 4]);
-    assert_eq!(page.chat.resume_from(), 4, "a reconnect resumes after the newest");
+    assert_eq!(page.chat.resume_from(), MessageId(4), "a reconnect resumes after the newest");
 }
 
 #[test]
 fn a_welcome_reports_the_room_read_when_i_can_see_it() {
     let mut page = page();
     page.connect();
-    assert_eq!(page.commands(), [Command::Read { room_id: GENERAL, last_read_id: 1 }]);
+    assert_eq!(page.commands(), [Command::Read { room_id: GENERAL, last_read_id: MessageId(1) }]);
 }
 
 #[test]
@@ -206,9 +210,9 @@ fn a_message_in_another_room_counts_as_unread_there_and_as_a_mention_if_it_names
     assert_eq!((random.unread, random.mentions), (2, 1), "my own message is not unread");
     assert_eq!(page.ids(), [1], "nothing from another room joins this room's list");
 
-    page.apply(ServerFrame::Read { room_id: RANDOM, last_read_id: 4 });
+    page.apply(ServerFrame::Read { room_id: RANDOM, last_read_id: MessageId(4) });
     let random = page.listed_room(RANDOM).unwrap();
-    assert_eq!((random.unread, random.mentions, random.last_read_id), (0, 0, 4), "read in another tab");
+    assert_eq!((random.unread, random.mentions, random.last_read_id.get()), (0, 0, 4), "read in another tab");
 }
 
 /// Writes a message on the page and returns the command the page gave the socket task.
@@ -224,7 +228,7 @@ fn sent(command: &Command) -> ClientFrame {
 }
 
 fn hello() -> ClientFrame {
-    ClientFrame::Hello { since: Some(1), changes_since: Some(0) }
+    ClientFrame::Hello { since: Some(MessageId(1)), changes_since: Some(Revision(0)) }
 }
 
 #[test]
@@ -238,10 +242,14 @@ fn a_message_written_offline_goes_behind_the_next_hello_once_and_its_ack_stores_
     assert_eq!(page.chat.carry_out(&mut page.link, send.clone()), [], "once per connection");
 
     let Command::Send { client_msg_id, .. } = send else { unreachable!() };
-    page.apply(ServerFrame::Ack { client_msg_id, id: 7, sent_at: 7_000 });
+    page.apply(ServerFrame::Ack { client_msg_id, id: MessageId(7), sent_at: 7_000 });
     assert_eq!(page.line(7).status, LineStatus::Stored);
     assert_eq!(page.ids(), [1, 7], "the pending line became the stored one, not a second line");
-    assert_eq!(page.connect(), [ClientFrame::Hello { since: Some(7), changes_since: Some(0) }], "acked: not resent");
+    assert_eq!(
+        page.connect(),
+        [ClientFrame::Hello { since: Some(MessageId(7)), changes_since: Some(Revision(0)) }],
+        "acked: not resent"
+    );
 }
 
 #[test]
@@ -323,7 +331,7 @@ fn edits_reactions_and_deletions_show_unless_an_older_state_arrives_late() {
     let mut page = page();
     page.connect();
     let mut edited = message(1, GENERAL, BOB, "first, edited");
-    edited.rev = 2;
+    edited.rev = Revision(2);
     edited.edited_at = Some(5_000);
     edited.reactions = vec![crate::protocol::Reaction {
         emoji: "👍".into(),
@@ -332,15 +340,15 @@ fn edits_reactions_and_deletions_show_unless_an_older_state_arrives_late() {
     page.apply(ServerFrame::MessageUpdated { message: edited });
     let line = page.line(1);
     assert_eq!((line.body.as_str(), line.edited, line.reactions.len()), ("first, edited", true, 1));
-    assert_eq!(page.chat.resume_changes_from(), 2);
+    assert_eq!(page.chat.resume_changes_from(), Revision(2));
 
     let mut stale = message(1, GENERAL, BOB, "first");
-    stale.rev = 1;
+    stale.rev = Revision(1);
     page.apply(ServerFrame::MessageUpdated { message: stale });
     assert_eq!(page.line(1).body, "first, edited");
 
     let mut deleted = message(1, GENERAL, BOB, "");
-    deleted.rev = 3;
+    deleted.rev = Revision(3);
     deleted.deleted = true;
     page.apply(ServerFrame::MessageUpdated { message: deleted });
     assert!(page.line(1).deleted);
@@ -350,7 +358,7 @@ fn edits_reactions_and_deletions_show_unless_an_older_state_arrives_late() {
 fn rooms_joined_left_and_archived_change_the_sidebar_and_whether_i_may_post_here() {
     let mut page = page();
     page.connect();
-    page.apply(ServerFrame::RoomJoined { room: room(5, "art") });
+    page.apply(ServerFrame::RoomJoined { room: room(RoomId(5), "art") });
     let names: Vec<String> = page.chat.rooms.with_untracked(|rooms| rooms.iter().map(|r| r.name.clone()).collect());
     assert_eq!(names, ["art", "general", "random"], "listed in name order");
 
@@ -372,9 +380,9 @@ fn a_fresh_room_list_replaces_the_sidebar_and_this_room_is_never_unread() {
     page.connect();
     let mut general = room(GENERAL, "general");
     general.unread = 4;
-    page.apply(ServerFrame::Rooms { rooms: vec![general, room(9, "later")] });
+    page.apply(ServerFrame::Rooms { rooms: vec![general, room(RoomId(9), "later")] });
     assert_eq!(page.listed_room(GENERAL).unwrap().unread, 0);
-    assert!(page.listed_room(9).is_some());
+    assert!(page.listed_room(RoomId(9)).is_some());
     assert!(page.listed_room(RANDOM).is_none());
 }
 
@@ -383,7 +391,7 @@ fn members_joining_and_leaving_this_room_update_its_member_list_only() {
     let mut page = page();
     page.connect();
     page.apply(ServerFrame::MemberJoined { room_id: GENERAL, member: member(CAROL, "Carol") });
-    page.apply(ServerFrame::MemberJoined { room_id: RANDOM, member: member(4, "dave") });
+    page.apply(ServerFrame::MemberJoined { room_id: RANDOM, member: member(UserId(4), "dave") });
     assert_eq!(page.member_names(), ["bob", "Carol", "me"]);
     page.apply(ServerFrame::MemberLeft { room_id: GENERAL, user_id: BOB });
     page.apply(ServerFrame::MemberLeft { room_id: RANDOM, user_id: CAROL });
@@ -394,7 +402,7 @@ fn members_joining_and_leaving_this_room_update_its_member_list_only() {
 fn a_rename_relabels_lines_lists_and_conversations_with_a_notice() {
     let mut page = page();
     page.connect();
-    let mut direct = room(8, "bob");
+    let mut direct = room(RoomId(8), "bob");
     direct.kind = RoomKind::Direct;
     direct.peer_id = Some(BOB);
     page.apply(ServerFrame::RoomJoined { room: direct });
@@ -402,7 +410,7 @@ fn a_rename_relabels_lines_lists_and_conversations_with_a_notice() {
     assert_eq!(page.line(1).nickname, "robert");
     assert_eq!(page.online_names(), ["me", "robert"], "still sorted");
     assert_eq!(page.member_names(), ["me", "robert"]);
-    assert_eq!(page.listed_room(8).unwrap().name, "robert");
+    assert_eq!(page.listed_room(RoomId(8)).unwrap().name, "robert");
     assert_eq!(page.notices().last().map(String::as_str), Some("bob is now known as robert."));
     assert_eq!(page.chat.nickname.get_untracked(), "me", "someone else's rename leaves my field alone");
 
@@ -463,8 +471,8 @@ fn typing_and_renames_and_read_marks_become_their_frames() {
     assert_eq!(carry_out(&mut page, Command::Typing), [ClientFrame::Typing { room_id: GENERAL }]);
     assert_eq!(carry_out(&mut page, Command::SetNickname("x".into())), [ClientFrame::Nick { nickname: "x".into() }]);
     assert_eq!(
-        carry_out(&mut page, Command::Read { room_id: GENERAL, last_read_id: 3 }),
-        [ClientFrame::Read { room_id: GENERAL, last_read_id: 3 }]
+        carry_out(&mut page, Command::Read { room_id: GENERAL, last_read_id: MessageId(3) }),
+        [ClientFrame::Read { room_id: GENERAL, last_read_id: MessageId(3) }]
     );
 }
 

@@ -9,14 +9,14 @@ use super::messages::{attach_reactions, record_mentions};
 use super::rows::{message_from_row, query_messages, MESSAGE_COLUMNS};
 use super::*;
 
-pub(super) fn last_change(conn: &Connection) -> rusqlite::Result<i64> {
+pub(super) fn last_change(conn: &Connection) -> rusqlite::Result<Revision> {
     conn.prepare_cached("SELECT coalesce(max(rev), 0) FROM messages WHERE rev > 0")?.query_row([], |row| row.get(0))
 }
 
 /// What the changing transaction needs to know about a message and the actor's place in its room.
 pub(super) struct ChangeTarget {
-    room_id: i64,
-    author_id: i64,
+    room_id: RoomId,
+    author_id: UserId,
     body: String,
     deleted: bool,
     archived: bool,
@@ -26,7 +26,7 @@ pub(super) struct ChangeTarget {
 
 pub(super) fn apply_change(
     tx: &rusqlite::Transaction<'_>,
-    id: i64,
+    id: MessageId,
     change: &MessageChange,
     actor: Actor,
 ) -> Result<Option<ChatMessage>, DbError> {
@@ -41,7 +41,7 @@ pub(super) fn apply_change(
         .query_row((id, actor.user_id), |row| {
             Ok(ChangeTarget {
                 room_id: row.get(0)?,
-                author_id: row.get::<_, Option<i64>>(1)?.unwrap_or(0),
+                author_id: row.get::<_, Option<UserId>>(1)?.unwrap_or_default(),
                 body: row.get(2)?,
                 deleted: row.get(3)?,
                 archived: row.get(4)?,
@@ -55,7 +55,7 @@ pub(super) fn apply_change(
     let Some(target) = target.filter(visible) else { return refuse(ChangeRefused::NoSuchMessage) };
     let author = target.author_id == actor.user_id;
     let now = now_millis();
-    let rev = last_change(tx)? + 1;
+    let rev = last_change(tx)?.next();
     match change {
         MessageChange::Edit { body, mentions } => {
             if !(author && target.member || actor.admin) {
@@ -126,8 +126,8 @@ impl SqliteStore {
     /// client missed.
     pub(super) async fn changed_since(
         &self,
-        user_id: i64,
-        after: i64,
+        user_id: UserId,
+        after: Revision,
         limit: u32,
     ) -> Result<Vec<ChatMessage>, DbError> {
         self.read(move |conn| {
@@ -141,7 +141,7 @@ impl SqliteStore {
     }
 
     /// The newest message revision (0 when nothing was ever changed).
-    pub(super) async fn last_change(&self) -> Result<i64, DbError> {
+    pub(super) async fn last_change(&self) -> Result<Revision, DbError> {
         self.read(last_change).await
     }
 
@@ -151,7 +151,7 @@ impl SqliteStore {
     /// revision order.
     pub(super) async fn change_message(
         &self,
-        id: i64,
+        id: MessageId,
         change: MessageChange,
         actor: Actor,
     ) -> Result<Option<ChatMessage>, DbError> {

@@ -9,7 +9,7 @@ use super::*;
 
 impl SqliteStore {
     /// The id of the file sent as message `id`, if any.
-    pub(super) async fn message_file(&self, id: i64) -> Result<Option<String>, DbError> {
+    pub(super) async fn message_file(&self, id: MessageId) -> Result<Option<String>, DbError> {
         self.read(move |conn| {
             conn.prepare_cached("SELECT id FROM files WHERE message_id = ?1")?
                 .query_row([id], |row| row.get(0))
@@ -19,7 +19,7 @@ impl SqliteStore {
     }
 
     /// A file with the room of its message, for serving it to that room's members.
-    pub(super) async fn file(&self, id: String) -> Result<Option<(Attachment, i64)>, DbError> {
+    pub(super) async fn file(&self, id: String) -> Result<Option<(Attachment, RoomId)>, DbError> {
         self.read(move |conn| {
             conn.prepare_cached(
                 "SELECT fl.id, fl.name, fl.content_type, fl.size, fl.width, fl.height, m.room_id

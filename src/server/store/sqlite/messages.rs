@@ -13,9 +13,9 @@ use super::*;
 /// that name members of its room; never the author.
 pub(super) fn record_mentions(
     conn: &Connection,
-    message_id: i64,
-    room_id: i64,
-    author_id: i64,
+    message_id: MessageId,
+    room_id: RoomId,
+    author_id: UserId,
     keys: &[String],
 ) -> rusqlite::Result<()> {
     if keys.is_empty() {
@@ -44,10 +44,10 @@ pub(super) fn attach_reactions(conn: &Connection, messages: &mut [ChatMessage]) 
          WHERE r.message_id BETWEEN ?1 AND ?2 ORDER BY r.message_id, r.rev",
     )?;
     let mut rows = stmt.query((low, high))?;
-    let by_id: std::collections::HashMap<i64, usize> =
+    let by_id: std::collections::HashMap<MessageId, usize> =
         messages.iter().enumerate().map(|(index, m)| (m.id, index)).collect();
     while let Some(row) = rows.next()? {
-        let Some(&index) = by_id.get(&row.get::<_, i64>(0)?) else { continue };
+        let Some(&index) = by_id.get(&row.get::<_, MessageId>(0)?) else { continue };
         let emoji: String = row.get(1)?;
         let reactor = Reactor { user_id: row.get(2)?, nickname: row.get(3)? };
         let reactions = &mut messages[index].reactions;
@@ -70,11 +70,11 @@ impl SqliteStore {
     /// Up to `limit` messages of a room older than `before` (or the newest), oldest first.
     pub(super) async fn history(
         &self,
-        room_id: i64,
-        before: Option<i64>,
+        room_id: RoomId,
+        before: Option<MessageId>,
         limit: u32,
     ) -> Result<Vec<ChatMessage>, DbError> {
-        let before = before.unwrap_or(i64::MAX);
+        let before = before.unwrap_or(MessageId(i64::MAX));
         self.read(move |conn| {
             let where_ = "m.room_id = ?1 AND m.id < ?2 ORDER BY m.id DESC LIMIT ?3";
             let mut page = query_messages(conn, where_, (room_id, before, limit))?;
@@ -86,7 +86,12 @@ impl SqliteStore {
 
     /// Up to `limit` messages of a room newer than `after`, oldest first: paging forward from an older
     /// point (a permalink's context) towards the present.
-    pub(super) async fn newer(&self, room_id: i64, after: i64, limit: u32) -> Result<Vec<ChatMessage>, DbError> {
+    pub(super) async fn newer(
+        &self,
+        room_id: RoomId,
+        after: MessageId,
+        limit: u32,
+    ) -> Result<Vec<ChatMessage>, DbError> {
         self.read(move |conn| {
             query_messages(conn, "m.room_id = ?1 AND m.id > ?2 ORDER BY m.id LIMIT ?3", (room_id, after, limit))
         })
@@ -95,7 +100,12 @@ impl SqliteStore {
 
     /// Up to `limit` messages newer than `after` in the rooms `user_id` is in, oldest first: what a
     /// reconnecting client missed.
-    pub(super) async fn since(&self, user_id: i64, after: i64, limit: u32) -> Result<Vec<ChatMessage>, DbError> {
+    pub(super) async fn since(
+        &self,
+        user_id: UserId,
+        after: MessageId,
+        limit: u32,
+    ) -> Result<Vec<ChatMessage>, DbError> {
         self.read(move |conn| {
             let where_ = "m.id > ?1 AND m.room_id IN (SELECT room_id FROM memberships WHERE user_id = ?2)
                           ORDER BY m.id LIMIT ?3";
@@ -105,12 +115,12 @@ impl SqliteStore {
     }
 
     /// The newest message id, 0 when there is none.
-    pub(super) async fn last_id(&self) -> Result<i64, DbError> {
+    pub(super) async fn last_id(&self) -> Result<MessageId, DbError> {
         self.read(|conn| conn.query_row("SELECT coalesce(max(id), 0) FROM messages", [], |row| row.get(0))).await
     }
 
     /// The room of message `id`, if there is such a message.
-    pub(super) async fn message_room(&self, id: i64) -> Result<Option<i64>, DbError> {
+    pub(super) async fn message_room(&self, id: MessageId) -> Result<Option<RoomId>, DbError> {
         self.read(move |conn| {
             conn.prepare_cached("SELECT room_id FROM messages WHERE id = ?1")?
                 .query_row([id], |row| row.get(0))

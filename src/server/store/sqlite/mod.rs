@@ -139,28 +139,33 @@ impl SqliteStore {
 
 /// The store's interface, answered by the methods of this folder's `impl SqliteStore` blocks.
 impl Store for SqliteStore {
-    fn changed_since(&self, user_id: i64, after: i64, limit: u32) -> BoxFuture<'_, Result<Vec<ChatMessage>, DbError>> {
+    fn changed_since(
+        &self,
+        user_id: UserId,
+        after: Revision,
+        limit: u32,
+    ) -> BoxFuture<'_, Result<Vec<ChatMessage>, DbError>> {
         Box::pin(SqliteStore::changed_since(self, user_id, after, limit))
     }
 
-    fn last_change(&self) -> BoxFuture<'_, Result<i64, DbError>> {
+    fn last_change(&self) -> BoxFuture<'_, Result<Revision, DbError>> {
         Box::pin(SqliteStore::last_change(self))
     }
 
     fn change_message(
         &self,
-        id: i64,
+        id: MessageId,
         change: MessageChange,
         actor: Actor,
     ) -> BoxFuture<'_, Result<Option<ChatMessage>, DbError>> {
         Box::pin(SqliteStore::change_message(self, id, change, actor))
     }
 
-    fn message_file(&self, id: i64) -> BoxFuture<'_, Result<Option<String>, DbError>> {
+    fn message_file(&self, id: MessageId) -> BoxFuture<'_, Result<Option<String>, DbError>> {
         Box::pin(SqliteStore::message_file(self, id))
     }
 
-    fn file(&self, id: String) -> BoxFuture<'_, Result<Option<(Attachment, i64)>, DbError>> {
+    fn file(&self, id: String) -> BoxFuture<'_, Result<Option<(Attachment, RoomId)>, DbError>> {
         Box::pin(SqliteStore::file(self, id))
     }
 
@@ -170,38 +175,38 @@ impl Store for SqliteStore {
 
     fn history(
         &self,
-        room_id: i64,
-        before: Option<i64>,
+        room_id: RoomId,
+        before: Option<MessageId>,
         limit: u32,
     ) -> BoxFuture<'_, Result<Vec<ChatMessage>, DbError>> {
         Box::pin(SqliteStore::history(self, room_id, before, limit))
     }
 
-    fn newer(&self, room_id: i64, after: i64, limit: u32) -> BoxFuture<'_, Result<Vec<ChatMessage>, DbError>> {
+    fn newer(&self, room_id: RoomId, after: MessageId, limit: u32) -> BoxFuture<'_, Result<Vec<ChatMessage>, DbError>> {
         Box::pin(SqliteStore::newer(self, room_id, after, limit))
     }
 
-    fn since(&self, user_id: i64, after: i64, limit: u32) -> BoxFuture<'_, Result<Vec<ChatMessage>, DbError>> {
+    fn since(&self, user_id: UserId, after: MessageId, limit: u32) -> BoxFuture<'_, Result<Vec<ChatMessage>, DbError>> {
         Box::pin(SqliteStore::since(self, user_id, after, limit))
     }
 
-    fn last_id(&self) -> BoxFuture<'_, Result<i64, DbError>> {
+    fn last_id(&self) -> BoxFuture<'_, Result<MessageId, DbError>> {
         Box::pin(SqliteStore::last_id(self))
     }
 
-    fn message_room(&self, id: i64) -> BoxFuture<'_, Result<Option<i64>, DbError>> {
+    fn message_room(&self, id: MessageId) -> BoxFuture<'_, Result<Option<RoomId>, DbError>> {
         Box::pin(SqliteStore::message_room(self, id))
     }
 
-    fn sidebar(&self, user_id: i64) -> BoxFuture<'_, Result<Sidebar, DbError>> {
+    fn sidebar(&self, user_id: UserId) -> BoxFuture<'_, Result<Sidebar, DbError>> {
         Box::pin(SqliteStore::sidebar(self, user_id))
     }
 
-    fn member_room(&self, room_id: i64, user_id: i64) -> BoxFuture<'_, Result<Option<Room>, DbError>> {
+    fn member_room(&self, room_id: RoomId, user_id: UserId) -> BoxFuture<'_, Result<Option<Room>, DbError>> {
         Box::pin(SqliteStore::member_room(self, room_id, user_id))
     }
 
-    fn room_by_id(&self, room_id: i64) -> BoxFuture<'_, Result<Option<RoomRecord>, DbError>> {
+    fn room_by_id(&self, room_id: RoomId) -> BoxFuture<'_, Result<Option<RoomRecord>, DbError>> {
         Box::pin(SqliteStore::room_by_id(self, room_id))
     }
 
@@ -209,11 +214,11 @@ impl Store for SqliteStore {
         Box::pin(SqliteStore::room_by_name(self, name))
     }
 
-    fn direct_room_of(&self, user_id: i64, peer_id: i64) -> BoxFuture<'_, Result<Option<i64>, DbError>> {
+    fn direct_room_of(&self, user_id: UserId, peer_id: UserId) -> BoxFuture<'_, Result<Option<RoomId>, DbError>> {
         Box::pin(SqliteStore::direct_room_of(self, user_id, peer_id))
     }
 
-    fn members(&self, room_id: i64) -> BoxFuture<'_, Result<Vec<Member>, DbError>> {
+    fn members(&self, room_id: RoomId) -> BoxFuture<'_, Result<Vec<Member>, DbError>> {
         Box::pin(SqliteStore::members(self, room_id))
     }
 
@@ -221,23 +226,23 @@ impl Store for SqliteStore {
         Box::pin(SqliteStore::public_rooms(self))
     }
 
-    fn create_room(&self, name: String, kind: RoomKind, creator: i64) -> BoxFuture<'_, Result<Room, DbError>> {
+    fn create_room(&self, name: String, kind: RoomKind, creator: UserId) -> BoxFuture<'_, Result<Room, DbError>> {
         Box::pin(SqliteStore::create_room(self, name, kind, creator))
     }
 
-    fn add_member(&self, room_id: i64, user_id: i64) -> BoxFuture<'_, Result<Option<(Room, Member)>, DbError>> {
+    fn add_member(&self, room_id: RoomId, user_id: UserId) -> BoxFuture<'_, Result<Option<(Room, Member)>, DbError>> {
         Box::pin(SqliteStore::add_member(self, room_id, user_id))
     }
 
-    fn remove_member(&self, room_id: i64, user_id: i64) -> BoxFuture<'_, Result<bool, DbError>> {
+    fn remove_member(&self, room_id: RoomId, user_id: UserId) -> BoxFuture<'_, Result<bool, DbError>> {
         Box::pin(SqliteStore::remove_member(self, room_id, user_id))
     }
 
-    fn archive_room(&self, room_id: i64) -> BoxFuture<'_, Result<bool, DbError>> {
+    fn archive_room(&self, room_id: RoomId) -> BoxFuture<'_, Result<bool, DbError>> {
         Box::pin(SqliteStore::archive_room(self, room_id))
     }
 
-    fn open_direct(&self, user_id: i64, peer_id: i64) -> BoxFuture<'_, Result<i64, DbError>> {
+    fn open_direct(&self, user_id: UserId, peer_id: UserId) -> BoxFuture<'_, Result<RoomId, DbError>> {
         Box::pin(SqliteStore::open_direct(self, user_id, peer_id))
     }
 
@@ -245,15 +250,15 @@ impl Store for SqliteStore {
         Box::pin(SqliteStore::save_read_marks(self, marks))
     }
 
-    fn set_notify(&self, room_id: i64, user_id: i64, level: NotifyLevel) -> BoxFuture<'_, Result<bool, DbError>> {
+    fn set_notify(&self, room_id: RoomId, user_id: UserId, level: NotifyLevel) -> BoxFuture<'_, Result<bool, DbError>> {
         Box::pin(SqliteStore::set_notify(self, room_id, user_id, level))
     }
 
     fn search(
         &self,
-        viewer: Option<i64>,
+        viewer: Option<UserId>,
         filter: SearchFilter,
-        before: Option<i64>,
+        before: Option<MessageId>,
         limit: u32,
     ) -> BoxFuture<'_, Result<Vec<Found>, DbError>> {
         Box::pin(SqliteStore::search(self, viewer, filter, before, limit))
@@ -263,7 +268,7 @@ impl Store for SqliteStore {
         Box::pin(SqliteStore::user_by_key(self, nickname_key))
     }
 
-    fn user_by_id(&self, user_id: i64) -> BoxFuture<'_, Result<Option<Account>, DbError>> {
+    fn user_by_id(&self, user_id: UserId) -> BoxFuture<'_, Result<Option<Account>, DbError>> {
         Box::pin(SqliteStore::user_by_id(self, user_id))
     }
 
@@ -282,14 +287,14 @@ impl Store for SqliteStore {
 
     fn create_session(
         &self,
-        user_id: i64,
+        user_id: UserId,
         session_hash: Vec<u8>,
         expires_at: i64,
     ) -> BoxFuture<'_, Result<(), DbError>> {
         Box::pin(SqliteStore::create_session(self, user_id, session_hash, expires_at))
     }
 
-    fn set_password_hash(&self, user_id: i64, password_hash: String) -> BoxFuture<'_, Result<(), DbError>> {
+    fn set_password_hash(&self, user_id: UserId, password_hash: String) -> BoxFuture<'_, Result<(), DbError>> {
         Box::pin(SqliteStore::set_password_hash(self, user_id, password_hash))
     }
 
@@ -297,7 +302,7 @@ impl Store for SqliteStore {
         Box::pin(SqliteStore::credentials(self, nickname_key))
     }
 
-    fn ban(&self, user_id: i64) -> BoxFuture<'_, Result<Option<Account>, DbError>> {
+    fn ban(&self, user_id: UserId) -> BoxFuture<'_, Result<Option<Account>, DbError>> {
         Box::pin(SqliteStore::ban(self, user_id))
     }
 
@@ -317,7 +322,7 @@ impl Store for SqliteStore {
         Box::pin(SqliteStore::end_session(self, session_hash))
     }
 
-    fn rename(&self, user_id: i64, nickname: Nickname) -> BoxFuture<'_, Result<(), DbError>> {
+    fn rename(&self, user_id: UserId, nickname: Nickname) -> BoxFuture<'_, Result<(), DbError>> {
         Box::pin(SqliteStore::rename(self, user_id, nickname))
     }
 

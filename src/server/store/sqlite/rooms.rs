@@ -9,18 +9,18 @@ use super::rows::{kind_name, member_from_row, record_from_row, room_from_row, ME
 use super::*;
 
 /// A user as a member of a room is shown.
-fn member(conn: &Connection, user_id: i64) -> rusqlite::Result<Member> {
+fn member(conn: &Connection, user_id: UserId) -> rusqlite::Result<Member> {
     conn.query_row("SELECT id, nickname, is_bot FROM users WHERE id = ?1", [user_id], member_from_row)
 }
 
-pub(super) fn member_room(conn: &Connection, room_id: i64, user_id: i64) -> rusqlite::Result<Option<Room>> {
+pub(super) fn member_room(conn: &Connection, room_id: RoomId, user_id: UserId) -> rusqlite::Result<Option<Room>> {
     conn.prepare_cached(&format!("{MEMBER_ROOM_COLUMNS} WHERE mem.user_id = ?1 AND mem.room_id = ?2"))?
         .query_row((user_id, room_id), room_from_row)
         .optional()
 }
 
 /// Adds a membership with everything said so far counted as read; `false` if it existed.
-pub(super) fn add_member(conn: &Connection, room_id: i64, user_id: i64) -> rusqlite::Result<bool> {
+pub(super) fn add_member(conn: &Connection, room_id: RoomId, user_id: UserId) -> rusqlite::Result<bool> {
     let added = conn.execute(
         "INSERT INTO memberships (room_id, user_id, joined_at, last_read_id)
          VALUES (?1, ?2, ?3, (SELECT coalesce(max(id), 0) FROM messages WHERE room_id = ?1))
@@ -30,14 +30,14 @@ pub(super) fn add_member(conn: &Connection, room_id: i64, user_id: i64) -> rusql
     Ok(added == 1)
 }
 
-pub(super) fn direct_key(a: i64, b: i64) -> String {
+pub(super) fn direct_key(a: UserId, b: UserId) -> String {
     format!("dm:{}:{}", a.min(b), a.max(b))
 }
 
 impl SqliteStore {
     /// The rooms `user_id` is in (archived ones included) with unread counts, and the newest message
     /// id, from one snapshot.
-    pub(super) async fn sidebar(&self, user_id: i64) -> Result<Sidebar, DbError> {
+    pub(super) async fn sidebar(&self, user_id: UserId) -> Result<Sidebar, DbError> {
         self.read(move |conn| {
             let snapshot = conn.unchecked_transaction()?;
             let last_id = snapshot.query_row("SELECT coalesce(max(id), 0) FROM messages", [], |row| row.get(0))?;
@@ -52,11 +52,11 @@ impl SqliteStore {
     }
 
     /// `user_id`'s view of a room, if they are a member.
-    pub(super) async fn member_room(&self, room_id: i64, user_id: i64) -> Result<Option<Room>, DbError> {
+    pub(super) async fn member_room(&self, room_id: RoomId, user_id: UserId) -> Result<Option<Room>, DbError> {
         self.read(move |conn| member_room(conn, room_id, user_id)).await
     }
 
-    pub(super) async fn room_by_id(&self, room_id: i64) -> Result<Option<RoomRecord>, DbError> {
+    pub(super) async fn room_by_id(&self, room_id: RoomId) -> Result<Option<RoomRecord>, DbError> {
         self.read(move |conn| {
             conn.prepare_cached(&format!("{ROOM_COLUMNS} WHERE id = ?1"))?
                 .query_row([room_id], record_from_row)
@@ -76,7 +76,7 @@ impl SqliteStore {
     }
 
     /// The direct conversation between two users, if there is one.
-    pub(super) async fn direct_room_of(&self, user_id: i64, peer_id: i64) -> Result<Option<i64>, DbError> {
+    pub(super) async fn direct_room_of(&self, user_id: UserId, peer_id: UserId) -> Result<Option<RoomId>, DbError> {
         self.read(move |conn| {
             conn.prepare_cached("SELECT id FROM rooms WHERE name_key = ?1")?
                 .query_row([direct_key(user_id, peer_id)], |row| row.get(0))
@@ -86,7 +86,7 @@ impl SqliteStore {
     }
 
     /// A room's members, by nickname.
-    pub(super) async fn members(&self, room_id: i64) -> Result<Vec<Member>, DbError> {
+    pub(super) async fn members(&self, room_id: RoomId) -> Result<Vec<Member>, DbError> {
         self.read(move |conn| {
             conn.prepare_cached(
                 "SELECT u.id, u.nickname, u.is_bot FROM memberships mem JOIN users u ON u.id = mem.user_id
@@ -113,11 +113,11 @@ impl SqliteStore {
     }
 
     /// Creates a room with its creator as the first member (told as `MemberJoined`).
-    pub(super) async fn create_room(&self, name: String, kind: RoomKind, creator: i64) -> Result<Room, DbError> {
+    pub(super) async fn create_room(&self, name: String, kind: RoomKind, creator: UserId) -> Result<Room, DbError> {
         let (room, _) = self
             .write_telling(
                 move |tx| {
-                    let id: i64 = tx
+                    let id: RoomId = tx
                     .query_row(
                         "INSERT INTO rooms (name, name_key, kind, created_by, created_at) VALUES (?1, ?1, ?2, ?3, ?4)
                          RETURNING id",
@@ -140,7 +140,7 @@ impl SqliteStore {
 
     /// Makes `user_id` a member (everything said before counts as read). `None` if they already
     /// were; otherwise their view of the room and themselves as a member (told as `MemberJoined`).
-    pub(super) async fn add_member(&self, room_id: i64, user_id: i64) -> Result<Option<(Room, Member)>, DbError> {
+    pub(super) async fn add_member(&self, room_id: RoomId, user_id: UserId) -> Result<Option<(Room, Member)>, DbError> {
         self.write_telling(
             move |tx| {
                 if !add_member(tx, room_id, user_id)? {
@@ -159,7 +159,7 @@ impl SqliteStore {
     }
 
     /// Ends a membership (told as `MemberLeft`); `false` if there was none.
-    pub(super) async fn remove_member(&self, room_id: i64, user_id: i64) -> Result<bool, DbError> {
+    pub(super) async fn remove_member(&self, room_id: RoomId, user_id: UserId) -> Result<bool, DbError> {
         self.write_telling(
             move |tx| {
                 let removed =
@@ -176,7 +176,7 @@ impl SqliteStore {
     }
 
     /// Archives a room (told as `RoomArchived`); `false` if it already was.
-    pub(super) async fn archive_room(&self, room_id: i64) -> Result<bool, DbError> {
+    pub(super) async fn archive_room(&self, room_id: RoomId) -> Result<bool, DbError> {
         self.write_telling(
             move |tx| {
                 let changed = tx.execute(
@@ -196,18 +196,18 @@ impl SqliteStore {
 
     /// The direct conversation between two users, created with both as members if it is new.
     /// Each new member is told as `MemberJoined`, with their view of it.
-    pub(super) async fn open_direct(&self, user_id: i64, peer_id: i64) -> Result<i64, DbError> {
+    pub(super) async fn open_direct(&self, user_id: UserId, peer_id: UserId) -> Result<RoomId, DbError> {
         let (room_id, _) = self
             .write_telling(
                 move |tx| {
                     let key = direct_key(user_id, peer_id);
-                    let existing: Option<i64> = tx
+                    let existing: Option<RoomId> = tx
                         .query_row("SELECT id FROM rooms WHERE name_key = ?1", [&key], |row| row.get(0))
                         .optional()?;
                     if let Some(id) = existing {
                         return Ok((id, Vec::new()));
                     }
-                    let id: i64 = tx.query_row(
+                    let id: RoomId = tx.query_row(
                         "INSERT INTO rooms (name, name_key, kind, created_by, created_at)
                          VALUES ('direct', ?1, 'direct', ?2, ?3) RETURNING id",
                         (&key, user_id, now_millis()),
@@ -251,7 +251,12 @@ impl SqliteStore {
     }
 
     /// Sets when `user_id` is notified about a room they are in; `false` if they are not in it.
-    pub(super) async fn set_notify(&self, room_id: i64, user_id: i64, level: NotifyLevel) -> Result<bool, DbError> {
+    pub(super) async fn set_notify(
+        &self,
+        room_id: RoomId,
+        user_id: UserId,
+        level: NotifyLevel,
+    ) -> Result<bool, DbError> {
         let level = match level {
             NotifyLevel::All => "all",
             NotifyLevel::Mentions => "mentions",

@@ -2,7 +2,12 @@
 
 use rusqlite::Connection;
 
-use crate::protocol::{Account, Attachment, ChatMessage, MessageKind, NotifyLevel, Role, Room, RoomKind};
+use rusqlite::types::{FromSql, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
+
+use crate::protocol::{
+    Account, Attachment, ChatMessage, MessageId, MessageKind, NotifyLevel, Revision, Role, Room, RoomId, RoomKind,
+    UserId,
+};
 
 use super::messages::attach_reactions;
 use super::*;
@@ -51,11 +56,30 @@ pub(super) const MEMBER_ROOM_COLUMNS: &str =
 pub(super) const ROOM_COLUMNS: &str = "SELECT id, name, kind, archived_at IS NOT NULL FROM rooms";
 pub(super) const ACCOUNT_COLUMNS: &str = "SELECT id, nickname, role, is_bot FROM users";
 
+/// Ids are stored as the INTEGER they wrap, so SQL compares and orders them as before; these let
+/// a typed id be bound as a parameter and read from a column without unwrapping it at every call.
+macro_rules! id_column {
+    ($($id:ident),*) => {$(
+        impl ToSql for $id {
+            fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+                Ok(ToSqlOutput::from(self.get()))
+            }
+        }
+
+        impl FromSql for $id {
+            fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+                i64::column_result(value).map($id)
+            }
+        }
+    )*};
+}
+id_column!(RoomId, UserId, MessageId, Revision);
+
 pub(super) fn message_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ChatMessage> {
     Ok(ChatMessage {
         id: row.get(0)?,
         room_id: row.get(1)?,
-        author_id: row.get::<_, Option<i64>>(2)?.unwrap_or(0),
+        author_id: row.get::<_, Option<UserId>>(2)?.unwrap_or_default(),
         nickname: row.get(3)?,
         body: row.get(4)?,
         sent_at: row.get(5)?,
@@ -160,7 +184,7 @@ pub(super) fn taken_if_unique(error: rusqlite::Error) -> DbError {
 pub(super) fn found_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Found> {
     let message = message_from_row(row)?;
     let kind = room_kind(row, 19)?;
-    let peer_id: Option<i64> = row.get(20)?;
+    let peer_id: Option<UserId> = row.get(20)?;
     let name = match (kind, row.get::<_, Option<String>>(21)?) {
         (RoomKind::Direct, Some(peer)) => peer,
         _ => row.get(18)?,
@@ -172,7 +196,7 @@ pub(super) fn found_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Found>
         archived: false,
         peer_id,
         unread: 0,
-        last_read_id: 0,
+        last_read_id: MessageId::NONE,
         mentions: 0,
         notify: None,
     };

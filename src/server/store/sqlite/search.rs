@@ -61,36 +61,36 @@ impl SqliteStore {
     /// whose hits are marked with `search::HIT_START` / `HIT_END`.
     pub(super) async fn search(
         &self,
-        viewer: Option<i64>,
+        viewer: Option<UserId>,
         filter: SearchFilter,
-        before: Option<i64>,
+        before: Option<MessageId>,
         limit: u32,
     ) -> Result<Vec<Found>, DbError> {
         let fts = fts_expression(&filter.terms);
         self.read(move |conn| {
             // Dates become id bounds (sent_at never decreases with id), so FTS5 walks only that range.
-            let mut below = before.unwrap_or(i64::MAX);
+            let mut below = before.unwrap_or(MessageId(i64::MAX));
             if let Some(instant) = filter.sent_before {
                 // The first entry of the sent_at index (ordered by time, then id): one seek, where
                 // min(id) over the range would read half the index.
-                let first_after: Option<i64> = conn
+                let first_after: Option<MessageId> = conn
                     .prepare_cached("SELECT id FROM messages WHERE sent_at >= ?1 ORDER BY sent_at, id LIMIT 1")?
                     .query_row([instant], |row| row.get(0))
                     .optional()?;
-                below = below.min(first_after.unwrap_or(i64::MAX));
+                below = below.min(first_after.unwrap_or(MessageId(i64::MAX)));
             }
-            let above: i64 = match filter.sent_from {
+            let above: MessageId = match filter.sent_from {
                 Some(instant) => conn
                     .prepare_cached(
                         "SELECT id FROM messages WHERE sent_at < ?1 ORDER BY sent_at DESC, id DESC LIMIT 1",
                     )?
                     .query_row([instant], |row| row.get(0))
                     .optional()?
-                    .unwrap_or(0),
-                None => 0,
+                    .unwrap_or(MessageId::NONE),
+                None => MessageId::NONE,
             };
             let params = rusqlite::params![
-                viewer.unwrap_or(0),
+                viewer.unwrap_or(UserId(0)),
                 below,
                 above,
                 filter.author_key,

@@ -69,7 +69,7 @@ async fn data_survives_a_restart_and_shutdown_finishes_queued_writes() {
     assert_eq!(store.history(GENERAL_ROOM_ID, None, 50).await.unwrap().len(), 10);
     let bob = user(&store, "bob").await;
     let next = store.insert(message(&bob, "b", "after restart")).await.unwrap();
-    assert_eq!(next.message.id, 11);
+    assert_eq!(next.message.id, MessageId(11));
 }
 
 #[tokio::test]
@@ -88,10 +88,10 @@ async fn messages_from_before_accounts_get_authors() {
     }
     let (store, _) = open(&path);
     let history = store.history(GENERAL_ROOM_ID, None, 50).await.unwrap();
-    let authors: Vec<i64> = history.iter().map(|m| m.author_id).collect();
+    let authors: Vec<UserId> = history.iter().map(|m| m.author_id).collect();
     assert_eq!(authors[0], authors[2], "alice and ALICE are one person now");
     assert_ne!(authors[0], authors[1]);
-    assert!(authors.iter().all(|&id| id > 0));
+    assert!(authors.iter().all(|&id| id > UserId(0)));
     assert_eq!(history[2].nickname, "alice");
 }
 
@@ -104,7 +104,7 @@ async fn posting_is_refused_to_non_members_and_in_archived_rooms_and_stores_noth
     let secret = room(&store, "secret", RoomKind::Private, &alice).await;
     let refused = store.insert(message_in(secret.id, &bob, "b-1", "let me in")).await;
     assert!(matches!(refused, Err(DbError::NotAllowed)), "{refused:?}");
-    let nowhere = store.insert(message_in(999, &alice, "a-0", "no such room")).await;
+    let nowhere = store.insert(message_in(RoomId(999), &alice, "a-0", "no such room")).await;
     assert!(matches!(nowhere, Err(DbError::NotAllowed)), "{nowhere:?}");
     let kept = store.insert(message_in(secret.id, &alice, "a-1", "before the archive")).await.unwrap();
 
@@ -122,7 +122,7 @@ async fn posting_is_refused_to_non_members_and_in_archived_rooms_and_stores_noth
     let announced_there = store.insert(announcement).await.unwrap();
 
     assert_eq!(stored_bodies(&path), ["before the archive", "announced"]);
-    let ids: Vec<i64> = announced.try_iter().flatten().map(|m| m.id).collect();
+    let ids: Vec<MessageId> = announced.try_iter().flatten().map(|m| m.id).collect();
     assert_eq!(ids, [kept.message.id, announced_there.message.id], "refusals are not broadcast");
 }
 
@@ -169,7 +169,7 @@ async fn a_resend_returns_the_original_even_where_the_author_can_no_longer_post(
     assert_eq!((again.duplicate, again.message), (true, alices.message.clone()));
 
     assert_eq!(stored_bodies(&path), ["bye", "last words"]);
-    let ids: Vec<i64> = announced.try_iter().flatten().map(|m| m.id).collect();
+    let ids: Vec<MessageId> = announced.try_iter().flatten().map(|m| m.id).collect();
     assert_eq!(ids, [bobs.message.id, alices.message.id], "each broadcast once");
 }
 
@@ -194,7 +194,7 @@ async fn each_pair_of_users_has_one_direct_conversation() {
     let joined: Vec<Vec<(Room, Member)>> = heard.try_iter().collect();
     assert_eq!(joined.len(), 3);
     assert!(joined[1].is_empty() && joined[2].is_empty(), "nobody is told twice");
-    let views: Vec<(i64, String, RoomKind, Option<i64>, i64)> = joined[0]
+    let views: Vec<(RoomId, String, RoomKind, Option<UserId>, UserId)> = joined[0]
         .iter()
         .map(|(room, who)| (room.id, room.name.clone(), room.kind, room.peer_id, who.user_id))
         .collect();
@@ -210,7 +210,7 @@ async fn each_pair_of_users_has_one_direct_conversation() {
     assert_eq!(store.direct_room_of(alice.id, carol.id).await.unwrap(), None);
     let with_carol = open_direct(&alice, &carol).await.unwrap();
     assert_ne!(with_carol, first);
-    let members: Vec<i64> = store.members(first).await.unwrap().iter().map(|m| m.user_id).collect();
+    let members: Vec<UserId> = store.members(first).await.unwrap().iter().map(|m| m.user_id).collect();
     assert_eq!(members, [alice.id, bob.id]);
     assert!(store.sidebar(carol.id).await.unwrap().rooms.iter().all(|room| room.id != first));
     // Named rooms first, then conversations.
@@ -251,23 +251,24 @@ async fn a_database_from_before_rooms_puts_everyone_in_general_having_read_every
     let (store, _) = open(&path);
     let history = store.history(GENERAL_ROOM_ID, None, 50).await.unwrap();
     assert_eq!(
-        history.iter().map(|m| (m.body.as_str(), m.room_id)).collect::<Vec<_>>(),
+        history.iter().map(|m| (m.body.as_str(), m.room_id.get())).collect::<Vec<_>>(),
         [("one", 1), ("two", 1), ("three", 1)]
     );
     let members: Vec<String> = store.members(GENERAL_ROOM_ID).await.unwrap().into_iter().map(|m| m.nickname).collect();
     assert_eq!(members, ["alice", "bob", "wxbot"], "people and bots, not Natter itself");
-    for user_id in [1, 2, 3] {
+    for user_id in [1, 2, 3].map(UserId) {
         let sidebar = store.sidebar(user_id).await.unwrap();
         assert_eq!(sidebar.rooms.len(), 1);
         let general = &sidebar.rooms[0];
         assert_eq!((general.id, general.name.as_str(), general.kind), (GENERAL_ROOM_ID, "general", RoomKind::Public));
-        assert_eq!((general.unread, general.last_read_id), (0, 3), "what was said before counts as read");
+        assert_eq!((general.unread, general.last_read_id), (0, MessageId(3)), "what was said before counts as read");
     }
-    assert!(store.sidebar(4).await.unwrap().rooms.is_empty());
-    let bob = store.user_by_id(2).await.unwrap().unwrap();
+    assert!(store.sidebar(UserId(4)).await.unwrap().rooms.is_empty());
+    let bob = store.user_by_id(UserId(2)).await.unwrap().unwrap();
     store.insert(message(&bob, "b-2", "after the upgrade")).await.unwrap();
-    assert_eq!(unread(&store.sidebar(1).await.unwrap(), GENERAL_ROOM_ID), 1);
-    let room_ids: Vec<i64> = store.since(1, 0, 50).await.unwrap().iter().map(|m| m.room_id).collect();
+    assert_eq!(unread(&store.sidebar(UserId(1)).await.unwrap(), GENERAL_ROOM_ID), 1);
+    let room_ids: Vec<i64> =
+        store.since(UserId(1), MessageId(0), 50).await.unwrap().iter().map(|m| m.room_id.get()).collect();
     assert_eq!(room_ids, [1, 1, 1, 1]);
 }
 

@@ -20,7 +20,7 @@ impl SqliteStore {
         .await
     }
 
-    pub(super) async fn user_by_id(&self, user_id: i64) -> Result<Option<Account>, DbError> {
+    pub(super) async fn user_by_id(&self, user_id: UserId) -> Result<Option<Account>, DbError> {
         self.read(move |conn| {
             conn.prepare_cached(&format!("{ACCOUNT_COLUMNS} WHERE id = ?1 AND banned_at IS NULL"))?
                 .query_row([user_id], account_from_row)
@@ -38,7 +38,7 @@ impl SqliteStore {
     ) -> Result<Account, DbError> {
         self.write(move |tx| {
             let now = now_millis();
-            let id: i64 = tx
+            let id: UserId = tx
                 .query_row(
                     "INSERT INTO users (nickname, nickname_key, role, created_at)
                      VALUES (?1, ?2, CASE WHEN EXISTS (SELECT 1 FROM users WHERE NOT is_bot) THEN 'member' ELSE 'admin' END, ?3)
@@ -73,7 +73,7 @@ impl SqliteStore {
 
     pub(super) async fn create_session(
         &self,
-        user_id: i64,
+        user_id: UserId,
         session_hash: Vec<u8>,
         expires_at: i64,
     ) -> Result<(), DbError> {
@@ -87,7 +87,7 @@ impl SqliteStore {
         .await
     }
 
-    pub(super) async fn set_password_hash(&self, user_id: i64, password_hash: String) -> Result<(), DbError> {
+    pub(super) async fn set_password_hash(&self, user_id: UserId, password_hash: String) -> Result<(), DbError> {
         self.write(move |tx| {
             tx.execute("UPDATE users SET password_hash = ?1 WHERE id = ?2", (&password_hash, user_id))?;
             Ok(())
@@ -112,7 +112,7 @@ impl SqliteStore {
 
     /// Bans a user: they can no longer sign in, and every session of theirs ends. Their nickname stays
     /// taken. `None` if there is no such user.
-    pub(super) async fn ban(&self, user_id: i64) -> Result<Option<Account>, DbError> {
+    pub(super) async fn ban(&self, user_id: UserId) -> Result<Option<Account>, DbError> {
         self.write(move |tx| {
             tx.execute("UPDATE users SET banned_at = coalesce(banned_at, ?2) WHERE id = ?1", (user_id, now_millis()))?;
             tx.execute("DELETE FROM sessions WHERE user_id = ?1", [user_id])?;
@@ -139,7 +139,7 @@ impl SqliteStore {
     pub(super) async fn create_bot(&self, nickname: Nickname, token_hash: Vec<u8>) -> Result<Account, DbError> {
         self.write(move |tx| {
             let now = now_millis();
-            let id: i64 = tx
+            let id: UserId = tx
                 .query_row(
                     "INSERT INTO users (nickname, nickname_key, is_bot, created_at) VALUES (?1, ?2, 1, ?3) RETURNING id",
                     (&nickname.display, &nickname.key, now),
@@ -176,7 +176,7 @@ impl SqliteStore {
     }
 
     /// Renames a user; `NicknameTaken` if another user's nickname looks the same.
-    pub(super) async fn rename(&self, user_id: i64, nickname: Nickname) -> Result<(), DbError> {
+    pub(super) async fn rename(&self, user_id: UserId, nickname: Nickname) -> Result<(), DbError> {
         self.write(move |tx| {
             tx.execute(
                 "UPDATE users SET nickname = ?1, nickname_key = ?2 WHERE id = ?3",

@@ -127,7 +127,7 @@ impl Writer {
                     message.room_id,
                     message.members_only,
                 );
-                let id: Option<i64> = insert.query_row(params, |row| row.get(0)).optional()?;
+                let id: Option<MessageId> = insert.query_row(params, |row| row.get(0)).optional()?;
                 if let Some(id) = id {
                     record_mentions(&tx, id, message.room_id, message.author_id, &message.mentions)?;
                     if let Some(file) = &message.file {
@@ -160,7 +160,7 @@ impl Writer {
                             kind: message.kind,
                             deleted: false,
                             edited_at: None,
-                            rev: 0,
+                            rev: Revision::UNCHANGED,
                             reactions: Vec::new(),
                             file: message.file.clone(),
                         },
