@@ -8,6 +8,8 @@ use crate::protocol::Attachment;
 /// Thumbnails fit in this box (CSS pixels); the viewer shows the image as large as the window allows.
 const THUMB_MAX: u32 = 320;
 
+/// A message's file. Both kinds are plain links and images in the server's HTML, so without
+/// JavaScript a picture still shows and a file still downloads; the viewer is the browser's extra.
 #[component]
 pub fn AttachmentView(file: Attachment) -> impl IntoView {
     let url = file.url();
@@ -39,12 +41,18 @@ pub fn AttachmentView(file: Attachment) -> impl IntoView {
                 close();
             }
         });
+        // A line is drawn afresh on every edit or reaction: each drawing must take its window
+        // listener with it, or the old ones would pile up for the page's life.
         on_cleanup(move || escape.remove());
+        // The close button is the viewer's one control: with focus on it a keyboard user can
+        // close at once, and a screen reader starts inside the dialog rather than behind it.
         Effect::new(move |_| {
             if let (true, Some(button)) = (viewing.get(), close_button.get()) {
                 let _ = button.focus();
             }
         });
+        // `loading="lazy"`: a long history full of pictures fetches only those scrolled near.
+        // Clicking anywhere on the viewer closes it, as people expect of a full-screen picture.
         view! {
             <button type="button" class="thumb" node_ref=thumb aria-label=format!("View {}", file.name) on:click=move |_| viewing.set(true)>
                 <img src=url alt=file.name.clone() width=width height=height loading="lazy"/>
@@ -70,6 +78,9 @@ pub fn AttachmentView(file: Attachment) -> impl IntoView {
         }
         .into_any()
     } else {
+        // `rel="external"`: `/files/{id}` is the server's, not one of the app's routes, so the
+        // router leaves the click to the browser. `download` saves it under the sender's file
+        // name rather than the id in the address.
         view! {
             <a class="file" href=url download=file.name.clone() rel="external">
                 <span class="file-name">{file.name.clone()}</span>

@@ -14,9 +14,14 @@ use crate::error::AppError;
 use crate::protocol::{NotifyLevel, Role, Room, RoomKind, GENERAL_ROOM_ID};
 use crate::state::ChatState;
 
+/// The conversation's header. The room actions are server functions, not socket frames: each
+/// answers its caller with a refusal to show here, while what it changes reaches every page (this
+/// one too) as a frame; only the notification level, the user's own setting, has none.
 #[component]
 pub fn RoomHeader() -> impl IntoView {
     let chat = expect_context::<ChatState>();
+    // Answers to the menu's actions are shown in the header, not the composer's alert: a reader
+    // who has not joined the room has no composer.
     let notice = RwSignal::new(None::<String>);
     let report = move |result: Result<(), AppError>| {
         if let Err(error) = result {
@@ -26,6 +31,7 @@ pub fn RoomHeader() -> impl IntoView {
     let room = move || chat.room.get();
     let kind = move || room().map(|room| room.kind);
     let signed_in = move || chat.me.with(Option::is_some);
+    // Decides only what is offered: the server checks the role again.
     let is_admin = move || chat.me.with(|me| me.as_ref().is_some_and(|me| me.role == Role::Admin));
     // General is everyone's and a direct conversation is its two people's: neither is left,
     // invited to or archived.
@@ -55,6 +61,7 @@ pub fn RoomHeader() -> impl IntoView {
         });
     };
     let confirming_archive = RwSignal::new(false);
+    // Nothing changes here on success: `room_archived` marks the room on every page, this one too.
     let archive = move || {
         let Some(room_id) = chat.room_id() else { return };
         leptos::task::spawn_local(async move { report(archive_room(room_id).await) });
@@ -65,6 +72,7 @@ pub fn RoomHeader() -> impl IntoView {
         let (Some(room_id), nickname) = (chat.room_id(), invitee.get_untracked()) else { return };
         leptos::task::spawn_local(async move {
             match invite(room_id, nickname).await {
+                // The member list learns of them from `member_joined`, like every other page.
                 Ok(member) => {
                     notice.set(Some(format!("{} was added to the room.", member.nickname)));
                     invitee.set(String::new());
@@ -100,6 +108,7 @@ pub fn RoomHeader() -> impl IntoView {
         });
     };
     let export_link = move |format: &str| {
+        // 0 only while there is no room, and then the menu holding these links is not shown.
         let room_id = chat.room.with(|room| room.as_ref().map_or(0, |room| room.id));
         format!("/api/export?room_id={room_id}&format={format}")
     };

@@ -11,6 +11,9 @@ use crate::state::ChatState;
 #[component]
 pub fn AttachButton() -> impl IntoView {
     let chat = expect_context::<ChatState>();
+    // The file input sits inside the label, visually hidden but not `display: none`: clicking the
+    // icon opens the browser's picker, and the input stays in the tab order and named for screen
+    // readers. Shown only to someone who may post here, as the upload would be refused otherwise.
     let on_pick = move |ev: leptos::ev::Event| crate::dom::send_picked_files(chat, &ev);
     view! {
         <Show when=move || chat.me.with(Option::is_some) && chat.can_post()>
@@ -24,9 +27,15 @@ pub fn AttachButton() -> impl IntoView {
     }
 }
 
+/// Files on their way, above the composer. A file that arrives becomes a message like any other
+/// (through the socket's broadcast) and leaves this list; a refused one stays, with its reason,
+/// until dismissed, so the user learns what happened to it.
 #[component]
 pub fn UploadTray() -> impl IntoView {
     let chat = expect_context::<ChatState>();
+    // Keyed by progress too: a row is drawn again on each progress event, which is all a
+    // `progress` element needs. A refusal is an alert: the upload ran in the background, and a
+    // screen reader user would not otherwise learn that the file never went.
     view! {
         <div class="uploads">
             <ul class="upload-list" aria-label="Files being sent">
@@ -35,6 +44,8 @@ pub fn UploadTray() -> impl IntoView {
                     key=|upload| (upload.key.clone(), upload.sent, upload.error.clone())
                     children=move |upload| {
                         let key = upload.key.clone();
+                        // An empty file has nothing to wait for: it shows as done, not as a
+                        // division by zero.
                         let percent = (upload.sent * 100).checked_div(upload.size).unwrap_or(100).min(100);
                         let label = format!("Sending {}", upload.name);
                         match upload.error {
