@@ -5,6 +5,9 @@ use leptos::prelude::*;
 use crate::api::sign_in;
 use crate::state::ChatState;
 
+/// The password half of signing in: the nickname is the one typed in the nickname field beside it,
+/// so a visitor types their name once whether they join or sign in. `autocomplete` lets password
+/// managers fill it.
 #[component]
 pub fn SignInForm() -> impl IntoView {
     let chat = expect_context::<ChatState>();

@@ -44,11 +44,14 @@ pub fn UserMenu() -> impl IntoView {
 fn ThemeChoice() -> impl IntoView {
     // "system" on the server and at hydration, so both render the same; then what this browser chose.
     let theme = RwSignal::new("system".to_owned());
+    // In an effect, which runs only in the browser after hydration: read while rendering, the
+    // stored choice would make the browser's first render differ from the server's.
     Effect::new(move |_| {
         if let Some(stored) = crate::dom::stored_theme() {
             theme.set(stored);
         }
     });
+    // "system" is kept as no choice at all, so the page follows `prefers-color-scheme` again.
     let choose = move |ev: leptos::ev::Event| {
         let chosen = event_target_value(&ev);
         crate::dom::choose_theme(matches!(chosen.as_str(), "light" | "dark").then_some(chosen.as_str()));
