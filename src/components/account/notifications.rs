@@ -5,8 +5,8 @@ use leptos::prelude::*;
 
 use crate::state::ChatState;
 
-/// Nothing shows once permission is granted (there is nothing left to do), nor where the browser has
-/// no notifications. The permission is `None` in the server's render too, so the button only
+/// Nothing shows once permission is granted (there is nothing left to do), nor where the browser
+/// has no notifications. The permission is `None` in the server's render too, so the button only
 /// appears after hydration, when the socket task has read the real answer.
 #[component]
 pub fn NotificationsToggle() -> impl IntoView {
