@@ -25,6 +25,8 @@ pub fn SignInForm() -> impl IntoView {
         busy.set(true);
         leptos::task::spawn_local(async move {
             match sign_in(nickname, password.get_untracked()).await {
+                // The password is forgotten at once, and the field takes the account's own
+                // spelling of the nickname (as the server normalised it).
                 Ok(account) => {
                     error.set(None);
                     password.set(String::new());

@@ -9,10 +9,13 @@ use crate::components::{
 };
 use crate::state::ChatState;
 
+/// The user menu. A visitor's holds the theme only: the account's settings appear once there is an
+/// account, and the nickname field is the join bar's until then.
 #[component]
 pub fn UserMenu() -> impl IntoView {
     let chat = expect_context::<ChatState>();
     let signed_in = move || chat.me.with(Option::is_some);
+    // Tracked: the button shows who is signed in, so a join or a rename changes it at once.
     let button = move || {
         chat.me.get().map_or_else(
             || view! { <span class="me-name">"Settings"</span> }.into_any(),

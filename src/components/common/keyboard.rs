@@ -78,6 +78,7 @@ pub fn ShortcutsButton() -> impl IntoView {
             aria-keyshortcuts="?"
             on:click=move |_| {
                 help.show();
+                // The dialog is drawn on the next frame: only then is its Close button there.
                 request_animation_frame(|| crate::dom::focus(HELP_CLOSE));
             }
         >

@@ -36,6 +36,7 @@ pub fn Modal(id: &'static str, title: &'static str, open: RwSignal<bool>, childr
         }
         is_open
     });
+    // On the backdrop: keys pressed anywhere in the card bubble up to it.
     let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
         if ev.key() == "Escape" {
             ev.prevent_default();

@@ -15,7 +15,8 @@ pub fn AttachmentView(file: Attachment) -> impl IntoView {
     let url = file.url();
     if file.is_image() {
         let viewing = RwSignal::new(false);
-        // Reserve the thumbnail's box before the image loads, so the list does not jump.
+        // Reserve the thumbnail's box before the image loads, so the list does not jump. Never
+        // scaled up: a picture smaller than the box keeps its own size.
         let (width, height) = match (file.width, file.height) {
             (Some(width), Some(height)) => {
                 let scale = f64::from(THUMB_MAX) / f64::from(width.max(height).max(THUMB_MAX));

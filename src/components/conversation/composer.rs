@@ -100,6 +100,7 @@ pub fn Composer() -> impl IntoView {
     let pick = move |nickname: String| {
         let Some((at, cursor)) = mention.get_untracked() else { return };
         let text = body.get_untracked();
+        // `complete` answers in bytes; the textarea's selection counts UTF-16 units.
         let (completed, after) = complete(&text, at, cursor, &nickname);
         let caret = utf16_offset(&completed, after) as u32;
         body.set(completed);
@@ -159,7 +160,8 @@ pub fn Composer() -> impl IntoView {
             view! { <span class="counter" class:over=left < 0>{text}</span> }
         })
     };
-    // Focus stays in the textarea while suggestions show: `aria-activedescendant` names the option
+    // Each keystroke tells `typed` (which sends at most one typing signal every 2 s) and looks
+    // for a mention under the caret. Focus stays in the textarea while suggestions show: `aria-activedescendant` names the option
     // the arrows chose, which is how a screen reader follows a listbox that never takes focus.
     // Send is `type="button"`: sending is Enter's and the click's, never a submission of the form
     // around the composer (whose submit the page prevents). `composer-status` is an alert so a

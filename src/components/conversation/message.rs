@@ -106,6 +106,7 @@ pub fn MessageLine(
         // Read once: the same on the server and at hydration, so the markup matches.
         let me = chat.me.get_untracked().map(|account| account.nickname);
         let text = line.body.clone();
+        // A closure, because `Show` draws its fallback afresh each time editing ends.
         let shown = move || view! { <div class="body"><RichText body=text.clone() me=me.clone()/></div> };
         match live {
             Some((id, _)) => {

@@ -37,6 +37,7 @@ pub fn RoomHeader() -> impl IntoView {
     // invited to or archived.
     let manageable = move || room().is_some_and(|room| room.id != GENERAL_ROOM_ID && room.kind != RoomKind::Direct);
     let title = move || chat.place_name();
+    // No room yet means a direct page whose conversation has not started: still direct messages.
     let kind_label = move || match kind() {
         Some(RoomKind::Public) => "Public room",
         Some(RoomKind::Private) => "Private room",
@@ -83,6 +84,8 @@ pub fn RoomHeader() -> impl IntoView {
     };
 
     let set_level = move |value: String| {
+        // Anything unexpected is the default outside conversations, mentions, as `notify_value`
+        // reads it back.
         let level = match value.as_str() {
             "all" => NotifyLevel::All,
             "nothing" => NotifyLevel::Nothing,
@@ -186,6 +189,7 @@ pub fn RoomHeader() -> impl IntoView {
     }
 }
 
+/// The select's value for a level; `None` only while there is no room, when the select is hidden.
 fn notify_value(level: Option<NotifyLevel>) -> &'static str {
     match level {
         Some(NotifyLevel::All) => "all",
