@@ -161,8 +161,9 @@ pub fn Composer() -> impl IntoView {
         })
     };
     // Each keystroke tells `typed` (which sends at most one typing signal every 2 s) and looks
-    // for a mention under the caret. Focus stays in the textarea while suggestions show: `aria-activedescendant` names the option
-    // the arrows chose, which is how a screen reader follows a listbox that never takes focus.
+    // for a mention under the caret. Focus stays in the textarea while suggestions show:
+    // `aria-activedescendant` names the option the arrows chose, which is how a screen reader
+    // follows a listbox that never takes focus.
     // Send is `type="button"`: sending is Enter's and the click's, never a submission of the form
     // around the composer (whose submit the page prevents). `composer-status` is an alert so a
     // refusal is read out at once; the textarea is described by it, so it is read again on focus.
