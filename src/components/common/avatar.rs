@@ -46,6 +46,7 @@ mod tests {
         assert_eq!(initials("bob-the-bot"), "BT");
         assert_eq!(initials("zoë"), "Z");
         assert_eq!(initials("_x"), "X");
+        // Uppercasing may give more than one letter: initials are a string, not two chars.
         assert_eq!(initials("ßig"), "SS");
     }
 

@@ -11,7 +11,8 @@ pub const SEARCH_FIELD: &str = "search";
 /// The help dialog's one control, focused when it opens.
 const HELP_CLOSE: &str = "keyboard-help-close";
 
-/// The shortcuts, as the help dialog lists them.
+/// The shortcuts, as the help dialog lists them: the only place a user learns of them, so a key
+/// the handler below learns belongs here too.
 const SHORTCUTS: &[(&str, &str)] = &[
     ("c", "Write a message (focus the message box)"),
     ("/", "Search messages"),

@@ -77,8 +77,8 @@ pub fn Modal(id: &'static str, title: &'static str, open: RwSignal<bool>, childr
 }
 
 /// The link that opens a dialog: its fragment without JavaScript, the dialog's signal with it.
-/// `aria-haspopup="dialog"` tells a screen reader that it opens a dialog rather than going
-/// somewhere, which is what a link would otherwise promise.
+/// `role="button"` and `aria-haspopup="dialog"` tell a screen reader that it opens a dialog here
+/// rather than going somewhere, which is what a link would otherwise promise.
 #[component]
 pub fn ModalLink(
     target: &'static str,

@@ -117,6 +117,7 @@ mod tests {
         assert_eq!(super::human_size(14_540), "14.2 KB");
         assert_eq!(super::human_size(3_250_586), "3.1 MB");
         assert_eq!(super::human_size(1024), "1.0 KB");
+        // The unit is chosen before rounding: a byte short of a MiB is still counted in KB.
         assert_eq!(super::human_size(1_048_575), "1024.0 KB");
         assert_eq!(super::human_size(26_214_400), "25.0 MB");
     }

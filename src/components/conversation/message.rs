@@ -33,6 +33,8 @@ pub fn MessageLine(
     };
     // A stored message's time links to it: the permalink opens the room at this message, as a page
     // load of its own (the page then holds the stretch of history around it).
+    // Untracked: a room's path never changes (names are fixed, and a conversation's path is the
+    // other person's id, which survives their renames).
     let permalink = line
         .id
         .and_then(|id| chat.room.with_untracked(|room| room.as_ref().map(|room| format!("{}/m/{id}", room.path()))));

@@ -92,6 +92,9 @@ pub fn MessageList() -> impl IntoView {
     let on_scroll = move |_| {
         let Some(element) = list.get() else { return };
         let height = element.client_height();
+        // The frame changed size (the on-screen keyboard, the composer replacing the join bar), so
+        // this scroll is the browser's (see `seen_height`). It says nothing about where the reader
+        // wants to be: `at_bottom` keeps its value, and a reader at the bottom is put back there.
         if height != seen_height.get_value() {
             seen_height.set_value(height);
             if at_bottom.get_untracked() {
@@ -275,6 +278,8 @@ mod tests {
         ChatMessage::sample(id).by(author_id, &format!("user{author_id}")).saying(&format!("body {id}")).at(sent_at)
     }
 
+    /// The places of a history read on the morning of `MORNING` in `zone`, so labels come out as
+    /// "Today", "Yesterday" or a date relative to that Monday.
     fn placed(history: Vec<ChatMessage>, zone: i32, first_unread: Option<i64>) -> Vec<Place> {
         let today = crate::text::time_format::day_number(MORNING, zone);
         let timeline = Timeline::from_history(history);

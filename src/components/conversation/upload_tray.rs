@@ -14,6 +14,7 @@ pub fn AttachButton() -> impl IntoView {
     // The file input sits inside the label, visually hidden but not `display: none`: clicking the
     // icon opens the browser's picker, and the input stays in the tab order and named for screen
     // readers. Shown only to someone who may post here, as the upload would be refused otherwise.
+    // The input is emptied after each pick (in `dom`), so picking the same file again still sends.
     let on_pick = move |ev: leptos::ev::Event| crate::dom::send_picked_files(chat, &ev);
     view! {
         <Show when=move || chat.me.with(Option::is_some) && chat.can_post()>

@@ -151,7 +151,8 @@ fn BrowseRooms() -> impl IntoView {
     }
 }
 
-/// Reads the public rooms anew; on failure the list keeps what it had.
+/// Reads the public rooms anew; on failure the list keeps what it had, since a list a little out of
+/// date (offline, say) still leads somewhere, where an empty one would say there is nothing.
 fn refresh_directory(chat: ChatState) {
     leptos::task::spawn_local(async move {
         if let Ok(rooms) = crate::api::get_public_rooms().await {
