@@ -71,6 +71,8 @@ pub fn Composer() -> impl IntoView {
     // The mention being typed (its `@` and the cursor, as byte offsets), its matches, the highlighted one.
     let mention = RwSignal::new(None::<(usize, usize)>);
     let matches = RwSignal::new(Vec::<String>::new());
+    // An index into `matches`, reset to the first whenever the list is replaced, so it never
+    // points past its end.
     let chosen = RwSignal::new(0_usize);
     // Called from the input handler, so everything is read untracked: this is not an effect and
     // must not subscribe the handler to the member list.

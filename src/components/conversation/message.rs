@@ -62,6 +62,8 @@ pub fn MessageLine(
     .flatten()
     .collect::<Vec<_>>()
     .join(" ");
+    // In words, not only a style: whoever does not see the dimming still learns the line is
+    // not stored yet.
     let state = match line.status.clone() {
         LineStatus::Pending => Some(view! { <span class="state">"Sending…"</span> }.into_any()),
         LineStatus::Failed(reason) => {
@@ -136,11 +138,14 @@ pub fn MessageLine(
         } else {
             view! { <Avatar nickname=line.nickname.clone() user_id=line.author_id/> }.into_any()
         };
+        // Announcements say so in words as well as style: the protocol asks clients to show them
+        // apart from what people say.
         let tag = (line.kind == MessageKind::Announcement).then(|| view! { <span class="tag">"Announcement"</span> });
         (avatar, view! { <div class="meta"><span class="nick">{nickname}</span>{tag}{time}</div> }.into_any())
     };
     // No toolbar for a line with nothing to act on: an empty `role="group"` is still announced.
     let has_actions = react_button.is_some() || moderation.is_some();
+    // `data-id` is how a permalink finds its line (`scroll_to_message`).
     view! {
         <li class=class data-id=line.id>
             {gutter}

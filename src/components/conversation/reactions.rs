@@ -16,6 +16,7 @@ pub fn Reactions(id: i64, reactions: Vec<Reaction>, picking: RwSignal<bool>) -> 
     let chat = expect_context::<ChatState>();
     // Reacting is a kind of posting: members only, and not in an archived room.
     let can_react = move || chat.can_post();
+    // While empty the row stays in the page, hidden: the picker opens inside it.
     let has_reactions = !reactions.is_empty();
     let typed = RwSignal::new(String::new());
     // The click says which way (add or remove) from what this screen shows, so a double click asks
@@ -79,6 +80,8 @@ pub fn Reactions(id: i64, reactions: Vec<Reaction>, picking: RwSignal<bool>) -> 
                         .iter()
                         .map(|emoji| {
                             let pick = pick.clone();
+                            // An emoji alone is read by its Unicode name at best: the label says
+                            // what pressing it does.
                             view! {
                                 <button type="button" class="quick" aria-label=format!("React with {emoji}") on:click=move |_| pick(emoji.to_string())>
                                     {*emoji}

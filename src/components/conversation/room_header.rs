@@ -23,6 +23,7 @@ pub fn RoomHeader() -> impl IntoView {
     // Answers to the menu's actions are shown in the header, not the composer's alert: a reader
     // who has not joined the room has no composer.
     let notice = RwSignal::new(None::<String>);
+    // Only refusals need words: a success shows itself as the frames arrive.
     let report = move |result: Result<(), AppError>| {
         if let Err(error) = result {
             notice.set(Some(error.to_string()));
@@ -74,6 +75,7 @@ pub fn RoomHeader() -> impl IntoView {
         leptos::task::spawn_local(async move {
             match invite(room_id, nickname).await {
                 // The member list learns of them from `member_joined`, like every other page.
+                // The field is emptied for the next invitation; a refusal keeps it, to fix a typo.
                 Ok(member) => {
                     notice.set(Some(format!("{} was added to the room.", member.nickname)));
                     invitee.set(String::new());
