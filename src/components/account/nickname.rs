@@ -40,6 +40,8 @@ pub fn NicknameField() -> impl IntoView {
             join();
         }
     };
+    // `maxlength` stops typing at the protocol's length, so a name too long is never typed in full
+    // only to be refused.
     view! {
         // A real form, so Join works before the WASM has loaded (or without it): the server function
         // creates the account, sets the cookie and redirects back. Once hydrated, on_submit does it
