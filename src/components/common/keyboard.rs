@@ -88,7 +88,8 @@ pub fn ShortcutsButton() -> impl IntoView {
     }
 }
 
-/// Listens for the shortcuts and shows their help dialog.
+/// Listens for the shortcuts and shows their help dialog. Placed once, at the page's root, so no
+/// closed menu or drawer around it hides the dialog.
 #[component]
 pub fn KeyboardShortcuts() -> impl IntoView {
     let help = expect_context::<ShortcutsHelp>();

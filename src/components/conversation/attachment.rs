@@ -36,6 +36,8 @@ pub fn AttachmentView(file: Attachment) -> impl IntoView {
             }
         };
         // Escape closes the viewer wherever focus is, and the viewer takes focus when it opens.
+        // Every picture on the page has such a listener; each acts only while its own viewer is
+        // open.
         let escape = window_event_listener(leptos::ev::keydown, move |ev| {
             if viewing.get_untracked() && ev.key() == "Escape" {
                 ev.prevent_default();

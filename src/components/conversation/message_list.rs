@@ -80,6 +80,7 @@ pub fn MessageList() -> impl IntoView {
             // is gone if the start was reached: focus it had stays in the list.
             request_animation_frame(move || {
                 let Some(element) = list.get_untracked() else { return };
+                // Nothing loaded (a failure, or the start reached meanwhile): nothing to make up.
                 if loaded {
                     element.set_scroll_top(element.scroll_top() + element.scroll_height() - height);
                 }
@@ -123,6 +124,7 @@ pub fn MessageList() -> impl IntoView {
                 crate::dom::go_to(&path);
             }
         } else if let Some(element) = list.get_untracked() {
+            // From here on the list follows new lines again.
             at_bottom.set(true);
             element.set_scroll_top(element.scroll_height());
         }
@@ -155,7 +157,8 @@ pub fn MessageList() -> impl IntoView {
     // without moving focus, and `tabindex="0"` lets a keyboard user scroll it with the arrow keys.
     // Each line's key holds everything its drawing depends on (status, id, nickname, revision,
     // place), because a `MessageLine` reads its line once: a pending line that is stored, an edit,
-    // a rename or a regrouped run is drawn afresh instead of updated in place.
+    // a rename or a regrouped run is drawn afresh instead of updated in place. "Jump to latest"
+    // shows at the bottom of an older stretch too: the present is still pages away there.
     view! {
         <div class="messages-frame">
             <div class="messages" role="log" aria-label="Messages" tabindex="0" node_ref=list on:scroll=on_scroll>
