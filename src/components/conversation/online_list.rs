@@ -20,6 +20,8 @@ pub fn OnlineList() -> impl IntoView {
     // Nobody is offered a conversation with themselves (the server refuses one as
     // `invalid_request`), and a visitor has no account to start one with.
     let me = move || chat.me.with(|me| me.as_ref().map(|me| me.id));
+    // `start_direct` answers the pair's conversation, starting it only if there is none: pressing
+    // Message again (or from the other side) always leads to the same room.
     let message = move |user_id: i64| {
         leptos::task::spawn_local(async move {
             match start_direct(user_id).await {
