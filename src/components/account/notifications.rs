@@ -11,6 +11,8 @@ use crate::state::ChatState;
 #[component]
 pub fn NotificationsToggle() -> impl IntoView {
     let chat = expect_context::<ChatState>();
+    // Asked from the click itself: browsers refuse, or quietly ignore, a permission request that
+    // no user gesture made.
     let ask = move |_| crate::dom::request_notifications(chat);
     view! {
         <Show when=move || chat.me.with(Option::is_some)>

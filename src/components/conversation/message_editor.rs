@@ -13,6 +13,8 @@ use crate::api::edit_message;
 #[component]
 pub fn MessageEditor(id: i64, body: String, editing: RwSignal<bool>) -> impl IntoView {
     let draft = RwSignal::new(body);
+    // A refusal shows beside the buttons as an alert: the draft stays open, and the writer hears
+    // why it was not saved.
     let error = RwSignal::new(None::<String>);
     let field = NodeRef::<Textarea>::new();
     // Into the editor as it opens, so Edit and then typing works from the keyboard alone.
