@@ -71,7 +71,8 @@ impl Default for ShortcutsHelp {
 #[component]
 pub fn ShortcutsButton() -> impl IntoView {
     let help = expect_context::<ShortcutsHelp>();
-    // `aria-keyshortcuts` tells screen reader users on this button that `?` does the same.
+    // `aria-keyshortcuts` tells screen reader users on this button that `?` does the same. Focus
+    // moves on the next frame: only then is the dialog drawn, with its Close button.
     view! {
         <button
             type="button"
@@ -79,7 +80,6 @@ pub fn ShortcutsButton() -> impl IntoView {
             aria-keyshortcuts="?"
             on:click=move |_| {
                 help.show();
-                // The dialog is drawn on the next frame: only then is its Close button there.
                 request_animation_frame(|| crate::dom::focus(HELP_CLOSE));
             }
         >

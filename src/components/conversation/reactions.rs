@@ -70,7 +70,9 @@ pub fn Reactions(id: i64, reactions: Vec<Reaction>, picking: RwSignal<bool>) -> 
     };
     let pick_typed = pick.clone();
     // Any emoji is a small form, so Enter in its field adds it. Whether the text is exactly one
-    // emoji is the server's to judge (`invalid_reaction`), and its refusal shows as an alert.
+    // emoji is the server's to judge (`invalid_reaction`), and its refusal shows as an alert. The
+    // quick buttons are labelled "React with …": an emoji alone is read by its Unicode name at
+    // best, and the label says what pressing it does.
     view! {
         <div class="reactions" hidden=move || !has_reactions && !picking.get()>
             {buttons}
@@ -80,8 +82,6 @@ pub fn Reactions(id: i64, reactions: Vec<Reaction>, picking: RwSignal<bool>) -> 
                         .iter()
                         .map(|emoji| {
                             let pick = pick.clone();
-                            // An emoji alone is read by its Unicode name at best: the label says
-                            // what pressing it does.
                             view! {
                                 <button type="button" class="quick" aria-label=format!("React with {emoji}") on:click=move |_| pick(emoji.to_string())>
                                     {*emoji}

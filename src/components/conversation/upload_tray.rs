@@ -36,7 +36,8 @@ pub fn UploadTray() -> impl IntoView {
     let chat = expect_context::<ChatState>();
     // Keyed by progress too: a row is drawn again on each progress event, which is all a
     // `progress` element needs. A refusal is an alert: the upload ran in the background, and a
-    // screen reader user would not otherwise learn that the file never went.
+    // screen reader user would not otherwise learn that the file never went. An empty file has
+    // nothing to wait for: its bar shows it done rather than dividing by zero.
     view! {
         <div class="uploads">
             <ul class="upload-list" aria-label="Files being sent">
@@ -45,8 +46,6 @@ pub fn UploadTray() -> impl IntoView {
                     key=|upload| (upload.key.clone(), upload.sent, upload.error.clone())
                     children=move |upload| {
                         let key = upload.key.clone();
-                        // An empty file has nothing to wait for: it shows as done, not as a
-                        // division by zero.
                         let percent = (upload.sent * 100).checked_div(upload.size).unwrap_or(100).min(100);
                         let label = format!("Sending {}", upload.name);
                         match upload.error {
