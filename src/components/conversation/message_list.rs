@@ -11,9 +11,11 @@ use crate::protocol::MessageKind;
 use crate::state::timeline::{Line, LineStatus};
 use crate::state::ChatState;
 
-/// How close to the bottom (in pixels) still counts as "at the bottom".
+/// How close to the bottom (in pixels) still counts as "at the bottom": fractional scroll positions
+/// and a last line half in view must not stop the list following new messages.
 const STICKY_MARGIN: i32 = 48;
-/// How close to the top (or, above older history, to the bottom) a page of history starts loading.
+/// How close to the top (or, above older history, to the bottom) a page of history starts loading:
+/// early enough that the page is usually in before the reader reaches the edge.
 const LOAD_MARGIN: i32 = 300;
 
 /// The room's lines between the header and the dock. The server renders the whole stretch of
