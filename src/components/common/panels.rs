@@ -51,7 +51,7 @@ impl Panels {
     }
 
     /// Whether the members panel shows now: the user's choice, or else this width's default, so the
-    /// button's `aria-expanded` is true at every width.
+    /// button's `aria-expanded` tells the truth at every width.
     pub fn members_shown(&self) -> bool {
         self.members.get().unwrap_or(self.wide.get())
     }
