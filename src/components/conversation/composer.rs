@@ -20,9 +20,9 @@ const NICKNAME_FIRST: &str =
 /// is only noise.
 const COUNTER_FROM: usize = 500;
 
-/// The message box. It validates with the same `protocol` rules the server enforces, so a
-/// refusal shows before anything is queued; the socket is never touched here, only
-/// `ChatState::submit`, which works offline through the outbox.
+/// The message box. Sending goes through `ChatState::submit`, which validates with the same
+/// `protocol` rules the server enforces (a refusal shows before anything is queued) and works
+/// offline through the outbox; the socket is never touched here.
 #[component]
 pub fn Composer() -> impl IntoView {
     let chat = expect_context::<ChatState>();
@@ -74,8 +74,8 @@ pub fn Composer() -> impl IntoView {
     // An index into `matches`, reset to the first whenever the list is replaced, so it never
     // points past its end.
     let chosen = RwSignal::new(0_usize);
-    // Called from the input handler, so everything is read untracked: this is not an effect and
-    // must not subscribe the handler to the member list.
+    // Called from the input handler, outside any reactive context: everything is read untracked,
+    // since nothing here should run again when a signal changes.
     let look_for_mention = move || {
         let Some(textarea) = field.get_untracked() else { return };
         let text = body.get_untracked();
@@ -94,8 +94,7 @@ pub fn Composer() -> impl IntoView {
                 matches.set(nicknames);
                 chosen.set(0);
             }
-            // No match closes the list rather than showing an empty one a screen reader would
-            // still announce.
+            // No match closes the list: an empty listbox would only be noise.
             _ => mention.set(None),
         }
     };
