@@ -5,9 +5,9 @@
 use leptos::html::Details;
 use leptos::prelude::*;
 
-/// A drop-down menu. Escape gives focus back to its button, since focus was inside the menu and
-/// would otherwise fall to the page; a click beside it does not, since the click put the user's
-/// attention where they clicked.
+/// A drop-down menu. Escape gives focus back to its button, since focus is usually inside the menu
+/// and would otherwise fall to the page; a click beside it does not, since the click put the
+/// user's attention where they clicked.
 #[component]
 pub fn Menu(
     /// The menu's own class (for its place in the layout).

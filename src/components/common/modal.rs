@@ -27,8 +27,8 @@ pub fn Modal(id: &'static str, title: &'static str, open: RwSignal<bool>, childr
                 }
             });
         } else if !is_open && was_open == Some(true) {
-            // A dialog opened by its fragment (before hydration, or from a shared address) would
-            // otherwise stay open by `:target` after its signal closed it.
+            // Closing also drops `#id` from the address if it names this dialog: otherwise
+            // `:target` would keep it shown after its signal closed it.
             crate::dom::forget_fragment(id);
             if let Some(focus) = came_from.try_update_value(Option::take).flatten() {
                 focus.restore();
