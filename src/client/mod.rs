@@ -20,7 +20,11 @@ use crate::state::{retry_delay_ms, ChatState, Command, SocketState};
 
 /// Starts the socket task for a signed-in page, after hydration.
 pub fn start(chat: ChatState) {
+    // Read here, after hydration: the server's render had no permission to read, and the first
+    // render in the browser had to match it.
     chat.notify_permission.set(notify::permission());
+    // Unbounded: commands come from the user's own clicks and keys, few and small, and none may be
+    // dropped while the socket is away; they wait here until it is back.
     let (commands, queue) = mpsc::unbounded();
     chat.attach(commands);
     // Before the socket opens: what was written offline (here, or in a tab since closed) shows as
@@ -29,6 +33,8 @@ pub fn start(chat: ChatState) {
     leptos::task::spawn_local(run(chat, queue));
 }
 
+/// What a connection waits for: a frame, the socket's end, or a command from the page, merged into
+/// one stream so that one loop serves them one at a time, in order.
 enum Event {
     Frame(String),
     Closed,
@@ -55,7 +61,8 @@ async fn run(chat: ChatState, mut commands: mpsc::UnboundedReceiver<Command>) {
             }
         }
         // Refused or dropped: if the session is gone (signed out elsewhere, expired), stop trying
-        // and show the join form again.
+        // and show the join form again. An error here (the server unreachable) is no answer at
+        // all: keep retrying.
         if let Ok(None) = crate::api::get_me().await {
             chat.session_ended();
             return;
@@ -65,7 +72,8 @@ async fn run(chat: ChatState, mut commands: mpsc::UnboundedReceiver<Command>) {
     }
 }
 
-/// Counts down to the next attempt so the user sees when it will happen.
+/// Counts down to the next attempt so the user sees when it will happen, in steps of a second so
+/// the status line's number changes as the clock does.
 async fn wait_before_retry(chat: ChatState, failures: u32) {
     let mut left = retry_delay_ms(failures, js_sys::Math::random());
     while left > 0 {
@@ -107,6 +115,7 @@ impl Session<'_> {
         let mut events = pin!(stream::select(frames, commands.by_ref().map(Event::Command)));
 
         let opening = self.chat.connected(self.link);
+        // A socket that closes before its hello is out is a dropped connection like any other.
         if send_all(&mut sink, opening).await.is_err() {
             return std::ops::ControlFlow::Continue(());
         }
@@ -116,6 +125,8 @@ impl Session<'_> {
                 Event::Command(command) => send_all(&mut sink, self.chat.carry_out(self.link, command)).await,
                 Event::Closed => break,
             };
+            // A failed write means the socket is gone: reconnect rather than write more into it.
+            // A message whose `send` was lost is still in the outbox; the next connection sends it.
             if delivered.is_err() {
                 break;
             }
@@ -134,6 +145,7 @@ impl Session<'_> {
         if let Some(notice) = notify {
             notify::show(&notice);
         }
+        // A timer, not a wait: the loop must go on reading frames meanwhile.
         if let Some(after) = expire_typing_after {
             let chat = self.chat;
             leptos::prelude::set_timeout(move || chat.expire_typing(js_sys::Date::now()), after);

@@ -11,6 +11,8 @@ use crate::state::ChatState;
 
 /// "default" (not asked yet), "granted", "denied"; `None` where the browser has no notifications.
 pub fn permission() -> Option<String> {
+    // Looked for first: some browsers (many phones, pages not served securely) have no
+    // `Notification` at all, and touching it there would throw.
     let supported = js_sys::Reflect::has(&js_sys::global(), &"Notification".into()).unwrap_or(false);
     supported
         .then(|| match Notification::permission() {
@@ -25,6 +27,8 @@ pub fn permission() -> Option<String> {
 pub fn request(chat: ChatState) {
     let Ok(asked) = Notification::request_permission() else { return };
     leptos::task::spawn_local(async move {
+        // The answer is read back from `Notification.permission`, the one place the page reads
+        // it, rather than from the promise's value.
         let _ = wasm_bindgen_futures::JsFuture::from(asked).await;
         chat.notify_permission.set(permission());
     });
@@ -32,6 +36,7 @@ pub fn request(chat: ChatState) {
 
 /// Shows a notification the chat state decided on, if the user granted permission.
 pub fn show(notice: &Notice) {
+    // Asked again for each notice: the user may have withdrawn it in the site settings since.
     if permission().as_deref() != Some("granted") {
         return;
     }
@@ -40,6 +45,8 @@ pub fn show(notice: &Notice) {
     options.set_tag(&notice.tag);
     let Ok(shown) = Notification::new_with_options(&notice.title, &options) else { return };
     let target = notice.target.clone();
+    // The tab comes forward, then loads the message's permalink: a page load of its own, like
+    // every move to another room.
     let open = Closure::<dyn Fn()>::new(move || {
         if let Some(window) = web_sys::window() {
             let _ = window.focus();

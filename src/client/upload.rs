@@ -13,6 +13,7 @@ use crate::state::{ChatState, Upload};
 /// Sends each file as its own message in this page's room.
 pub fn send_files(chat: ChatState, files: Vec<File>) {
     let Some(room_id) = chat.room_id() else { return };
+    // The server refuses these too; asking first spares sending megabytes only to hear no.
     if !chat.can_post() {
         chat.alert.set(Some("You cannot post in this room.".into()));
         return;
@@ -30,7 +31,8 @@ fn send_file(chat: ChatState, room_id: RoomId, file: File) {
     chat.uploads.update(|uploads| {
         uploads.push(Upload { key: key.clone(), name: file.name(), sent: 0, size: file.size() as u64, error: None })
     });
-    // The body is the file's bytes as they are, so everything else travels in the query.
+    // The body is the file's bytes as they are, so everything else travels in the query. The name
+    // is the user's own: encoded, so a `&` or `#` in it cannot break the query.
     let url = format!(
         "/api/upload?room_id={room_id}&client_msg_id={client_msg_id}&name={}",
         String::from(js_sys::encode_uri_component(&file.name()))
@@ -59,6 +61,7 @@ fn send_file(chat: ChatState, room_id: RoomId, file: File) {
         // Status 0: no answer at all (the network went, or the request was cut off).
         Ok(0) | Err(_) => fail(chat, &done_key, "The connection was lost; try again."),
         Ok(_) => {
+            // The server's refusal body is `{"code","message"}`, its message written for people.
             let reason = answered
                 .response_text()
                 .ok()
@@ -69,6 +72,8 @@ fn send_file(chat: ChatState, room_id: RoomId, file: File) {
             fail(chat, &done_key, &reason);
         }
     });
+    // `loadend` comes once whatever the outcome (loaded, failed, aborted), so every upload either
+    // leaves the tray or says why it did not go.
     request.set_onloadend(Some(on_done.as_ref().unchecked_ref()));
     if request.send_with_opt_blob(Some(&file)).is_err() {
         fail(chat, &key, "The upload could not start.");
@@ -78,6 +83,7 @@ fn send_file(chat: ChatState, room_id: RoomId, file: File) {
     on_done.forget();
 }
 
+/// Marks an upload refused: it stays in the tray with the reason until the user dismisses it.
 fn fail(chat: ChatState, key: &str, reason: &str) {
     chat.uploads.update(|uploads| {
         if let Some(upload) = uploads.iter_mut().find(|upload| upload.key == key) {

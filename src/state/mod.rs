@@ -2,6 +2,10 @@
 //! call the methods here; `reducer` applies server frames and turns commands into frames, and the
 //! browser's socket task (`client`, hydrate only) carries them. On the server the command queue is absent and the state
 //! only renders the first paint.
+//!
+//! Signals hold what the page draws from. `StoredValue`s hold the rest: values fixed when the page
+//! is built (`focus`, `peer`, `read_before`) and the socket's bookkeeping (resume points, read
+//! reports, the held messages), which nothing redraws from, so changing them wakes no view.
 
 pub mod outbox;
 pub mod reducer;
@@ -40,7 +44,9 @@ pub enum Command {
         client_msg_id: String,
         body: String,
     },
+    /// Rename: answered by `nick_ok` or a nickname error, both shown by the nickname field.
     SetNickname(String),
+    /// Send a refused message again, under the same `client_msg_id`.
     Retry(String),
     Typing,
     /// Tell the server (and this user's other tabs) the room is read up to this id.
@@ -53,6 +59,7 @@ pub enum Command {
 /// A file being sent: how far along, or why it was refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Upload {
+    /// The upload's `client_msg_id`, which also names its row in the tray.
     pub key: String,
     pub name: String,
     pub sent: u64,
@@ -60,6 +67,8 @@ pub struct Upload {
     pub error: Option<String>,
 }
 
+/// `Copy`, since every field is an arena handle: each closure in each component holds its own
+/// copy, and all of them name the same state.
 #[derive(Clone, Copy)]
 pub struct ChatState {
     pub timeline: RwSignal<Timeline>,
@@ -146,7 +155,10 @@ impl ChatState {
             last_change,
             zone_minutes,
         } = page;
+        // Only a member has a read mark here: a reader who has not joined gets no marker.
         let read_before = room.as_ref().filter(|_| joined).map(|room| room.last_read_id);
+        // This room is being read now: its badge shows nothing, and the page reports it read once
+        // it is live.
         if let Some(here) = &room {
             rooms
                 .iter_mut()
@@ -170,9 +182,12 @@ impl ChatState {
             read_before: StoredValue::new(read_before),
             hidden: RwSignal::new(false),
             unseen_here: RwSignal::new(0),
+            // The server read the sidebar's counts and `last_id` in one snapshot: what the socket's
+            // catch-up brings up to there is counted already.
             counted_through: StoredValue::new(last_id),
             last_seen: StoredValue::new(last_id),
             last_change: StoredValue::new(last_change),
+            // Never reported: the first report may go at once.
             reported_read: StoredValue::new((MessageId(0), f64::NEG_INFINITY)),
             read_scheduled: StoredValue::new(false),
             online: RwSignal::new(online),
@@ -229,6 +244,8 @@ impl ChatState {
     }
 
     /// Where the socket resumes after a (re)connect: nothing up to here is missing from the page.
+    /// The timeline can be ahead of `last_seen`: pages loaded over HTTP (scrolling down from a
+    /// permalink) do not pass through `receive`.
     pub fn resume_from(&self) -> MessageId {
         self.last_seen.get_value().max(self.timeline.with_untracked(Timeline::last_id))
     }
@@ -240,6 +257,7 @@ impl ChatState {
 
     /// A stored message changed: the page shows its new state if it shows the message.
     pub fn updated(&self, message: ChatMessage) {
+        // Any room's change moves the resume point: `changes_since` covers all of the user's rooms.
         self.last_change.update_value(|seen| *seen = (*seen).max(message.rev));
         if Some(message.room_id) == self.room_id() {
             self.timeline.update(|timeline| timeline.apply_update(message));
@@ -250,12 +268,16 @@ impl ChatState {
     pub fn receive(&self, message: ChatMessage) {
         self.last_seen.update_value(|seen| *seen = (*seen).max(message.id));
         let mine = self.me.with_untracked(|me| me.as_ref().is_some_and(|me| me.id == message.author_id));
+        // Mine, from whichever room: it leaves the outbox, which every page of this user shares.
         if mine {
             self.settle(&message.client_msg_id);
         }
+        // Counted once: up to `counted_through` it is in the sidebar's counts already, and the
+        // user's own messages are never unread.
         let fresh = message.id > self.counted_through.get_value() && !mine;
         if Some(message.room_id) == self.room_id() {
             self.typing.update(|typing| typing.clear(message.author_id));
+            // Catch-up can repeat a message the page shows: that one was seen already.
             let known = self.timeline.with_untracked(|timeline| timeline.has(message.id));
             if fresh && !known && self.hidden.get_untracked() {
                 self.unseen_here.update(|unseen| *unseen += 1);
@@ -300,6 +322,7 @@ impl ChatState {
         let page = crate::api::get_history(Some(room_id), first, None, Some(crate::protocol::HISTORY_PAGE)).await;
         self.loading.set(false);
         match page {
+            // A full page may have more behind it; a short one reached the room's start.
             Ok(messages) => {
                 self.has_older.set(messages.len() == crate::protocol::HISTORY_PAGE as usize);
                 let loaded = !messages.is_empty();
@@ -332,6 +355,7 @@ impl ChatState {
                     let held = self.held.try_update_value(std::mem::take).unwrap_or_default();
                     self.timeline.update(|timeline| timeline.add_history(held));
                     self.has_newer.set(false);
+                    // The reader is at the present now, looking at the room's newest lines.
                     self.mark_read();
                 }
             }
@@ -346,12 +370,16 @@ impl ChatState {
         if let Some(last_id) = counted_through {
             self.counted_through.set_value(last_id);
         }
+        // Whether the user may post here follows the server's list: a room left or archived in
+        // another tab while this one was offline shows at the next welcome.
         self.joined.set(here.is_some_and(|here| rooms.iter().any(|room| room.id == here && !room.archived)));
         self.rooms.set(rooms);
     }
 
     /// The user is now in `room`: list it, and if it is this page's, let them post.
     pub fn room_joined(&self, room: Room) {
+        // A direct page waiting for its conversation: the room just started (by the other person,
+        // or in another tab) becomes this page's room.
         let waiting_peer = self.peer.with_value(|peer| peer.as_ref().map(|peer| peer.user_id));
         if self.room_id().is_none() && room.kind == RoomKind::Direct && room.peer_id == waiting_peer {
             self.room.set(Some(room.clone()));
@@ -362,6 +390,7 @@ impl ChatState {
         self.rooms.update(|rooms| {
             rooms.retain(|listed| listed.id != room.id);
             rooms.push(room);
+            // Named rooms by name, then conversations: the order the server's `welcome` uses.
             rooms.sort_by(|a, b| (a.kind == RoomKind::Direct, &a.name).cmp(&(b.kind == RoomKind::Direct, &b.name)));
         });
     }
@@ -420,6 +449,7 @@ impl ChatState {
     pub fn read(&self, room_id: RoomId, last_read_id: MessageId) {
         self.rooms.update(|rooms| {
             if let Some(room) = rooms.iter_mut().find(|room| room.id == room_id) {
+                // Forward only, like the server's mark: an older echo never moves it back.
                 room.last_read_id = room.last_read_id.max(last_read_id);
                 room.unread = 0;
                 room.mentions = 0;
@@ -430,6 +460,8 @@ impl ChatState {
     /// Reports this room read up to its newest message, when the user can see it: at once if the
     /// last report is old enough, otherwise once the interval has passed.
     pub fn mark_read(&self) {
+        // Only a member's read counts (the server answers others `not_a_member`), and only while
+        // the tab is visible: a hidden tab is not being read.
         let (Some(room_id), true, false) = (self.room_id(), self.joined.get_untracked(), self.hidden.get_untracked())
         else {
             return;
@@ -437,6 +469,7 @@ impl ChatState {
         self.unseen_here.set(0);
         let newest = self.timeline.with_untracked(Timeline::last_id);
         let (reported, at) = self.reported_read.get_value();
+        // Offline, the report waits: the next welcome calls this again.
         if newest <= reported || !self.is_connected() || self.read_scheduled.get_value() {
             return;
         }
@@ -448,6 +481,7 @@ impl ChatState {
         } else {
             self.read_scheduled.set_value(true);
             let chat = *self;
+            // A millisecond past the interval, so the second call finds it over, not a hair short.
             crate::dom::after(std::time::Duration::from_millis(wait as u64 + 1), move || {
                 chat.read_scheduled.set_value(false);
                 chat.mark_read();
@@ -460,6 +494,7 @@ impl ChatState {
         let here = self.room.with(|room| room.as_ref().map(|room| room.id));
         let elsewhere: u32 =
             self.rooms.with(|rooms| rooms.iter().filter(|room| Some(room.id) != here).map(|room| room.unread).sum());
+        // This room's badge is always zero: its share is what arrived while the tab was hidden.
         elsewhere + self.unseen_here.get()
     }
 
@@ -545,6 +580,8 @@ impl ChatState {
         self.alert.set(None);
         // The message itself ends the typing signal for readers; the next keystroke starts anew.
         self.last_typing_sent.set_value(f64::NEG_INFINITY);
+        // Shown, then written to the outbox, then handed to the socket task: if the socket is away
+        // the outbox has it, and the next hello sends it.
         let client_msg_id = outbox::new_client_msg_id();
         self.timeline.update(|timeline| timeline.add_pending(me.id, &me.nickname, &body, &client_msg_id));
         self.change_outbox(|outbox| outbox.add(room_id, &client_msg_id, &body));
@@ -561,6 +598,8 @@ impl ChatState {
         let queued: Vec<_> = here.map(|room_id| restored.in_room(room_id).cloned().collect()).unwrap_or_default();
         self.timeline.update(|timeline| {
             for message in queued {
+                // Stored while no page of this user heard the ack (a reload, a closed tab): the
+                // outbox forgets it rather than showing it pending again.
                 if timeline.has_stored(me.id, &message.client_msg_id) {
                     restored.remove(&message.client_msg_id);
                     continue;
@@ -620,12 +659,15 @@ impl ChatState {
 
     /// The user typed in the composer at `now` (ms): tell others, at most every couple of seconds.
     pub fn typed(&self, now: f64) {
+        // Only where the user may post: the server refuses typing anywhere else.
         if self.is_connected() && self.can_post() && now - self.last_typing_sent.get_value() >= TYPING_EVERY_MS {
             self.last_typing_sent.set_value(now);
             self.command(Command::Typing);
         }
     }
 
+    /// Sends a refused message again, under the same id: if it was stored after all, the server
+    /// answers with the original ack and stores nothing new.
     pub fn retry(&self, client_msg_id: String) {
         self.timeline.update(|timeline| {
             timeline.retry(&client_msg_id);
@@ -634,6 +676,7 @@ impl ChatState {
         self.command(Command::Retry(client_msg_id));
     }
 
+    /// Drops a refused message from the page and the outbox; nothing goes to the server.
     pub fn discard(&self, client_msg_id: &str) {
         self.timeline.update(|timeline| timeline.discard(client_msg_id));
         self.change_outbox(|outbox| {
@@ -641,6 +684,8 @@ impl ChatState {
         });
     }
 
+    /// Hands a command to the socket task. Without one (the server's render, a visitor's page)
+    /// there is nobody to tell, and nothing is lost: messages wait in the outbox for the hello.
     fn command(&self, command: Command) {
         self.commands.with_value(|commands| {
             if let Some(commands) = commands {
@@ -667,6 +712,8 @@ const READ_EVERY_MS: f64 = 2_000.0;
 /// Milliseconds to wait before reconnect attempt number `failures` (1-based): doubling from half a
 /// second up to 15 s, spread by `jitter` in [0, 1) so clients dropped together do not return together.
 pub fn retry_delay_ms(failures: u32, jitter: f64) -> u32 {
+    // The shift is capped before it is taken: 500 ms × 2⁵ is past 15 s already, and a larger
+    // shift would overflow.
     let base = 500u32.saturating_mul(1 << failures.saturating_sub(1).min(5)).min(15_000);
     (f64::from(base) * (0.5 + jitter.clamp(0.0, 1.0))) as u32
 }

@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 /// One queued message.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Queued {
+    /// The room it was written in: any page of the user's sends it there, whichever room that
+    /// page shows.
     pub room_id: RoomId,
     pub client_msg_id: String,
     pub body: String,
@@ -26,6 +28,7 @@ pub struct Outbox {
 }
 
 impl Outbox {
+    /// Damaged or foreign storage starts an empty queue rather than breaking the page.
     pub fn from_json(text: &str) -> Self {
         Self { queued: serde_json::from_str(text).unwrap_or_default() }
     }
@@ -35,6 +38,7 @@ impl Outbox {
     }
 
     pub fn add(&mut self, room_id: RoomId, client_msg_id: &str, body: &str) {
+        // One id is one message, however often it is queued.
         if self.contains(client_msg_id) {
             return;
         }
@@ -83,7 +87,8 @@ impl Outbox {
     }
 }
 
-/// The outbox of one user in this browser (every tab of theirs shares it).
+/// The outbox of one user in this browser (every tab of theirs shares it). Per user, so two people
+/// sharing a browser never send each other's messages.
 fn storage_key(user_id: UserId) -> String {
     format!("natter.outbox.{user_id}")
 }

@@ -13,7 +13,8 @@ use super::typing::TYPING_SHOWN_MS;
 use super::{upsert_online, ChatState, Command, SocketState};
 use crate::protocol::{ChatMessage, ClientFrame, ErrorCode, OnlineUser, RoomKind, ServerFrame, UserId, SERVER_NAME};
 
-/// Longest notification text, in characters.
+/// Longest notification text, in characters: a notification shows a line or two, and a long
+/// message is cut rather than filling the screen.
 const MAX_NOTICE_TEXT: usize = 200;
 
 /// What the page knows about its socket between frames. The socket task keeps one for the page's
@@ -65,6 +66,8 @@ impl ChatState {
     /// the outbox goes right behind it, not a round trip later after the welcome (the server reads
     /// frames in order, so it handles them once it has greeted us).
     pub fn connected(&self, link: &mut Link) -> Vec<ClientFrame> {
+        // A new connection has sent nothing yet: everything in the outbox may go again, since the
+        // server stores a resend once.
         link.welcomed = false;
         link.sent.clear();
         let hello =
@@ -85,6 +88,8 @@ impl ChatState {
                     link.greeted = true;
                 }
                 link.welcomed = true;
+                // The server's account is the truth: a rename made while this page was offline
+                // shows now.
                 self.nickname.set(you.nickname.clone());
                 self.me.set(Some(you));
                 self.online.set(online);
@@ -114,6 +119,7 @@ impl ChatState {
             }
             // Typing in another room: this page does not show it.
             ServerFrame::Typing { .. } => {}
+            // The ack may come before or after our live copy; either one confirms the pending line.
             ServerFrame::Ack { client_msg_id, id, sent_at } => {
                 self.timeline.update(|timeline| timeline.apply_ack(&client_msg_id, id, sent_at));
                 self.settle(&client_msg_id);
@@ -151,7 +157,9 @@ impl ChatState {
             ServerFrame::Error { code, message, client_msg_id } => match (client_msg_id, code) {
                 // A ban ends everything, whatever frame it answers.
                 (_, ErrorCode::Banned) => self.banned_by_admin(message),
+                // About one message: its line shows the reason and waits for Retry or Discard.
                 (Some(client_msg_id), _) => self.refused(&client_msg_id, &message),
+                // The answer to a rename: shown by the nickname field, where it was typed.
                 (None, ErrorCode::InvalidNickname | ErrorCode::NicknameTaken) => {
                     self.nickname_error.set(Some(message));
                 }
@@ -165,6 +173,7 @@ impl ChatState {
     pub fn carry_out(&self, link: &mut Link, command: Command) -> Vec<ClientFrame> {
         match command {
             Command::Send { room_id, client_msg_id, body } if link.welcomed => {
+                // Once per connection: the welcome's outbox pass may have sent it already.
                 if link.sent.insert(client_msg_id.clone()) {
                     vec![ClientFrame::Send { room_id, client_msg_id, body }]
                 } else {
@@ -201,6 +210,8 @@ impl ChatState {
 
     /// The server says this browser is no longer signed in (signed out elsewhere, expired): the
     /// page offers the join form again.
+    /// The status line then reads "Not joined yet" (no account), not a countdown for a socket that
+    /// is not coming back.
     pub fn session_ended(&self) {
         self.me.set(None);
         self.connection.set(SocketState::Connecting);
@@ -214,12 +225,15 @@ impl ChatState {
             return None;
         }
         let mine = self.me.with_untracked(|me| me.as_ref().is_some_and(|me| me.id == message.author_id));
+        // The room's level is read from the sidebar's copy, which `room_header` keeps current when
+        // the user changes it (no frame tells of that).
         let room = self.rooms.with_untracked(|rooms| rooms.iter().find(|room| room.id == message.room_id).cloned());
         let room = room.filter(|room| !mine && room.notifies(self.mentions_me(message)))?;
         let title = match room.kind {
             RoomKind::Direct => message.nickname.clone(),
             _ => format!("{} in #{}", message.nickname, room.name),
         };
+        // Notifications take plain text only: the markup's markers would show as typed.
         let text = crate::text::format::plain_text(&crate::text::format::parse(&message.body));
         Some(Notice {
             title,
@@ -232,6 +246,7 @@ impl ChatState {
     /// A user changed nickname: the online list, member list, conversation names and their lines
     /// show the new one, with a notice saying so; if it is this user, the nickname field too.
     fn user_renamed(&self, user_id: UserId, from: &str, to: String) {
+        // Upserted, not edited in place: the new name may belong elsewhere in the sorted list.
         self.online.update(|online| {
             if let Some(user) = online.iter().find(|user| user.user_id == user_id).cloned() {
                 upsert_online(online, OnlineUser { nickname: to.clone(), ..user });

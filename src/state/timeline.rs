@@ -4,6 +4,8 @@
 
 use crate::protocol::{Attachment, ChatMessage, MessageId, MessageKind, Reaction, Revision, UserId};
 
+/// Hashable because a line's status is part of its key in the message list: a line that changes
+/// status is drawn afresh.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum LineStatus {
     Stored,
@@ -17,7 +19,8 @@ pub enum LineStatus {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Line {
-    /// Stable across the pending → stored change, so the row is updated, not replaced.
+    /// Stable across the pending → stored change: the ack and the live copy both find the same
+    /// line by it, whichever comes first.
     pub key: String,
     pub id: Option<MessageId>,
     /// The author's user id; `None` for notices from the server.
@@ -46,6 +49,7 @@ impl Line {
         self.status == LineStatus::Pending
     }
 
+    /// What an update may change. The id, author, time and kind of a stored message never do.
     fn take_changes(&mut self, message: ChatMessage) {
         self.body = message.body;
         self.deleted = message.deleted;
@@ -62,6 +66,8 @@ pub struct Timeline {
     sequence: u64,
 }
 
+/// Author and `client_msg_id`: the server's own unique key for a message (a resend finds its
+/// original by it), so the page matches lines the same way.
 fn message_key(author_id: UserId, client_msg_id: &str) -> String {
     format!("m:{author_id}:{client_msg_id}")
 }
@@ -117,6 +123,7 @@ impl Timeline {
     }
 
     pub fn add_pending(&mut self, author_id: UserId, nickname: &str, body: &str, client_msg_id: &str) {
+        // After every stored line, in the order written, until an id gives it its place.
         let order = (MessageId(i64::MAX), self.next_sequence());
         self.lines.push(Line {
             key: message_key(author_id, client_msg_id),
@@ -206,6 +213,7 @@ impl Timeline {
         Some(line.body.clone())
     }
 
+    /// Only a line without an id goes: if the message was stored after all, it stays.
     pub fn discard(&mut self, client_msg_id: &str) {
         self.lines.retain(|line| line.id.is_some() || line.client_msg_id.as_deref() != Some(client_msg_id));
     }

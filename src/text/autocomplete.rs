@@ -52,6 +52,8 @@ pub fn complete(text: &str, at: usize, cursor: usize, nickname: &str) -> (String
 }
 
 /// A UTF-16 offset (what a textarea's `selectionStart` counts) as a byte offset into `text`.
+/// An offset inside a surrogate pair rounds up to the character's end, so the result is always a
+/// boundary `text` can be sliced at.
 pub fn byte_offset(text: &str, utf16: usize) -> usize {
     let mut units = 0;
     for (index, c) in text.char_indices() {

@@ -30,6 +30,7 @@ pub fn day_number(millis: i64, zone_minutes: i32) -> i64 {
 /// What a day separator says: "Today", "Yesterday", "Monday, 30 November", or with the year when
 /// it is not this one ("Sunday, 30 November 2025").
 pub fn day_label(day: i64, today: i64) -> String {
+    // Day 0, 1970-01-01, was a Thursday.
     const WEEKDAYS: [&str; 7] = ["Thursday", "Friday", "Saturday", "Sunday", "Monday", "Tuesday", "Wednesday"];
     const MONTHS: [&str; 12] = [
         "January",

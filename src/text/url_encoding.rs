@@ -1,6 +1,8 @@
 //! Percent-encoding for query values and RFC 5987 header parameters: every byte but RFC 3986's
 //! unreserved characters (`A-Z a-z 0-9 - . _ ~`) becomes `%XX`.
 
+/// Byte by byte, so non-ASCII text goes as its UTF-8 bytes, which is what both query strings and
+/// RFC 5987's `UTF-8''` parameters expect.
 pub fn percent_encode(text: &str) -> String {
     text.bytes()
         .map(|byte| match byte {

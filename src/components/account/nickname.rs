@@ -6,9 +6,14 @@ use leptos::prelude::*;
 use crate::protocol::MAX_NICKNAME_CHARS;
 use crate::state::{ChatState, NICKNAME_FIELD};
 
+/// Shown in the join bar to a visitor and in the user menu once signed in, never both at once: the
+/// element id is shared, so focusing it and reading what was typed before hydration find the one
+/// on screen.
 #[component]
 pub fn NicknameField() -> impl IntoView {
     let chat = expect_context::<ChatState>();
+    // Join is disabled while the account is made: a second click would ask for another account
+    // with the same nickname, and be told it is taken.
     let joining = RwSignal::new(false);
     let signed_in = move || chat.me.with(Option::is_some);
     // A nickname typed before the page hydrated is kept (see `dom::typed_before_hydration`).
@@ -25,6 +30,8 @@ pub fn NicknameField() -> impl IntoView {
             joining.set(false);
         });
     };
+    // Enter in the field submits: Join for a visitor, a rename for a member. Leaving the field
+    // (`on:change`) renames too, so a rename needs no button of its own.
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         if signed_in() {
@@ -33,6 +40,8 @@ pub fn NicknameField() -> impl IntoView {
             join();
         }
     };
+    // `maxlength` stops typing at the protocol's length, so a name too long is never typed in full
+    // only to be refused.
     view! {
         // A real form, so Join works before the WASM has loaded (or without it): the server function
         // creates the account, sets the cookie and redirects back. Once hydrated, on_submit does it

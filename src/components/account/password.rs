@@ -6,10 +6,14 @@ use crate::api::set_password;
 use crate::protocol::validate_password;
 use crate::state::ChatState;
 
+/// Offered to people only: a bot's account is reached by its token (`natter bot create`), never by
+/// nickname and password.
 #[component]
 pub fn PasswordForm() -> impl IntoView {
     let chat = expect_context::<ChatState>();
     let password = RwSignal::new(String::new());
+    // Saved or refused, in the words to show: the two are styled apart, and told politely
+    // (`role="status"`) as the answer to the user's own click.
     let outcome = RwSignal::new(None::<Result<String, String>>);
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -21,6 +25,7 @@ pub fn PasswordForm() -> impl IntoView {
         }
         leptos::task::spawn_local(async move {
             match set_password(chosen).await {
+                // Emptied once saved: the password need not sit in the page any longer.
                 Ok(()) => {
                     password.set(String::new());
                     outcome.set(Some(Ok("Password saved. Sign in with it on your other devices.".into())));

@@ -5,6 +5,9 @@ use leptos::prelude::*;
 use crate::api::sign_in;
 use crate::state::ChatState;
 
+/// The password half of signing in: the nickname is the one typed in the nickname field beside it,
+/// so a visitor types their name once whether they join or sign in. `autocomplete` lets password
+/// managers fill it.
 #[component]
 pub fn SignInForm() -> impl IntoView {
     let chat = expect_context::<ChatState>();
@@ -22,6 +25,8 @@ pub fn SignInForm() -> impl IntoView {
         busy.set(true);
         leptos::task::spawn_local(async move {
             match sign_in(nickname, password.get_untracked()).await {
+                // The password is forgotten at once, and the field takes the account's own
+                // spelling of the nickname (as the server normalised it).
                 Ok(account) => {
                     error.set(None);
                     password.set(String::new());

@@ -5,6 +5,8 @@ use leptos::prelude::*;
 use crate::api::sign_out;
 use crate::state::ChatState;
 
+/// Signing out reloads the page rather than clearing its state: the account, its outbox, the
+/// socket and the rooms all go at once, and the server renders the visitor's page afresh.
 #[component]
 pub fn SignOutButton() -> impl IntoView {
     let chat = expect_context::<ChatState>();

@@ -9,10 +9,13 @@ use crate::components::{
 };
 use crate::state::ChatState;
 
+/// The user menu. A visitor's holds the theme only: the account's settings appear once there is an
+/// account, and the nickname field is the join bar's until then.
 #[component]
 pub fn UserMenu() -> impl IntoView {
     let chat = expect_context::<ChatState>();
     let signed_in = move || chat.me.with(Option::is_some);
+    // Tracked: the button shows who is signed in, so a join or a rename changes it at once.
     let button = move || {
         chat.me.get().map_or_else(
             || view! { <span class="me-name">"Settings"</span> }.into_any(),
@@ -44,11 +47,14 @@ pub fn UserMenu() -> impl IntoView {
 fn ThemeChoice() -> impl IntoView {
     // "system" on the server and at hydration, so both render the same; then what this browser chose.
     let theme = RwSignal::new("system".to_owned());
+    // In an effect, which runs only in the browser after hydration: read while rendering, the
+    // stored choice would make the browser's first render differ from the server's.
     Effect::new(move |_| {
         if let Some(stored) = crate::dom::stored_theme() {
             theme.set(stored);
         }
     });
+    // "system" is kept as no choice at all, so the page follows `prefers-color-scheme` again.
     let choose = move |ev: leptos::ev::Event| {
         let chosen = event_target_value(&ev);
         crate::dom::choose_theme(matches!(chosen.as_str(), "light" | "dark").then_some(chosen.as_str()));

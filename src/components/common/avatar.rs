@@ -8,11 +8,15 @@ use leptos::prelude::*;
 /// How many avatar colours the stylesheet defines (`.hue-0` …), each dark enough for white text.
 const HUES: i64 = 8;
 
+/// `aria-hidden`: read aloud, the initials would come before every name, which is written beside
+/// them anyway.
 #[component]
 pub fn Avatar(nickname: String, user_id: Option<UserId>) -> impl IntoView {
     view! { <span class=avatar_class(user_id) aria-hidden="true">{initials(&nickname)}</span> }
 }
 
+/// The colour follows the id, not the name, so it survives renames; `rem_euclid` keeps the class
+/// one the stylesheet defines for any id. Without a user (the server's lines) it is the server's.
 fn avatar_class(user_id: Option<UserId>) -> String {
     match user_id {
         Some(id) => format!("avatar hue-{}", id.get().rem_euclid(HUES)),
@@ -28,6 +32,7 @@ pub fn initials(nickname: &str) -> String {
     match (words.next(), words.next()) {
         (Some(one), Some(two)) => first(one).chain(first(two)).collect(),
         (Some(one), None) => first(one).collect(),
+        // No letter or digit at all (an emoji): the name's first character, as it is.
         _ => nickname.chars().next().map(String::from).unwrap_or_else(|| "?".to_owned()),
     }
 }
@@ -42,6 +47,7 @@ mod tests {
         assert_eq!(initials("bob-the-bot"), "BT");
         assert_eq!(initials("zoë"), "Z");
         assert_eq!(initials("_x"), "X");
+        // Uppercasing may give more than one letter: initials are a string, not two chars.
         assert_eq!(initials("ßig"), "SS");
     }
 

@@ -3,6 +3,9 @@
 
 use leptos::prelude::*;
 
+/// Inline, not a dialog: the question appears where the action was (in a menu or on a line), so
+/// the user's place is kept, and Cancel is one Tab away. The group is named by the question, so a
+/// screen reader reaching the buttons hears what "Yes" answers.
 #[component]
 pub fn Confirm(
     question: String,

@@ -4,9 +4,12 @@ use leptos::prelude::*;
 
 use crate::state::{ChatState, SocketState};
 
+/// The header's connection line. `role="status"` makes it a polite live region: a screen reader
+/// hears the socket drop and come back without losing its place.
 #[component]
 pub fn ConnectionStatus() -> impl IntoView {
     let chat = expect_context::<ChatState>();
+    // Banned and not-joined come first: such a page has no socket, whatever state it last showed.
     let label = move || match chat.connection.get() {
         _ if chat.banned.get() => "Banned".to_owned(),
         _ if chat.me.with(Option::is_none) => "Not joined yet".to_owned(),
@@ -15,6 +18,8 @@ pub fn ConnectionStatus() -> impl IntoView {
         SocketState::Retrying { seconds: 0 } => "Reconnecting…".to_owned(),
         SocketState::Retrying { seconds } => format!("Disconnected — retrying in {seconds} s"),
     };
+    // The dot's colour is the stylesheet's, keyed by `data-state`; the words say the same for
+    // whoever does not see colour.
     let state = move || match chat.connection.get() {
         _ if chat.banned.get() || chat.me.with(Option::is_none) => "offline",
         SocketState::Connecting => "connecting",

@@ -8,9 +8,11 @@ use crate::dom::FocusReturn;
 
 /// The search field's element id (in the top bar).
 pub const SEARCH_FIELD: &str = "search";
+/// The help dialog's one control, focused when it opens.
 const HELP_CLOSE: &str = "keyboard-help-close";
 
-/// The shortcuts, as the help dialog lists them.
+/// The shortcuts, as the help dialog lists them: the only place a user learns of them, so a key
+/// the handler below learns belongs here too.
 const SHORTCUTS: &[(&str, &str)] = &[
     ("c", "Write a message (focus the message box)"),
     ("/", "Search messages"),
@@ -51,6 +53,8 @@ impl ShortcutsHelp {
         Self { open: RwSignal::new(false), came_from: StoredValue::new(None) }
     }
 
+    /// Remembers where focus was before opening: the `?` key or the button may be pressed from
+    /// anywhere, and closing puts the user back there.
     fn show(self) {
         self.came_from.set_value(Some(FocusReturn::remember()));
         self.open.set(true);
@@ -67,6 +71,8 @@ impl Default for ShortcutsHelp {
 #[component]
 pub fn ShortcutsButton() -> impl IntoView {
     let help = expect_context::<ShortcutsHelp>();
+    // `aria-keyshortcuts` tells screen reader users on this button that `?` does the same. Focus
+    // moves on the next frame: only then is the dialog drawn, with its Close button.
     view! {
         <button
             type="button"
@@ -82,7 +88,8 @@ pub fn ShortcutsButton() -> impl IntoView {
     }
 }
 
-/// Listens for the shortcuts and shows their help dialog.
+/// Listens for the shortcuts and shows their help dialog. Placed once, at the page's root, so no
+/// closed menu or drawer around it hides the dialog.
 #[component]
 pub fn KeyboardShortcuts() -> impl IntoView {
     let help = expect_context::<ShortcutsHelp>();
@@ -99,6 +106,8 @@ pub fn KeyboardShortcuts() -> impl IntoView {
         if ev.ctrl_key() || ev.meta_key() || ev.alt_key() || ev.is_composing() {
             return;
         }
+        // While the help is open the other shortcuts are off: `c` would move focus out from under
+        // a modal dialog.
         if open.get_untracked() {
             match ev.key().as_str() {
                 "Escape" => {
@@ -114,6 +123,7 @@ pub fn KeyboardShortcuts() -> impl IntoView {
             }
             return;
         }
+        // In a field a letter is text: a `c` typed in the composer stays a `c`.
         if crate::dom::typing_in_a_field(&ev) {
             return;
         }

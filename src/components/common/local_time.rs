@@ -7,6 +7,8 @@ use leptos::prelude::*;
 use crate::dom::local_clock;
 use crate::text::time_format::iso_utc;
 
+/// A `<time>` whose `datetime` is always UTC, so it is exact and machine-readable whatever its
+/// text says; `data-local` marks it for the inline script, and the title holds the full date.
 #[component]
 pub fn LocalTime(millis: i64) -> impl IntoView {
     // UTC in the server build, local in the browser's: a time never changes once shown.

@@ -5,6 +5,9 @@
 use leptos::html::Details;
 use leptos::prelude::*;
 
+/// A drop-down menu. Escape gives focus back to its button, since focus is usually inside the menu
+/// and would otherwise fall to the page; a click beside it does not, since the click put the
+/// user's attention where they clicked.
 #[component]
 pub fn Menu(
     /// The menu's own class (for its place in the layout).
@@ -20,12 +23,15 @@ pub fn Menu(
         if details.open() {
             details.set_open(false);
             if refocus {
+                // The summary is the `<details>`' first child: the menu's own button.
                 if let Some(summary) = details.first_element_child() {
                     let _ = summary.unchecked_into::<leptos::web_sys::HtmlElement>().focus();
                 }
             }
         }
     };
+    // On the window: a click beside the menu never reaches the menu itself. Every menu closes
+    // only itself, and only if it is open.
     let keys = window_event_listener(leptos::ev::keydown, move |ev| {
         if ev.key() == "Escape" {
             close(true);
@@ -36,6 +42,8 @@ pub fn Menu(
             close(false);
         }
     });
+    // Menus sit in parts of the page that come and go (the header's `Show`): the window outlives
+    // them, so their listeners must go with them.
     on_cleanup(move || {
         keys.remove();
         clicks.remove();

@@ -8,9 +8,12 @@ use leptos::prelude::*;
 
 use crate::dom::FocusReturn;
 
+/// A dialog with its own `open` signal. It is always in the page (hidden by the stylesheet when
+/// closed), because the no-JavaScript path opens it by `:target` and needs it rendered.
 #[component]
 pub fn Modal(id: &'static str, title: &'static str, open: RwSignal<bool>, children: Children) -> impl IntoView {
     let card = NodeRef::<Div>::new();
+    // Stored, not a signal: nothing is drawn from it.
     let came_from = StoredValue::new(None::<FocusReturn>);
     // Only a change moves focus: the first run is the page loading, where focus is the reader's.
     Effect::new(move |was_open: Option<bool>| {
@@ -24,6 +27,8 @@ pub fn Modal(id: &'static str, title: &'static str, open: RwSignal<bool>, childr
                 }
             });
         } else if !is_open && was_open == Some(true) {
+            // Closing also drops `#id` from the address if it names this dialog: otherwise
+            // `:target` would keep it shown after its signal closed it.
             crate::dom::forget_fragment(id);
             if let Some(focus) = came_from.try_update_value(Option::take).flatten() {
                 focus.restore();
@@ -31,6 +36,7 @@ pub fn Modal(id: &'static str, title: &'static str, open: RwSignal<bool>, childr
         }
         is_open
     });
+    // On the backdrop: keys pressed anywhere in the card bubble up to it.
     let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
         if ev.key() == "Escape" {
             ev.prevent_default();
@@ -39,6 +45,8 @@ pub fn Modal(id: &'static str, title: &'static str, open: RwSignal<bool>, childr
             crate::dom::trap_tab(&card, &ev);
         }
     };
+    // The dialog is named by its heading, so a screen reader says which dialog it is on entering.
+    // The Close link's `#` clears the fragment, which is what closes it without JavaScript.
     let heading = format!("{id}-heading");
     let labelled_by = heading.clone();
     view! {
@@ -69,6 +77,8 @@ pub fn Modal(id: &'static str, title: &'static str, open: RwSignal<bool>, childr
 }
 
 /// The link that opens a dialog: its fragment without JavaScript, the dialog's signal with it.
+/// `role="button"` and `aria-haspopup="dialog"` tell a screen reader that it opens a dialog here
+/// rather than going somewhere, which is what a link would otherwise promise.
 #[component]
 pub fn ModalLink(
     target: &'static str,

@@ -5,7 +5,8 @@
 
 use leptos::prelude::*;
 
-/// The sidebar's and the members panel's element ids.
+/// The sidebar's and the members panel's element ids, which are also the fragments the buttons link
+/// to, so that without JavaScript the stylesheet opens them by `:target`.
 pub const SIDEBAR: &str = "sidebar";
 pub const MEMBERS: &str = "members";
 
@@ -14,6 +15,8 @@ pub const MEMBERS: &str = "members";
 const PHONE_WIDTH: &str = "(max-width: 640px)";
 const WIDE_WIDTH: &str = "(min-width: 1100px)";
 
+/// Which panels are open, provided as context by the chat page: the header's buttons, the sidebar,
+/// the members panel and the page's classes all read the same signals.
 #[derive(Clone, Copy)]
 pub struct Panels {
     /// The rooms drawer is open (phones only: on a desk the sidebar is always shown).
@@ -36,6 +39,8 @@ impl Panels {
             wide: RwSignal::new(true),
         };
         // Effects run only in the browser, after hydration: the server's HTML stays as rendered.
+        // It tracks nothing, so it runs once; the listeners it registers follow the breakpoints
+        // from then on.
         Effect::new(move |_| {
             let (phone, wide) = (panels.phone, panels.wide);
             phone.set(crate::dom::media_matches(PHONE_WIDTH, move |narrow| phone.set(narrow)));
@@ -45,6 +50,8 @@ impl Panels {
         panels
     }
 
+    /// Whether the members panel shows now: the user's choice, or else this width's default, so the
+    /// button's `aria-expanded` tells the truth at every width.
     pub fn members_shown(&self) -> bool {
         self.members.get().unwrap_or(self.wide.get())
     }
@@ -54,6 +61,9 @@ impl Panels {
         self.phone.get() && (self.drawer.get() || self.members.get() == Some(true))
     }
 
+    /// Closes whatever covers the conversation. The members choice is forgotten only on a phone,
+    /// where the default is closed; on a desk the panel is a column, not an overlay, and stays as
+    /// the user left it.
     pub fn close_overlays(&self) {
         self.drawer.set(false);
         if self.phone.get_untracked() {
@@ -61,7 +71,8 @@ impl Panels {
         }
     }
 
-    /// The page's classes that open and close the panels.
+    /// The page's classes that open and close the panels. No choice adds no class: the
+    /// stylesheet's breakpoints then decide, as they do for the server's HTML before hydration.
     pub fn classes(&self) -> String {
         let mut classes = String::from("app");
         if self.drawer.get() {
@@ -86,6 +97,9 @@ impl Default for Panels {
 #[component]
 pub fn DrawerButton() -> impl IntoView {
     let panels = expect_context::<Panels>();
+    // A link playing a button: without JavaScript it opens the drawer by its fragment; hydrated,
+    // the click opens it by signal and moves focus to the drawer's close button, so a keyboard
+    // user lands inside what they opened.
     view! {
         <a
             href=format!("#{SIDEBAR}")
@@ -109,6 +123,9 @@ pub fn DrawerButton() -> impl IntoView {
 #[component]
 pub fn MembersButton(#[prop(into)] online: Signal<usize>) -> impl IntoView {
     let panels = expect_context::<Panels>();
+    // Focus moves into the panel only on a phone, where the sheet covers the page; on a desk the
+    // panel opens beside the conversation and focus stays on the button, which closes it again.
+    // The visible text is only "N online": the hidden "Members, " says what the button opens.
     view! {
         <a
             href=format!("#{MEMBERS}")
@@ -140,6 +157,8 @@ pub fn overlay_keys(
     container: impl Fn() -> Option<leptos::web_sys::Element> + Copy,
 ) -> impl Fn(leptos::ev::KeyboardEvent) + Copy {
     move |ev: leptos::ev::KeyboardEvent| {
+        // Only while the panel covers the conversation: on a desk the panels are columns, and
+        // Tab must move freely between them and the conversation.
         if !panels.overlay() || crate::dom::in_open_menu(&ev) {
             return;
         }

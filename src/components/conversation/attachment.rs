@@ -8,12 +8,15 @@ use crate::protocol::Attachment;
 /// Thumbnails fit in this box (CSS pixels); the viewer shows the image as large as the window allows.
 const THUMB_MAX: u32 = 320;
 
+/// A message's file. Both kinds are plain links and images in the server's HTML, so without
+/// JavaScript a picture still shows and a file still downloads; the viewer is the browser's extra.
 #[component]
 pub fn AttachmentView(file: Attachment) -> impl IntoView {
     let url = file.url();
     if file.is_image() {
         let viewing = RwSignal::new(false);
-        // Reserve the thumbnail's box before the image loads, so the list does not jump.
+        // Reserve the thumbnail's box before the image loads, so the list does not jump. Never
+        // scaled up: a picture smaller than the box keeps its own size.
         let (width, height) = match (file.width, file.height) {
             (Some(width), Some(height)) => {
                 let scale = f64::from(THUMB_MAX) / f64::from(width.max(height).max(THUMB_MAX));
@@ -33,18 +36,26 @@ pub fn AttachmentView(file: Attachment) -> impl IntoView {
             }
         };
         // Escape closes the viewer wherever focus is, and the viewer takes focus when it opens.
+        // Every picture on the page has such a listener; each acts only while its own viewer is
+        // open.
         let escape = window_event_listener(leptos::ev::keydown, move |ev| {
             if viewing.get_untracked() && ev.key() == "Escape" {
                 ev.prevent_default();
                 close();
             }
         });
+        // A line is drawn afresh on every edit or reaction: each drawing must take its window
+        // listener with it, or the old ones would pile up for the page's life.
         on_cleanup(move || escape.remove());
+        // The close button is the viewer's one control: with focus on it a keyboard user can
+        // close at once, and a screen reader starts inside the dialog rather than behind it.
         Effect::new(move |_| {
             if let (true, Some(button)) = (viewing.get(), close_button.get()) {
                 let _ = button.focus();
             }
         });
+        // `loading="lazy"`: a long history full of pictures fetches only those scrolled near.
+        // Clicking anywhere on the viewer closes it, as people expect of a full-screen picture.
         view! {
             <button type="button" class="thumb" node_ref=thumb aria-label=format!("View {}", file.name) on:click=move |_| viewing.set(true)>
                 <img src=url alt=file.name.clone() width=width height=height loading="lazy"/>
@@ -70,6 +81,9 @@ pub fn AttachmentView(file: Attachment) -> impl IntoView {
         }
         .into_any()
     } else {
+        // `rel="external"`: `/files/{id}` is the server's, not one of the app's routes, so the
+        // router leaves the click to the browser. `download` saves it under the sender's file
+        // name rather than the id in the address.
         view! {
             <a class="file" href=url download=file.name.clone() rel="external">
                 <span class="file-name">{file.name.clone()}</span>
@@ -105,6 +119,7 @@ mod tests {
         assert_eq!(super::human_size(14_540), "14.2 KB");
         assert_eq!(super::human_size(3_250_586), "3.1 MB");
         assert_eq!(super::human_size(1024), "1.0 KB");
+        // The unit is chosen before rounding: a byte short of a MiB is still counted in KB.
         assert_eq!(super::human_size(1_048_575), "1024.0 KB");
         assert_eq!(super::human_size(26_214_400), "25.0 MB");
     }

@@ -9,26 +9,34 @@ use crate::protocol::MAX_MESSAGE_CHARS;
 use crate::state::{ChatState, NICKNAME_FIELD};
 use crate::text::autocomplete::{byte_offset, complete, partial_mention, suggestions, utf16_offset};
 
-/// The message box's element id.
+/// The message box's element id: its label points at it, the skip link and the `c` shortcut
+/// focus it, and hydration reads what was typed into it before the WASM arrived.
 pub const MESSAGE_FIELD: &str = "message";
 /// What a visitor who sends without a nickname is told.
 const NICKNAME_FIRST: &str =
     "Type a nickname in the Nickname field first: sending then joins you and posts your message.";
 
-/// Show how many characters are left once fewer than this remain.
+/// Show how many characters are left once fewer than this remain: far from the limit a counter
+/// is only noise.
 const COUNTER_FROM: usize = 500;
 
+/// The message box. Sending goes through `ChatState::submit`, which validates with the same
+/// `protocol` rules the server enforces (a refusal shows before anything is queued) and works
+/// offline through the outbox; the socket is never touched here.
 #[component]
 pub fn Composer() -> impl IntoView {
     let chat = expect_context::<ChatState>();
     // What was typed before the page hydrated is kept, and sent like anything typed after.
     let body = RwSignal::new(crate::dom::typed_before_hydration(MESSAGE_FIELD).unwrap_or_default());
+    // Counted in `char`s (Unicode scalar values), as the protocol counts the limit: not bytes, and
+    // not the UTF-16 units the browser's own `maxlength` would count.
     let remaining = move || MAX_MESSAGE_CHARS as i64 - body.with(|text| text.chars().count()) as i64;
     // Offline is fine: the message waits in the outbox until the socket is back. A visitor may send
     // too: sending joins them with the nickname they typed, as the chat this grew from did.
     let can_send = move || {
         (chat.can_post() || chat.visitor_could_post()) && !body.with(|text| text.trim().is_empty()) && remaining() >= 0
     };
+    // A visitor's join is under way: Send is disabled until it is done.
     let sending = RwSignal::new(false);
     let send = move || {
         // A visitor's first send waits for the join: a second Enter meanwhile must not join or
@@ -49,6 +57,9 @@ pub fn Composer() -> impl IntoView {
             return;
         }
         sending.set(true);
+        // Joining makes the account (and with it the page's socket); only then has the message an
+        // author to be queued under. A failed join leaves the text in the box and says why by the
+        // nickname field.
         leptos::task::spawn_local(async move {
             if chat.join().await && chat.submit(&body.get_untracked()) {
                 body.set(String::new());
@@ -60,7 +71,11 @@ pub fn Composer() -> impl IntoView {
     // The mention being typed (its `@` and the cursor, as byte offsets), its matches, the highlighted one.
     let mention = RwSignal::new(None::<(usize, usize)>);
     let matches = RwSignal::new(Vec::<String>::new());
+    // An index into `matches`, reset to the first whenever the list is replaced, so it never
+    // points past its end.
     let chosen = RwSignal::new(0_usize);
+    // Called from the input handler, outside any reactive context: everything is read untracked,
+    // since nothing here should run again when a signal changes.
     let look_for_mention = move || {
         let Some(textarea) = field.get_untracked() else { return };
         let text = body.get_untracked();
@@ -79,12 +94,14 @@ pub fn Composer() -> impl IntoView {
                 matches.set(nicknames);
                 chosen.set(0);
             }
+            // No match closes the list: an empty listbox would only be noise.
             _ => mention.set(None),
         }
     };
     let pick = move |nickname: String| {
         let Some((at, cursor)) = mention.get_untracked() else { return };
         let text = body.get_untracked();
+        // `complete` answers in bytes; the textarea's selection counts UTF-16 units.
         let (completed, after) = complete(&text, at, cursor, &nickname);
         let caret = utf16_offset(&completed, after) as u32;
         body.set(completed);
@@ -97,6 +114,9 @@ pub fn Composer() -> impl IntoView {
             });
         }
     };
+    // While suggestions show, the arrows, Enter, Tab and Escape are theirs: `prevent_default` keeps
+    // the caret still, Tab from leaving the box and Enter from sending. Shift+Enter still makes a
+    // new line.
     let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
         if mention.with_untracked(Option::is_some) {
             let count = matches.with_untracked(Vec::len);
@@ -141,6 +161,13 @@ pub fn Composer() -> impl IntoView {
             view! { <span class="counter" class:over=left < 0>{text}</span> }
         })
     };
+    // Each keystroke tells `typed` (which sends at most one typing signal every 2 s) and looks
+    // for a mention under the caret. Focus stays in the textarea while suggestions show:
+    // `aria-activedescendant` names the option the arrows chose, which is how a screen reader
+    // follows a listbox that never takes focus.
+    // Send is `type="button"`: sending is Enter's and the click's, never a submission of the form
+    // around the composer (whose submit the page prevents). `composer-status` is an alert so a
+    // refusal is read out at once; the textarea is described by it, so it is read again on focus.
     view! {
         <div class="field composer-field">
             <label for="message" class="visually-hidden">"Message"</label>

@@ -10,12 +10,16 @@ use crate::components::{account::nickname::NicknameField, account::sign_in::Sign
 use crate::protocol::RoomKind;
 use crate::state::ChatState;
 
+/// The dock's way in, for whoever cannot write here yet. The server renders the same choice the
+/// page hydrates with (it knows the session), so a reader never sees a join form flash and go.
 #[component]
 pub fn JoinBar() -> impl IntoView {
     let chat = expect_context::<ChatState>();
     let signed_in = move || chat.me.with(Option::is_some);
     let room = move || chat.room.get();
     let title = move || chat.place_name();
+    // A signed-in reader who may join by themselves: private rooms take invitations only, and an
+    // archived room takes nobody new.
     let reading = move || {
         signed_in() && !chat.joined.get() && room().is_some_and(|room| room.kind == RoomKind::Public && !room.archived)
     };
@@ -33,6 +37,8 @@ pub fn JoinBar() -> impl IntoView {
         let Some(room_id) = chat.room_id() else { return };
         leptos::task::spawn_local(async move { joined(join_room(room_id).await) });
     };
+    // A `/dm/USER_ID` page for someone with no conversation yet: the room is made by this click,
+    // not by merely opening the address.
     let start = move |_| {
         let Some(peer) = chat.peer.with_value(|peer| peer.as_ref().map(|peer| peer.user_id)) else { return };
         leptos::task::spawn_local(async move { joined(start_direct(peer).await) });

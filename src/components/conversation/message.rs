@@ -14,6 +14,8 @@ use crate::protocol::MessageKind;
 use crate::state::timeline::{Line, LineStatus};
 use crate::state::ChatState;
 
+/// One line of the list, drawn once from its `Line`: the list's key changes whenever something
+/// drawn here does, so nothing below needs to follow the timeline.
 #[component]
 pub fn MessageLine(
     line: Line,
@@ -31,6 +33,8 @@ pub fn MessageLine(
     };
     // A stored message's time links to it: the permalink opens the room at this message, as a page
     // load of its own (the page then holds the stretch of history around it).
+    // Untracked: a room's path never changes (names are fixed, and a conversation's path is the
+    // other person's id, which survives their renames).
     let permalink = line
         .id
         .and_then(|id| chat.room.with_untracked(|room| room.as_ref().map(|room| format!("{}/m/{id}", room.path()))));
@@ -42,7 +46,11 @@ pub fn MessageLine(
         .into_any(),
         None => view! { <LocalTime millis/> }.into_any(),
     });
+    // The permalink's message is marked from a stored value, the same in the server's HTML and at
+    // hydration.
     let focused = line.id.is_some() && line.id == chat.focus.get_value();
+    // The server's notices and the admins' announcements speak for Natter: its mark, not a
+    // person's avatar.
     let system = line.author_id.is_none() || line.kind == MessageKind::Announcement;
     let class = [
         Some(class),
@@ -54,9 +62,14 @@ pub fn MessageLine(
     .flatten()
     .collect::<Vec<_>>()
     .join(" ");
+    // In words, not only a style: whoever does not see the dimming still learns the line is
+    // not stored yet.
     let state = match line.status.clone() {
         LineStatus::Pending => Some(view! { <span class="state">"Sending…"</span> }.into_any()),
         LineStatus::Failed(reason) => {
+            // Retry and Discard name the message by its `client_msg_id`: a refused message has no
+            // server id, and a retry must resend under the same one so the server can recognise
+            // a copy it already stored.
             let client_msg_id = line.client_msg_id.clone().unwrap_or_default();
             let retry_id = client_msg_id.clone();
             Some(
@@ -72,6 +85,8 @@ pub fn MessageLine(
         }
         LineStatus::Stored | LineStatus::Notice => None,
     };
+    // Shared by the Edit button (in `Moderation`) and the editor's Save and Cancel, which sit in
+    // different parts of the line.
     let editing = RwSignal::new(false);
     // Stored, live messages can be edited, reacted to and moderated; a pending, failed or deleted
     // line has nothing on the server to act on (yet, or any more).
@@ -81,6 +96,7 @@ pub fn MessageLine(
     };
     let moderation =
         live.map(|(id, author_id)| view! { <Moderation id author_id nickname=line.nickname.clone() editing/> });
+    // The React button lives in the toolbar and the picker under the body: one signal joins them.
     let picking = RwSignal::new(false);
     let react_button = live.map(|_| view! { <ReactButton picking/> });
     let copy_link = live.and(link).map(|link| view! { <CopyLink path=link/> });
@@ -94,6 +110,7 @@ pub fn MessageLine(
         // Read once: the same on the server and at hydration, so the markup matches.
         let me = chat.me.get_untracked().map(|account| account.nickname);
         let text = line.body.clone();
+        // A closure, because `Show` draws its fallback afresh each time editing ends.
         let shown = move || view! { <div class="body"><RichText body=text.clone() me=me.clone()/></div> };
         match live {
             Some((id, _)) => {
@@ -121,10 +138,14 @@ pub fn MessageLine(
         } else {
             view! { <Avatar nickname=line.nickname.clone() user_id=line.author_id/> }.into_any()
         };
+        // Announcements say so in words as well as style: the protocol asks clients to show them
+        // apart from what people say.
         let tag = (line.kind == MessageKind::Announcement).then(|| view! { <span class="tag">"Announcement"</span> });
         (avatar, view! { <div class="meta"><span class="nick">{nickname}</span>{tag}{time}</div> }.into_any())
     };
+    // No toolbar for a line with nothing to act on: an empty `role="group"` is still announced.
     let has_actions = react_button.is_some() || moderation.is_some();
+    // `data-id` is how a permalink finds its line (`scroll_to_message`).
     view! {
         <li class=class data-id=line.id.map(|id| id.to_string())>
             {gutter}
@@ -146,10 +167,12 @@ pub fn MessageLine(
     }
 }
 
-/// Copies a message's permalink, and says so for a moment.
+/// Copies a message's permalink, and says so for a moment. The button's own text is the
+/// confirmation, where the user's eyes and focus already are.
 #[component]
 fn CopyLink(path: String) -> impl IntoView {
     let copied = RwSignal::new(false);
+    // The permalink is a path; pasted anywhere else it needs the site's address in front.
     let copy = move |_| {
         let origin = window().location().origin().unwrap_or_default();
         crate::dom::copy_text(&format!("{origin}{path}"));

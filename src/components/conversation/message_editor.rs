@@ -7,9 +7,15 @@ use leptos::prelude::*;
 use crate::api::edit_message;
 use crate::protocol::MessageId;
 
+/// The editor that takes a line's body's place while `editing` is set, starting from the body the
+/// line was drawn with. Any update of the message meanwhile (an edit elsewhere, a reaction) gives
+/// it a new revision, which is part of the list's key: the line is drawn afresh, and this editor
+/// closes with it.
 #[component]
 pub fn MessageEditor(id: MessageId, body: String, editing: RwSignal<bool>) -> impl IntoView {
     let draft = RwSignal::new(body);
+    // A refusal shows beside the buttons as an alert: the draft stays open, and the writer hears
+    // why it was not saved.
     let error = RwSignal::new(None::<String>);
     let field = NodeRef::<Textarea>::new();
     // Into the editor as it opens, so Edit and then typing works from the keyboard alone.
@@ -18,6 +24,9 @@ pub fn MessageEditor(id: MessageId, body: String, editing: RwSignal<bool>) -> im
             let _ = field.focus();
         }
     });
+    // A server function, not a socket frame: the answer (a refusal such as an empty or too long
+    // body) belongs to this editor, while the change itself reaches every screen as
+    // `message_updated`.
     let save = move || {
         let body = draft.get_untracked();
         leptos::task::spawn_local(async move {
@@ -29,6 +38,7 @@ pub fn MessageEditor(id: MessageId, body: String, editing: RwSignal<bool>) -> im
             }
         });
     };
+    // The composer's keys, so editing feels like writing: Enter saves, Shift+Enter is a new line.
     let on_keydown = move |ev: leptos::ev::KeyboardEvent| match ev.key().as_str() {
         "Enter" if !ev.shift_key() => {
             ev.prevent_default();

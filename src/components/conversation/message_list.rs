@@ -11,21 +11,32 @@ use crate::protocol::{MessageId, MessageKind};
 use crate::state::timeline::{Line, LineStatus};
 use crate::state::ChatState;
 
-/// How close to the bottom (in pixels) still counts as "at the bottom".
+/// How close to the bottom (in pixels) still counts as "at the bottom": fractional scroll positions
+/// and a last line half in view must not stop the list following new messages.
 const STICKY_MARGIN: i32 = 48;
-/// How close to the top (or, above older history, to the bottom) a page of history starts loading.
+/// How close to the top (or, above older history, to the bottom) a page of history starts loading:
+/// early enough that the page is usually in before the reader reaches the edge.
 const LOAD_MARGIN: i32 = 300;
 
+/// The room's lines between the header and the dock. The server renders the whole stretch of
+/// history the page holds, so without JavaScript the conversation is readable as plain HTML; the
+/// scrolling rules below only start once the page has hydrated, since effects never run on the
+/// server.
 #[component]
 pub fn MessageList() -> impl IntoView {
     let chat = expect_context::<ChatState>();
     let list = NodeRef::<Div>::new();
+    // The `<ol>` is watched for size as well as the frame: its lines can grow (a picture loads)
+    // while the frame keeps its size, and only the list's own size shows that.
     let lines_ref = NodeRef::<leptos::html::Ol>::new();
     // The list's height when its last scroll event came: a scroll with another height is the
     // browser's, moving the content as the list grew or shrank, not the reader's.
     let seen_height = StoredValue::new(0);
     // A permalink page starts at its message, not at the bottom.
     let at_bottom = RwSignal::new(chat.focus.get_value().is_none());
+    // Follows new lines. Only the timeline is tracked: `at_bottom` is read untracked because the
+    // reader reaching the bottom by scrolling needs no scroll of ours, only a change of the lines
+    // does.
     Effect::new(move |_| {
         chat.timeline.track();
         if let (Some(element), true) = (list.get(), at_bottom.get_untracked()) {
@@ -53,6 +64,8 @@ pub fn MessageList() -> impl IntoView {
             });
         }
     });
+    // A permalink page: once the list is in the document, its message is brought into view.
+    // `focus` is a stored value, not a signal, so this runs once, when the node ref is set.
     Effect::new(move |_| {
         if let (Some(_), Some(id)) = (list.get(), chat.focus.get_value()) {
             scroll_to_message(id);
@@ -60,6 +73,7 @@ pub fn MessageList() -> impl IntoView {
     });
     let load_older = move || {
         let Some(element) = list.get_untracked() else { return };
+        // The height before the load: afterwards, the difference is what was added above.
         let height = element.scroll_height();
         leptos::task::spawn_local(async move {
             let loaded = chat.load_older().await;
@@ -68,6 +82,7 @@ pub fn MessageList() -> impl IntoView {
             // is gone if the start was reached: focus it had stays in the list.
             request_animation_frame(move || {
                 let Some(element) = list.get_untracked() else { return };
+                // Nothing loaded (a failure, or the start reached meanwhile): nothing to make up.
                 if loaded {
                     element.set_scroll_top(element.scroll_top() + element.scroll_height() - height);
                 }
@@ -80,6 +95,9 @@ pub fn MessageList() -> impl IntoView {
     let on_scroll = move |_| {
         let Some(element) = list.get() else { return };
         let height = element.client_height();
+        // The frame changed size (the on-screen keyboard, the composer replacing the join bar), so
+        // this scroll is the browser's (see `seen_height`). It says nothing about where the reader
+        // wants to be: `at_bottom` keeps its value, and a reader at the bottom is put back there.
         if height != seen_height.get_value() {
             seen_height.set_value(height);
             if at_bottom.get_untracked() {
@@ -88,7 +106,12 @@ pub fn MessageList() -> impl IntoView {
             return;
         }
         let distance = element.scroll_height() - element.scroll_top() - element.client_height();
+        // On an older stretch (newer pages still to load) the reader is never "at the bottom": a
+        // page appended by `load_newer` must not pull them to its end, where the next page would
+        // load, and the next, all the way to the present.
         at_bottom.set(distance <= STICKY_MARGIN && !chat.has_newer.get_untracked());
+        // `loading` holds back further requests: scroll events keep coming while a page is on its
+        // way, and each would otherwise ask for the same page again.
         if element.scroll_top() < LOAD_MARGIN && chat.has_older.get_untracked() && !chat.loading.get_untracked() {
             load_older();
         }
@@ -103,11 +126,14 @@ pub fn MessageList() -> impl IntoView {
                 crate::dom::go_to(&path);
             }
         } else if let Some(element) = list.get_untracked() {
+            // From here on the list follows new lines again.
             at_bottom.set(true);
             element.set_scroll_top(element.scroll_height());
         }
     };
     // The first message by someone else that was unread when the page opened: the marker goes above it.
+    // A memo, because every line's marker `Show` compares against it: they re-run only when the
+    // answer changes, not whenever the timeline does.
     let first_unread = Memo::new(move |_| {
         let read_before = chat.read_before.get_value()?;
         let me = chat.me.with(|me| me.as_ref().map(|me| me.id));
@@ -119,12 +145,22 @@ pub fn MessageList() -> impl IntoView {
                 .find_map(|line| line.id.filter(|&id| id > read_before))
         })
     });
+    // The zone is tracked: the page hydrates with the server's zone (so the separators match the
+    // server's HTML) and then switches to the browser's, which moves them if the two differ. Today
+    // is read whenever the lines are placed again, so a page left open past midnight relabels its
+    // separators with the next change rather than on a timer.
     let lines = move || {
         let zone = chat.zone_minutes.get();
         let today = crate::text::time_format::day_number(crate::dom::wall_clock_millis(), zone);
         let unread = first_unread.get();
         chat.timeline.with(|timeline| places(timeline.lines(), zone, today, unread))
     };
+    // The list is a `role="log"`: screen readers read out lines added at its end (new messages)
+    // without moving focus, and `tabindex="0"` lets a keyboard user scroll it with the arrow keys.
+    // Each line's key holds everything its drawing depends on (status, id, nickname, revision,
+    // place), because a `MessageLine` reads its line once: a pending line that is stored, an edit,
+    // a rename or a regrouped run is drawn afresh instead of updated in place. "Jump to latest"
+    // shows at the bottom of an older stretch too: the present is still pages away there.
     view! {
         <div class="messages-frame">
             <div class="messages" role="log" aria-label="Messages" tabindex="0" node_ref=list on:scroll=on_scroll>
@@ -177,9 +213,13 @@ pub fn MessageList() -> impl IntoView {
 
 /// Where a line stands in the conversation: under a new day's separator, or continuing a run of
 /// messages by the same author (shown without their name and avatar again).
+///
+/// Comparable and hashable because it is part of each line's key in the list.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
 pub struct Place {
+    /// The separator's label ("Today", "Yesterday", a date) when this line is a day's first.
     pub day: Option<String>,
+    /// The line continues the previous one's run: drawn without name and avatar.
     pub continued: bool,
 }
 
@@ -198,16 +238,21 @@ pub fn places(lines: &[Line], zone: i32, today: i64, first_unread: Option<Messag
         if new_day.is_some() {
             day_shown = new_day;
         }
+        // Announcements and the page's own notices stand apart: never part of anyone's run.
         let plain = |line: &Line| line.kind == MessageKind::Chat && line.status != LineStatus::Notice;
         let continued = previous.is_some_and(|previous| {
             plain(previous)
                 && plain(line)
+                // Lines without an author (the server's) never run together.
                 && previous.author_id.is_some()
                 && previous.author_id == line.author_id
                 && new_day.is_none()
+                // The line under the unread marker starts afresh, with its author's name.
                 && (line.id.is_none() || line.id != first_unread)
                 && match (previous.sent_at, line.sent_at) {
                     (Some(before), Some(after)) => after - before <= RUN_GAP_MS,
+                    // A pending line has no time until the server stamps it: it joins the
+                    // run it was written under.
                     _ => true,
                 }
         });
@@ -218,7 +263,8 @@ pub fn places(lines: &[Line], zone: i32, today: i64, first_unread: Option<Messag
     placed
 }
 
-/// Brings a message into the middle of the view.
+/// Brings a message into the middle of the view. Found by its `<li>`'s `data-id`: the list keeps
+/// no node ref per line.
 fn scroll_to_message(id: MessageId) {
     crate::dom::scroll_to_center(&format!(".messages li[data-id=\"{id}\"]"));
 }
@@ -237,6 +283,8 @@ mod tests {
         ChatMessage::sample(id).by(author_id, &format!("user{author_id}")).saying(&format!("body {id}")).at(sent_at)
     }
 
+    /// The places of a history read on the morning of `MORNING` in `zone`, so labels come out as
+    /// "Today", "Yesterday" or a date relative to that Monday.
     fn placed(history: Vec<ChatMessage>, zone: i32, first_unread: Option<MessageId>) -> Vec<Place> {
         let today = crate::text::time_format::day_number(MORNING, zone);
         let timeline = Timeline::from_history(history);

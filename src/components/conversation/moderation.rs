@@ -8,6 +8,9 @@ use crate::components::common::confirm::Confirm;
 use crate::protocol::{MessageId, Role, UserId};
 use crate::state::ChatState;
 
+/// A line's edit, delete and ban buttons. Which ones show is a courtesy only: the server checks
+/// every change again (author or admin, member, room not archived) and refuses the rest, so a
+/// stale page cannot do more than its user may.
 #[component]
 pub fn Moderation(id: MessageId, author_id: UserId, nickname: String, editing: RwSignal<bool>) -> impl IntoView {
     let chat = expect_context::<ChatState>();
@@ -19,12 +22,15 @@ pub fn Moderation(id: MessageId, author_id: UserId, nickname: String, editing: R
         chat.room.with(|room| room.as_ref().is_some_and(|room| !room.archived))
             && me().is_some_and(|me| me.id == author_id && chat.joined.get() || me.role == Role::Admin)
     };
+    // An admin is not offered to ban themselves: it would sign them out everywhere at once.
     let may_ban = move || me().is_some_and(|me| me.role == Role::Admin && me.id != author_id);
     let report = move |result: Result<(), crate::error::AppError>| {
         if let Err(error) = result {
             chat.alert.set(Some(error.to_string()));
         }
     };
+    // Nothing changes here on success: the server's `message_updated` redraws the line, on this
+    // screen as on every other, so all of them agree.
     let delete = move |_| leptos::task::spawn_local(async move { report(delete_message(id).await) });
     let ban = move || leptos::task::spawn_local(async move { report(ban_user(author_id).await) });
     let ban_label = format!("Ban {nickname}");

@@ -10,12 +10,19 @@ use crate::dom::go_to;
 use crate::protocol::UserId;
 use crate::state::ChatState;
 
+/// The members panel's list of who is here now. It is built from two lists the socket keeps
+/// current separately (everyone online, and this room's members), so it follows presence and
+/// membership frames alike.
 #[component]
 pub fn OnlineList() -> impl IntoView {
     let chat = expect_context::<ChatState>();
     let here = move || chat.online_here();
     let count = move || here().len();
+    // Nobody is offered a conversation with themselves (the server refuses one as
+    // `invalid_request`), and a visitor has no account to start one with.
     let me = move || chat.me.with(|me| me.as_ref().map(|me| me.id));
+    // `start_direct` answers the pair's conversation, starting it only if there is none: pressing
+    // Message again (or from the other side) always leads to the same room.
     let message = move |user_id: UserId| {
         leptos::task::spawn_local(async move {
             match start_direct(user_id).await {
@@ -25,6 +32,8 @@ pub fn OnlineList() -> impl IntoView {
             }
         });
     };
+    // Each "Message" button's accessible name carries the person's name: a screen reader listing
+    // the page's buttons would otherwise hear "Message" once per row.
     view! {
         <section class="online" aria-labelledby="online-heading">
             <h2 id="online-heading">"Online here " <span class="count">"(" {count} ")"</span></h2>

@@ -9,11 +9,14 @@ use crate::api::react;
 use crate::protocol::{MessageId, Reaction, QUICK_REACTIONS};
 use crate::state::ChatState;
 
+/// A line's reactions, drawn once from what the line carries: after a toggle, the server's
+/// `message_updated` gives the message a new revision, and the list draws the line afresh.
 #[component]
 pub fn Reactions(id: MessageId, reactions: Vec<Reaction>, picking: RwSignal<bool>) -> impl IntoView {
     let chat = expect_context::<ChatState>();
     // Reacting is a kind of posting: members only, and not in an archived room.
     let can_react = move || chat.can_post();
+    // While empty the row stays in the page, hidden: the picker opens inside it.
     let has_reactions = !reactions.is_empty();
     let typed = RwSignal::new(String::new());
     // The click says which way (add or remove) from what this screen shows, so a double click asks
@@ -28,6 +31,8 @@ pub fn Reactions(id: MessageId, reactions: Vec<Reaction>, picking: RwSignal<bool
     // Read once, like the mention highlight: the same on the server and at hydration.
     let me = chat.me.get_untracked().map(|account| account.id);
     let mine_in = |reaction: &Reaction| me.is_some_and(|me| reaction.users.iter().any(|user| user.user_id == me));
+    // The reader's own emoji, for the picker: choosing one of them again takes it back, as its
+    // button would, rather than asking to add it twice.
     let mine: Vec<String> = reactions.iter().filter(|r| mine_in(r)).map(|r| r.emoji.clone()).collect();
     let buttons = reactions
         .into_iter()
@@ -37,6 +42,8 @@ pub fn Reactions(id: MessageId, reactions: Vec<Reaction>, picking: RwSignal<bool
             let who = format!("{} reacted with {}", names.join(", "), reaction.emoji);
             let count = reaction.users.len();
             let emoji = reaction.emoji.clone();
+            // `aria-pressed` makes each a toggle for screen readers: pressed is "yours is among
+            // these". Readers who may not react still see the counts, on disabled buttons.
             view! {
                 <button
                     type="button"
@@ -62,6 +69,10 @@ pub fn Reactions(id: MessageId, reactions: Vec<Reaction>, picking: RwSignal<bool
         toggle(emoji, remove);
     };
     let pick_typed = pick.clone();
+    // Any emoji is a small form, so Enter in its field adds it. Whether the text is exactly one
+    // emoji is the server's to judge (`invalid_reaction`), and its refusal shows as an alert. The
+    // quick buttons are labelled "React with …": an emoji alone is read by its Unicode name at
+    // best, and the label says what pressing it does.
     view! {
         <div class="reactions" hidden=move || !has_reactions && !picking.get()>
             {buttons}
@@ -111,6 +122,8 @@ pub fn Reactions(id: MessageId, reactions: Vec<Reaction>, picking: RwSignal<bool
 #[component]
 pub fn ReactButton(picking: RwSignal<bool>) -> impl IntoView {
     let chat = expect_context::<ChatState>();
+    // `aria-expanded` tells a screen reader that the button opens the picker, and whether it is
+    // open, since the picker appears elsewhere in the line.
     view! {
         <Show when=move || chat.can_post()>
             <button

@@ -9,7 +9,8 @@ use crate::text::format::{self, Block, Inline};
 const LINK_REL: &str = "noopener noreferrer nofollow";
 
 #[component]
-/// `me` is the reader's nickname: mentions of them stand out.
+/// `me` is the reader's nickname: mentions of them stand out. Used by the export too (rendered to
+/// HTML on the server), so a body is escaped there exactly as on screen.
 pub fn RichText(body: String, me: Option<String>) -> impl IntoView {
     format::parse(&body).into_iter().map(|block| render_block(block, me.as_deref())).collect_view()
 }
@@ -29,12 +30,16 @@ fn render_inlines(inlines: Vec<Inline>, me: Option<&str>) -> Vec<AnyView> {
 
 fn render_inline(inline: Inline, me: Option<&str>) -> AnyView {
     match inline {
+        // A `String` view is a text node: whatever the user typed, `<b>` included, stays text.
         Inline::Text(text) => text.into_any(),
         Inline::Bold(inner) => view! { <strong>{render_inlines(inner, me)}</strong> }.into_any(),
         Inline::Italic(inner) => view! { <em>{render_inlines(inner, me)}</em> }.into_any(),
         Inline::Code(code) => view! { <code>{code}</code> }.into_any(),
+        // `target="_blank"`: a link opens in a new tab, and the chat (with its socket) stays open.
         Inline::Link { href, text } => view! { <a href=href rel=LINK_REL target="_blank">{text}</a> }.into_any(),
         Inline::Mention(nick) => {
+            // The same comparison as `format::mentions_nickname`, which bumps a room's live
+            // mention count: what is highlighted here is what was counted in the sidebar.
             let class = if me.is_some_and(|me| me.eq_ignore_ascii_case(&nick)) { "mention me" } else { "mention" };
             view! { <span class=class>"@" {nick}</span> }.into_any()
         }

@@ -14,10 +14,16 @@ use crate::error::AppError;
 use crate::protocol::{NotifyLevel, Role, Room, RoomId, RoomKind, GENERAL_ROOM_ID};
 use crate::state::ChatState;
 
+/// The conversation's header. The room actions are server functions, not socket frames: each
+/// answers its caller with a refusal to show here, while what it changes reaches every page (this
+/// one too) as a frame; only the notification level, the user's own setting, has none.
 #[component]
 pub fn RoomHeader() -> impl IntoView {
     let chat = expect_context::<ChatState>();
+    // Answers to the menu's actions are shown in the header, not the composer's alert: a reader
+    // who has not joined the room has no composer.
     let notice = RwSignal::new(None::<String>);
+    // Only refusals need words: a success shows itself as the frames arrive.
     let report = move |result: Result<(), AppError>| {
         if let Err(error) = result {
             notice.set(Some(error.to_string()));
@@ -26,11 +32,13 @@ pub fn RoomHeader() -> impl IntoView {
     let room = move || chat.room.get();
     let kind = move || room().map(|room| room.kind);
     let signed_in = move || chat.me.with(Option::is_some);
+    // Decides only what is offered: the server checks the role again.
     let is_admin = move || chat.me.with(|me| me.as_ref().is_some_and(|me| me.role == Role::Admin));
     // General is everyone's and a direct conversation is its two people's: neither is left,
     // invited to or archived.
     let manageable = move || room().is_some_and(|room| room.id != GENERAL_ROOM_ID && room.kind != RoomKind::Direct);
     let title = move || chat.place_name();
+    // No room yet means a direct page whose conversation has not started: still direct messages.
     let kind_label = move || match kind() {
         Some(RoomKind::Public) => "Public room",
         Some(RoomKind::Private) => "Private room",
@@ -55,6 +63,7 @@ pub fn RoomHeader() -> impl IntoView {
         });
     };
     let confirming_archive = RwSignal::new(false);
+    // Nothing changes here on success: `room_archived` marks the room on every page, this one too.
     let archive = move || {
         let Some(room_id) = chat.room_id() else { return };
         leptos::task::spawn_local(async move { report(archive_room(room_id).await) });
@@ -65,6 +74,8 @@ pub fn RoomHeader() -> impl IntoView {
         let (Some(room_id), nickname) = (chat.room_id(), invitee.get_untracked()) else { return };
         leptos::task::spawn_local(async move {
             match invite(room_id, nickname).await {
+                // The member list learns of them from `member_joined`, like every other page.
+                // The field is emptied for the next invitation; a refusal keeps it, to fix a typo.
                 Ok(member) => {
                     notice.set(Some(format!("{} was added to the room.", member.nickname)));
                     invitee.set(String::new());
@@ -75,6 +86,8 @@ pub fn RoomHeader() -> impl IntoView {
     };
 
     let set_level = move |value: String| {
+        // Anything unexpected is the default outside conversations, mentions, as `notify_value`
+        // reads it back.
         let level = match value.as_str() {
             "all" => NotifyLevel::All,
             "nothing" => NotifyLevel::Nothing,
@@ -100,6 +113,7 @@ pub fn RoomHeader() -> impl IntoView {
         });
     };
     let export_link = move |format: &str| {
+        // 0 only while there is no room, and then the menu holding these links is not shown.
         let room_id = chat.room.with(|room| room.as_ref().map_or(RoomId::default(), |room| room.id));
         format!("/api/export?room_id={room_id}&format={format}")
     };
@@ -177,6 +191,7 @@ pub fn RoomHeader() -> impl IntoView {
     }
 }
 
+/// The select's value for a level; `None` only while there is no room, when the select is hidden.
 fn notify_value(level: Option<NotifyLevel>) -> &'static str {
     match level {
         Some(NotifyLevel::All) => "all",

@@ -11,6 +11,10 @@ use crate::state::ChatState;
 #[component]
 pub fn AttachButton() -> impl IntoView {
     let chat = expect_context::<ChatState>();
+    // The file input sits inside the label, visually hidden but not `display: none`: clicking the
+    // icon opens the browser's picker, and the input stays in the tab order and named for screen
+    // readers. Shown only to someone who may post here, as the upload would be refused otherwise.
+    // The input is emptied after each pick (in `dom`), so picking the same file again still sends.
     let on_pick = move |ev: leptos::ev::Event| crate::dom::send_picked_files(chat, &ev);
     view! {
         <Show when=move || chat.me.with(Option::is_some) && chat.can_post()>
@@ -24,9 +28,16 @@ pub fn AttachButton() -> impl IntoView {
     }
 }
 
+/// Files on their way, above the composer. A file that arrives becomes a message like any other
+/// (through the socket's broadcast) and leaves this list; a refused one stays, with its reason,
+/// until dismissed, so the user learns what happened to it.
 #[component]
 pub fn UploadTray() -> impl IntoView {
     let chat = expect_context::<ChatState>();
+    // Keyed by progress too: a row is drawn again on each progress event, which is all a
+    // `progress` element needs. A refusal is an alert: the upload ran in the background, and a
+    // screen reader user would not otherwise learn that the file never went. An empty file has
+    // nothing to wait for: its bar shows it done rather than dividing by zero.
     view! {
         <div class="uploads">
             <ul class="upload-list" aria-label="Files being sent">

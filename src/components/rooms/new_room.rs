@@ -7,14 +7,19 @@ use crate::api::create_room;
 use crate::dom::go_to;
 use crate::protocol::{validate_room_name, MAX_ROOM_NAME_CHARS};
 
+/// The create-room form. Without JavaScript it posts to the server function itself, which answers a
+/// browser's form post by redirecting to the new room's page.
 #[component]
 pub fn NewRoomForm() -> impl IntoView {
     let name = RwSignal::new(String::new());
     let private = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
+    // Create stays disabled while the request is out: a second click would try the same name
+    // again and be told `room_name_taken` about the room just made.
     let busy = RwSignal::new(false);
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
+        // The shared rule first: a bad name is refused at once, in the server's own words.
         let checked = match validate_room_name(&name.get_untracked()) {
             Ok(checked) => checked,
             Err(refused) => return error.set(Some(refused.message)),
@@ -34,6 +39,8 @@ pub fn NewRoomForm() -> impl IntoView {
             }
         });
     };
+    // The error paragraph describes the field and `aria-invalid` marks it, so a screen reader on
+    // the field hears what is wrong with it, not only the alert as it appears.
     view! {
         <form class="new-room" method="post" action="/api/create_room" on:submit=on_submit>
             <label for="new-room-name">"New room"</label>

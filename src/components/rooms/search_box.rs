@@ -3,8 +3,11 @@
 
 use leptos::prelude::*;
 
+/// `query` refills the field on the results page, so a search is refined rather than typed again.
 #[component]
 pub fn SearchBox(#[prop(optional, into)] query: String) -> impl IntoView {
+    // `role="search"` makes the form a landmark; `maxlength` is the server's own limit (a longer
+    // search is refused as `invalid_search`), and the title is the only place the syntax is told.
     view! {
         <form class="search-box" action="/search" method="get" role="search">
             <input

@@ -14,10 +14,15 @@ use crate::components::rooms::search_box::SearchBox;
 use crate::protocol::{Room, RoomId, RoomKind};
 use crate::state::ChatState;
 
+/// The sidebar: a `<nav>`, so screen reader users can jump to it as a landmark; on a phone the same
+/// element is the rooms drawer. A visitor sees the public rooms and Browse, but has no direct
+/// conversations and cannot create a room.
 #[component]
 pub fn Sidebar() -> impl IntoView {
     let chat = expect_context::<ChatState>();
     let panels = expect_context::<Panels>();
+    // Tracked: on a direct page the room only exists once the conversation starts, and its link
+    // then becomes the current page.
     let here = move || chat.room.with(|room| room.as_ref().map(|room| room.id));
     let listed = move |direct: bool| {
         chat.rooms.with(|rooms| {
@@ -40,7 +45,10 @@ pub fn Sidebar() -> impl IntoView {
         }
     });
     let nav = NodeRef::<Nav>::new();
+    // As a drawer on a phone: Escape closes it back to the ☰ button, Tab stays inside.
     let on_keydown = overlay_keys(panels, ".drawer-button", move || nav.get_untracked().map(Into::into));
+    // The dialogs sit after the `<nav>`, not in it: inside, a closed drawer on a phone would hide
+    // them along with itself.
     view! {
         <nav id=SIDEBAR class="sidebar" aria-label="Rooms and conversations" node_ref=nav on:keydown=on_keydown>
             <div class="sidebar-head">
@@ -115,6 +123,7 @@ pub fn Sidebar() -> impl IntoView {
 #[component]
 fn BrowseRooms() -> impl IntoView {
     let chat = expect_context::<ChatState>();
+    // Rooms the user is in are in the sidebar already: the directory offers only the others.
     let browsable = move || {
         let mine: Vec<RoomId> = chat.rooms.with(|rooms| rooms.iter().map(|room| room.id).collect());
         chat.directory
@@ -142,7 +151,8 @@ fn BrowseRooms() -> impl IntoView {
     }
 }
 
-/// Reads the public rooms anew; on failure the list keeps what it had.
+/// Reads the public rooms anew; on failure the list keeps what it had, since a list a little out of
+/// date (offline, say) still leads somewhere, where an empty one would say there is nothing.
 fn refresh_directory(chat: ChatState) {
     leptos::task::spawn_local(async move {
         if let Ok(rooms) = crate::api::get_public_rooms().await {
@@ -159,6 +169,8 @@ fn room_link(room: Room, here: impl Fn() -> Option<RoomId> + Copy + Send + Sync 
         RoomKind::Direct => room.name.clone(),
         _ => format!("#{}", room.name),
     };
+    // The badges' `aria-label`s say what the bare number counts. The server counts unread
+    // messages up to `MAX_UNREAD` only, so a count there may be more: "999+".
     let unread = (room.unread > 0).then(|| {
         let count = if room.unread >= crate::protocol::MAX_UNREAD {
             format!("{}+", room.unread)
@@ -171,6 +183,7 @@ fn room_link(room: Room, here: impl Fn() -> Option<RoomId> + Copy + Send + Sync 
         let label = if room.mentions == 1 { "1 mention".to_owned() } else { format!("{} mentions", room.mentions) };
         view! { <span class="mentions" aria-label=label title="Mentions of you">"@" {room.mentions}</span> }
     });
+    // `aria-current="page"` tells a screen reader which of the rooms this page is.
     view! {
         <a
             href=room.path()

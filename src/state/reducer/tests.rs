@@ -47,6 +47,7 @@ struct Page {
     chat: ChatState,
     link: Link,
     commands: mpsc::UnboundedReceiver<Command>,
+    /// Kept for the test's length: the page's signals live in this owner's arena and go with it.
     _owner: Owner,
 }
 
@@ -70,6 +71,7 @@ fn page() -> Page {
         last_change: Revision(0),
         zone_minutes: 0,
     });
+    // A stand-in for the socket task: what the page asks it to do lands in `commands`.
     let (sender, commands) = mpsc::unbounded();
     chat.attach(sender);
     Page { chat, link: Link::default(), commands, _owner: owner }

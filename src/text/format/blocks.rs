@@ -5,7 +5,10 @@ use std::borrow::Cow;
 use super::inline::parse_inlines;
 use super::{Block, Inline};
 
+/// A fence's language is a styling hint; a longer word is no language, and the line stays text.
 const MAX_LANGUAGE_CHARS: usize = 20;
+/// Exactly three backticks: a closing fence is this alone on its line, so a line of code that
+/// merely starts with backticks does not end the block.
 const FENCE: &str = "```";
 
 /// Parses a message body into blocks. Never fails: whatever is not valid markup is kept as text.
@@ -17,7 +20,9 @@ pub fn parse(body: &str) -> Vec<Block> {
     let body = normalised.as_ref();
 
     let mut blocks = Vec::new();
+    // Byte offsets into `body`, so blocks are sliced out of it rather than built line by line.
     let mut paragraph_start: Option<usize> = None;
+    // The fence being read: its language, and where its content starts.
     let mut open_fence: Option<(Option<String>, usize)> = None;
     let mut line_start = 0;
     for line in body.split('\n') {
@@ -53,6 +58,7 @@ pub fn parse(body: &str) -> Vec<Block> {
 }
 
 /// The text a notification or search snippet shows: markers removed, code kept, links as their text.
+/// Mentions keep their `@`, so they still read as mentions where no highlight can be drawn.
 #[must_use]
 pub fn plain_text(blocks: &[Block]) -> String {
     let mut out = String::new();
@@ -81,7 +87,8 @@ fn push_plain(out: &mut String, inlines: &[Inline]) {
     }
 }
 
-/// `Some(language)` when `line` opens a fence. The language is restricted because it ends up in a CSS class.
+/// `Some(language)` when `line` opens a fence. The language is restricted because it ends up in the
+/// page, as the code block's `data-language` attribute.
 fn opening_fence(line: &str) -> Option<Option<String>> {
     let language = line.strip_prefix(FENCE)?;
     if language.is_empty() {

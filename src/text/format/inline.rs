@@ -60,6 +60,8 @@ fn tokenize(text: &str) -> Vec<Token> {
     // Once a backtick finds no partner no later one can, so lone backticks do not each rescan the rest.
     let mut backticks_exhausted = false;
     while let Some(c) = text.get(pos..).and_then(|rest| rest.chars().next()) {
+        // Mentions and links start only at a word's start: `mail@host` is no mention, and
+        // `xhttp://` no link.
         let at_word_start = !prev.is_some_and(char::is_alphanumeric);
         let step = match c {
             '`' if !backticks_exhausted => match text.get(pos + 1..).and_then(|rest| rest.find('`')) {
@@ -121,6 +123,8 @@ fn delimiter_run(text: &str, start: usize, marker: char, prev: Option<char>) -> 
     Step::Token(Token::Delimiter(run), end)
 }
 
+/// Where a URL ends: `<`, `>` and `"` cannot stand unescaped in one, and in prose they usually
+/// wrap it.
 fn is_url_terminator(c: char) -> bool {
     c.is_whitespace() || matches!(c, '<' | '>' | '"')
 }
@@ -177,6 +181,7 @@ fn match_delimiters(tokens: &mut [Token]) {
                 break;
             };
             let available = remaining(tokens, opener).min(remaining(tokens, index));
+            // Only `*` makes bold: an underscore run counts only as a single `_` (`delimiter_run`).
             let width = if marker == '*' && available >= 2 { 2 } else { 1 };
             if let Some(Token::Delimiter(run)) = tokens.get_mut(opener) {
                 run.used += width;
@@ -186,6 +191,7 @@ fn match_delimiters(tokens: &mut [Token]) {
                 run.used += width;
                 run.closes.push(width);
             }
+            // An opener with characters left stays open (`***a*` leaves `**` waiting for a closer).
             openers.truncate(if remaining(tokens, opener) > 0 { depth + 1 } else { depth });
             for level in &mut floor {
                 *level = (*level).min(openers.len());
@@ -222,6 +228,9 @@ fn build_tree(text: &str, tokens: Vec<Token>) -> Vec<Inline> {
                 tree.push(Inline::Link { href: url.clone(), text: url });
             }
             Token::Mention(range) => tree.push(Inline::Mention(text.get(range).unwrap_or_default().to_owned())),
+            // In the run's own order: its closing characters are its leftmost, its opening ones its
+            // rightmost, and any left over lie between. Opens were recorded innermost first (as
+            // closers found them), so they are opened in reverse, outermost first.
             Token::Delimiter(run) => {
                 for &width in &run.closes {
                     tree.close(run.marker, width);

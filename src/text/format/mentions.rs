@@ -22,6 +22,8 @@ pub fn mentions(body: &str) -> Vec<String> {
 
 /// Whether `body` mentions `nickname` (outside code), compared as the page highlights mentions.
 #[must_use]
+/// It runs for every live message in the user's other rooms, so a body without `@` is answered
+/// without being parsed.
 pub fn mentions_nickname(body: &str, nickname: &str) -> bool {
     body.contains('@') && mentions(body).iter().any(|mentioned| mentioned.eq_ignore_ascii_case(nickname))
 }
@@ -40,6 +42,8 @@ fn collect_mentions(inlines: Vec<Inline>, seen: &mut HashSet<String>, found: &mu
     }
 }
 
+/// The characters a mention can spell. A nickname with others (a space, say) is allowed, but
+/// cannot be mentioned, and completion does not offer it.
 pub fn is_nick_char(c: char) -> bool {
     c.is_alphanumeric() || matches!(c, '-' | '_' | '.')
 }

@@ -29,16 +29,19 @@ pub enum Block {
 /// A span inside a paragraph.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Inline {
+    /// Literal text: rendered as a text node, so even `<b>` in it stays four characters.
     Text(String),
     Bold(Vec<Inline>),
     Italic(Vec<Inline>),
     Code(String),
-    /// Only ever an `http://` or `https://` URL, exactly as written.
+    /// Only ever an `http://` or `https://` URL, exactly as written. The text is the URL itself:
+    /// a link never shows words that hide where it goes.
     Link {
         href: String,
         text: String,
     },
-    /// The nickname, without the `@`.
+    /// The nickname, without the `@`, as typed: matching it to a user is the reader's (the
+    /// highlight) and the server's (mention counts, by nickname key), not the parser's.
     Mention(String),
 }
 

@@ -6,6 +6,8 @@ use super::Inline;
 /// rendering, cloning, comparing and dropping of the tree safe from stack exhaustion on hostile input.
 pub(super) const MAX_NESTING: usize = 8;
 
+/// An open emphasis span, keeping its marker and width so that, if it never closes, it can be
+/// written back as the text that was typed.
 struct Frame {
     marker: char,
     width: usize,
@@ -23,6 +25,7 @@ pub(super) struct TreeBuilder {
 }
 
 impl TreeBuilder {
+    /// Where the next span goes: inside the innermost open one, or at the root.
     fn children(&mut self) -> &mut Vec<Inline> {
         match self.frames.last_mut() {
             Some(frame) => &mut frame.children,
@@ -31,6 +34,7 @@ impl TreeBuilder {
     }
 
     pub(super) fn push(&mut self, inline: Inline) {
+        // Text goes through `push_text` so that it merges with the text before it.
         match inline {
             Inline::Text(text) => self.push_text(&text),
             other => self.children().push(other),
