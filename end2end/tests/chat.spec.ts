@@ -116,6 +116,14 @@ test('the composer counts down near the limit and refuses an over-long message',
   await chat.message.fill('x'.repeat(4_001));
   await expect(chat.page.getByText('1 characters too many')).toBeVisible();
   await expect(chat.send).toBeDisabled();
+  // The counter is not part of the alert (a screen reader would read it at every keystroke), but
+  // it describes the box, so it is heard on focus.
+  await expect(chat.page.locator('#composer-status')).not.toContainText('characters');
+  await expect(chat.message).toHaveAttribute('aria-describedby', /composer-counter/);
+  // Blank lines and spaces around a message are not kept, so they do not count against it.
+  await chat.message.fill('x'.repeat(4_000) + '\n\n  \n');
+  await expect(chat.page.getByText('0 characters left')).toBeVisible();
+  await expect(chat.send).toBeEnabled();
   await chat.close();
 });
 

@@ -74,3 +74,47 @@ test('an author edits and deletes a message and reactions toggle; a second perso
   await alice.close();
   await bob.close();
 });
+
+test('an edit in progress survives a reaction to its message, and every way out gives focus back to Edit', async ({
+  browser,
+}) => {
+  const alice = await ChatPage.open(browser, unique('alice'));
+  const bob = await ChatPage.open(browser, unique('bob'));
+  const tag = unique('draft');
+  await alice.say(`${tag} first version`);
+  await expect(bob.line(`${tag} first version`)).toHaveCount(1);
+  // By id: while the editor is open the line does not show its text.
+  const id = await alice.line(`${tag} first version`).getAttribute('data-id');
+  const aliceLine = alice.log.locator(`li[data-id="${id}"]`);
+  const bobLine = bob.log.locator(`li[data-id="${id}"]`);
+  const edit = aliceLine.getByRole('button', { name: 'Edit' });
+  const editor = alice.page.getByLabel('Edit message');
+
+  await edit.click();
+  await editor.fill(`${tag} half-written`);
+  // bob's reaction gives the message a new revision, which draws alice's line afresh.
+  await bobLine.getByRole('button', { name: 'React', exact: true }).click();
+  await bobLine.getByRole('button', { name: 'React with 🎉' }).click();
+  await expect(aliceLine.locator('button.reaction', { hasText: '🎉' })).toHaveCount(1);
+  await expect(editor).toHaveValue(`${tag} half-written`);
+  await expect(editor).toBeFocused();
+  await alice.page.keyboard.type(' and more');
+  await expect(editor).toHaveValue(`${tag} half-written and more`);
+
+  await editor.press('Escape');
+  await expect(aliceLine.locator('.body')).toHaveText(`${tag} first version`);
+  await expect(edit).toBeFocused();
+
+  await edit.click();
+  await editor.fill(`${tag} second version`);
+  await alice.page.getByRole('button', { name: 'Cancel' }).click();
+  await expect(edit).toBeFocused();
+
+  await edit.click();
+  await editor.fill(`${tag} second version`);
+  await editor.press('Enter');
+  await expect(aliceLine.locator('.body')).toHaveText(`${tag} second version`);
+  await expect(edit).toBeFocused();
+  await alice.close();
+  await bob.close();
+});

@@ -183,3 +183,32 @@ test('the theme follows the system until one is chosen, and the choice stays', a
   await expect(chat.page.getByLabel('Theme')).toHaveValue('dark');
   await chat.close();
 });
+
+test('a dialog or drawer opened by its address before the page came alive still closes', async ({ browser }) => {
+  // A link to `#new-room-dialog` (or a reload while it was open) shows the dialog by the
+  // stylesheet's `:target` before hydration; once live, Close must close it all the same.
+  const chat = await ChatPage.open(browser, unique('fragment'), desk);
+  // Loaded with the fragment (a reload, not a jump within the page that is already live).
+  const load = async (fragment: string) => {
+    await chat.page.goto(`/#${fragment}`);
+    await chat.page.reload();
+    await chat.connected();
+  };
+  await load('new-room-dialog');
+  const dialog = chat.page.getByRole('dialog', { name: 'Create a room' });
+  await expect(dialog).toBeVisible();
+  await chat.page.keyboard.press('Escape');
+  await expect(dialog).toBeHidden();
+  expect(new URL(chat.page.url()).hash).toBe('');
+  await load('new-room-dialog');
+  await dialog.getByRole('link', { name: 'Close' }).click();
+  await expect(dialog).toBeHidden();
+
+  await chat.page.setViewportSize(phone.viewport);
+  await load('sidebar');
+  const drawer = chat.page.getByRole('navigation', { name: 'Rooms and conversations' });
+  await expect(drawer).toBeVisible();
+  await chat.page.getByRole('button', { name: 'Close rooms' }).click();
+  await expect(drawer).toBeHidden();
+  await chat.close();
+});

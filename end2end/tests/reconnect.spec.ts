@@ -20,6 +20,10 @@ test('after a server restart the page reconnects, catches up, and sends what was
 
   await server.stop();
   await expect(reader.status).toContainText(/retrying in \d+ s|Reconnecting|Connecting/);
+  // The countdown ticks for the eye only: the live region says one sentence that does not change
+  // each second, so a screen reader is not interrupted every second.
+  await expect(reader.status.locator('[aria-hidden="true"]', { hasText: /retrying in \d+ s/ })).toHaveCount(1);
+  await expect(reader.status.getByText('Disconnected — retrying soon')).toBeAttached();
   // Written while offline: shown as pending and kept in the browser until the server is back.
   const offline = unique('written offline');
   await reader.say(offline);

@@ -45,6 +45,8 @@ test('a private room: invite, chat with unread counts and marker, and a third us
   await alice.say(secret);
   await alice.say(unique('second'));
   await expect(roomLink(bob.page, `#${room}`).locator('.unread')).toHaveText('2');
+  // The bare number is for the eye; the link's name says what it counts.
+  await expect(roomLink(bob.page, `#${room}`)).toHaveAccessibleName(new RegExp(`#${room}.*, 2 unread`));
   await expect(bob.page).toHaveTitle(/^\(2\) /);
 
   await roomLink(bob.page, `#${room}`).click();

@@ -116,9 +116,13 @@ pub fn in_open_menu(ev: &web_sys::KeyboardEvent) -> bool {
         .is_some()
 }
 
+pub fn fragment_names(id: &str) -> bool {
+    web_sys::window().and_then(|window| window.location().hash().ok()).is_some_and(|hash| hash == format!("#{id}"))
+}
+
 pub fn forget_fragment(id: &str) {
     let Some(window) = web_sys::window() else { return };
-    if window.location().hash().ok().as_deref() == Some(&format!("#{id}")) {
+    if fragment_names(id) {
         if let Ok(history) = window.history() {
             let path =
                 window.location().pathname().unwrap_or_default() + &window.location().search().unwrap_or_default();

@@ -35,6 +35,10 @@ pub fn in_open_menu(_ev: &leptos::ev::KeyboardEvent) -> bool {
     false
 }
 
+pub fn fragment_names(_id: &str) -> bool {
+    false
+}
+
 pub fn forget_fragment(_id: &str) {}
 
 pub fn media_matches(_query: &str, _changed: impl Fn(bool) + 'static) -> bool {

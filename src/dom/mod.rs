@@ -57,6 +57,12 @@ pub fn in_open_menu(ev: &leptos::ev::KeyboardEvent) -> bool {
     imp::in_open_menu(ev)
 }
 
+/// Whether the address's `#fragment` names `id`: a dialog or panel the stylesheet shows by
+/// `:target`, because it was opened before the page hydrated or by a link to it.
+pub fn fragment_names(id: &str) -> bool {
+    imp::fragment_names(id)
+}
+
 /// Drops `#fragment` from the address when it names `id`: a dialog opened without JavaScript (by
 /// its fragment, `:target`) stays closed once closed.
 pub fn forget_fragment(id: &str) {

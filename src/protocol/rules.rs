@@ -82,12 +82,10 @@ pub fn validate_password(password: &str) -> Result<(), Rejection> {
 /// Checks a message body and returns what is stored: line breaks normalised to `\n`, blank lines
 /// around the text removed (indentation inside it is kept, for code).
 pub fn validate_body(raw: &str) -> Result<String, Rejection> {
-    let normalised = raw.replace("\r\n", "\n").replace('\r', "\n");
-    let Some(first_visible) = normalised.find(|c: char| !c.is_whitespace()) else {
+    let normalised = normalise_line_ends(raw);
+    let Some(body) = stored_part(&normalised) else {
         return Err(Rejection::new(ErrorCode::EmptyMessage, "Type a message first."));
     };
-    let first_line_start = normalised[..first_visible].rfind('\n').map_or(0, |i| i + 1);
-    let body = normalised[first_line_start..].trim_end();
     let chars = body.chars().count();
     if chars > MAX_MESSAGE_CHARS {
         return Err(Rejection::new(
@@ -99,6 +97,25 @@ pub fn validate_body(raw: &str) -> Result<String, Rejection> {
         return Err(Rejection::new(ErrorCode::InvalidCharacters, "Messages cannot contain control characters."));
     }
     Ok(body.to_owned())
+}
+
+/// How many characters of `raw` a message would keep once stored: what the composer's counter
+/// counts, so that it never disables Send for a body the server takes (blank lines around it and
+/// trailing spaces are not kept, so they do not count).
+pub fn body_chars(raw: &str) -> usize {
+    stored_part(&normalise_line_ends(raw)).map_or(0, |body| body.chars().count())
+}
+
+fn normalise_line_ends(raw: &str) -> String {
+    raw.replace("\r\n", "\n").replace('\r', "\n")
+}
+
+/// The body as stored: from the start of the first line with something visible (its indentation
+/// kept, for code) to the last visible character. `None` when nothing is visible.
+fn stored_part(normalised: &str) -> Option<&str> {
+    let first_visible = normalised.find(|c: char| !c.is_whitespace())?;
+    let first_line_start = normalised[..first_visible].rfind('\n').map_or(0, |i| i + 1);
+    Some(normalised[first_line_start..].trim_end())
 }
 
 /// Checks a client's message id: short, printable ASCII without spaces, so it is safe in logs.

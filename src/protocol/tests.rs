@@ -240,6 +240,11 @@ fn bodies_keep_their_text_and_lose_surrounding_blank_lines() {
     assert_eq!(validate_body("\n \n\tfn main() {}\n").unwrap(), "\tfn main() {}");
     assert_eq!(validate_body("<script>alert(1)</script>").unwrap(), "<script>alert(1)</script>");
     assert_eq!(validate_body(&"x".repeat(MAX_MESSAGE_CHARS)).unwrap().len(), MAX_MESSAGE_CHARS);
+    let padded = format!("\n\n{}  \n\n", "x".repeat(MAX_MESSAGE_CHARS));
+    assert_eq!(body_chars(&padded), MAX_MESSAGE_CHARS, "the counter counts what is kept");
+    assert!(validate_body(&padded).is_ok(), "and the server takes it");
+    assert_eq!(body_chars(" \n\t "), 0);
+    assert_eq!(body_chars("\n  indented"), "  indented".chars().count());
 }
 
 #[test]

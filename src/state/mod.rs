@@ -121,6 +121,16 @@ pub struct ChatState {
     commands: StoredValue<Option<UnboundedSender<Command>>>,
     /// The message the page opened at (a permalink): highlighted and scrolled to.
     pub focus: StoredValue<Option<MessageId>>,
+    /// The edit in progress, if any: the message and the text typed so far. Kept here, not in the
+    /// editor, because any update of that message (someone's reaction, an edit elsewhere) draws its
+    /// line afresh, and the new line's editor must open with the draft instead of losing it.
+    pub edit_draft: StoredValue<Option<(MessageId, String)>>,
+    /// The message whose editor just closed: its Edit button takes focus back, even when the saved
+    /// edit redraws the line after the editor has gone.
+    pub edit_returns_to: StoredValue<Option<MessageId>>,
+    /// A rename asked for and not yet answered: Enter in the nickname field fires both its change
+    /// and its submit, and neither may ask twice for the same name.
+    rename_asked: StoredValue<Option<String>>,
     /// Messages older than the first one shown exist: scrolling up loads them.
     pub has_older: RwSignal<bool>,
     /// The page shows an older stretch of the room (opened at a permalink): newer messages load as
@@ -168,6 +178,9 @@ impl ChatState {
         Self {
             timeline: RwSignal::new(Timeline::from_history(history)),
             focus: StoredValue::new(focus),
+            edit_draft: StoredValue::new(None),
+            edit_returns_to: StoredValue::new(None),
+            rename_asked: StoredValue::new(None),
             has_older: RwSignal::new(has_older),
             has_newer: RwSignal::new(has_newer),
             held: StoredValue::new(Vec::new()),
@@ -215,6 +228,11 @@ impl ChatState {
     }
 
     /// This page's room id, if the room exists yet.
+    /// The draft of an edit in progress on message `id`.
+    pub fn edit_draft_of(&self, id: MessageId) -> Option<String> {
+        self.edit_draft.with_value(|draft| draft.as_ref().filter(|(of, _)| *of == id).map(|(_, text)| text.clone()))
+    }
+
     pub fn room_id(&self) -> Option<RoomId> {
         self.room.with_untracked(|room| room.as_ref().map(|room| room.id))
     }
@@ -577,6 +595,11 @@ impl ChatState {
             }
         };
         let (Some(me), Some(room_id)) = (self.me.get_untracked(), self.room_id()) else { return false };
+        if outbox::load(me.id).is_full() {
+            self.alert
+                .set(Some("Too many messages are waiting to be sent. Wait for the connection, then send.".into()));
+            return false;
+        }
         self.alert.set(None);
         // The message itself ends the typing signal for readers; the next keystroke starts anew.
         self.last_typing_sent.set_value(f64::NEG_INFINITY);
@@ -649,12 +672,19 @@ impl ChatState {
         let Some(me) = self.me.get_untracked() else { return };
         match validate_nickname(&self.nickname.get_untracked()) {
             Ok(nickname) if nickname == me.nickname => self.nickname_error.set(None),
+            Ok(nickname) if self.rename_asked.with_value(|asked| asked.as_ref() == Some(&nickname)) => {}
             Ok(nickname) => {
                 self.nickname_error.set(None);
+                self.rename_asked.set_value(Some(nickname.clone()));
                 self.command(Command::SetNickname(nickname));
             }
             Err(refused) => self.nickname_error.set(Some(refused.message)),
         }
+    }
+
+    /// The server answered the rename in flight (taken or refused names may be asked for again).
+    pub(crate) fn rename_answered(&self) {
+        self.rename_asked.set_value(None);
     }
 
     /// The user typed in the composer at `now` (ms): tell others, at most every couple of seconds.

@@ -37,13 +37,17 @@ impl Outbox {
         serde_json::to_string(&self.queued).unwrap_or_else(|_| "[]".into())
     }
 
+    /// As many messages wait as this browser keeps: the page refuses a new one (and says so)
+    /// rather than dropping one already shown as "Sending…".
+    pub fn is_full(&self) -> bool {
+        self.queued.len() >= MAX_QUEUED
+    }
+
     pub fn add(&mut self, room_id: RoomId, client_msg_id: &str, body: &str) {
-        // One id is one message, however often it is queued.
-        if self.contains(client_msg_id) {
+        // One id is one message, however often it is queued; a full queue takes nothing more
+        // (`is_full` is checked before a message is shown).
+        if self.contains(client_msg_id) || self.is_full() {
             return;
-        }
-        if self.queued.len() >= MAX_QUEUED {
-            self.queued.remove(0);
         }
         self.queued.push(Queued {
             room_id,
@@ -145,7 +149,8 @@ mod tests {
         for i in 0..MAX_QUEUED + 10 {
             outbox.add(RoomId(1), &i.to_string(), "x");
         }
+        assert!(outbox.is_full());
         assert_eq!(outbox.to_send().count(), MAX_QUEUED);
-        assert_eq!(outbox.to_send().next().unwrap().client_msg_id, "10", "the oldest go first");
+        assert_eq!(outbox.to_send().next().unwrap().client_msg_id, "0", "nothing queued is dropped");
     }
 }

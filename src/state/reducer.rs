@@ -70,6 +70,8 @@ impl ChatState {
         // server stores a resend once.
         link.welcomed = false;
         link.sent.clear();
+        // A rename asked on the connection that ended may never have arrived: it may be asked again.
+        self.rename_answered();
         let hello =
             ClientFrame::Hello { since: Some(self.resume_from()), changes_since: Some(self.resume_changes_from()) };
         let mut frames = vec![hello];
@@ -125,6 +127,7 @@ impl ChatState {
                 self.settle(&client_msg_id);
             }
             ServerFrame::NickOk { nickname } => {
+                self.rename_answered();
                 self.nickname_error.set(None);
                 self.nickname.set(nickname.clone());
                 self.me.update(|me| {
@@ -161,6 +164,7 @@ impl ChatState {
                 (Some(client_msg_id), _) => self.refused(&client_msg_id, &message),
                 // The answer to a rename: shown by the nickname field, where it was typed.
                 (None, ErrorCode::InvalidNickname | ErrorCode::NicknameTaken) => {
+                    self.rename_answered();
                     self.nickname_error.set(Some(message));
                 }
                 (None, _) => self.alert.set(Some(message)),

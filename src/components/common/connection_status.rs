@@ -18,6 +18,14 @@ pub fn ConnectionStatus() -> impl IntoView {
         SocketState::Retrying { seconds: 0 } => "Reconnecting…".to_owned(),
         SocketState::Retrying { seconds } => format!("Disconnected — retrying in {seconds} s"),
     };
+    // While the countdown ticks, the live region holds a sentence that does not change each second,
+    // and the ticking numbers are hidden from assistive technology: otherwise a screen reader would
+    // announce "retrying in 4 s", "3 s", "2 s" over whatever its user is reading.
+    let counting_down = move || {
+        !chat.banned.get()
+            && chat.me.with(Option::is_some)
+            && matches!(chat.connection.get(), SocketState::Retrying { seconds } if seconds > 0)
+    };
     // The dot's colour is the stylesheet's, keyed by `data-state`; the words say the same for
     // whoever does not see colour.
     let state = move || match chat.connection.get() {
@@ -29,7 +37,10 @@ pub fn ConnectionStatus() -> impl IntoView {
     view! {
         <p class="connection" data-state=state role="status">
             <span class="dot" aria-hidden="true"></span>
-            {label}
+            <span aria-hidden=move || counting_down().then_some("true")>{label}</span>
+            <Show when=counting_down>
+                <span class="visually-hidden">"Disconnected — retrying soon"</span>
+            </Show>
         </p>
     }
 }

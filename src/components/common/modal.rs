@@ -17,8 +17,17 @@ pub fn Modal(id: &'static str, title: &'static str, open: RwSignal<bool>, childr
     let came_from = StoredValue::new(None::<FocusReturn>);
     // Only a change moves focus: the first run is the page loading, where focus is the reader's.
     Effect::new(move |was_open: Option<bool>| {
-        let is_open = open.get();
-        if is_open && was_open == Some(false) {
+        let mut is_open = open.get();
+        // Opened by its fragment before hydration (or by a link to it): the stylesheet shows it, so
+        // the signal must say so too, or Close and Escape would set a `false` that is already false
+        // and the `:target` rule would keep the dialog on screen. It is then opened here, focus
+        // and all, as if its opener had been clicked.
+        let opened_by_fragment = was_open.is_none() && !is_open && crate::dom::fragment_names(id);
+        if opened_by_fragment {
+            open.set(true);
+            is_open = true;
+        }
+        if is_open && (was_open == Some(false) || opened_by_fragment) {
             came_from.set_value(Some(FocusReturn::remember()));
             // The dialog is displayed from the next frame on: only then can its controls take focus.
             request_animation_frame(move || {

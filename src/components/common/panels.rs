@@ -46,6 +46,16 @@ impl Panels {
             phone.set(crate::dom::media_matches(PHONE_WIDTH, move |narrow| phone.set(narrow)));
             wide.set(crate::dom::media_matches(WIDE_WIDTH, move |is_wide| wide.set(is_wide)));
             crate::dom::follow_visual_viewport();
+            // A panel opened by its fragment before hydration is handed to its signal, and the
+            // fragment dropped: from now on the page's classes show it, so the close button (which
+            // sets the signal) closes it, where the `:target` rule would have kept it open.
+            if crate::dom::fragment_names(SIDEBAR) {
+                panels.drawer.set(true);
+                crate::dom::forget_fragment(SIDEBAR);
+            } else if crate::dom::fragment_names(MEMBERS) {
+                panels.members.set(Some(true));
+                crate::dom::forget_fragment(MEMBERS);
+            }
         });
         panels
     }

@@ -5,7 +5,7 @@ use leptos::html::Textarea;
 use leptos::prelude::*;
 
 use crate::components::conversation::upload_tray::AttachButton;
-use crate::protocol::MAX_MESSAGE_CHARS;
+use crate::protocol::{body_chars, MAX_MESSAGE_CHARS};
 use crate::state::{ChatState, NICKNAME_FIELD};
 use crate::text::autocomplete::{byte_offset, complete, partial_mention, suggestions, utf16_offset};
 
@@ -30,7 +30,8 @@ pub fn Composer() -> impl IntoView {
     let body = RwSignal::new(crate::dom::typed_before_hydration(MESSAGE_FIELD).unwrap_or_default());
     // Counted in `char`s (Unicode scalar values), as the protocol counts the limit: not bytes, and
     // not the UTF-16 units the browser's own `maxlength` would count.
-    let remaining = move || MAX_MESSAGE_CHARS as i64 - body.with(|text| text.chars().count()) as i64;
+    // Counted as the server will store it, so trailing blank lines never disable Send.
+    let remaining = move || MAX_MESSAGE_CHARS as i64 - body.with(|text| body_chars(text)) as i64;
     // Offline is fine: the message waits in the outbox until the socket is back. A visitor may send
     // too: sending joins them with the nickname they typed, as the chat this grew from did.
     let can_send = move || {
@@ -168,6 +169,8 @@ pub fn Composer() -> impl IntoView {
     // Send is `type="button"`: sending is Enter's and the click's, never a submission of the form
     // around the composer (whose submit the page prevents). `composer-status` is an alert so a
     // refusal is read out at once; the textarea is described by it, so it is read again on focus.
+    // The counter sits outside that alert: inside, every keystroke near the limit would be read out
+    // over the reader's own typing. It describes the textarea too, so it is heard on focus.
     view! {
         <div class="field composer-field">
             <label for="message" class="visually-hidden">"Message"</label>
@@ -184,7 +187,7 @@ pub fn Composer() -> impl IntoView {
                         "Pick a nickname above, then write here and press Enter".to_owned()
                     }
                 }
-                aria-describedby="composer-status"
+                aria-describedby="composer-status composer-counter"
                 aria-autocomplete="list"
                 aria-controls=move || mention.with(Option::is_some).then_some("mention-suggestions")
                 aria-activedescendant=move || mention.with(Option::is_some).then(|| format!("mention-{}", chosen.get()))
@@ -231,9 +234,9 @@ pub fn Composer() -> impl IntoView {
                 </ul>
             </Show>
         </div>
-        <p id="composer-status" class="composer-status" role="alert">
-            {move || chat.alert.get()}
-            {counter}
-        </p>
+        <div class="composer-status">
+            <p id="composer-status" role="alert">{move || chat.alert.get()}</p>
+            <p id="composer-counter">{counter}</p>
+        </div>
     }
 }

@@ -85,15 +85,16 @@ pub fn MessageLine(
         }
         LineStatus::Stored | LineStatus::Notice => None,
     };
-    // Shared by the Edit button (in `Moderation`) and the editor's Save and Cancel, which sit in
-    // different parts of the line.
-    let editing = RwSignal::new(false);
     // Stored, live messages can be edited, reacted to and moderated; a pending, failed or deleted
     // line has nothing on the server to act on (yet, or any more).
     let live = match (line.id, line.author_id, line.deleted) {
         (Some(id), Some(author_id), false) if line.status == LineStatus::Stored => Some((id, author_id)),
         _ => None,
     };
+    // Shared by the Edit button (in `Moderation`) and the editor's Save and Cancel, which sit in
+    // different parts of the line. A line drawn afresh while its message was being edited (a
+    // reaction arrived) opens with the editor and its draft.
+    let editing = RwSignal::new(live.is_some_and(|(id, _)| chat.edit_draft_of(id).is_some()));
     let moderation =
         live.map(|(id, author_id)| view! { <Moderation id author_id nickname=line.nickname.clone() editing/> });
     // The React button lives in the toolbar and the picker under the body: one signal joins them.

@@ -198,8 +198,9 @@ pub fn MessageList() -> impl IntoView {
                 </ol>
                 <Show when=move || chat.has_newer.get()>
                     <p class="history-edge">
-                        <button type="button" class="link" disabled=move || chat.loading.get() on:click=move |_| leptos::task::spawn_local(chat.load_newer())>
-                            "Load newer messages"
+                        // `aria-disabled` for the reason "Load older" has it: focus stays on it.
+                        <button type="button" class="link" aria-disabled=move || chat.loading.get().to_string() on:click=move |_| leptos::task::spawn_local(chat.load_newer())>
+                            {move || if chat.loading.get() { "Loading newer messages…" } else { "Load newer messages" }}
                         </button>
                     </p>
                 </Show>

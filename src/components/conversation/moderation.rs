@@ -33,12 +33,23 @@ pub fn Moderation(id: MessageId, author_id: UserId, nickname: String, editing: R
     // screen as on every other, so all of them agree.
     let delete = move |_| leptos::task::spawn_local(async move { report(delete_message(id).await) });
     let ban = move || leptos::task::spawn_local(async move { report(ban_user(author_id).await) });
+    // The Edit button takes focus back when this message's editor closes: whether this line
+    // stayed (Cancel, Escape) or the saved edit drew it afresh. Only if focus went nowhere else.
+    let edit_button = NodeRef::<leptos::html::Button>::new();
+    Effect::new(move |_| {
+        if let Some(button) = edit_button.get() {
+            if chat.edit_returns_to.get_value() == Some(id) && crate::dom::focus_was_lost() {
+                chat.edit_returns_to.set_value(None);
+                let _ = button.focus();
+            }
+        }
+    });
     let ban_label = format!("Ban {nickname}");
     let confirm_label = format!("Ban {nickname} everywhere?");
     view! {
         <span class="moderation">
             <Show when=move || may_edit() && !editing.get()>
-                <button type="button" class="link" on:click=move |_| editing.set(true)>"Edit"</button>
+                <button type="button" class="link" node_ref=edit_button on:click=move |_| editing.set(true)>"Edit"</button>
             </Show>
             <Show when=may_delete>
                 <button type="button" class="link" on:click=delete>"Delete"</button>

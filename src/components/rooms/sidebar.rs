@@ -169,19 +169,28 @@ fn room_link(room: Room, here: impl Fn() -> Option<RoomId> + Copy + Send + Sync 
         RoomKind::Direct => room.name.clone(),
         _ => format!("#{}", room.name),
     };
-    // The badges' `aria-label`s say what the bare number counts. The server counts unread
-    // messages up to `MAX_UNREAD` only, so a count there may be more: "999+".
+    // Each badge's bare number is for the eye; a hidden phrase beside it says what it counts, as
+    // part of the link's name (an `aria-label` on a plain span is ignored by many screen readers).
+    // The server counts unread messages up to `MAX_UNREAD` only, so a count there may be more:
+    // "999+", said as "more than 999 unread".
     let unread = (room.unread > 0).then(|| {
-        let count = if room.unread >= crate::protocol::MAX_UNREAD {
-            format!("{}+", room.unread)
+        let (count, spoken) = if room.unread >= crate::protocol::MAX_UNREAD {
+            (format!("{}+", room.unread), format!(", more than {} unread", room.unread))
         } else {
-            room.unread.to_string()
+            (room.unread.to_string(), format!(", {} unread", room.unread))
         };
-        view! { <span class="unread" aria-label=format!("{} unread", room.unread)>{count}</span> }
+        view! {
+            <span class="unread" aria-hidden="true">{count}</span>
+            <span class="visually-hidden">{spoken}</span>
+        }
     });
     let mentions = (room.mentions > 0).then(|| {
-        let label = if room.mentions == 1 { "1 mention".to_owned() } else { format!("{} mentions", room.mentions) };
-        view! { <span class="mentions" aria-label=label title="Mentions of you">"@" {room.mentions}</span> }
+        let spoken =
+            if room.mentions == 1 { ", 1 mention".to_owned() } else { format!(", {} mentions", room.mentions) };
+        view! {
+            <span class="mentions" aria-hidden="true" title="Mentions of you">"@" {room.mentions}</span>
+            <span class="visually-hidden">{spoken}</span>
+        }
     });
     // `aria-current="page"` tells a screen reader which of the rooms this page is.
     view! {

@@ -498,3 +498,24 @@ fn a_hidden_tab_notifies_of_mentions_but_never_of_my_own_messages() {
         })
     );
 }
+
+#[test]
+fn enter_in_the_nickname_field_asks_for_a_rename_once_until_the_server_answers() {
+    let mut page = page();
+    page.connect();
+    page.commands();
+    // Enter fires the field's change and the form's submit: both commit the nickname.
+    page.chat.nickname.set("maria".into());
+    page.chat.commit_nickname();
+    page.chat.commit_nickname();
+    let renames =
+        |commands: Vec<Command>| commands.into_iter().filter(|c| matches!(c, Command::SetNickname(_))).count();
+    assert_eq!(renames(page.commands()), 1);
+    // Refused: the same name may be asked for again (the other person may have let it go).
+    page.apply(ServerFrame::Error { code: ErrorCode::NicknameTaken, message: "taken".into(), client_msg_id: None });
+    page.chat.commit_nickname();
+    assert_eq!(renames(page.commands()), 1);
+    page.apply(ServerFrame::NickOk { nickname: "maria".into() });
+    page.chat.commit_nickname();
+    assert_eq!(renames(page.commands()), 0, "already my name");
+}
