@@ -1,5 +1,5 @@
 -- Natter's schema for PostgreSQL: the same tables, columns and meaning as the SQLite migrations
--- (migrations/0001…0011), written as their end state, since no PostgreSQL database predates them.
+-- (migrations/sqlite/0001…0011), written as their end state, since no PostgreSQL database predates them.
 -- Ids and times are BIGINT (the i64 the domain types wrap); times are milliseconds since the Unix
 -- epoch, UTC. Names and nickname keys compare byte by byte (COLLATE "C"), as SQLite's BINARY does,
 -- so uniqueness and ordering do not depend on the server's locale.

@@ -1,10 +1,12 @@
 //! The PostgreSQL store's behaviour, against a throw-away PostgreSQL (see `test_support`).
 
+use std::sync::mpsc as std_mpsc;
 use std::sync::Arc;
 
+use super::rooms::direct_key;
 use super::test_support::{self, hearing_stored, new_database, on_runtime};
 use super::*;
-use crate::protocol::GENERAL_ROOM_ID;
+use crate::protocol::{Account, Member, MessageKind, Room, RoomKind, GENERAL_ROOM_ID};
 use crate::server::store::conformance::{self, *};
 
 /// An empty PostgreSQL store in a database of its own, for the conformance suite.
@@ -25,6 +27,180 @@ fn sql(config: &tokio_postgres::Config, statement: &str) {
         drop(client);
         let _ = driver.await;
     });
+}
+
+/// Every row in the messages table, whatever its room: to prove a refusal stored nothing.
+fn stored_bodies(config: &tokio_postgres::Config) -> Vec<String> {
+    on_runtime(async {
+        let (client, connection) = config.connect(tokio_postgres::NoTls).await.unwrap();
+        let driver = tokio::spawn(connection);
+        let rows = client.query("SELECT body FROM messages ORDER BY id", &[]).await.unwrap();
+        drop(client);
+        let _ = driver.await;
+        rows.iter().map(|row| row.get(0)).collect()
+    })
+}
+
+/// A store whose events are heard: the batches of stored messages, and each member who joined.
+fn open_hearing_joins(
+    config: &tokio_postgres::Config,
+) -> (PostgresStore, std_mpsc::Receiver<Vec<ChatMessage>>, std_mpsc::Receiver<(Room, Member)>) {
+    let (stored, heard_stored) = std_mpsc::channel();
+    let (joined, heard_joined) = std_mpsc::channel();
+    let store = test_support::open(
+        config,
+        Box::new(move |event| match event {
+            StoreEvent::MessagesStored(messages) => {
+                let _ = stored.send(messages.to_vec());
+            }
+            StoreEvent::MemberJoined { room, member } => {
+                let _ = joined.send((room.clone(), member.clone()));
+            }
+            _ => {}
+        }),
+    );
+    (store, heard_stored, heard_joined)
+}
+
+#[tokio::test]
+async fn shutdown_finishes_queued_writes_and_later_ones_are_refused() {
+    let db = new_database();
+    let store = test_support::open(&db, Box::new(|_| {}));
+    let alice = user(&store, "alice").await;
+    let pending: Vec<_> = (0..10)
+        .map(|i| {
+            let (store, alice) = (store.clone(), alice.clone());
+            tokio::spawn(async move { store.insert(message(&alice, &format!("{i}"), "kept")).await })
+        })
+        .collect();
+    for task in pending {
+        task.await.unwrap().unwrap();
+    }
+    store.shutdown().await;
+    assert!(matches!(store.insert(message(&alice, "late", "x")).await, Err(DbError::Closed)));
+    let store = test_support::open(&db, Box::new(|_| {}));
+    assert_eq!(store.history(GENERAL_ROOM_ID, None, 50).await.unwrap().len(), 10);
+    let bob = user(&store, "bob").await;
+    assert_eq!(store.insert(message(&bob, "b", "after restart")).await.unwrap().message.id, MessageId(11));
+}
+
+#[tokio::test]
+async fn posting_is_refused_to_non_members_and_in_archived_rooms_and_stores_nothing() {
+    let db = new_database();
+    let (sink, announced) = hearing_stored();
+    let store = test_support::open(&db, sink);
+    let (alice, bob) = (user(&store, "alice").await, user(&store, "bob").await);
+    let secret = room(&store, "secret", RoomKind::Private, &alice).await;
+    let refused = store.insert(message_in(secret.id, &bob, "b-1", "let me in")).await;
+    assert!(matches!(refused, Err(DbError::NotAllowed)), "{refused:?}");
+    let nowhere = store.insert(message_in(RoomId(999), &alice, "a-0", "no such room")).await;
+    assert!(matches!(nowhere, Err(DbError::NotAllowed)), "{nowhere:?}");
+    let kept = store.insert(message_in(secret.id, &alice, "a-1", "before the archive")).await.unwrap();
+    assert!(store.archive_room(secret.id).await.unwrap());
+    assert!(!store.archive_room(secret.id).await.unwrap(), "archiving twice changes nothing");
+    let archived = store.insert(message_in(secret.id, &alice, "a-2", "after the archive")).await;
+    assert!(matches!(archived, Err(DbError::NotAllowed)), "members cannot post in an archived room either");
+    // Natter's announcements skip the membership check, but not the archive.
+    let mut announcement = message_in(secret.id, &bob, "n-1", "announced");
+    announcement.kind = MessageKind::Announcement;
+    announcement.members_only = false;
+    assert!(matches!(store.insert(announcement.clone()).await, Err(DbError::NotAllowed)));
+    let open_room = room(&store, "lounge", RoomKind::Public, &alice).await;
+    announcement.room_id = open_room.id;
+    let announced_there = store.insert(announcement).await.unwrap();
+    assert_eq!(announced_there.message.kind, MessageKind::Announcement);
+    assert_eq!(stored_bodies(&db), ["before the archive", "announced"]);
+    let ids: Vec<MessageId> = announced.try_iter().flatten().map(|m| m.id).collect();
+    assert_eq!(ids, [kept.message.id, announced_there.message.id], "refusals are not broadcast");
+}
+
+#[tokio::test]
+async fn a_refused_message_does_not_fail_the_others_committed_with_it() {
+    let db = new_database();
+    let store = test_support::open(&db, Box::new(|_| {}));
+    let (alice, bob) = (user(&store, "alice").await, user(&store, "bob").await);
+    let secret = room(&store, "secret", RoomKind::Private, &alice).await;
+    // Queued together, so the writer is likely to commit them in one group.
+    let tasks: Vec<_> = (0..40)
+        .map(|i| {
+            let (store, author) = (store.clone(), if i % 2 == 0 { alice.clone() } else { bob.clone() });
+            tokio::spawn(async move { store.insert(message_in(secret.id, &author, &format!("{i}"), "x")).await })
+        })
+        .collect();
+    for (i, task) in tasks.into_iter().enumerate() {
+        let result = task.await.unwrap();
+        assert_eq!(result.is_ok(), i % 2 == 0, "{i}: {result:?}");
+    }
+    assert_eq!(stored_bodies(&db).len(), 20);
+}
+
+#[tokio::test]
+async fn a_resend_returns_the_original_even_where_the_author_can_no_longer_post() {
+    let db = new_database();
+    let (sink, announced) = hearing_stored();
+    let store = test_support::open(&db, sink);
+    let (alice, bob) = (user(&store, "alice").await, user(&store, "bob").await);
+    let lounge = room(&store, "lounge", RoomKind::Public, &alice).await;
+    store.add_member(lounge.id, bob.id).await.unwrap().expect("bob was not a member");
+    let bobs = store.insert(message_in(lounge.id, &bob, "b-1", "bye")).await.unwrap();
+    assert!(store.remove_member(lounge.id, bob.id).await.unwrap());
+    // The ack for a message stored before bob left must not turn into a refusal on retry.
+    let again = store.insert(message_in(lounge.id, &bob, "b-1", "bye")).await.unwrap();
+    assert!(again.duplicate);
+    assert_eq!(again.message, bobs.message);
+    assert!(matches!(store.insert(message_in(lounge.id, &bob, "b-2", "new")).await, Err(DbError::NotAllowed)));
+    let alices = store.insert(message_in(lounge.id, &alice, "a-1", "last words")).await.unwrap();
+    store.archive_room(lounge.id).await.unwrap();
+    let again = store.insert(message_in(lounge.id, &alice, "a-1", "last words")).await.unwrap();
+    assert_eq!((again.duplicate, again.message), (true, alices.message.clone()));
+    assert_eq!(stored_bodies(&db), ["bye", "last words"]);
+    let ids: Vec<MessageId> = announced.try_iter().flatten().map(|m| m.id).collect();
+    assert_eq!(ids, [bobs.message.id, alices.message.id], "each broadcast once");
+}
+
+#[tokio::test]
+async fn each_pair_of_users_has_one_direct_conversation() {
+    let (store, _, heard_joined) = open_hearing_joins(&new_database());
+    let (alice, bob, carol) = (user(&store, "alice").await, user(&store, "bob").await, user(&store, "carol").await);
+    // What each opening told, one list per call.
+    let (told, heard) = std_mpsc::channel();
+    let open_direct = |from: &Account, to: &Account| {
+        let (told, store, heard_joined, from, to) = (told.clone(), &store, &heard_joined, from.id, to.id);
+        async move {
+            let opened = store.open_direct(from, to).await;
+            told.send(heard_joined.try_iter().collect::<Vec<_>>()).unwrap();
+            opened
+        }
+    };
+    let first = open_direct(&alice, &bob).await.unwrap();
+    assert_eq!(open_direct(&bob, &alice).await.unwrap(), first, "either may open it; it is the same one");
+    assert_eq!(open_direct(&alice, &bob).await.unwrap(), first);
+    let joined: Vec<Vec<(Room, Member)>> = heard.try_iter().collect();
+    assert_eq!(joined.len(), 3);
+    assert!(joined[1].is_empty() && joined[2].is_empty(), "nobody is told twice");
+    let views: Vec<(RoomId, String, RoomKind, Option<UserId>, UserId)> = joined[0]
+        .iter()
+        .map(|(room, who)| (room.id, room.name.clone(), room.kind, room.peer_id, who.user_id))
+        .collect();
+    assert_eq!(
+        views,
+        [
+            (first, "bob".into(), RoomKind::Direct, Some(bob.id), alice.id),
+            (first, "alice".into(), RoomKind::Direct, Some(alice.id), bob.id),
+        ],
+        "each sees it under the other's name"
+    );
+    assert_eq!(store.direct_room_of(bob.id, alice.id).await.unwrap(), Some(first));
+    assert_eq!(store.direct_room_of(alice.id, carol.id).await.unwrap(), None);
+    let with_carol = open_direct(&alice, &carol).await.unwrap();
+    assert_ne!(with_carol, first);
+    let members: Vec<UserId> = store.members(first).await.unwrap().iter().map(|m| m.user_id).collect();
+    assert_eq!(members, [alice.id, bob.id]);
+    assert!(store.sidebar(carol.id).await.unwrap().rooms.iter().all(|room| room.id != first));
+    // Named rooms first, then conversations.
+    let kinds: Vec<RoomKind> = store.sidebar(alice.id).await.unwrap().rooms.iter().map(|room| room.kind).collect();
+    assert_eq!(kinds, [RoomKind::Public, RoomKind::Direct, RoomKind::Direct]);
+    assert_eq!(store.room_by_name(direct_key(alice.id, bob.id)).await.unwrap(), None, "not reachable by name");
 }
 
 #[tokio::test]
