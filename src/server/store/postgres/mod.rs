@@ -94,7 +94,7 @@ impl PostgresStore {
         let mut conn = readers.get().await?;
         migrate::migrate(&mut conn).await?;
         let (writer, jobs) = mpsc::channel(WRITE_QUEUE);
-        tokio::spawn(Writer::new(conn, events).run(jobs));
+        tokio::spawn(Writer::new(conn, readers.clone(), events).run(jobs));
         Ok(Self { writer, readers })
     }
 

@@ -276,3 +276,29 @@ async fn what_users_type_is_never_tsquery_syntax() {
     let found = store.search(None, crate::server::search::parse("it's").unwrap(), None, 20).await.unwrap();
     assert_eq!(found.len(), 1, "an apostrophe is part of the text");
 }
+
+#[tokio::test]
+async fn the_writer_reconnects_after_the_server_closed_its_connection() {
+    let db = new_database();
+    let store = test_support::open(&db, Box::new(|_| {}));
+    let alice = user(&store, "alice").await;
+    store.insert(message(&alice, "a-1", "before")).await.unwrap();
+    sql(
+        &db,
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+         WHERE datname = current_database() AND pid != pg_backend_pid()",
+    );
+    // The write under way when the connection went may fail; later ones get a new connection.
+    let mut stored = None;
+    for attempt in 0..20 {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        if let Ok(inserted) = store.insert(message(&alice, &format!("a-2-{attempt}"), "after")).await {
+            stored = Some(inserted);
+            break;
+        }
+    }
+    assert!(stored.is_some(), "no write succeeded after the connection was closed");
+    let bodies: Vec<String> =
+        store.history(GENERAL_ROOM_ID, None, 10).await.unwrap().into_iter().map(|m| m.body).collect();
+    assert_eq!(bodies, ["before", "after"]);
+}

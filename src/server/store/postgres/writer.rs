@@ -14,12 +14,26 @@ type Reply = oneshot::Sender<Result<Inserted, DbError>>;
 
 pub(super) struct Writer {
     conn: deadpool_postgres::Client,
+    /// Where a new connection comes from when the server closed this one.
+    pool: Pool,
     events: EventSink,
 }
 
 impl Writer {
-    pub(super) fn new(conn: deadpool_postgres::Client, events: EventSink) -> Self {
-        Self { conn, events }
+    pub(super) fn new(conn: deadpool_postgres::Client, pool: Pool, events: EventSink) -> Self {
+        Self { conn, pool, events }
+    }
+
+    /// Replaces a connection the server closed (a restart, a failover) before the next job, so one
+    /// outage fails the writes made during it, not every write after it. If no new connection can
+    /// be had yet, the job fails on the closed one and the next job tries again.
+    async fn reconnect_if_closed(&mut self) {
+        if self.conn.is_closed() {
+            match self.pool.get().await {
+                Ok(conn) => self.conn = conn,
+                Err(error) => tracing::error!(%error, "the database writer cannot reconnect"),
+            }
+        }
     }
 
     /// Takes jobs in queue order. Consecutive inserts are committed together; any other job ends
@@ -34,6 +48,7 @@ impl Writer {
                     None => return,
                 },
             };
+            self.reconnect_if_closed().await;
             match job {
                 Job::Insert(message, reply) => {
                     let mut group = vec![(message, reply)];
