@@ -14,11 +14,14 @@ const MIGRATE_LOCK: i64 = ID_LOCK + 1;
 pub(super) async fn migrate(conn: &mut deadpool_postgres::Client) -> Result<(), DbError> {
     let tx = conn.transaction().await?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATE_LOCK]).await?;
-    tx.batch_execute(
-        "CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL);
-         INSERT INTO schema_version (version) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM schema_version);",
-    )
-    .await?;
+    // Looked up rather than `CREATE TABLE IF NOT EXISTS`, whose notice would be logged at every start.
+    let known: bool = tx.query_one("SELECT to_regclass('schema_version') IS NOT NULL", &[]).await?.try_get(0)?;
+    if !known {
+        tx.batch_execute(
+            "CREATE TABLE schema_version (version BIGINT NOT NULL); INSERT INTO schema_version VALUES (0);",
+        )
+        .await?;
+    }
     let applied: i64 = tx.query_one("SELECT version FROM schema_version", &[]).await?.try_get(0)?;
     let applied = usize::try_from(applied).unwrap_or(usize::MAX);
     if applied > MIGRATIONS.len() {
