@@ -12,7 +12,7 @@ use natter::protocol::{
     decode_client_frame, ChatMessage, MessageId, MessageKind, Revision, ServerFrame, UserId, GENERAL_ROOM_ID,
 };
 use natter::server::hub::Hub;
-use natter::server::store::{self, NewMessage, Store};
+use natter::server::store::{self, NewMessage, Store, StoreLocation};
 use tokio::runtime::Runtime;
 
 fn sample_message(id: i64) -> ChatMessage {
@@ -91,7 +91,9 @@ async fn bench_user(store: &dyn Store) -> UserId {
 fn store_insert(c: &mut Criterion) {
     let runtime = Runtime::new().expect("runtime");
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = store::open(&dir.path().join("bench.db"), Box::new(|_| {})).expect("store");
+    let store = runtime
+        .block_on(store::open(&StoreLocation::Sqlite(dir.path().join("bench.db")), Box::new(|_| {})))
+        .expect("store");
     let author = runtime.block_on(bench_user(store.as_ref()));
     let mut n = 0_u64;
     let mut group = c.benchmark_group("store insert");
@@ -131,7 +133,8 @@ const ROOM_SIZE: i64 = 1_000_000;
 /// Fills `general` with a million messages directly through SQLite (the writer would take minutes at
 /// one fsync per batch, and what is measured here is reading).
 fn million_message_room(path: &Path, runtime: &Runtime) {
-    let store = store::open(path, Box::new(|_| {})).expect("store");
+    let store =
+        runtime.block_on(store::open(&StoreLocation::Sqlite(path.to_owned()), Box::new(|_| {}))).expect("store");
     let author = runtime.block_on(bench_user(store.as_ref()));
     runtime.block_on(store.shutdown());
     let mut conn = rusqlite::Connection::open(path).expect("open");
@@ -160,7 +163,8 @@ fn history_page(c: &mut Criterion) {
     let filling = Instant::now();
     million_message_room(&path, &runtime);
     eprintln!("filled a room with {ROOM_SIZE} messages in {:.1?}", filling.elapsed());
-    let store = store::open(&path, Box::new(|_| {})).expect("store");
+    let store =
+        runtime.block_on(store::open(&StoreLocation::Sqlite(path.to_owned()), Box::new(|_| {}))).expect("store");
     let mut group = c.benchmark_group("history page of 50 in a 1,000,000-message room");
     group.measurement_time(Duration::from_secs(5));
     for (name, before) in [("newest", None), ("middle", Some(MessageId(ROOM_SIZE / 2)))] {

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use criterion::{criterion_group, criterion_main, Criterion};
 use natter::protocol::UserId;
 use natter::server::search::parse;
-use natter::server::store;
+use natter::server::store::{self, StoreLocation};
 use tokio::runtime::Runtime;
 
 const MESSAGES: i64 = 1_000_000;
@@ -47,7 +47,8 @@ fn vocabulary() -> Vec<String> {
 }
 
 fn fill(path: &Path, runtime: &Runtime) {
-    let store = store::open(path, Box::new(|_| {})).expect("store");
+    let store =
+        runtime.block_on(store::open(&StoreLocation::Sqlite(path.to_owned()), Box::new(|_| {}))).expect("store");
     runtime.block_on(store.shutdown());
     let mut conn = rusqlite::Connection::open(path).expect("open");
     let tx = conn.transaction().expect("transaction");
@@ -100,7 +101,8 @@ fn search(c: &mut Criterion) {
     let filling = Instant::now();
     fill(&path, &runtime);
     eprintln!("stored and indexed {MESSAGES} messages in {:.1?}", filling.elapsed());
-    let store = store::open(&path, Box::new(|_| {})).expect("store");
+    let store =
+        runtime.block_on(store::open(&StoreLocation::Sqlite(path.to_owned()), Box::new(|_| {}))).expect("store");
     let mut group = c.benchmark_group("search a page of 21 in 1,000,000 messages");
     group.measurement_time(Duration::from_secs(5));
     group.sample_size(20);

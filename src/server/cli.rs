@@ -12,7 +12,7 @@ use tokio::net::TcpStream;
 use crate::protocol::{Account, MessageId, Rejection};
 use crate::server::config::Settings;
 use crate::server::identity::{self, Secret, SecretError};
-use crate::server::store::{self, now_millis, DbError, Store};
+use crate::server::store::{self, now_millis, DbError, Store, StoreLocation};
 
 /// An announcement's admin token lives only this long.
 const ANNOUNCE_TOKEN_LIFETIME: Duration = Duration::from_secs(300);
@@ -35,13 +35,13 @@ pub enum CliError {
     Load(#[from] crate::server::load::LoadError),
     #[error("{0} already exists: name a new file for the backup")]
     BackupExists(std::path::PathBuf),
+    /// A command that works on a SQLite file, given a PostgreSQL `--db`.
+    #[error("`natter {command}` works on a SQLite database only; for PostgreSQL use {instead}")]
+    SqliteOnly { command: &'static str, instead: &'static str },
 }
 
 async fn open_store(settings: &Settings) -> Result<Arc<dyn Store>, CliError> {
-    let path = settings.db.clone();
-    let store =
-        tokio::task::spawn_blocking(move || store::open(&path, Box::new(|_| {}))).await.map_err(DbError::from)??;
-    Ok(store)
+    Ok(store::open(&settings.store(), Box::new(|_| {})).await?)
 }
 
 /// `natter admin NICKNAME`
@@ -56,7 +56,7 @@ pub async fn make_admin(settings: &Settings, nickname: &str) -> Result<Account, 
 /// `natter bot create NAME`: the bot's account and its token (shown once, stored only hashed).
 pub async fn create_bot(settings: &Settings, name: &str) -> Result<(Account, String), CliError> {
     let nickname = identity::nickname(name)?;
-    let secret = Secret::load(&settings.db)?;
+    let secret = Secret::load(&settings.store().folder())?;
     let token = identity::new_token()?;
     let store = open_store(settings).await?;
     let created = store.create_bot(nickname, secret.token_hash(&token)).await;
@@ -71,10 +71,13 @@ pub async fn create_bot(settings: &Settings, name: &str) -> Result<(Account, Str
 /// `natter backup PATH`: a consistent copy of the database in a new file, taken while the server may
 /// be running (see `store::backup`). Returns the copy's size in bytes.
 pub async fn backup(settings: &Settings, to: &std::path::Path) -> Result<u64, CliError> {
+    let StoreLocation::Sqlite(db) = settings.store() else {
+        return Err(CliError::SqliteOnly { command: "backup", instead: "pg_dump" });
+    };
     if to.exists() {
         return Err(CliError::BackupExists(to.to_owned()));
     }
-    let (db, target) = (settings.db.clone(), to.to_owned());
+    let target = to.to_owned();
     tokio::task::spawn_blocking(move || store::backup(&db, &target)).await.map_err(DbError::from)??;
     Ok(std::fs::metadata(to).map(|meta| meta.len()).unwrap_or(0))
 }
@@ -101,7 +104,7 @@ impl<'a> AnnounceTo<'a> {
 /// `natter announce [--room R | --user U] TEXT`: mints a short-lived token for the built-in Natter
 /// admin account and posts the announcement through the running server, so open screens get it live.
 pub async fn announce(settings: &Settings, to: AnnounceTo<'_>, text: &str) -> Result<MessageId, CliError> {
-    let secret = Secret::load(&settings.db)?;
+    let secret = Secret::load(&settings.store().folder())?;
     let token = identity::new_token()?;
     let store = open_store(settings).await?;
     let natter = store.system_account().await?;

@@ -23,7 +23,8 @@ pub struct Cli {
     /// to serve other machines. [default: 127.0.0.1:8080]
     #[arg(long, global = true, env = "NATTER_ADDR", value_name = "HOST:PORT")]
     pub addr: Option<SocketAddr>,
-    /// SQLite database file, created with its folder when missing. [default: data/natter.db]
+    /// SQLite database file, created with its folder when missing, or a PostgreSQL database as a
+    /// postgres:// URL (uploads and the key file then stay in data/). [default: data/natter.db]
     #[arg(long, global = true, env = "NATTER_DB", value_name = "PATH")]
     pub db: Option<PathBuf>,
     /// Log filter: error, warn, info, debug, trace, or per module (natter=debug). RUST_LOG wins
@@ -184,6 +185,11 @@ pub enum ConfigError {
 }
 
 impl Settings {
+    /// Where the store is, as `db` names it: a `postgres://` URL or a SQLite file.
+    pub fn store(&self) -> crate::server::store::StoreLocation {
+        crate::server::store::StoreLocation::parse(&self.db)
+    }
+
     /// Settings for this process: the file the CLI names (or ./Leptos.toml if present), then flags
     /// and environment variables, which clap has already merged into `cli`.
     pub fn load(cli: &Cli) -> Result<Self, ConfigError> {

@@ -80,12 +80,13 @@ pub enum SecretError {
 }
 
 impl Secret {
-    /// From `NATTER_SECRET`, or else from `natter.key` beside the database, created on first start.
-    pub(crate) fn load(db: &Path) -> Result<Self, SecretError> {
+    /// From `NATTER_SECRET`, or else from `natter.key` in `folder` (beside the database, see
+    /// `StoreLocation::folder`), created on first start.
+    pub(crate) fn load(folder: &Path) -> Result<Self, SecretError> {
         if let Ok(secret) = std::env::var(SECRET_ENV) {
             return if secret.len() >= 32 { Ok(Self(secret.into_bytes())) } else { Err(SecretError::TooShort) };
         }
-        let path = db.parent().filter(|dir| !dir.as_os_str().is_empty()).unwrap_or(Path::new(".")).join(KEY_FILE);
+        let path = folder.join(KEY_FILE);
         let key_file_error = |source| SecretError::KeyFile { path: path.clone(), source };
         match std::fs::read_to_string(&path) {
             Ok(text) => {
@@ -294,12 +295,12 @@ mod tests {
     #[test]
     fn the_key_file_is_created_once_and_reused() {
         let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("natter.db");
-        let first = Secret::load(&db).unwrap();
-        let again = Secret::load(&db).unwrap();
+        let db = dir.path();
+        let first = Secret::load(db).unwrap();
+        let again = Secret::load(db).unwrap();
         assert_eq!(first.token_hash("t"), again.token_hash("t"));
         std::fs::write(dir.path().join(KEY_FILE), "nonsense").unwrap();
-        assert!(matches!(Secret::load(&db), Err(SecretError::Damaged(_))));
+        assert!(matches!(Secret::load(db), Err(SecretError::Damaged(_))));
     }
 
     #[test]

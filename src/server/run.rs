@@ -186,7 +186,8 @@ async fn serve(settings: Settings) -> ExitCode {
         Ok(limit) => tracing::debug!(limit, "open-file limit"),
         Err(error) => tracing::warn!(%error, "cannot raise the open-file limit"),
     }
-    let db = settings.db.display().to_string();
+    // Without a PostgreSQL URL's password.
+    let db = settings.store().to_string();
     let server = match Server::bind(settings).await {
         Ok(server) => server,
         Err(error) => {

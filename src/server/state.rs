@@ -52,13 +52,10 @@ impl AppState {
     pub(crate) async fn open(settings: Settings) -> Result<Self, StartError> {
         let hub = Arc::new(Hub::new(settings.limits.broadcast_buffer));
         let publisher = Arc::clone(&hub);
-        let path = settings.db.clone();
-        let (store, secret) = tokio::task::spawn_blocking(move || -> Result<_, StartError> {
-            let store = store::open(&path, Box::new(move |event| publisher.apply(event)))?;
-            Ok((store, Secret::load(&path)?))
-        })
-        .await
-        .map_err(DbError::from)??;
+        let location = settings.store();
+        let store = store::open(&location, Box::new(move |event| publisher.apply(event))).await?;
+        let folder = location.folder();
+        let secret = tokio::task::spawn_blocking(move || Secret::load(&folder)).await.map_err(DbError::from)??;
         let frame_limits = Arc::new(crate::server::throttle::FrameLimits::new(&settings.limits));
         let bundle = crate::server::http::assets::Bundle::of_this_build(env!("CARGO_CRATE_NAME"));
         Ok(Self {

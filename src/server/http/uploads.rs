@@ -24,9 +24,10 @@ use crate::server::files::{clean_name, content_disposition, image_size, sniff, S
 use crate::server::http::auth::Authenticated;
 use crate::server::AppState;
 
-/// Where uploaded files live: `files/` beside the database.
+/// Where uploaded files live: `files/` beside the database (for PostgreSQL, in `data/`: the bytes
+/// stay on local disk for now, see `StoreLocation::folder`).
 pub(crate) fn files_dir(settings: &Settings) -> PathBuf {
-    settings.db.parent().unwrap_or_else(|| Path::new(".")).join("files")
+    settings.store().folder().join("files")
 }
 
 /// Deletes a file's bytes (after its message was deleted). A file already gone is fine.

@@ -15,18 +15,18 @@ pub(super) enum Migration {
 
 /// Migrations in order; `PRAGMA user_version` counts how many are applied.
 pub(super) const MIGRATIONS: &[Migration] = &[
-    Migration::Sql(include_str!("../../../../migrations/0001_messages.sql")),
-    Migration::Sql(include_str!("../../../../migrations/0002_users.sql")),
+    Migration::Sql(include_str!("../../../../migrations/sqlite/0001_messages.sql")),
+    Migration::Sql(include_str!("../../../../migrations/sqlite/0002_users.sql")),
     Migration::Code(give_messages_authors),
-    Migration::Sql(include_str!("../../../../migrations/0003_messages_by_author.sql")),
-    Migration::Sql(include_str!("../../../../migrations/0004_message_kind.sql")),
-    Migration::Sql(include_str!("../../../../migrations/0005_message_deletion.sql")),
-    Migration::Sql(include_str!("../../../../migrations/0006_rooms.sql")),
-    Migration::Sql(include_str!("../../../../migrations/0007_edits_and_reactions.sql")),
-    Migration::Sql(include_str!("../../../../migrations/0008_search.sql")),
-    Migration::Sql(include_str!("../../../../migrations/0009_mentions.sql")),
-    Migration::Sql(include_str!("../../../../migrations/0010_notify.sql")),
-    Migration::Sql(include_str!("../../../../migrations/0011_files.sql")),
+    Migration::Sql(include_str!("../../../../migrations/sqlite/0003_messages_by_author.sql")),
+    Migration::Sql(include_str!("../../../../migrations/sqlite/0004_message_kind.sql")),
+    Migration::Sql(include_str!("../../../../migrations/sqlite/0005_message_deletion.sql")),
+    Migration::Sql(include_str!("../../../../migrations/sqlite/0006_rooms.sql")),
+    Migration::Sql(include_str!("../../../../migrations/sqlite/0007_edits_and_reactions.sql")),
+    Migration::Sql(include_str!("../../../../migrations/sqlite/0008_search.sql")),
+    Migration::Sql(include_str!("../../../../migrations/sqlite/0009_mentions.sql")),
+    Migration::Sql(include_str!("../../../../migrations/sqlite/0010_notify.sql")),
+    Migration::Sql(include_str!("../../../../migrations/sqlite/0011_files.sql")),
 ];
 
 /// Migration step: every nickname that posted before accounts existed becomes a user, and its

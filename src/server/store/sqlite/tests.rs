@@ -78,7 +78,7 @@ async fn messages_from_before_accounts_get_authors() {
     let path = dir.path().join("natter.db");
     {
         let conn = Connection::open(&path).unwrap();
-        conn.execute_batch(include_str!("../../../../migrations/0001_messages.sql")).unwrap();
+        conn.execute_batch(include_str!("../../../../migrations/sqlite/0001_messages.sql")).unwrap();
         conn.execute_batch(
             "INSERT INTO messages (nickname, body, sent_at, client_msg_id) VALUES
                ('alice', 'one', 1, 'a'), ('bob', 'two', 2, 'b'), ('ALICE', 'three', 3, 'c');

@@ -1,0 +1,344 @@
+//! PostgreSQL, the second engine behind [`Store`]; all its SQL lives under this folder. Like the
+//! SQLite engine, one writer task owns a connection and commits queued messages in groups (one
+//! transaction, one WAL flush, many messages) and runs every other write between them, in queue
+//! order; reads take connections from a pool and await them, so nothing blocks the async runtime.
+//!
+//! Commit order is id order. A reader that tails `id > last` (a reconnecting client, the hub)
+//! would skip a row for good if a smaller id committed after a larger one it had already seen. An
+//! identity column alone does not prevent that: two transactions take ids 7 and 8, 8 commits first,
+//! a reader sees 8 and resumes after it, and 7 lands unseen. So every transaction that hands out
+//! message ids or revisions first takes `pg_advisory_xact_lock(ID_LOCK)` and takes its ids inside
+//! it; the lock is held until commit, so the next transaction's ids come, and commit, after this
+//! one's. The single writer task already orders this process's writes; the lock is what keeps the
+//! promise when another process (a second Natter, an admin command) writes to the same database.
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Transaction};
+use tokio::sync::{mpsc, oneshot};
+use tokio_postgres::NoTls;
+
+use crate::server::identity::Nickname;
+use crate::server::store::*;
+
+mod changes;
+mod files;
+mod messages;
+mod migrate;
+mod rooms;
+mod rows;
+mod search;
+#[cfg(test)]
+pub(crate) mod test_support;
+#[cfg(test)]
+mod tests;
+mod users;
+mod writer;
+
+use writer::Writer;
+
+/// The advisory lock every id- or revision-assigning transaction takes (see the module comment).
+/// Any constant works as long as every Natter uses the same one; this is "natter" in ASCII.
+pub(super) const ID_LOCK: i64 = 0x6e61_7474_6572;
+/// How many queued inserts one transaction may take: large enough to amortise the commit's WAL
+/// flush under load, small enough that the first message in a group does not wait long for the last.
+const MAX_GROUP: usize = 256;
+/// Queued writes before senders wait; bounds memory when the database is slower than the clients.
+const WRITE_QUEUE: usize = 4_096;
+/// Connections the read pool keeps open at most.
+const READERS: usize = 8;
+
+/// Any write but an insert: runs on the writer task in its own transaction, in queue order. The sink
+/// comes as `&mut` because a shared reference to it (it is `Send`, not `Sync`) held across an
+/// await would make the writer task's future not `Send`.
+type WriteFn =
+    Box<dyn for<'a> FnOnce(&'a mut deadpool_postgres::Client, &'a mut EventSink) -> BoxFuture<'a, ()> + Send>;
+
+/// Gives a write closure its higher-ranked type (closures only infer one from a bound like this).
+fn write_fn<F>(f: F) -> WriteFn
+where
+    F: for<'a> FnOnce(&'a mut deadpool_postgres::Client, &'a mut EventSink) -> BoxFuture<'a, ()> + Send + 'static,
+{
+    Box::new(f)
+}
+
+// Inserts are nearly every job and each is moved once into the channel: boxing the message would
+// add an allocation per message to save a couple of hundred bytes per queue slot.
+#[allow(clippy::large_enum_variant)]
+enum Job {
+    Insert(NewMessage, oneshot::Sender<Result<Inserted, DbError>>),
+    Write(WriteFn),
+    Shutdown(oneshot::Sender<()>),
+}
+
+/// A handle to the database; cheap to clone. Its methods (in this folder's files) are reached from
+/// outside through the [`Store`] trait only.
+#[derive(Clone)]
+pub struct PostgresStore {
+    writer: mpsc::Sender<Job>,
+    readers: Pool,
+}
+
+impl PostgresStore {
+    /// Connects to the database `url` names (`postgres://…`), applies migrations and starts the
+    /// writer task.
+    pub(crate) async fn open(url: &str, events: EventSink) -> Result<Self, DbError> {
+        let config: tokio_postgres::Config = url.parse()?;
+        Self::open_config(config, events).await
+    }
+
+    pub(crate) async fn open_config(config: tokio_postgres::Config, events: EventSink) -> Result<Self, DbError> {
+        // Fast recycling: a connection back from a read is reused without a test query; a broken
+        // one is found by its closed flag and replaced.
+        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        // One connection is the writer's for good; the rest serve reads.
+        let readers = Pool::builder(manager).max_size(READERS + 1).build().map_err(DbError::PoolBuild)?;
+        let mut conn = readers.get().await?;
+        migrate::migrate(&mut conn).await?;
+        let (writer, jobs) = mpsc::channel(WRITE_QUEUE);
+        tokio::spawn(Writer::new(conn, readers.clone(), events).run(jobs));
+        Ok(Self { writer, readers })
+    }
+
+    /// Runs `change` in its own transaction on the writer task, after every write queued before it.
+    async fn write<T, F>(&self, change: F) -> Result<T, DbError>
+    where
+        T: Send + 'static,
+        F: for<'t> FnOnce(&'t Transaction<'t>) -> BoxFuture<'t, Result<T, DbError>> + Send + 'static,
+    {
+        self.write_telling(change, |_, _| {}).await
+    }
+
+    /// Like `write`, then `tell` gives the events of the committed result to the sink, still on
+    /// the writer task, so they are ordered with the messages committed before and after.
+    async fn write_telling<T, F, A>(&self, change: F, tell: A) -> Result<T, DbError>
+    where
+        T: Send + 'static,
+        F: for<'t> FnOnce(&'t Transaction<'t>) -> BoxFuture<'t, Result<T, DbError>> + Send + 'static,
+        A: FnOnce(&T, &EventSink) + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let job = write_fn(move |conn, events| {
+            Box::pin(async move {
+                let result = async {
+                    let tx = conn.transaction().await?;
+                    let value = change(&tx).await?;
+                    tx.commit().await?;
+                    Ok(value)
+                }
+                .await;
+                if let Ok(value) = &result {
+                    tell(value, &*events);
+                }
+                let _ = reply.send(result);
+            })
+        });
+        self.writer.send(Job::Write(job)).await.map_err(|_| DbError::Closed)?;
+        answer.await.map_err(|_| DbError::Closed)?
+    }
+
+    /// Finishes every write queued so far, then stops the writer. Later inserts fail with `Closed`.
+    async fn shutdown(&self) {
+        let (done, finished) = oneshot::channel();
+        if self.writer.send(Job::Shutdown(done)).await.is_ok() {
+            let _ = finished.await;
+        }
+    }
+
+    /// A pooled connection for reads.
+    async fn reader(&self) -> Result<deadpool_postgres::Client, DbError> {
+        Ok(self.readers.get().await?)
+    }
+}
+
+/// The store's interface, answered by the methods of this folder's `impl PostgresStore` blocks.
+impl Store for PostgresStore {
+    fn changed_since(
+        &self,
+        user_id: UserId,
+        after: Revision,
+        limit: u32,
+    ) -> BoxFuture<'_, Result<Vec<ChatMessage>, DbError>> {
+        Box::pin(PostgresStore::changed_since(self, user_id, after, limit))
+    }
+
+    fn last_change(&self) -> BoxFuture<'_, Result<Revision, DbError>> {
+        Box::pin(PostgresStore::last_change(self))
+    }
+
+    fn change_message(
+        &self,
+        id: MessageId,
+        change: MessageChange,
+        actor: Actor,
+    ) -> BoxFuture<'_, Result<Option<ChatMessage>, DbError>> {
+        Box::pin(PostgresStore::change_message(self, id, change, actor))
+    }
+
+    fn message_file(&self, id: MessageId) -> BoxFuture<'_, Result<Option<String>, DbError>> {
+        Box::pin(PostgresStore::message_file(self, id))
+    }
+
+    fn file(&self, id: String) -> BoxFuture<'_, Result<Option<(Attachment, RoomId)>, DbError>> {
+        Box::pin(PostgresStore::file(self, id))
+    }
+
+    fn insert(&self, message: NewMessage) -> BoxFuture<'_, Result<Inserted, DbError>> {
+        Box::pin(PostgresStore::insert(self, message))
+    }
+
+    fn history(
+        &self,
+        room_id: RoomId,
+        before: Option<MessageId>,
+        limit: u32,
+    ) -> BoxFuture<'_, Result<Vec<ChatMessage>, DbError>> {
+        Box::pin(PostgresStore::history(self, room_id, before, limit))
+    }
+
+    fn newer(&self, room_id: RoomId, after: MessageId, limit: u32) -> BoxFuture<'_, Result<Vec<ChatMessage>, DbError>> {
+        Box::pin(PostgresStore::newer(self, room_id, after, limit))
+    }
+
+    fn since(&self, user_id: UserId, after: MessageId, limit: u32) -> BoxFuture<'_, Result<Vec<ChatMessage>, DbError>> {
+        Box::pin(PostgresStore::since(self, user_id, after, limit))
+    }
+
+    fn last_id(&self) -> BoxFuture<'_, Result<MessageId, DbError>> {
+        Box::pin(PostgresStore::last_id(self))
+    }
+
+    fn message_room(&self, id: MessageId) -> BoxFuture<'_, Result<Option<RoomId>, DbError>> {
+        Box::pin(PostgresStore::message_room(self, id))
+    }
+
+    fn sidebar(&self, user_id: UserId) -> BoxFuture<'_, Result<Sidebar, DbError>> {
+        Box::pin(PostgresStore::sidebar(self, user_id))
+    }
+
+    fn member_room(&self, room_id: RoomId, user_id: UserId) -> BoxFuture<'_, Result<Option<Room>, DbError>> {
+        Box::pin(PostgresStore::member_room(self, room_id, user_id))
+    }
+
+    fn room_by_id(&self, room_id: RoomId) -> BoxFuture<'_, Result<Option<RoomRecord>, DbError>> {
+        Box::pin(PostgresStore::room_by_id(self, room_id))
+    }
+
+    fn room_by_name(&self, name: String) -> BoxFuture<'_, Result<Option<RoomRecord>, DbError>> {
+        Box::pin(PostgresStore::room_by_name(self, name))
+    }
+
+    fn direct_room_of(&self, user_id: UserId, peer_id: UserId) -> BoxFuture<'_, Result<Option<RoomId>, DbError>> {
+        Box::pin(PostgresStore::direct_room_of(self, user_id, peer_id))
+    }
+
+    fn members(&self, room_id: RoomId) -> BoxFuture<'_, Result<Vec<Member>, DbError>> {
+        Box::pin(PostgresStore::members(self, room_id))
+    }
+
+    fn public_rooms(&self) -> BoxFuture<'_, Result<Vec<(RoomRecord, u32)>, DbError>> {
+        Box::pin(PostgresStore::public_rooms(self))
+    }
+
+    fn create_room(&self, name: String, kind: RoomKind, creator: UserId) -> BoxFuture<'_, Result<Room, DbError>> {
+        Box::pin(PostgresStore::create_room(self, name, kind, creator))
+    }
+
+    fn add_member(&self, room_id: RoomId, user_id: UserId) -> BoxFuture<'_, Result<Option<(Room, Member)>, DbError>> {
+        Box::pin(PostgresStore::add_member(self, room_id, user_id))
+    }
+
+    fn remove_member(&self, room_id: RoomId, user_id: UserId) -> BoxFuture<'_, Result<bool, DbError>> {
+        Box::pin(PostgresStore::remove_member(self, room_id, user_id))
+    }
+
+    fn archive_room(&self, room_id: RoomId) -> BoxFuture<'_, Result<bool, DbError>> {
+        Box::pin(PostgresStore::archive_room(self, room_id))
+    }
+
+    fn open_direct(&self, user_id: UserId, peer_id: UserId) -> BoxFuture<'_, Result<RoomId, DbError>> {
+        Box::pin(PostgresStore::open_direct(self, user_id, peer_id))
+    }
+
+    fn save_read_marks(&self, marks: Vec<ReadMark>) -> BoxFuture<'_, Result<(), DbError>> {
+        Box::pin(PostgresStore::save_read_marks(self, marks))
+    }
+
+    fn set_notify(&self, room_id: RoomId, user_id: UserId, level: NotifyLevel) -> BoxFuture<'_, Result<bool, DbError>> {
+        Box::pin(PostgresStore::set_notify(self, room_id, user_id, level))
+    }
+
+    fn search(
+        &self,
+        viewer: Option<UserId>,
+        filter: SearchFilter,
+        before: Option<MessageId>,
+        limit: u32,
+    ) -> BoxFuture<'_, Result<Vec<Found>, DbError>> {
+        Box::pin(PostgresStore::search(self, viewer, filter, before, limit))
+    }
+
+    fn user_by_key(&self, nickname_key: String) -> BoxFuture<'_, Result<Option<Account>, DbError>> {
+        Box::pin(PostgresStore::user_by_key(self, nickname_key))
+    }
+
+    fn user_by_id(&self, user_id: UserId) -> BoxFuture<'_, Result<Option<Account>, DbError>> {
+        Box::pin(PostgresStore::user_by_id(self, user_id))
+    }
+
+    fn create_user(
+        &self,
+        nickname: Nickname,
+        session_hash: Vec<u8>,
+        expires_at: i64,
+    ) -> BoxFuture<'_, Result<Account, DbError>> {
+        Box::pin(PostgresStore::create_user(self, nickname, session_hash, expires_at))
+    }
+
+    fn session_account(&self, session_hash: Vec<u8>) -> BoxFuture<'_, Result<Option<Account>, DbError>> {
+        Box::pin(PostgresStore::session_account(self, session_hash))
+    }
+
+    fn create_session(
+        &self,
+        user_id: UserId,
+        session_hash: Vec<u8>,
+        expires_at: i64,
+    ) -> BoxFuture<'_, Result<(), DbError>> {
+        Box::pin(PostgresStore::create_session(self, user_id, session_hash, expires_at))
+    }
+
+    fn set_password_hash(&self, user_id: UserId, password_hash: String) -> BoxFuture<'_, Result<(), DbError>> {
+        Box::pin(PostgresStore::set_password_hash(self, user_id, password_hash))
+    }
+
+    fn credentials(&self, nickname_key: String) -> BoxFuture<'_, Result<Option<Credentials>, DbError>> {
+        Box::pin(PostgresStore::credentials(self, nickname_key))
+    }
+
+    fn ban(&self, user_id: UserId) -> BoxFuture<'_, Result<Option<Account>, DbError>> {
+        Box::pin(PostgresStore::ban(self, user_id))
+    }
+
+    fn make_admin(&self, nickname_key: String) -> BoxFuture<'_, Result<Option<Account>, DbError>> {
+        Box::pin(PostgresStore::make_admin(self, nickname_key))
+    }
+
+    fn create_bot(&self, nickname: Nickname, token_hash: Vec<u8>) -> BoxFuture<'_, Result<Account, DbError>> {
+        Box::pin(PostgresStore::create_bot(self, nickname, token_hash))
+    }
+
+    fn system_account(&self) -> BoxFuture<'_, Result<Account, DbError>> {
+        Box::pin(PostgresStore::system_account(self))
+    }
+
+    fn end_session(&self, session_hash: Vec<u8>) -> BoxFuture<'_, Result<(), DbError>> {
+        Box::pin(PostgresStore::end_session(self, session_hash))
+    }
+
+    fn rename(&self, user_id: UserId, nickname: Nickname) -> BoxFuture<'_, Result<(), DbError>> {
+        Box::pin(PostgresStore::rename(self, user_id, nickname))
+    }
+
+    fn shutdown(&self) -> BoxFuture<'_, ()> {
+        Box::pin(PostgresStore::shutdown(self))
+    }
+}

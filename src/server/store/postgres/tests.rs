@@ -1,0 +1,304 @@
+//! The PostgreSQL store's behaviour, against a throw-away PostgreSQL (see `test_support`).
+
+use std::sync::mpsc as std_mpsc;
+use std::sync::Arc;
+
+use super::rooms::direct_key;
+use super::test_support::{self, hearing_stored, new_database, on_runtime};
+use super::*;
+use crate::protocol::{Account, Member, MessageKind, Room, RoomKind, GENERAL_ROOM_ID};
+use crate::server::store::conformance::{self, *};
+
+/// An empty PostgreSQL store in a database of its own, for the conformance suite.
+fn fresh() -> Fresh {
+    let (sink, stored) = hearing_stored();
+    let store = test_support::open(&new_database(), sink);
+    Fresh { store: Arc::new(store), stored, _keep: Box::new(()) }
+}
+
+conformance::store_conformance!(fresh);
+
+/// Runs one statement on the database `config` names, outside any store.
+fn sql(config: &tokio_postgres::Config, statement: &str) {
+    on_runtime(async {
+        let (client, connection) = config.connect(tokio_postgres::NoTls).await.unwrap();
+        let driver = tokio::spawn(connection);
+        client.batch_execute(statement).await.unwrap();
+        drop(client);
+        let _ = driver.await;
+    });
+}
+
+/// Every row in the messages table, whatever its room: to prove a refusal stored nothing.
+fn stored_bodies(config: &tokio_postgres::Config) -> Vec<String> {
+    on_runtime(async {
+        let (client, connection) = config.connect(tokio_postgres::NoTls).await.unwrap();
+        let driver = tokio::spawn(connection);
+        let rows = client.query("SELECT body FROM messages ORDER BY id", &[]).await.unwrap();
+        drop(client);
+        let _ = driver.await;
+        rows.iter().map(|row| row.get(0)).collect()
+    })
+}
+
+/// A store whose events are heard: the batches of stored messages, and each member who joined.
+fn open_hearing_joins(
+    config: &tokio_postgres::Config,
+) -> (PostgresStore, std_mpsc::Receiver<Vec<ChatMessage>>, std_mpsc::Receiver<(Room, Member)>) {
+    let (stored, heard_stored) = std_mpsc::channel();
+    let (joined, heard_joined) = std_mpsc::channel();
+    let store = test_support::open(
+        config,
+        Box::new(move |event| match event {
+            StoreEvent::MessagesStored(messages) => {
+                let _ = stored.send(messages.to_vec());
+            }
+            StoreEvent::MemberJoined { room, member } => {
+                let _ = joined.send((room.clone(), member.clone()));
+            }
+            _ => {}
+        }),
+    );
+    (store, heard_stored, heard_joined)
+}
+
+#[tokio::test]
+async fn shutdown_finishes_queued_writes_and_later_ones_are_refused() {
+    let db = new_database();
+    let store = test_support::open(&db, Box::new(|_| {}));
+    let alice = user(&store, "alice").await;
+    let pending: Vec<_> = (0..10)
+        .map(|i| {
+            let (store, alice) = (store.clone(), alice.clone());
+            tokio::spawn(async move { store.insert(message(&alice, &format!("{i}"), "kept")).await })
+        })
+        .collect();
+    for task in pending {
+        task.await.unwrap().unwrap();
+    }
+    store.shutdown().await;
+    assert!(matches!(store.insert(message(&alice, "late", "x")).await, Err(DbError::Closed)));
+    let store = test_support::open(&db, Box::new(|_| {}));
+    assert_eq!(store.history(GENERAL_ROOM_ID, None, 50).await.unwrap().len(), 10);
+    let bob = user(&store, "bob").await;
+    assert_eq!(store.insert(message(&bob, "b", "after restart")).await.unwrap().message.id, MessageId(11));
+}
+
+#[tokio::test]
+async fn posting_is_refused_to_non_members_and_in_archived_rooms_and_stores_nothing() {
+    let db = new_database();
+    let (sink, announced) = hearing_stored();
+    let store = test_support::open(&db, sink);
+    let (alice, bob) = (user(&store, "alice").await, user(&store, "bob").await);
+    let secret = room(&store, "secret", RoomKind::Private, &alice).await;
+    let refused = store.insert(message_in(secret.id, &bob, "b-1", "let me in")).await;
+    assert!(matches!(refused, Err(DbError::NotAllowed)), "{refused:?}");
+    let nowhere = store.insert(message_in(RoomId(999), &alice, "a-0", "no such room")).await;
+    assert!(matches!(nowhere, Err(DbError::NotAllowed)), "{nowhere:?}");
+    let kept = store.insert(message_in(secret.id, &alice, "a-1", "before the archive")).await.unwrap();
+    assert!(store.archive_room(secret.id).await.unwrap());
+    assert!(!store.archive_room(secret.id).await.unwrap(), "archiving twice changes nothing");
+    let archived = store.insert(message_in(secret.id, &alice, "a-2", "after the archive")).await;
+    assert!(matches!(archived, Err(DbError::NotAllowed)), "members cannot post in an archived room either");
+    // Natter's announcements skip the membership check, but not the archive.
+    let mut announcement = message_in(secret.id, &bob, "n-1", "announced");
+    announcement.kind = MessageKind::Announcement;
+    announcement.members_only = false;
+    assert!(matches!(store.insert(announcement.clone()).await, Err(DbError::NotAllowed)));
+    let open_room = room(&store, "lounge", RoomKind::Public, &alice).await;
+    announcement.room_id = open_room.id;
+    let announced_there = store.insert(announcement).await.unwrap();
+    assert_eq!(announced_there.message.kind, MessageKind::Announcement);
+    assert_eq!(stored_bodies(&db), ["before the archive", "announced"]);
+    let ids: Vec<MessageId> = announced.try_iter().flatten().map(|m| m.id).collect();
+    assert_eq!(ids, [kept.message.id, announced_there.message.id], "refusals are not broadcast");
+}
+
+#[tokio::test]
+async fn a_refused_message_does_not_fail_the_others_committed_with_it() {
+    let db = new_database();
+    let store = test_support::open(&db, Box::new(|_| {}));
+    let (alice, bob) = (user(&store, "alice").await, user(&store, "bob").await);
+    let secret = room(&store, "secret", RoomKind::Private, &alice).await;
+    // Queued together, so the writer is likely to commit them in one group.
+    let tasks: Vec<_> = (0..40)
+        .map(|i| {
+            let (store, author) = (store.clone(), if i % 2 == 0 { alice.clone() } else { bob.clone() });
+            tokio::spawn(async move { store.insert(message_in(secret.id, &author, &format!("{i}"), "x")).await })
+        })
+        .collect();
+    for (i, task) in tasks.into_iter().enumerate() {
+        let result = task.await.unwrap();
+        assert_eq!(result.is_ok(), i % 2 == 0, "{i}: {result:?}");
+    }
+    assert_eq!(stored_bodies(&db).len(), 20);
+}
+
+#[tokio::test]
+async fn a_resend_returns_the_original_even_where_the_author_can_no_longer_post() {
+    let db = new_database();
+    let (sink, announced) = hearing_stored();
+    let store = test_support::open(&db, sink);
+    let (alice, bob) = (user(&store, "alice").await, user(&store, "bob").await);
+    let lounge = room(&store, "lounge", RoomKind::Public, &alice).await;
+    store.add_member(lounge.id, bob.id).await.unwrap().expect("bob was not a member");
+    let bobs = store.insert(message_in(lounge.id, &bob, "b-1", "bye")).await.unwrap();
+    assert!(store.remove_member(lounge.id, bob.id).await.unwrap());
+    // The ack for a message stored before bob left must not turn into a refusal on retry.
+    let again = store.insert(message_in(lounge.id, &bob, "b-1", "bye")).await.unwrap();
+    assert!(again.duplicate);
+    assert_eq!(again.message, bobs.message);
+    assert!(matches!(store.insert(message_in(lounge.id, &bob, "b-2", "new")).await, Err(DbError::NotAllowed)));
+    let alices = store.insert(message_in(lounge.id, &alice, "a-1", "last words")).await.unwrap();
+    store.archive_room(lounge.id).await.unwrap();
+    let again = store.insert(message_in(lounge.id, &alice, "a-1", "last words")).await.unwrap();
+    assert_eq!((again.duplicate, again.message), (true, alices.message.clone()));
+    assert_eq!(stored_bodies(&db), ["bye", "last words"]);
+    let ids: Vec<MessageId> = announced.try_iter().flatten().map(|m| m.id).collect();
+    assert_eq!(ids, [bobs.message.id, alices.message.id], "each broadcast once");
+}
+
+#[tokio::test]
+async fn each_pair_of_users_has_one_direct_conversation() {
+    let (store, _, heard_joined) = open_hearing_joins(&new_database());
+    let (alice, bob, carol) = (user(&store, "alice").await, user(&store, "bob").await, user(&store, "carol").await);
+    // What each opening told, one list per call.
+    let (told, heard) = std_mpsc::channel();
+    let open_direct = |from: &Account, to: &Account| {
+        let (told, store, heard_joined, from, to) = (told.clone(), &store, &heard_joined, from.id, to.id);
+        async move {
+            let opened = store.open_direct(from, to).await;
+            told.send(heard_joined.try_iter().collect::<Vec<_>>()).unwrap();
+            opened
+        }
+    };
+    let first = open_direct(&alice, &bob).await.unwrap();
+    assert_eq!(open_direct(&bob, &alice).await.unwrap(), first, "either may open it; it is the same one");
+    assert_eq!(open_direct(&alice, &bob).await.unwrap(), first);
+    let joined: Vec<Vec<(Room, Member)>> = heard.try_iter().collect();
+    assert_eq!(joined.len(), 3);
+    assert!(joined[1].is_empty() && joined[2].is_empty(), "nobody is told twice");
+    let views: Vec<(RoomId, String, RoomKind, Option<UserId>, UserId)> = joined[0]
+        .iter()
+        .map(|(room, who)| (room.id, room.name.clone(), room.kind, room.peer_id, who.user_id))
+        .collect();
+    assert_eq!(
+        views,
+        [
+            (first, "bob".into(), RoomKind::Direct, Some(bob.id), alice.id),
+            (first, "alice".into(), RoomKind::Direct, Some(alice.id), bob.id),
+        ],
+        "each sees it under the other's name"
+    );
+    assert_eq!(store.direct_room_of(bob.id, alice.id).await.unwrap(), Some(first));
+    assert_eq!(store.direct_room_of(alice.id, carol.id).await.unwrap(), None);
+    let with_carol = open_direct(&alice, &carol).await.unwrap();
+    assert_ne!(with_carol, first);
+    let members: Vec<UserId> = store.members(first).await.unwrap().iter().map(|m| m.user_id).collect();
+    assert_eq!(members, [alice.id, bob.id]);
+    assert!(store.sidebar(carol.id).await.unwrap().rooms.iter().all(|room| room.id != first));
+    // Named rooms first, then conversations.
+    let kinds: Vec<RoomKind> = store.sidebar(alice.id).await.unwrap().rooms.iter().map(|room| room.kind).collect();
+    assert_eq!(kinds, [RoomKind::Public, RoomKind::Direct, RoomKind::Direct]);
+    assert_eq!(store.room_by_name(direct_key(alice.id, bob.id)).await.unwrap(), None, "not reachable by name");
+}
+
+#[tokio::test]
+async fn reopening_keeps_the_data_and_applies_no_migration_twice() {
+    let db = new_database();
+    let store = test_support::open(&db, Box::new(|_| {}));
+    let alice = user(&store, "alice").await;
+    store.insert(message(&alice, "a-1", "kept")).await.unwrap();
+    store.shutdown().await;
+    for _ in 0..2 {
+        let again = test_support::open(&db, Box::new(|_| {}));
+        let history = again.history(GENERAL_ROOM_ID, None, 10).await.unwrap();
+        assert_eq!(history.iter().map(|m| m.body.as_str()).collect::<Vec<_>>(), ["kept"]);
+        assert_eq!(again.user_by_key("alice".into()).await.unwrap().map(|a| a.id), Some(alice.id));
+        again.shutdown().await;
+    }
+    sql(&db, "UPDATE schema_version SET version = 99");
+    let config = db.clone();
+    let refused = on_runtime(PostgresStore::open_config(config, Box::new(|_| {}))).err();
+    assert!(matches!(refused, Some(DbError::TooNew { found: 99, .. })), "{refused:?}");
+}
+
+/// Two stores on one database are two writers, as two Natter processes would be. Each tells its
+/// own messages in id order, together they take every id once, and a reader tailing `id > last`
+/// while they write sees every message, in order: ids commit in the order they are handed out.
+#[tokio::test]
+async fn two_writers_commit_in_id_order_and_a_tailing_reader_misses_nothing() {
+    const EACH: i64 = 150;
+    let db = new_database();
+    let (sink_a, told_a) = hearing_stored();
+    let (sink_b, told_b) = hearing_stored();
+    let a = Arc::new(test_support::open(&db, sink_a));
+    let b = Arc::new(test_support::open(&db, sink_b));
+    let (alice, bob) = (user(a.as_ref(), "alice").await, user(b.as_ref(), "bob").await);
+    let burst = |store: Arc<PostgresStore>, author: crate::protocol::Account| {
+        tokio::spawn(async move {
+            for i in 0..EACH {
+                store.insert(message(&author, &format!("{i}"), "x")).await.unwrap();
+            }
+        })
+    };
+    let writers = [burst(Arc::clone(&a), alice.clone()), burst(Arc::clone(&b), bob)];
+    let reader = test_support::open(&db, Box::new(|_| {}));
+    let mut seen = Vec::new();
+    while seen.len() < (2 * EACH) as usize {
+        let after = seen.last().copied().unwrap_or(MessageId::NONE);
+        seen.extend(reader.since(alice.id, after, 50).await.unwrap().iter().map(|m| m.id));
+    }
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    assert_eq!(seen.iter().map(|id| id.get()).collect::<Vec<_>>(), (1..=2 * EACH).collect::<Vec<_>>());
+    let mut all = Vec::new();
+    for told in [told_a, told_b] {
+        let ids: Vec<i64> = told.try_iter().flatten().map(|m| m.id.get()).collect();
+        assert!(ids.windows(2).all(|pair| pair[0] < pair[1]), "each store tells in id order: {ids:?}");
+        assert_eq!(ids.len(), EACH as usize);
+        all.extend(ids);
+    }
+    all.sort_unstable();
+    assert_eq!(all, (1..=2 * EACH).collect::<Vec<_>>(), "no id twice, none missing");
+}
+
+#[tokio::test]
+async fn what_users_type_is_never_tsquery_syntax() {
+    let store = test_support::open(&new_database(), Box::new(|_| {}));
+    let alice = user(&store, "alice").await;
+    store.insert(message(&alice, "a-1", "it's a plain sentence")).await.unwrap();
+    for typed in ["'", "''", "\\", "\\'", "a:*", "&", "|", "!x", "(a", "<->", "a <-> b", ":*", "*", "'); drop"] {
+        let Ok(filter) = crate::server::search::parse(typed) else { continue };
+        store.search(None, filter, None, 20).await.unwrap_or_else(|error| panic!("{typed:?}: {error}"));
+    }
+    let found = store.search(None, crate::server::search::parse("it's").unwrap(), None, 20).await.unwrap();
+    assert_eq!(found.len(), 1, "an apostrophe is part of the text");
+}
+
+#[tokio::test]
+async fn the_writer_reconnects_after_the_server_closed_its_connection() {
+    let db = new_database();
+    let store = test_support::open(&db, Box::new(|_| {}));
+    let alice = user(&store, "alice").await;
+    store.insert(message(&alice, "a-1", "before")).await.unwrap();
+    sql(
+        &db,
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+         WHERE datname = current_database() AND pid != pg_backend_pid()",
+    );
+    // The write under way when the connection went may fail; later ones get a new connection.
+    let mut stored = None;
+    for attempt in 0..20 {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        if let Ok(inserted) = store.insert(message(&alice, &format!("a-2-{attempt}"), "after")).await {
+            stored = Some(inserted);
+            break;
+        }
+    }
+    assert!(stored.is_some(), "no write succeeded after the connection was closed");
+    let bodies: Vec<String> =
+        store.history(GENERAL_ROOM_ID, None, 10).await.unwrap().into_iter().map(|m| m.body).collect();
+    assert_eq!(bodies, ["before", "after"]);
+}
