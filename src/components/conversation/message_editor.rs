@@ -34,7 +34,7 @@ pub fn MessageEditor(id: MessageId, body: String, editing: RwSignal<bool>) -> im
             }
         }
     });
-    // Every way out gives focus back to the line's Edit button (see `Moderation`), where it was
+    // Leaving gives focus back to the line's Edit button (see `Moderation`), where it was
     // before editing: otherwise the textarea vanishes under the keyboard and focus falls to the
     // page itself.
     let close = move || {
