@@ -1,11 +1,9 @@
 //! Rooms and direct conversations through the real interfaces: who may create, join, invite, leave,
 //! archive, read and post, and above all that nothing said in a private room reaches anyone outside it.
 
-mod support;
-
+use crate::support::{code, create_room, post_json, settings_for, start, Client, TestServer};
 use natter::server::cli::{self, AnnounceTo, CliError};
 use serde_json::{json, Value};
-use support::{code, create_room, post_json, settings_for, start, Client, TestServer};
 
 /// Someone with an open socket: their session token, user id and socket.
 struct Person {
@@ -491,7 +489,7 @@ async fn a_private_room_leaks_nothing_to_someone_outside_it() {
         let (status, page) = server.call("GET", "/api/room_page", token, "").await;
         assert_eq!(status, 200, "{page}");
         assert!(!page.to_string().contains("swordfish") && !page.to_string().contains("secret"), "{page}");
-        let page = support::http(server.addr, "GET", "/", token, "").await;
+        let page = crate::support::http(server.addr, "GET", "/", token, "").await;
         assert_eq!(page.status, 200);
         assert!(!page.body.contains("swordfish"));
     }
@@ -649,12 +647,12 @@ async fn a_bot_posts_over_http_in_a_room_it_was_invited_to() {
     let (_, messages) = history(&server, None, 1).await;
     assert_eq!(messages.as_array().unwrap().last().unwrap()["nickname"], "weatherbot");
     // A bot reads history with its token: its rooms, and never a private room it is not in.
-    let read = support::get_bearer(server.addr, &format!("/api/history?room_id={lounge}"), &token).await;
+    let read = crate::support::get_bearer(server.addr, &format!("/api/history?room_id={lounge}"), &token).await;
     assert_eq!(read.status, 200, "{}", read.body);
     assert!(read.body.contains("Sunny, 21 °C"), "{}", read.body);
     let secret = create_room(&server, &alice.token, "secret", true).await;
     alice.socket.post_to(secret, "s-1", "not for bots").await;
-    let refused = support::get_bearer(server.addr, &format!("/api/history?room_id={secret}"), &token).await;
+    let refused = crate::support::get_bearer(server.addr, &format!("/api/history?room_id={secret}"), &token).await;
     assert_eq!(refused.status, 403, "{}", refused.body);
     assert!(!refused.body.contains("not for bots"));
     server.stop().await;
@@ -669,7 +667,7 @@ async fn a_new_room_takes_messages_and_typing_at_once_even_from_a_busy_socket() 
     for round in 0..20 {
         let (addr, token) = (server.addr, alice.token.clone());
         let created = tokio::spawn(async move {
-            support::http(addr, "POST", "/api/create_room", Some(&token), &format!("name=room{round}")).await
+            crate::support::http(addr, "POST", "/api/create_room", Some(&token), &format!("name=room{round}")).await
         });
         // Writes queued behind the room's creation keep the socket busy while the HTTP answer arrives.
         for i in 0..3 {

@@ -1,11 +1,9 @@
 //! Files through the real endpoints: types decided by content, names kept only as metadata, the size
 //! limit, markup refused, files served safely and only to members, and deleted with their message.
 
-mod support;
-
+use crate::support::{create_room, form_encode, get_bytes, post_bytes, relaxed_limits, TestServer};
 use natter::server::config::Limits;
 use serde_json::Value;
-use support::{create_room, form_encode, get_bytes, post_bytes, relaxed_limits, TestServer};
 
 async fn start() -> (tempfile::TempDir, TestServer) {
     let dir = tempfile::tempdir().expect("temp dir");

@@ -3,8 +3,6 @@
 //! timing (when the network is cut, when the server is killed); each such test prints its seed, which
 //! the harness shows when it fails.
 
-mod support;
-
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -13,11 +11,11 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use crate::support::{TestServer, PATIENCE};
 use futures::{SinkExt, StreamExt};
 use natter::server::config::Limits;
 use rusqlite::{Connection, OpenFlags};
 use serde_json::{json, Value};
-use support::{TestServer, PATIENCE};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{broadcast, watch};
@@ -84,7 +82,7 @@ impl Rng {
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-/// Opens `/ws` as the holder of `token` and says hello. Unlike `support::Client`, a refused or cut
+/// Opens `/ws` as the holder of `token` and says hello. Unlike `crate::support::Client`, a refused or cut
 /// connection is an error for the caller to handle, since these tests cut and kill on purpose.
 async fn hello(addr: SocketAddr, token: &str, since: Option<i64>) -> Result<Socket, tungstenite::Error> {
     let mut request = format!("ws://{addr}/ws").into_client_request()?;
@@ -485,7 +483,7 @@ async fn a_reader_that_stops_reading_slows_nobody_and_ends_complete() {
     const WRITERS: usize = 4;
     const EACH: usize = 800;
     let (_dir, db) = temp_db();
-    let server = TestServer::start_with(&db, Limits { broadcast_buffer: 16, ..support::relaxed_limits() }).await;
+    let server = TestServer::start_with(&db, Limits { broadcast_buffer: 16, ..crate::support::relaxed_limits() }).await;
     // Connected, then not read until the end. Its connection stalls once the socket buffers are full
     // (Linux lets a send buffer grow to 4 MiB by default, net.ipv4.tcp_wmem), and it drops far behind
     // the 16 frames the hub keeps for it: the writers below post about 10 MB.
@@ -537,7 +535,7 @@ async fn a_reader_that_stops_reading_slows_nobody_and_ends_complete() {
 
 /// Limits with a one-second ping, so a silent peer is reaped within a few seconds.
 fn quick_ping() -> Limits {
-    Limits { ping_interval_secs: 1, ..support::relaxed_limits() }
+    Limits { ping_interval_secs: 1, ..crate::support::relaxed_limits() }
 }
 
 #[tokio::test]
@@ -805,7 +803,8 @@ async fn crash_by_sigkill_under_load_loses_no_acked_message_and_stores_none_twic
         let mut natter = Natter::start(dir.path(), &config).await;
         if round == 0 {
             for c in 0..CLIENTS {
-                let joined = support::http(natter.addr, "POST", "/api/join", None, &format!("nickname=crash{c}")).await;
+                let joined =
+                    crate::support::http(natter.addr, "POST", "/api/join", None, &format!("nickname=crash{c}")).await;
                 assert_eq!(joined.status, 200, "{}", joined.body);
                 let token = joined.session_token().expect("join sets the session cookie");
                 let outbox = Outbox { name: format!("c{c}"), token, next: 0, pending: Vec::new(), acked: Vec::new() };

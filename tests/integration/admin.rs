@@ -1,11 +1,9 @@
 //! Bots, admins and announcements: the `natter` admin commands against a running server.
 
-mod support;
-
+use crate::support::{post_json, settings_for, start, Client, TestServer};
 use natter::server::cli::{self, AnnounceTo, CliError};
 use natter::server::config::Settings;
 use serde_json::{json, Value};
-use support::{post_json, settings_for, start, Client, TestServer};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 #[tokio::test]
@@ -159,23 +157,33 @@ async fn authors_and_admins_delete_messages_and_everyone_sees_a_placeholder() {
     let bobs = bob.post("b-1", "bob's secret").await["id"].clone();
     let carols = carol.post("c-1", "carol's words").await["id"].clone();
     let regretted = carol.post("c-2", "carol regrets this").await["id"].clone();
-    let own =
-        support::http(server.addr, "POST", "/api/delete_message", Some(&carol_token), &id_form("id", &regretted)).await;
+    let own = crate::support::http(
+        server.addr,
+        "POST",
+        "/api/delete_message",
+        Some(&carol_token),
+        &id_form("id", &regretted),
+    )
+    .await;
     assert_eq!(own.status, 200, "authors delete their own: {}", own.body);
     assert_eq!(bob.expect("message_updated").await["message"]["id"], regretted);
     assert_eq!(carol.expect("message_updated").await["message"]["id"], regretted);
 
-    let not_the_author = support::http(server.addr, "POST", "/api/delete_message", None, &id_form("id", &bobs)).await;
+    let not_the_author =
+        crate::support::http(server.addr, "POST", "/api/delete_message", None, &id_form("id", &bobs)).await;
     assert_eq!(not_the_author.status, 401, "signed out: {}", not_the_author.body);
     // A member who is neither the author nor an admin may not delete it.
     let dave = server.register("dave").await;
-    let forbidden = support::http(server.addr, "POST", "/api/delete_message", Some(&dave), &id_form("id", &bobs)).await;
+    let forbidden =
+        crate::support::http(server.addr, "POST", "/api/delete_message", Some(&dave), &id_form("id", &bobs)).await;
     assert_eq!(forbidden.status, 403, "{}", forbidden.body);
 
-    let by_admin = support::http(server.addr, "POST", "/api/delete_message", Some(&admin), &id_form("id", &bobs)).await;
+    let by_admin =
+        crate::support::http(server.addr, "POST", "/api/delete_message", Some(&admin), &id_form("id", &bobs)).await;
     assert_eq!(by_admin.status, 200, "{}", by_admin.body);
     assert_eq!(carol.expect("message_updated").await["message"]["id"], bobs);
-    let again = support::http(server.addr, "POST", "/api/delete_message", Some(&admin), &id_form("id", &bobs)).await;
+    let again =
+        crate::support::http(server.addr, "POST", "/api/delete_message", Some(&admin), &id_form("id", &bobs)).await;
     assert_eq!(again.status, 404, "deleting twice is refused: {}", again.body);
 
     let (_, body) = server.get("/api/history").await;
@@ -201,24 +209,31 @@ async fn a_ban_closes_every_socket_of_the_user_and_keeps_them_out() {
     let (mut watcher, _) = server.join("watcher", None).await;
 
     let by_member =
-        support::http(server.addr, "POST", "/api/ban_user", Some(&mallory), &id_form("user_id", &mallory_id)).await;
+        crate::support::http(server.addr, "POST", "/api/ban_user", Some(&mallory), &id_form("user_id", &mallory_id))
+            .await;
     assert_eq!(by_member.status, 403, "{}", by_member.body);
     let (_admin_socket, admin_welcome) = server.join_as(&admin, None).await;
     let admin_id = admin_welcome["you"]["id"].clone();
     let self_ban =
-        support::http(server.addr, "POST", "/api/ban_user", Some(&admin), &id_form("user_id", &admin_id)).await;
+        crate::support::http(server.addr, "POST", "/api/ban_user", Some(&admin), &id_form("user_id", &admin_id)).await;
     assert_eq!(self_ban.status, 400);
 
     let banned =
-        support::http(server.addr, "POST", "/api/ban_user", Some(&admin), &id_form("user_id", &mallory_id)).await;
+        crate::support::http(server.addr, "POST", "/api/ban_user", Some(&admin), &id_form("user_id", &mallory_id))
+            .await;
     assert_eq!(banned.status, 200, "{}", banned.body);
     assert_eq!(first.closed().await, Some(CloseCode::Policy));
     assert_eq!(second.closed().await, Some(CloseCode::Policy));
     assert_eq!(watcher.expect("user_left").await["nickname"], "mallory");
     assert_eq!(Client::connect(server.addr, Some(&mallory), None).await.err(), Some(401));
-    let sign_in =
-        support::http(server.addr, "POST", "/api/sign_in", None, "nickname=mallory&password=mallory%27s+password")
-            .await;
+    let sign_in = crate::support::http(
+        server.addr,
+        "POST",
+        "/api/sign_in",
+        None,
+        "nickname=mallory&password=mallory%27s+password",
+    )
+    .await;
     assert_eq!(sign_in.status, 401, "a banned user cannot sign in: {}", sign_in.body);
     assert_eq!(server.try_register("MALLORY").await.status, 400, "the nickname stays taken");
     server.stop().await;
@@ -226,6 +241,6 @@ async fn a_ban_closes_every_socket_of_the_user_and_keeps_them_out() {
 
 async fn http_set_password(server: &TestServer, token: &str, password: &str) {
     let form = format!("password={}", password.replace(' ', "+").replace('\'', "%27"));
-    let response = support::http(server.addr, "POST", "/api/set_password", Some(token), &form).await;
+    let response = crate::support::http(server.addr, "POST", "/api/set_password", Some(token), &form).await;
     assert_eq!(response.status, 200, "{}", response.body);
 }

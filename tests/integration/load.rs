@@ -1,9 +1,7 @@
 //! The load tool against a real server: it must report exactly what happened.
 
-mod support;
-
+use crate::support::TestServer;
 use natter::server::load::{run, LoadArgs, Protocol};
-use support::TestServer;
 
 #[tokio::test]
 async fn a_small_load_run_reports_every_message_delivered_to_every_client() {

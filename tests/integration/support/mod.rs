@@ -1,5 +1,5 @@
 //! A real Natter server on an ephemeral port with a temp-file database, and protocol clients for it.
-#![allow(dead_code)] // each test file uses its own part of this module
+#![allow(dead_code)] // some helpers serve only tests that are compiled out or kept for new tests
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

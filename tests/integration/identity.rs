@@ -1,9 +1,7 @@
 //! Nobody speaks as someone else: accounts, sessions, lookalike nicknames, authenticated sockets.
 
-mod support;
-
+use crate::support::{http, http_from, start, Client, TestServer};
 use serde_json::{json, Value};
-use support::{http, http_from, start, Client, TestServer};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 async fn me(server: &TestServer, token: Option<&str>) -> Value {
@@ -223,7 +221,7 @@ async fn password_guessing_slows_the_guesser_but_never_locks_the_owner_out() {
 async fn a_socket_still_waiting_for_hello_closes_when_its_session_ends() {
     let dir = tempfile::tempdir().unwrap();
     // A long hello timeout, so only the sign-out can close the socket within the test.
-    let limits = natter::server::config::Limits { hello_timeout_secs: 60, ..support::relaxed_limits() };
+    let limits = natter::server::config::Limits { hello_timeout_secs: 60, ..crate::support::relaxed_limits() };
     let server = TestServer::start_with(&dir.path().join("natter.db"), limits).await;
     let token = server.register("alice").await;
     let mut waiting = server.client(&token).await;

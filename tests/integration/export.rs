@@ -1,10 +1,8 @@
 //! Room export through the real endpoint: JSON and self-contained HTML, every message in order across
 //! pages, hostile text kept as text, and only for people who can read the room.
 
-mod support;
-
+use crate::support::{create_room, get_bearer, start};
 use serde_json::Value;
-use support::{create_room, get_bearer, start};
 
 #[tokio::test]
 async fn a_reader_exports_a_room_as_json_and_as_html_with_every_message_in_order() {
@@ -68,7 +66,7 @@ async fn only_readers_may_export_and_bad_requests_are_refused() {
     assert_eq!(refused.status, 403, "{}", refused.body);
     assert!(!refused.body.contains("swordfish"));
     let anonymous =
-        support::http(server.addr, "GET", &format!("/api/export?room_id={secret}&format=json"), None, "").await;
+        crate::support::http(server.addr, "GET", &format!("/api/export?room_id={secret}&format=json"), None, "").await;
     assert_eq!(anonymous.status, 401);
     let public = get_bearer(server.addr, "/api/export?room_id=1&format=json", &bob).await;
     assert_eq!(public.status, 200, "anyone signed in reads general");

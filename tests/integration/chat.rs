@@ -1,9 +1,7 @@
 //! The chat through its real interfaces: websocket clients, server functions, the rendered page.
 
-mod support;
-
+use crate::support::TestServer;
 use serde_json::{json, Value};
-use support::TestServer;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 fn temp_db() -> (tempfile::TempDir, std::path::PathBuf) {
@@ -345,7 +343,7 @@ async fn a_reader_that_falls_behind_is_resynced_and_misses_nothing() {
     let (_dir, db) = temp_db();
     // A one-frame buffer: a commit group published back to back makes readers lag, which forces the
     // resync-from-database path.
-    let limits = natter::server::config::Limits { broadcast_buffer: 1, ..support::relaxed_limits() };
+    let limits = natter::server::config::Limits { broadcast_buffer: 1, ..crate::support::relaxed_limits() };
     let server = TestServer::start_with(&db, limits).await;
     let (mut reader, _) = server.join("reader", None).await;
     let body = "x".repeat(3_000);
@@ -422,7 +420,7 @@ async fn typing_reaches_everyone_but_the_typist_and_is_thinned() {
 #[tokio::test]
 async fn people_without_activity_go_idle_and_come_back_when_they_act() {
     let (_dir, db) = temp_db();
-    let limits = natter::server::config::Limits { idle_after_secs: 1, ..support::relaxed_limits() };
+    let limits = natter::server::config::Limits { idle_after_secs: 1, ..crate::support::relaxed_limits() };
     let server = TestServer::start_with(&db, limits).await;
     let (mut dozer, welcome) = server.join("dozer", None).await;
     let dozer_id = welcome["you"]["id"].clone();

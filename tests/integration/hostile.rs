@@ -1,11 +1,9 @@
 //! Abuse through the real interfaces: floods, too many sockets, cross-site requests, oversized
 //! bodies, and the security headers every response carries.
 
-mod support;
-
+use crate::support::{exchange, relaxed_limits, Client, TestServer};
 use natter::server::config::Limits;
 use serde_json::{json, Value};
-use support::{exchange, relaxed_limits, Client, TestServer};
 
 async fn start(limits: Limits) -> (tempfile::TempDir, TestServer) {
     let dir = tempfile::tempdir().expect("temp dir");

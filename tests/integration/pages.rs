@@ -2,13 +2,11 @@
 //! scripts carry, however many arrive at once and however many visitors give up half way; static
 //! files precompressed and cached for good, pages compressed and revalidated.
 
-mod support;
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use support::{TestServer, PATIENCE};
+use crate::support::{TestServer, PATIENCE};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 

@@ -2,10 +2,8 @@
 //! whatever the case or look-alike spelling, never inside code, never for non-members, and edits and
 //! deletions change the count.
 
-mod support;
-
+use crate::support::{create_room, form_encode, start, TestServer};
 use serde_json::Value;
-use support::{create_room, form_encode, start, TestServer};
 
 /// The mention count of a room in someone's sidebar, as a fresh page load reads it.
 async fn mentions(server: &TestServer, token: &str, room_id: i64) -> u64 {
@@ -71,10 +69,10 @@ async fn the_notification_setting_is_per_member_and_only_for_rooms_they_are_in()
     assert!(general.expect("general").get("notify").is_none(), "bob keeps the default");
 
     let (status, refused) = server.call("POST", "/api/set_notify", Some(&bob), &notify(secret, "all")).await;
-    assert_eq!((status, support::code(&refused)), (403, "not_a_member"));
+    assert_eq!((status, crate::support::code(&refused)), (403, "not_a_member"));
     let (status, _) = server.call("POST", "/api/set_notify", Some(&bob), &notify(1, "loud")).await;
     assert_eq!(status, 400);
-    let signed_out = support::http(server.addr, "POST", "/api/set_notify", None, &notify(1, "all")).await;
+    let signed_out = crate::support::http(server.addr, "POST", "/api/set_notify", None, &notify(1, "all")).await;
     assert_eq!(signed_out.status, 401);
     server.stop().await;
 }

@@ -3,13 +3,11 @@
 //! percent-escapes, huge numbers, stray Unicode), as a visitor and as a signed-in admin. Whatever
 //! comes in, the answer is a clear refusal or an answer, never a 5xx, and nothing panics.
 
-mod support;
-
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::support::{exchange, http, TestServer};
 use proptest::prelude::*;
-use support::{exchange, http, TestServer};
 
 static PANICS: AtomicUsize = AtomicUsize::new(0);
 
@@ -138,7 +136,7 @@ fn no_input_anywhere_gets_a_server_error_or_a_panic() {
         let bot = runtime.block_on(post_json_raw(addr, "/api/bot/messages", &member, &body));
         prop_assert!(bot < 500, "bot API with {body:?}: {bot}");
         let upload = format!("/api/upload?room_id={}&client_msg_id={}&name={}", encode(&file), encode(&body), encode(&file));
-        let uploaded = runtime.block_on(support::post_bytes(addr, &upload, &member, file.as_bytes())).status;
+        let uploaded = runtime.block_on(crate::support::post_bytes(addr, &upload, &member, file.as_bytes())).status;
         prop_assert!(uploaded < 500, "upload {upload}: {uploaded}");
     });
     runtime.block_on(async {

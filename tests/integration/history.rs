@@ -1,10 +1,8 @@
 //! Scrollback and permalinks through the real server functions: paging back and forward with
 //! cursors, and a page opened at one message with context, never from a room the reader cannot read.
 
-mod support;
-
+use crate::support::{code, create_room, start};
 use serde_json::Value;
-use support::{code, create_room, start};
 
 fn bodies(messages: &Value) -> Vec<String> {
     messages.as_array().expect("messages").iter().map(|m| m["body"].as_str().expect("a body").to_owned()).collect()
@@ -91,7 +89,7 @@ async fn a_permalink_opens_the_room_at_its_message_with_context_and_only_for_rea
     assert_eq!((status, code(&refused)), (403, "not_a_member"));
     assert!(!refused.to_string().contains("swordfish"));
     for path in ["/r/general/m/abc".to_owned(), format!("/r/secret/m/{hidden}")] {
-        let page = support::http(server.addr, "GET", &path, Some(&bob), "").await;
+        let page = crate::support::http(server.addr, "GET", &path, Some(&bob), "").await;
         assert!(matches!(page.status, 403 | 404), "{path}: {}", page.status);
         assert!(!page.body.contains("swordfish"));
     }

@@ -2,10 +2,8 @@
 //! FTS5 index, edits and deletions reflected, paging, errors, and above all never a message from a
 //! room the searcher cannot read.
 
-mod support;
-
+use crate::support::{code, create_room, form_encode, start, TestServer};
 use serde_json::Value;
-use support::{code, create_room, form_encode, start, TestServer};
 
 async fn search(server: &TestServer, token: Option<&str>, query: &str) -> (u16, Value) {
     server.call("GET", &format!("/api/search?q={}", form_encode(query)), token, "").await

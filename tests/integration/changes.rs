@@ -1,10 +1,8 @@
 //! Edits, deletions and reactions: who may make them, that every open screen sees them live, and
 //! that a client which was away gets each changed message once, in its latest state, on reconnect.
 
-mod support;
-
+use crate::support::{code, form_encode, start, Client, TestServer};
 use serde_json::{json, Value};
-use support::{code, form_encode, start, Client, TestServer};
 
 async fn edit(server: &TestServer, token: &str, id: &Value, body: &str) -> (u16, Value) {
     server.call("POST", "/api/edit_message", Some(token), &format!("id={id}&body={}", form_encode(body))).await
