@@ -66,6 +66,8 @@ pub struct Broadcast {
     /// A user's new nickname, so that user's other connections adopt it.
     pub renamed: Option<(UserId, String)>,
     pub room_change: Option<RoomChange>,
+    /// Instead of a frame: the connection refills from the database (see `StoreEvent::Resync`).
+    pub resync: bool,
     pub text: Utf8Bytes,
 }
 
@@ -77,6 +79,7 @@ impl Broadcast {
             audience,
             renamed: None,
             room_change: None,
+            resync: false,
             text: frame.to_json().into(),
         }
     }
@@ -196,6 +199,7 @@ impl Hub {
             StoreEvent::MemberJoined { room, member } => self.member_joined(room, member),
             StoreEvent::MemberLeft { room_id, user_id } => self.member_left(room_id, user_id),
             StoreEvent::RoomArchived { room_id } => self.room_archived(room_id),
+            StoreEvent::Resync => self.resync_everyone(),
         }
     }
 
@@ -383,6 +387,16 @@ impl Hub {
         self.publish(Broadcast {
             room_change: Some(RoomChange::Archived { room_id }),
             ..Broadcast::new(Audience::Room(room_id), &ServerFrame::RoomArchived { room_id })
+        });
+    }
+
+    /// Has every connection refill from the database, in order with the frames around it: changes
+    /// were lost on their way here, though not from the database.
+    pub fn resync_everyone(&self) {
+        self.publish(Broadcast {
+            resync: true,
+            text: Utf8Bytes::from_static(""),
+            ..Broadcast::new(Audience::Everyone, &ServerFrame::Presence { online: Vec::new() })
         });
     }
 
@@ -668,5 +682,19 @@ mod tests {
             hub.publish_messages(&[message(id)]);
         }
         assert!(matches!(slow.try_recv(), Err(TryRecvError::Lagged(6))));
+    }
+
+    #[test]
+    fn changes_lost_on_their_way_have_every_connection_refill_in_order_with_the_rest() {
+        let hub = Hub::new(8);
+        let mut receiver = hub.subscribe();
+        hub.publish_messages(&[message(1)]);
+        hub.apply(StoreEvent::Resync);
+        hub.publish_messages(&[message(3)]);
+        let frames = drain(&mut receiver);
+        let resyncs: Vec<bool> = frames.iter().map(|frame| frame.resync).collect();
+        assert_eq!(resyncs, [false, true, false]);
+        assert!(frames[1].is_for(UserId(42), |_| false), "every connection, whatever its rooms");
+        assert!(frames[1].text.is_empty(), "it is not a frame for the client");
     }
 }

@@ -620,6 +620,10 @@ pub enum StoreEvent<'a> {
     RoomArchived {
         room_id: RoomId,
     },
+    /// Some changes could not be told: this Natter fell further behind the other Natters on its
+    /// database than the database keeps their changes for. Every screen refills from the tables,
+    /// which hold everything. A one-machine store never tells this.
+    Resync,
 }
 
 /// Where the store tells its events (see [`StoreEvent`]).

@@ -99,6 +99,7 @@ pub(crate) async fn serve<S, R>(
         rooms: HashSet::new(),
         last_delivered: MessageId(0),
         last_change_delivered: Revision(0),
+        must_resync: false,
         last_heard: Instant::now(),
         write_deadline,
         write_linger,
@@ -133,6 +134,8 @@ struct SocketSession<S> {
     last_delivered: MessageId,
     /// The highest message revision sent to this connection (changes are replayed or live).
     last_change_delivered: Revision,
+    /// The hub asked every connection to refill from the database (`StoreEvent::Resync`).
+    must_resync: bool,
     last_heard: Instant,
     /// How long one write may wait for the peer to take data: as long as a silent peer may last.
     write_deadline: Duration,
@@ -456,6 +459,7 @@ impl<S: Sink<Message> + Unpin> SocketSession<S> {
         }
         match within(self.write_deadline, self.write_burst(first, live)).await? {
             Some(missed) => self.resync(missed).await,
+            None if std::mem::take(&mut self.must_resync) => self.resync(0).await,
             None => Ok(()),
         }
     }
@@ -487,6 +491,11 @@ impl<S: Sink<Message> + Unpin> SocketSession<S> {
     }
 
     async fn feed(&mut self, frame: &Broadcast) -> Result<(), Gone> {
+        if frame.resync {
+            // After this burst's flush (`deliver_burst`), so what came before goes out first.
+            self.must_resync = true;
+            return Ok(());
+        }
         let wanted = frame.is_for(self.account.id, |room| self.rooms.contains(&room));
         match frame.room_change {
             Some(RoomChange::Joined { user_id, room_id }) if user_id == self.account.id => {

@@ -174,3 +174,19 @@ async fn an_ended_session_closes_the_socket_with_a_policy_close_frame() {
     assert_eq!(closed.reason.as_str(), "session ended");
     tokio::time::timeout(PATIENCE, alice.served).await.expect("the handler ends").unwrap();
 }
+
+#[tokio::test]
+async fn when_the_store_lost_changes_on_their_way_the_socket_refills_its_rooms_and_presence() {
+    let (_dir, state) = open().await;
+    let mut alice = Client::connect(&state, account(&state, "alice").await);
+    alice.hello().await;
+    alice.say(json!({ "type": "send", "client_msg_id": "a-1", "body": "before" }));
+    alice.frame_of("message").await;
+    state.hub.apply(crate::server::store::StoreEvent::Resync);
+    let rooms = alice.frame_of("rooms").await;
+    assert_eq!(rooms["rooms"][0]["name"], "general");
+    assert_eq!(alice.frame_of("presence").await["online"][0]["nickname"], "alice");
+    // Nothing it was sent already comes again, and it carries on live.
+    alice.say(json!({ "type": "send", "client_msg_id": "a-2", "body": "after" }));
+    assert_eq!(alice.frame_of("message").await["message"]["body"], "after");
+}

@@ -169,11 +169,7 @@ impl PostgresStore {
     ) -> Result<Option<ChatMessage>, DbError> {
         self.write_telling(
             move |tx| Box::pin(async move { apply_change(tx, id, &change, actor).await }),
-            |changed, events| {
-                if let Some(message) = changed {
-                    events(StoreEvent::MessageUpdated(message));
-                }
-            },
+            |changed| changed.iter().map(|message| Told::Updated(message.clone())).collect(),
         )
         .await
     }

@@ -4,7 +4,10 @@
 use super::*;
 
 /// Migrations in order; `schema_version.version` counts how many are applied.
-pub(super) const MIGRATIONS: &[&str] = &[include_str!("../../../../migrations/postgres/0001_schema.sql")];
+pub(super) const MIGRATIONS: &[&str] = &[
+    include_str!("../../../../migrations/postgres/0001_schema.sql"),
+    include_str!("../../../../migrations/postgres/0002_stream.sql"),
+];
 
 /// Held while migrating, so two Natters starting at once do not both apply the same migration.
 const MIGRATE_LOCK: i64 = ID_LOCK + 1;

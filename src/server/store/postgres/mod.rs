@@ -11,10 +11,16 @@
 //! it; the lock is held until commit, so the next transaction's ids come, and commit, after this
 //! one's. The single writer task already orders this process's writes; the lock is what keeps the
 //! promise when another process (a second Natter, an admin command) writes to the same database.
+//!
+//! Several Natters may share one database: each tells its screens every change, its own and the
+//! others', in the database's order, through the stream (`stream.rs`).
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Transaction};
+use std::sync::Arc;
+
 use tokio::sync::{mpsc, oneshot};
 use tokio_postgres::NoTls;
+use tokio_util::sync::CancellationToken;
 
 use crate::server::identity::Nickname;
 use crate::server::store::*;
@@ -26,6 +32,7 @@ mod migrate;
 mod rooms;
 mod rows;
 mod search;
+mod stream;
 #[cfg(test)]
 pub(crate) mod test_support;
 #[cfg(test)]
@@ -33,6 +40,7 @@ mod tests;
 mod users;
 mod writer;
 
+use stream::{Sequencer, Told};
 use writer::Writer;
 
 /// The advisory lock every id- or revision-assigning transaction takes (see the module comment).
@@ -46,16 +54,14 @@ const WRITE_QUEUE: usize = 4_096;
 /// Connections the read pool keeps open at most.
 const READERS: usize = 8;
 
-/// Any write but an insert: runs on the writer task in its own transaction, in queue order. The sink
-/// comes as `&mut` because a shared reference to it (it is `Send`, not `Sync`) held across an
-/// await would make the writer task's future not `Send`.
-type WriteFn =
-    Box<dyn for<'a> FnOnce(&'a mut deadpool_postgres::Client, &'a mut EventSink) -> BoxFuture<'a, ()> + Send>;
+/// Any write but an insert: runs on the writer task in its own transaction, in queue order, and
+/// tells what it changed through the stream.
+type WriteFn = Box<dyn for<'a> FnOnce(&'a mut deadpool_postgres::Client, &'a Sequencer) -> BoxFuture<'a, ()> + Send>;
 
 /// Gives a write closure its higher-ranked type (closures only infer one from a bound like this).
 fn write_fn<F>(f: F) -> WriteFn
 where
-    F: for<'a> FnOnce(&'a mut deadpool_postgres::Client, &'a mut EventSink) -> BoxFuture<'a, ()> + Send + 'static,
+    F: for<'a> FnOnce(&'a mut deadpool_postgres::Client, &'a Sequencer) -> BoxFuture<'a, ()> + Send + 'static,
 {
     Box::new(f)
 }
@@ -75,6 +81,8 @@ enum Job {
 pub struct PostgresStore {
     writer: mpsc::Sender<Job>,
     readers: Pool,
+    /// Stops the stream's tail, notifier and listener at shutdown.
+    stop: CancellationToken,
 }
 
 impl PostgresStore {
@@ -88,14 +96,21 @@ impl PostgresStore {
     pub(crate) async fn open_config(config: tokio_postgres::Config, events: EventSink) -> Result<Self, DbError> {
         // Fast recycling: a connection back from a read is reused without a test query; a broken
         // one is found by its closed flag and replaced.
-        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let manager =
+            Manager::from_config(config.clone(), NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         // One connection is the writer's for good; the rest serve reads.
         let readers = Pool::builder(manager).max_size(READERS + 1).build().map_err(DbError::PoolBuild)?;
         let mut conn = readers.get().await?;
         migrate::migrate(&mut conn).await?;
+        let from = stream::newest(&conn).await?;
+        let sequencer = Arc::new(Sequencer::new(from, events, readers.clone()));
+        let stop = CancellationToken::new();
+        tokio::spawn(stream::follow(Arc::clone(&sequencer), stop.clone()));
+        tokio::spawn(stream::announce(Arc::clone(&sequencer), stop.clone()));
+        tokio::spawn(stream::listen(config, Arc::clone(&sequencer), stop.clone()));
         let (writer, jobs) = mpsc::channel(WRITE_QUEUE);
-        tokio::spawn(Writer::new(conn, readers.clone(), events).run(jobs));
-        Ok(Self { writer, readers })
+        tokio::spawn(Writer::new(conn, readers.clone(), sequencer).run(jobs));
+        Ok(Self { writer, readers, stop })
     }
 
     /// Runs `change` in its own transaction on the writer task, after every write queued before it.
@@ -104,30 +119,41 @@ impl PostgresStore {
         T: Send + 'static,
         F: for<'t> FnOnce(&'t Transaction<'t>) -> BoxFuture<'t, Result<T, DbError>> + Send + 'static,
     {
-        self.write_telling(change, |_, _| {}).await
+        self.write_telling(change, |_| Vec::new()).await
     }
 
-    /// Like `write`, then `tell` gives the events of the committed result to the sink, still on
-    /// the writer task, so they are ordered with the messages committed before and after.
+    /// Like `write`, then `tell` names what the committed result changed for open screens: those
+    /// rows join the stream in the same transaction, and are told (on the writer task, so in order
+    /// with the messages committed before and after) once it has committed.
     async fn write_telling<T, F, A>(&self, change: F, tell: A) -> Result<T, DbError>
     where
         T: Send + 'static,
         F: for<'t> FnOnce(&'t Transaction<'t>) -> BoxFuture<'t, Result<T, DbError>> + Send + 'static,
-        A: FnOnce(&T, &EventSink) + Send + 'static,
+        A: FnOnce(&T) -> Vec<Told> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
-        let job = write_fn(move |conn, events| {
+        let job = write_fn(move |conn, sequencer| {
             Box::pin(async move {
                 let result = async {
                     let tx = conn.transaction().await?;
                     let value = change(&tx).await?;
+                    let told = tell(&value);
+                    let first = match told.is_empty() {
+                        true => None,
+                        false => Some(stream::append(&tx, &told).await?),
+                    };
                     tx.commit().await?;
-                    Ok(value)
+                    Ok((value, first.map(|first| (first, told))))
                 }
                 .await;
-                if let Ok(value) = &result {
-                    tell(value, &*events);
-                }
+                let result = match result {
+                    Ok((value, Some((first, told)))) => {
+                        sequencer.tell_own(first, told).await;
+                        Ok(value)
+                    }
+                    Ok((value, None)) => Ok(value),
+                    Err(error) => Err(error),
+                };
                 let _ = reply.send(result);
             })
         });
@@ -141,6 +167,7 @@ impl PostgresStore {
         if self.writer.send(Job::Shutdown(done)).await.is_ok() {
             let _ = finished.await;
         }
+        self.stop.cancel();
     }
 
     /// A pooled connection for reads.

@@ -13,7 +13,7 @@ use super::rows::{
 use super::*;
 
 /// A user as a member of a room is shown.
-async fn member<C: GenericClient>(conn: &C, user_id: UserId) -> Result<Member, DbError> {
+pub(super) async fn member<C: GenericClient>(conn: &C, user_id: UserId) -> Result<Member, DbError> {
     member_from_row(&query_one(conn, "SELECT id, nickname, is_bot FROM users WHERE id = $1", &[&user_id]).await?)
 }
 
@@ -141,7 +141,7 @@ impl PostgresStore {
                         Ok((room, member(tx, creator).await?))
                     })
                 },
-                |(room, member), events| events(StoreEvent::MemberJoined { room, member }),
+                |(room, member)| vec![Told::Joined(room.clone(), member.clone())],
             )
             .await?;
         Ok(room)
@@ -160,11 +160,7 @@ impl PostgresStore {
                     Ok(Some((room, member(tx, user_id).await?)))
                 })
             },
-            |added, events| {
-                if let Some((room, member)) = added {
-                    events(StoreEvent::MemberJoined { room, member });
-                }
-            },
+            |added| added.iter().map(|(room, member)| Told::Joined(room.clone(), member.clone())).collect(),
         )
         .await
     }
@@ -178,11 +174,7 @@ impl PostgresStore {
                     Ok(execute(tx, sql, &[&room_id, &user_id]).await? == 1)
                 })
             },
-            move |&removed, events| {
-                if removed {
-                    events(StoreEvent::MemberLeft { room_id, user_id });
-                }
-            },
+            move |&removed| if removed { vec![Told::Left(room_id, user_id)] } else { Vec::new() },
         )
         .await
     }
@@ -196,11 +188,7 @@ impl PostgresStore {
                     Ok(execute(tx, sql, &[&room_id, &now_millis()]).await? == 1)
                 })
             },
-            move |&archived, events| {
-                if archived {
-                    events(StoreEvent::RoomArchived { room_id });
-                }
-            },
+            move |&archived| if archived { vec![Told::Archived(room_id)] } else { Vec::new() },
         )
         .await
     }
@@ -238,11 +226,7 @@ impl PostgresStore {
                         Ok((id, joined))
                     })
                 },
-                |(_, joined), events| {
-                    for (room, member) in joined {
-                        events(StoreEvent::MemberJoined { room, member });
-                    }
-                },
+                |(_, joined)| joined.iter().map(|(room, member)| Told::Joined(room.clone(), member.clone())).collect(),
             )
             .await?;
         Ok(room_id)

@@ -223,9 +223,9 @@ async fn reopening_keeps_the_data_and_applies_no_migration_twice() {
     assert!(matches!(refused, Some(DbError::TooNew { found: 99, .. })), "{refused:?}");
 }
 
-/// Two stores on one database are two writers, as two Natter processes would be. Each tells its
-/// own messages in id order, together they take every id once, and a reader tailing `id > last`
-/// while they write sees every message, in order: ids commit in the order they are handed out.
+/// Two stores on one database are two writers, as two Natter processes would be. Together they
+/// take every id once, a reader tailing `id > last` while they write sees every message, in order
+/// (ids commit in the order they are handed out), and each store tells all of them in that order.
 #[tokio::test]
 async fn two_writers_commit_in_id_order_and_a_tailing_reader_misses_nothing() {
     const EACH: i64 = 150;
@@ -253,15 +253,16 @@ async fn two_writers_commit_in_id_order_and_a_tailing_reader_misses_nothing() {
         writer.await.unwrap();
     }
     assert_eq!(seen.iter().map(|id| id.get()).collect::<Vec<_>>(), (1..=2 * EACH).collect::<Vec<_>>());
-    let mut all = Vec::new();
+    // Each store tells every message, its own writer's and the other's, once, in id order (the
+    // other's reach it through the stream, so they may still be on their way).
     for told in [told_a, told_b] {
-        let ids: Vec<i64> = told.try_iter().flatten().map(|m| m.id.get()).collect();
-        assert!(ids.windows(2).all(|pair| pair[0] < pair[1]), "each store tells in id order: {ids:?}");
-        assert_eq!(ids.len(), EACH as usize);
-        all.extend(ids);
+        let mut ids: Vec<i64> = Vec::new();
+        while ids.len() < (2 * EACH) as usize {
+            let batch = told.recv_timeout(std::time::Duration::from_secs(10)).expect("every message is told");
+            ids.extend(batch.iter().map(|m| m.id.get()));
+        }
+        assert_eq!(ids, (1..=2 * EACH).collect::<Vec<_>>(), "no id twice, none missing, in id order");
     }
-    all.sort_unstable();
-    assert_eq!(all, (1..=2 * EACH).collect::<Vec<_>>(), "no id twice, none missing");
 }
 
 #[tokio::test]
@@ -301,4 +302,130 @@ async fn the_writer_reconnects_after_the_server_closed_its_connection() {
     let bodies: Vec<String> =
         store.history(GENERAL_ROOM_ID, None, 10).await.unwrap().into_iter().map(|m| m.body).collect();
     assert_eq!(bodies, ["before", "after"]);
+}
+
+// Several Natters on one database: each hears every change, its own and the others', once and in
+// the database's order (stream.rs).
+
+/// A store whose every event is heard as one line, in the order told.
+fn open_hearing_all(config: &tokio_postgres::Config) -> (PostgresStore, std_mpsc::Receiver<String>) {
+    let (heard, hearing) = std_mpsc::channel();
+    let store = test_support::open(
+        config,
+        Box::new(move |event| {
+            let lines = match event {
+                StoreEvent::MessagesStored(messages) => messages.iter().map(|m| format!("stored {}", m.id)).collect(),
+                StoreEvent::MessageUpdated(message) => vec![format!("updated {} rev {}", message.id, message.rev)],
+                StoreEvent::MemberJoined { room, member } => vec![format!("joined {} {}", room.id, member.user_id)],
+                StoreEvent::MemberLeft { room_id, user_id } => vec![format!("left {room_id} {user_id}")],
+                StoreEvent::RoomArchived { room_id } => vec![format!("archived {room_id}")],
+                StoreEvent::Resync => vec!["resync".to_owned()],
+            };
+            for line in lines {
+                let _ = heard.send(line);
+            }
+        }),
+    );
+    (store, hearing)
+}
+
+/// The next `count` lines heard, waiting as long as a loaded machine may need.
+fn next_lines(hearing: &std_mpsc::Receiver<String>, count: usize) -> Vec<String> {
+    (0..count)
+        .map(|n| {
+            hearing
+                .recv_timeout(std::time::Duration::from_secs(10))
+                .unwrap_or_else(|_| panic!("heard only {n} of {count} events"))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn two_servers_on_one_database_hear_every_change_once_in_the_databases_order() {
+    let db = new_database();
+    let (a, heard_by_a) = open_hearing_all(&db);
+    let (b, heard_by_b) = open_hearing_all(&db);
+    let (alice, bob) = (user(&a, "alice").await, user(&b, "bob").await);
+    // Both write at once, each through its own writer.
+    let writers: Vec<_> = [(a.clone(), alice.clone()), (b.clone(), bob.clone())]
+        .into_iter()
+        .map(|(store, author)| {
+            tokio::spawn(async move {
+                for n in 0..60 {
+                    store.insert(message(&author, &format!("{n}"), "hello")).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    let lounge = room(&a, "lounge", RoomKind::Public, &alice).await;
+    let (_, _) = b.add_member(lounge.id, bob.id).await.unwrap().expect("bob joins");
+    let first = a.history(GENERAL_ROOM_ID, None, 1).await.unwrap().remove(0);
+    let reacted = b.change_message(first.id, react("🎉"), by(&bob)).await.unwrap().expect("a reaction");
+    assert!(a.remove_member(lounge.id, bob.id).await.unwrap());
+    assert!(b.archive_room(lounge.id).await.unwrap());
+
+    let expected = 120 + 5;
+    let (by_a, by_b) = (next_lines(&heard_by_a, expected), next_lines(&heard_by_b, expected));
+    assert_eq!(by_a, by_b, "both servers tell the same changes in the same order");
+    let stored: Vec<i64> = by_a.iter().filter_map(|line| line.strip_prefix("stored ")?.parse().ok()).collect();
+    let in_the_database: Vec<i64> = on_runtime(async {
+        let (client, connection) = db.connect(tokio_postgres::NoTls).await.unwrap();
+        let driver = tokio::spawn(connection);
+        let rows = client.query("SELECT id FROM messages ORDER BY id", &[]).await.unwrap();
+        drop(client);
+        let _ = driver.await;
+        rows.iter().map(|row| row.get(0)).collect()
+    });
+    assert_eq!(stored, in_the_database, "every message once, in id order");
+    assert_eq!(
+        by_a[120..],
+        [
+            format!("joined {} {}", lounge.id, alice.id),
+            format!("joined {} {}", lounge.id, bob.id),
+            format!("updated {} rev {}", first.id, reacted.rev),
+            format!("left {} {}", lounge.id, bob.id),
+            format!("archived {}", lounge.id),
+        ]
+    );
+    std::thread::sleep(std::time::Duration::from_millis(1_500));
+    assert!(heard_by_a.try_recv().is_err() && heard_by_b.try_recv().is_err(), "nothing is told twice");
+}
+
+#[tokio::test]
+async fn a_server_whose_listen_connection_is_cut_still_hears_everything() {
+    let db = new_database();
+    let (a, _) = open_hearing_all(&db);
+    let (_b, heard_by_b) = open_hearing_all(&db);
+    let alice = user(&a, "alice").await;
+    a.insert(message(&alice, "1", "before the cut")).await.unwrap();
+    assert_eq!(next_lines(&heard_by_b, 1), ["stored 1"]);
+    for round in 0..3 {
+        sql(&db, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN%'");
+        for n in 0..5 {
+            a.insert(message(&alice, &format!("{round}-{n}"), "during and after the cut")).await.unwrap();
+        }
+    }
+    let heard = next_lines(&heard_by_b, 15);
+    let expected: Vec<String> = (2..=16).map(|id| format!("stored {id}")).collect();
+    assert_eq!(heard, expected);
+}
+
+#[tokio::test]
+async fn a_server_further_behind_than_the_stream_keeps_has_every_screen_refill() {
+    let db = new_database();
+    let (a, heard_by_a) = open_hearing_all(&db);
+    let alice = user(&a, "alice").await;
+    a.insert(message(&alice, "1", "told")).await.unwrap();
+    assert_eq!(next_lines(&heard_by_a, 1), ["stored 1"]);
+    // Another server commits two changes, and both rows are gone before this one reads them: it
+    // must not pretend nothing happened.
+    sql(
+        &db,
+        "INSERT INTO stream (pos, kind, room_id, message_id, at) VALUES (2, 'stored', 1, 1, 0), (3, 'stored', 1, 1, 0);
+         DELETE FROM stream WHERE pos = 2;",
+    );
+    assert_eq!(next_lines(&heard_by_a, 2), ["resync", "stored 1"]);
 }

@@ -1,6 +1,9 @@
 //! The one writing connection, owned by a task of its own: queued inserts commit in groups (one
-//! transaction, one WAL flush, many messages), other writes run in order between them. Events are
-//! told after each commit and before the next job, so listeners hear commits in commit order.
+//! transaction, one WAL flush, many messages), other writes run in order between them. Each commit
+//! appends its changes to the stream and tells them (`stream::Sequencer::tell_own`) before the next
+//! job, so listeners hear commits in commit order, this Natter's and every other's.
+
+use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
 
@@ -8,6 +11,7 @@ use crate::protocol::{ChatMessage, MessageKind};
 
 use super::messages::record_mentions;
 use super::rows::{execute, message_from_row, message_select, query_one, query_opt};
+use super::stream::{self, Position, Sequencer, Told};
 use super::*;
 
 type Reply = oneshot::Sender<Result<Inserted, DbError>>;
@@ -16,12 +20,18 @@ pub(super) struct Writer {
     conn: deadpool_postgres::Client,
     /// Where a new connection comes from when the server closed this one.
     pool: Pool,
-    events: EventSink,
+    stream: Arc<Sequencer>,
+}
+
+/// A committed group: each message's outcome, and the new ones as the stream got them.
+struct Committed {
+    results: Vec<Option<Inserted>>,
+    told: Option<(Position, Vec<Told>)>,
 }
 
 impl Writer {
-    pub(super) fn new(conn: deadpool_postgres::Client, pool: Pool, events: EventSink) -> Self {
-        Self { conn, pool, events }
+    pub(super) fn new(conn: deadpool_postgres::Client, pool: Pool, stream: Arc<Sequencer>) -> Self {
+        Self { conn, pool, stream }
     }
 
     /// Replaces a connection the server closed (a restart, a failover) before the next job, so one
@@ -64,7 +74,7 @@ impl Writer {
                     }
                     self.commit_group(group).await;
                 }
-                Job::Write(change) => change(&mut self.conn, &mut self.events).await,
+                Job::Write(change) => change(&mut self.conn, &self.stream).await,
                 Job::Shutdown(done) => {
                     let _ = done.send(());
                     return;
@@ -78,8 +88,8 @@ impl Writer {
     async fn commit_group(&mut self, group: Vec<(NewMessage, Reply)>) {
         let messages: Vec<&NewMessage> = group.iter().map(|(message, _)| message).collect();
         match self.insert_all(&messages).await {
-            Ok(results) => {
-                self.announce(&results);
+            Ok(committed) => {
+                let results = self.announce(committed).await;
                 for ((_, reply), result) in group.into_iter().zip(results) {
                     let _ = reply.send(result.ok_or(DbError::NotAllowed));
                 }
@@ -91,10 +101,10 @@ impl Writer {
             }
             Err(_) => {
                 for (message, reply) in group {
-                    let result = self.insert_all(&[&message]).await.map(|mut one| one.remove(0));
-                    if let Ok(inserted) = &result {
-                        self.announce(std::slice::from_ref(inserted));
-                    }
+                    let result = match self.insert_all(&[&message]).await {
+                        Ok(committed) => Ok(self.announce(committed).await.remove(0)),
+                        Err(error) => Err(error),
+                    };
                     let _ = reply.send(result.and_then(|one| one.ok_or(DbError::NotAllowed)));
                 }
             }
@@ -102,7 +112,7 @@ impl Writer {
     }
 
     /// Inserts a group in one transaction. `None` for a message its author may not post there.
-    async fn insert_all(&mut self, messages: &[&NewMessage]) -> Result<Vec<Option<Inserted>>, DbError> {
+    async fn insert_all(&mut self, messages: &[&NewMessage]) -> Result<Committed, DbError> {
         let tx = self.conn.transaction().await?;
         // Ids are handed out, and committed, under the id lock: see the module comment in mod.rs.
         execute(&tx, "SELECT pg_advisory_xact_lock($1)", &[&ID_LOCK]).await?;
@@ -177,15 +187,21 @@ impl Writer {
                     .map(|message| Inserted { message, duplicate: true }),
             });
         }
+        let fresh: Vec<Told> =
+            results.iter().flatten().filter(|r| !r.duplicate).map(|r| Told::Stored(r.message.clone())).collect();
+        let told = match fresh.is_empty() {
+            true => None,
+            false => Some((stream::append(&tx, &fresh).await?, fresh)),
+        };
         tx.commit().await?;
-        Ok(results)
+        Ok(Committed { results, told })
     }
 
-    fn announce(&self, results: &[Option<Inserted>]) {
-        let fresh: Vec<ChatMessage> =
-            results.iter().flatten().filter(|r| !r.duplicate).map(|r| r.message.clone()).collect();
-        if !fresh.is_empty() {
-            (self.events)(StoreEvent::MessagesStored(&fresh));
+    /// Tells the group's new messages, then hands back each message's outcome.
+    async fn announce(&self, committed: Committed) -> Vec<Option<Inserted>> {
+        if let Some((first, told)) = committed.told {
+            self.stream.tell_own(first, told).await;
         }
+        committed.results
     }
 }
