@@ -56,7 +56,7 @@ pub async fn make_admin(settings: &Settings, nickname: &str) -> Result<Account, 
 /// `natter bot create NAME`: the bot's account and its token (shown once, stored only hashed).
 pub async fn create_bot(settings: &Settings, name: &str) -> Result<(Account, String), CliError> {
     let nickname = identity::nickname(name)?;
-    let secret = Secret::load(&settings.store().folder())?;
+    let secret = Secret::load(&settings.data_folder())?;
     let token = identity::new_token()?;
     let store = open_store(settings).await?;
     let created = store.create_bot(nickname, secret.token_hash(&token)).await;
@@ -104,7 +104,7 @@ impl<'a> AnnounceTo<'a> {
 /// `natter announce [--room R | --user U] TEXT`: mints a short-lived token for the built-in Natter
 /// admin account and posts the announcement through the running server, so open screens get it live.
 pub async fn announce(settings: &Settings, to: AnnounceTo<'_>, text: &str) -> Result<MessageId, CliError> {
-    let secret = Secret::load(&settings.store().folder())?;
+    let secret = Secret::load(&settings.data_folder())?;
     let token = identity::new_token()?;
     let store = open_store(settings).await?;
     let natter = store.system_account().await?;

@@ -27,6 +27,11 @@ pub struct Cli {
     /// postgres:// URL (uploads and the key file then stay in data/). [default: data/natter.db]
     #[arg(long, global = true, env = "NATTER_DB", value_name = "PATH")]
     pub db: Option<PathBuf>,
+    /// Folder for the key file and uploads. Natters sharing one PostgreSQL database must share it
+    /// too (a shared mount), so every node serves every upload. [default: the SQLite file's folder;
+    /// data/ with PostgreSQL]
+    #[arg(long, global = true, env = "NATTER_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
     /// Log filter: error, warn, info, debug, trace, or per module (natter=debug). RUST_LOG wins
     /// over this. [default: info]
     #[arg(long, global = true, env = "NATTER_LOG", value_name = "FILTER")]
@@ -90,6 +95,8 @@ pub enum BotCommand {
 pub struct Settings {
     pub addr: SocketAddr,
     pub db: PathBuf,
+    /// Where the key file and uploads live, when not beside the database (see `data_folder`).
+    pub data_dir: Option<PathBuf>,
     pub log: String,
     pub site_root: String,
     pub limits: Limits,
@@ -150,6 +157,7 @@ impl Default for Settings {
         Self {
             addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
             db: PathBuf::from("data/natter.db"),
+            data_dir: None,
             log: "info".into(),
             site_root: "target/site".into(),
             limits: Limits::default(),
@@ -170,6 +178,7 @@ struct FileSettings {
 struct FileServer {
     addr: Option<SocketAddr>,
     db: Option<PathBuf>,
+    data_dir: Option<PathBuf>,
     log: Option<String>,
     site_root: Option<String>,
 }
@@ -188,6 +197,11 @@ impl Settings {
     /// Where the store is, as `db` names it: a `postgres://` URL or a SQLite file.
     pub fn store(&self) -> crate::server::store::StoreLocation {
         crate::server::store::StoreLocation::parse(&self.db)
+    }
+
+    /// The folder of the key file and uploads: `data_dir`, or else the store's own folder.
+    pub fn data_folder(&self) -> PathBuf {
+        self.data_dir.clone().unwrap_or_else(|| self.store().folder())
     }
 
     /// Settings for this process: the file the CLI names (or ./Leptos.toml if present), then flags
@@ -212,6 +226,7 @@ impl Settings {
         let settings = Settings {
             addr: cli.addr.or(file.server.addr).unwrap_or(defaults.addr),
             db: cli.db.clone().or(file.server.db).unwrap_or(defaults.db),
+            data_dir: cli.data_dir.clone().or(file.server.data_dir),
             log: cli.log.clone().or(file.server.log).unwrap_or(defaults.log),
             site_root: cli.site_root.clone().or(file.server.site_root).unwrap_or(defaults.site_root),
             limits: file.limits.unwrap_or_default(),

@@ -54,7 +54,7 @@ impl AppState {
         let publisher = Arc::clone(&hub);
         let location = settings.store();
         let store = store::open(&location, Box::new(move |event| publisher.apply(event))).await?;
-        let folder = location.folder();
+        let folder = settings.data_folder();
         let secret = tokio::task::spawn_blocking(move || Secret::load(&folder)).await.map_err(DbError::from)??;
         let frame_limits = Arc::new(crate::server::throttle::FrameLimits::new(&settings.limits));
         let bundle = crate::server::http::assets::Bundle::of_this_build(env!("CARGO_CRATE_NAME"));

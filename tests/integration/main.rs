@@ -7,6 +7,7 @@ mod support;
 mod admin;
 mod changes;
 mod chat;
+mod cluster;
 mod delivery;
 mod export;
 mod history;

@@ -27,7 +27,7 @@ use crate::server::AppState;
 /// Where uploaded files live: `files/` beside the database (for PostgreSQL, in `data/`: the bytes
 /// stay on local disk for now, see `StoreLocation::folder`).
 pub(crate) fn files_dir(settings: &Settings) -> PathBuf {
-    settings.store().folder().join("files")
+    settings.data_folder().join("files")
 }
 
 /// Deletes a file's bytes (after its message was deleted). A file already gone is fine.

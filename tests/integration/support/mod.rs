@@ -1,6 +1,8 @@
 //! A real Natter server on an ephemeral port with a temp-file database, and protocol clients for it.
 #![allow(dead_code)] // some helpers serve only tests that are compiled out or kept for new tests
 
+pub mod postgres;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -376,6 +378,17 @@ impl Client {
                 Message::Text(text) => return serde_json::from_str(text.as_str()).expect("frames are JSON"),
                 Message::Ping(_) | Message::Pong(_) => {}
                 other => panic!("expected a text frame, got {other:?}"),
+            }
+        }
+    }
+
+    /// The next JSON frame, or `None` once the server has closed the socket.
+    pub async fn next_or_closed(&mut self) -> Option<Value> {
+        loop {
+            match tokio::time::timeout(PATIENCE, self.socket.next()).await.expect("a frame or a close in time") {
+                Some(Ok(Message::Text(text))) => return Some(serde_json::from_str(text.as_str()).expect("JSON")),
+                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return None,
+                Some(Ok(_)) => {}
             }
         }
     }

@@ -37,6 +37,8 @@ mod stream;
 pub(crate) mod test_support;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+pub(crate) mod throwaway;
 mod users;
 mod writer;
 
