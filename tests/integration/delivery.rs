@@ -670,8 +670,14 @@ struct Natter {
 }
 
 impl Natter {
-    /// Starts the binary and waits until `/healthz` answers 200.
+    /// Starts the binary on the SQLite file `natter.db` in `dir` and waits until `/healthz` answers 200.
     async fn start(dir: &Path, config: &Path) -> Self {
+        Self::start_on(dir.join("natter.db").as_os_str(), dir, config).await
+    }
+
+    /// Starts the binary on the database `db` (a SQLite file or a `postgres://` URL), with `dir` as
+    /// its data folder and site root, and waits until `/healthz` answers 200.
+    async fn start_on(db: &std::ffi::OsStr, dir: &Path, config: &Path) -> Self {
         // The port is free when chosen but could be taken before natter binds it: then try another.
         for _ in 0..5 {
             let addr = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port");
@@ -679,7 +685,9 @@ impl Natter {
                 .arg("--addr")
                 .arg(addr.to_string())
                 .arg("--db")
-                .arg(dir.join("natter.db"))
+                .arg(db)
+                .arg("--data-dir")
+                .arg(dir)
                 .arg("--site-root")
                 .arg(dir)
                 .arg("--config")
@@ -855,4 +863,117 @@ async fn crash_by_sigkill_under_load_loses_no_acked_message_and_stores_none_twic
         acks.len(),
         acked_in_rounds as f64 / under_load.as_secs_f64()
     );
+}
+
+/// Resends an outbox's unacknowledged messages through `addr` and waits for their acks.
+async fn resend_pending(addr: SocketAddr, outbox: &mut Outbox) {
+    let mut socket = hello(addr, &outbox.token, None).await.expect("the other node takes the session");
+    for client_msg_id in &outbox.pending {
+        let frame = json!({ "type": "send", "client_msg_id": client_msg_id, "body": client_msg_id });
+        socket.send(Message::text(frame.to_string())).await.expect("send");
+    }
+    while !outbox.pending.is_empty() {
+        match next_event(&mut socket).await {
+            Event::Frame(frame) if frame["type"] == "ack" => {
+                let client_msg_id = frame["client_msg_id"].as_str().expect("client_msg_id").to_owned();
+                outbox.pending.retain(|pending| *pending != client_msg_id);
+                outbox.acked.push((client_msg_id, frame["id"].as_i64().expect("id")));
+            }
+            Event::Frame(frame) if frame["type"] == "error" => panic!("{}: refused: {frame}", outbox.name),
+            Event::Frame(_) => {}
+            Event::Closed(code) => panic!("{}: closed while resending ({code:?})", outbox.name),
+        }
+    }
+}
+
+/// Message ids a reader is sent, live or in catch-up pages, until `count` or the socket ends.
+async fn read_ids(socket: &mut Socket, seen: &mut Vec<i64>, count: usize) {
+    while seen.len() < count {
+        match next_event(socket).await {
+            Event::Frame(frame) if frame["type"] == "message" => {
+                seen.push(frame["message"]["id"].as_i64().expect("id"))
+            }
+            Event::Frame(frame) if frame["type"] == "history" => seen
+                .extend(frame["messages"].as_array().expect("messages").iter().map(|m| m["id"].as_i64().expect("id"))),
+            Event::Frame(_) => {}
+            Event::Closed(_) => return,
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_cluster_node_killed_under_load_loses_no_acked_message_and_its_readers_resume_elsewhere() {
+    const CLIENTS: usize = 4;
+    let url = crate::support::postgres::new_database().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("natter.toml");
+    let plenty = 1_000_000;
+    std::fs::write(
+        &config,
+        format!(
+            "[limits]\nmessages_per_second = {plenty}\nmessage_burst = {plenty}\n\
+             address_messages_per_second = {plenty}\naddress_message_burst = {plenty}\n"
+        ),
+    )
+    .expect("write the config");
+    let db = std::ffi::OsString::from(&url);
+    let mut doomed = Natter::start_on(&db, dir.path(), &config).await;
+    let other = Natter::start_on(&db, dir.path(), &config).await;
+    let mut outboxes = Vec::new();
+    for c in 0..CLIENTS {
+        let joined = crate::support::http(other.addr, "POST", "/api/join", None, &format!("nickname=node{c}")).await;
+        assert_eq!(joined.status, 200, "{}", joined.body);
+        let token = joined.session_token().expect("join sets the session cookie");
+        outboxes.push(Outbox { name: format!("n{c}"), token, next: 0, pending: Vec::new(), acked: Vec::new() });
+    }
+    // Two readers: one on the node that dies (it resumes on the other), one on the node that lives.
+    let reader = crate::support::http(other.addr, "POST", "/api/join", None, "nickname=reader").await;
+    let reader_token = reader.session_token().expect("a session");
+    let mut moving = joined(doomed.addr, &reader_token, None).await;
+    // Read as it arrives: once the node is killed, what was not read yet may be lost with the socket.
+    let mover = tokio::spawn(async move {
+        let mut seen = Vec::new();
+        read_ids(&mut moving, &mut seen, usize::MAX).await;
+        seen
+    });
+    let watcher = crate::support::http(other.addr, "POST", "/api/join", None, "nickname=watcher").await;
+    let mut staying = joined(other.addr, &watcher.session_token().expect("a session"), None).await;
+
+    let acked = Arc::new(AtomicUsize::new(0));
+    let senders: Vec<_> = outboxes
+        .drain(..)
+        .map(|outbox| tokio::spawn(send_until_killed(doomed.addr, outbox, Arc::clone(&acked))))
+        .collect();
+    tokio::time::timeout(PATIENCE, async {
+        while acked.load(Ordering::Relaxed) < 200 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("the senders get going");
+    doomed.sigkill();
+    for sender in senders {
+        outboxes.push(sender.await.expect("sender"));
+    }
+    // The senders' browsers resend what was not acknowledged, through the node that lives.
+    for outbox in &mut outboxes {
+        resend_pending(other.addr, outbox).await;
+    }
+    let stored = crate::support::postgres::numbers(&url, "SELECT id FROM messages ORDER BY id").await;
+    let acks: Vec<&(String, i64)> = outboxes.iter().flat_map(|outbox| &outbox.acked).collect();
+    let mut acked_ids: Vec<i64> = acks.iter().map(|(_, id)| *id).collect();
+    acked_ids.sort_unstable();
+    acked_ids.dedup();
+    assert_eq!(acked_ids.len(), acks.len(), "no two acks name one message");
+    assert_eq!(acked_ids, stored, "every acked message stored once under its acked id, nothing else");
+
+    // The mover read on the dead node until it died, then resumes on the other from its last id.
+    let mut seen_by_mover = mover.await.expect("the mover's reader");
+    let mut moved = joined(other.addr, &reader_token, Some(seen_by_mover.last().copied().unwrap_or(0))).await;
+    read_ids(&mut moved, &mut seen_by_mover, stored.len()).await;
+    assert_eq!(seen_by_mover, stored, "the moved reader: no gap, no duplicate, the database's order");
+    let mut seen_by_watcher = Vec::new();
+    read_ids(&mut staying, &mut seen_by_watcher, stored.len()).await;
+    assert_eq!(seen_by_watcher, stored, "the reader on the living node saw the dead node's messages in order");
+    println!("cluster crash: {} messages acked, all stored once, both readers complete", acks.len());
 }
