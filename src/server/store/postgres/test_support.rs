@@ -34,7 +34,12 @@ pub(crate) fn on_runtime<T: Send>(work: impl Future<Output = T> + Send) -> T {
 
 /// A new, empty database on the test server; its settings.
 pub(crate) fn new_database() -> tokio_postgres::Config {
-    let admin = SERVER.as_ref().unwrap_or_else(|why| panic!("no PostgreSQL for tests: {why}")).clone();
+    let admin = SERVER.as_ref().unwrap_or_else(|why| panic!("no PostgreSQL for tests: {why}"));
+    new_database_on(admin)
+}
+
+/// A new, empty database on the server `admin` names; its settings.
+pub(crate) fn new_database_on(admin: &tokio_postgres::Config) -> tokio_postgres::Config {
     let name = format!("t_{}_{}", std::process::id(), DATABASES.fetch_add(1, Ordering::Relaxed));
     on_runtime(async {
         let (client, connection) = admin.connect(tokio_postgres::NoTls).await.expect("connect to the test server");
@@ -43,7 +48,7 @@ pub(crate) fn new_database() -> tokio_postgres::Config {
         drop(client);
         let _ = driver.await;
     });
-    let mut config = admin;
+    let mut config = admin.clone();
     config.dbname(&name);
     config
 }

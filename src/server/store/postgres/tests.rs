@@ -41,6 +41,18 @@ fn stored_bodies(config: &tokio_postgres::Config) -> Vec<String> {
     })
 }
 
+/// The ids in the messages table, in order.
+fn stored_ids(config: &tokio_postgres::Config) -> Vec<i64> {
+    on_runtime(async {
+        let (client, connection) = config.connect(tokio_postgres::NoTls).await.unwrap();
+        let driver = tokio::spawn(connection);
+        let rows = client.query("SELECT id FROM messages ORDER BY id", &[]).await.unwrap();
+        drop(client);
+        let _ = driver.await;
+        rows.iter().map(|row| row.get(0)).collect()
+    })
+}
+
 /// A store whose events are heard: the batches of stored messages, and each member who joined.
 fn open_hearing_joins(
     config: &tokio_postgres::Config,
@@ -371,14 +383,7 @@ async fn two_servers_on_one_database_hear_every_change_once_in_the_databases_ord
     let (by_a, by_b) = (next_lines(&heard_by_a, expected), next_lines(&heard_by_b, expected));
     assert_eq!(by_a, by_b, "both servers tell the same changes in the same order");
     let stored: Vec<i64> = by_a.iter().filter_map(|line| line.strip_prefix("stored ")?.parse().ok()).collect();
-    let in_the_database: Vec<i64> = on_runtime(async {
-        let (client, connection) = db.connect(tokio_postgres::NoTls).await.unwrap();
-        let driver = tokio::spawn(connection);
-        let rows = client.query("SELECT id FROM messages ORDER BY id", &[]).await.unwrap();
-        drop(client);
-        let _ = driver.await;
-        rows.iter().map(|row| row.get(0)).collect()
-    });
+    let in_the_database = stored_ids(&db);
     assert_eq!(stored, in_the_database, "every message once, in id order");
     assert_eq!(
         by_a[120..],
@@ -428,4 +433,44 @@ async fn a_server_further_behind_than_the_stream_keeps_has_every_screen_refill()
          DELETE FROM stream WHERE pos = 2;",
     );
     assert_eq!(next_lines(&heard_by_a, 2), ["resync", "stored 1"]);
+}
+
+#[tokio::test]
+async fn a_postgresql_restart_under_load_loses_nothing_and_every_server_hears_everything_after() {
+    const MESSAGES: usize = 150;
+    let server = super::throwaway::Server::start().expect("a PostgreSQL of this test's own");
+    let db = test_support::new_database_on(&server.config);
+    let (a, heard_by_a) = open_hearing_all(&db);
+    let (_b, heard_by_b) = open_hearing_all(&db);
+    let alice = user(&a, "alice").await;
+    let acked = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let writing = {
+        let (a, acked) = (a.clone(), Arc::clone(&acked));
+        tokio::spawn(async move {
+            for n in 0..MESSAGES {
+                // As a browser's outbox does: a failed send is sent again under the same client id.
+                let mut attempts = 0;
+                while a.insert(message(&alice, &format!("{n}"), "through a restart")).await.is_err() {
+                    attempts += 1;
+                    assert!(attempts < 400, "message {n} never stored after the restart");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+                acked.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        })
+    };
+    while acked.load(std::sync::atomic::Ordering::Relaxed) < 40 {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    tokio::task::spawn_blocking(move || server.restart().map(|()| server)).await.unwrap().expect("PostgreSQL restarts");
+    writing.await.unwrap();
+    // A transaction cut by the restart may have used up an id: compare with what was stored.
+    let stored = stored_ids(&db);
+    assert_eq!(stored.len(), MESSAGES, "each message stored once, resends included");
+    let expected: Vec<String> = stored.iter().map(|id| format!("stored {id}")).collect();
+    for heard in [heard_by_a, heard_by_b] {
+        assert_eq!(next_lines(&heard, MESSAGES), expected, "every message once, in order, on both servers");
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        assert!(heard.try_recv().is_err(), "nothing told twice");
+    }
 }

@@ -48,38 +48,67 @@ pub fn start() -> Result<tokio_postgres::Config, String> {
     if let Ok(url) = std::env::var("NATTER_TEST_POSTGRES") {
         return url.parse().map_err(|error| format!("NATTER_TEST_POSTGRES: {error}"));
     }
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
-    let dir = std::env::temp_dir().join(format!("natter-pg-{}-{nanos}", std::process::id()));
-    std::fs::create_dir(&dir).map_err(|error| format!("{}: {error}", dir.display()))?;
-    if running_as_root() {
-        run(Command::new("chown").arg("postgres").arg(&dir))?;
+    Server::start().map(|server| server.config)
+}
+
+/// A server of a test's own, for tests that restart it.
+pub struct Server {
+    /// The admin connection's settings (database `postgres`).
+    pub config: tokio_postgres::Config,
+    data: std::path::PathBuf,
+    log: std::path::PathBuf,
+    options: String,
+}
+
+impl Server {
+    /// Restarts the server (a fast shutdown: sessions are ended, as in an operator's restart)
+    /// and waits until it accepts connections again.
+    pub fn restart(&self) -> Result<(), String> {
+        run(tool("pg_ctl").arg("-D").arg(&self.data).arg("-l").arg(&self.log).args([
+            "-w",
+            "-m",
+            "fast",
+            "-o",
+            &self.options,
+            "restart",
+        ]))
     }
-    let data = dir.join("data");
-    // The C locale, like SQLite's byte order; no fsync: the data is thrown away.
-    run(tool("initdb").arg("-D").arg(&data).args([
-        "-A",
-        "trust",
-        "-U",
-        "natter",
-        "-E",
-        "UTF8",
-        "--locale=C",
-        "--no-sync",
-    ]))?;
-    // A free port: the OS picks one, and we hand it to PostgreSQL right after.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map_err(|error| format!("no free port: {error}"))?
-        .port();
-    let options = format!(
+
+    pub fn start() -> Result<Self, String> {
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+        let dir = std::env::temp_dir().join(format!("natter-pg-{}-{nanos}", std::process::id()));
+        std::fs::create_dir(&dir).map_err(|error| format!("{}: {error}", dir.display()))?;
+        if running_as_root() {
+            run(Command::new("chown").arg("postgres").arg(&dir))?;
+        }
+        let data = dir.join("data");
+        // The C locale, like SQLite's byte order; no fsync: the data is thrown away.
+        run(tool("initdb").arg("-D").arg(&data).args([
+            "-A",
+            "trust",
+            "-U",
+            "natter",
+            "-E",
+            "UTF8",
+            "--locale=C",
+            "--no-sync",
+        ]))?;
+        // A free port: the OS picks one, and we hand it to PostgreSQL right after.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .map_err(|error| format!("no free port: {error}"))?
+            .port();
+        let options = format!(
         "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c max_connections=200",
         dir.display()
     );
-    watch(&dir, &data)?;
-    run(tool("pg_ctl").arg("-D").arg(&data).arg("-l").arg(dir.join("log")).args(["-w", "-o", &options, "start"]))?;
-    let mut config = tokio_postgres::Config::new();
-    config.host("127.0.0.1").port(port).user("natter").dbname("postgres");
-    Ok(config)
+        watch(&dir, &data)?;
+        let log = dir.join("log");
+        run(tool("pg_ctl").arg("-D").arg(&data).arg("-l").arg(&log).args(["-w", "-o", &options, "start"]))?;
+        let mut config = tokio_postgres::Config::new();
+        config.host("127.0.0.1").port(port).user("natter").dbname("postgres");
+        Ok(Self { config, data, log, options })
+    }
 }
 
 /// Starts the watchdog that stops the server and removes `dir` once this process is gone.
