@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use clap::{Parser, Subcommand};
 use serde::Deserialize;
 
+use crate::server::http::forwarded::IpRange;
+
 const DEFAULT_CONFIG: &str = "Leptos.toml";
 
 /// Natter: self-hosted real-time group chat.
@@ -38,6 +40,17 @@ pub struct Cli {
     /// apply); a file named here must exist. [default: Leptos.toml]
     #[arg(long, global = true, env = "NATTER_CONFIG", value_name = "PATH")]
     pub config: Option<PathBuf>,
+    /// A load balancer or reverse proxy (an address or a CIDR range) whose Forwarded or
+    /// X-Forwarded-For header names the client, for the per-address limits. Repeat for several;
+    /// replaces server.trusted_proxies. [default: none, so those headers are ignored]
+    #[arg(
+        long = "trusted-proxy",
+        global = true,
+        env = "NATTER_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        value_name = "ADDR[/BITS]"
+    )]
+    pub trusted_proxies: Vec<IpRange>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -92,6 +105,8 @@ pub struct Settings {
     pub db: PathBuf,
     pub log: String,
     pub site_root: String,
+    /// Peers whose forwarding headers are believed (see `http::forwarded`); empty: none.
+    pub trusted_proxies: Vec<IpRange>,
     pub limits: Limits,
 }
 
@@ -152,6 +167,7 @@ impl Default for Settings {
             db: PathBuf::from("data/natter.db"),
             log: "info".into(),
             site_root: "target/site".into(),
+            trusted_proxies: Vec::new(),
             limits: Limits::default(),
         }
     }
@@ -172,6 +188,7 @@ struct FileServer {
     db: Option<PathBuf>,
     log: Option<String>,
     site_root: Option<String>,
+    trusted_proxies: Option<Vec<IpRange>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -214,6 +231,10 @@ impl Settings {
             db: cli.db.clone().or(file.server.db).unwrap_or(defaults.db),
             log: cli.log.clone().or(file.server.log).unwrap_or(defaults.log),
             site_root: cli.site_root.clone().or(file.server.site_root).unwrap_or(defaults.site_root),
+            trusted_proxies: match cli.trusted_proxies.as_slice() {
+                [] => file.server.trusted_proxies.unwrap_or(defaults.trusted_proxies),
+                flags => flags.to_vec(),
+            },
             limits: file.limits.unwrap_or_default(),
         };
         settings.check()?;
@@ -278,6 +299,26 @@ mod tests {
         assert!(matches!(tiny, Err(ConfigError::Invalid(_))));
         let lazy = Settings::resolve(Some("[limits]\nwrite_linger_ms = 5000\n"), Path::new("x.toml"), &Cli::default());
         assert!(matches!(lazy, Err(ConfigError::Invalid(message)) if message.contains("write_linger_ms")));
+    }
+
+    #[test]
+    fn trusted_proxies_come_from_the_file_unless_flags_name_some_and_bad_ranges_are_refused() {
+        let file = "[server]\ntrusted_proxies = [\"10.0.0.0/8\", \"fd00::1\"]\n";
+        let settings = Settings::resolve(Some(file), Path::new("x.toml"), &Cli::default()).unwrap();
+        let expected: Vec<IpRange> = vec!["10.0.0.0/8".parse().unwrap(), "fd00::1".parse().unwrap()];
+        assert_eq!(settings.trusted_proxies, expected);
+        let cli =
+            Cli::try_parse_from(["natter", "--trusted-proxy", "192.0.2.1", "--trusted-proxy", "192.0.2.2"]).unwrap();
+        let settings = Settings::resolve(Some(file), Path::new("x.toml"), &cli).unwrap();
+        assert_eq!(settings.trusted_proxies.len(), 2, "the flags replace the file's list");
+        assert!(settings.trusted_proxies[0].contains("192.0.2.1".parse().unwrap()));
+        let slip = Settings::resolve(
+            Some("[server]\ntrusted_proxies = [\"10.1.2.3/8\"]\n"),
+            Path::new("x.toml"),
+            &Cli::default(),
+        );
+        assert!(matches!(slip, Err(ConfigError::Parse { .. })));
+        assert!(Cli::try_parse_from(["natter", "--trusted-proxy", "proxy.example"]).is_err());
     }
 
     #[test]

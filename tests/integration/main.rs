@@ -16,6 +16,7 @@ mod identity;
 mod load;
 mod mentions;
 mod pages;
+mod proxies;
 mod rooms;
 mod search;
 mod uploads;

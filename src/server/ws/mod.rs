@@ -6,10 +6,10 @@
 //! catch-up page and live is delivered once, and none committed in between is missed.
 
 use std::collections::HashSet;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::time::Duration;
 
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use futures::{Sink, SinkExt, Stream, StreamExt};
@@ -26,6 +26,7 @@ use crate::protocol::{
     RoomId, ServerFrame, SERVER_NAME,
 };
 use crate::server::http::auth::{authenticate, Authenticated};
+use crate::server::http::forwarded::ClientAddress;
 use crate::server::hub::{Batch, Broadcast, ConnectionCaps, RoomChange};
 use crate::server::store::{DbError, Sidebar};
 use crate::server::AppState;
@@ -40,7 +41,7 @@ const MAX_BURST: usize = 64;
 pub(crate) async fn upgrade(
     socket: crate::server::http::socket::Upgrade,
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddress(address): ClientAddress,
     headers: HeaderMap,
 ) -> Response {
     let Authenticated { account, session } = match authenticate(&state, &headers).await {
@@ -50,7 +51,7 @@ pub(crate) async fn upgrade(
     let limits = &state.settings.limits;
     let caps = ConnectionCaps { per_user: limits.connections_per_user, per_address: limits.connections_per_address };
     // Registered before the upgrade, so the cap holds however many arrive at once.
-    let Some(registration) = state.hub.register(session.clone(), account.id, Some(peer.ip()), caps) else {
+    let Some(registration) = state.hub.register(session.clone(), account.id, Some(address), caps) else {
         let too_many = "too many open connections for this user or address; close some tabs";
         return AppError::refused(ErrorCode::RateLimited, too_many).into_response();
     };
@@ -70,7 +71,7 @@ pub(crate) async fn upgrade(
             registration.closed.cancel();
         }
         let (sink, stream) = socket.split();
-        serve(state, account, Some(peer.ip()), registration.closed.clone(), sink, stream).await;
+        serve(state, account, Some(address), registration.closed.clone(), sink, stream).await;
     })
 }
 
