@@ -10,6 +10,7 @@ use serde::Deserialize;
 use crate::server::http::forwarded::IpRange;
 
 const DEFAULT_CONFIG: &str = "Leptos.toml";
+const MAX_DRAIN_SECS: u64 = 3600;
 
 /// Natter: self-hosted real-time group chat.
 ///
@@ -51,6 +52,11 @@ pub struct Cli {
         value_name = "ADDR[/BITS]"
     )]
     pub trusted_proxies: Vec<IpRange>,
+    /// On SIGTERM, answer /healthz with 503 "draining" for this many seconds while serving on, so a
+    /// load balancer sends new clients elsewhere; then shut down (a second SIGTERM or Ctrl-C stops
+    /// at once). [default: 0, shut down at once]
+    #[arg(long, global = true, env = "NATTER_DRAIN_SECS", value_name = "SECONDS")]
+    pub drain_secs: Option<u64>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -107,6 +113,8 @@ pub struct Settings {
     pub site_root: String,
     /// Peers whose forwarding headers are believed (see `http::forwarded`); empty: none.
     pub trusted_proxies: Vec<IpRange>,
+    /// Seconds between a stop request and the shutdown, with /healthz answering `draining`.
+    pub drain_secs: u64,
     pub limits: Limits,
 }
 
@@ -168,6 +176,7 @@ impl Default for Settings {
             log: "info".into(),
             site_root: "target/site".into(),
             trusted_proxies: Vec::new(),
+            drain_secs: 0,
             limits: Limits::default(),
         }
     }
@@ -189,6 +198,7 @@ struct FileServer {
     log: Option<String>,
     site_root: Option<String>,
     trusted_proxies: Option<Vec<IpRange>>,
+    drain_secs: Option<u64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -235,6 +245,7 @@ impl Settings {
                 [] => file.server.trusted_proxies.unwrap_or(defaults.trusted_proxies),
                 flags => flags.to_vec(),
             },
+            drain_secs: cli.drain_secs.or(file.server.drain_secs).unwrap_or(defaults.drain_secs),
             limits: file.limits.unwrap_or_default(),
         };
         settings.check()?;
@@ -242,6 +253,10 @@ impl Settings {
     }
 
     fn check(&self) -> Result<(), ConfigError> {
+        // An hour is far longer than any balancer's health check needs; more is likely milliseconds.
+        if self.drain_secs > MAX_DRAIN_SECS {
+            return Err(ConfigError::Invalid(format!("server.drain_secs must be at most {MAX_DRAIN_SECS} (seconds)")));
+        }
         let limits = &self.limits;
         if limits.max_ws_message_bytes < crate::protocol::MAX_FRAME_BYTES {
             return Err(ConfigError::Invalid(format!(
@@ -281,11 +296,12 @@ mod tests {
 
     #[test]
     fn flags_override_the_file_which_overrides_defaults() {
-        let file = "[server]\naddr = \"127.0.0.1:9000\"\ndb = \"/tmp/file.db\"\n[limits]\nping_interval_secs = 5\n";
-        let cli = Cli { db: Some("/tmp/flag.db".into()), ..Cli::default() };
+        let file = "[server]\naddr = \"127.0.0.1:9000\"\ndb = \"/tmp/file.db\"\ndrain_secs = 10\n[limits]\nping_interval_secs = 5\n";
+        let cli = Cli { db: Some("/tmp/flag.db".into()), drain_secs: Some(20), ..Cli::default() };
         let settings = Settings::resolve(Some(file), Path::new("x.toml"), &cli).unwrap();
         assert_eq!(settings.addr.port(), 9000);
         assert_eq!(settings.db, PathBuf::from("/tmp/flag.db"));
+        assert_eq!(settings.drain_secs, 20);
         assert_eq!(settings.limits.ping_interval_secs, 5);
         assert_eq!(settings.limits.hello_timeout_secs, Limits::default().hello_timeout_secs);
     }
@@ -299,6 +315,8 @@ mod tests {
         assert!(matches!(tiny, Err(ConfigError::Invalid(_))));
         let lazy = Settings::resolve(Some("[limits]\nwrite_linger_ms = 5000\n"), Path::new("x.toml"), &Cli::default());
         assert!(matches!(lazy, Err(ConfigError::Invalid(message)) if message.contains("write_linger_ms")));
+        let endless = Settings::resolve(Some("[server]\ndrain_secs = 30000\n"), Path::new("x.toml"), &Cli::default());
+        assert!(matches!(endless, Err(ConfigError::Invalid(message)) if message.contains("drain_secs")));
     }
 
     #[test]

@@ -24,6 +24,6 @@ pub mod store;
 pub mod throttle;
 pub mod ws;
 
-pub use run::{main, Server};
+pub use run::{main, Server, StopHandle};
 pub(crate) use state::AppState;
 pub use state::StartError;

@@ -2,7 +2,6 @@
 //! `/healthz` and static files, with the body limits, compression, cache and security layers.
 
 use std::future::Future;
-use std::sync::Arc;
 
 use axum::extract::State;
 use axum::handler::HandlerWithoutStateExt;
@@ -15,7 +14,6 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 
 use crate::app::{shell, App};
 use crate::server::state::AppState;
-use crate::server::store::Store;
 
 pub(crate) fn router(state: AppState) -> Router {
     let provide_state = {
@@ -86,9 +84,14 @@ async fn without_stale_reactive_owner(request: axum::extract::Request, next: axu
     .await
 }
 
-/// For load balancers and start-up scripts: 200 when the database answers, 503 when it does not.
-async fn healthz(State(store): State<Arc<dyn Store>>) -> (StatusCode, Json<serde_json::Value>) {
-    match store.last_id().await {
+/// For load balancers and start-up scripts: 200 when the database answers, 503 when it does not,
+/// and 503 `draining` from a stop request until the shutdown, so that a balancer moves new clients
+/// to other nodes while this one still serves those it has (`drain_secs`).
+async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<serde_json::Value>) {
+    if state.draining.is_cancelled() {
+        return (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({ "status": "draining" })));
+    }
+    match state.store.last_id().await {
         Ok(_) => (StatusCode::OK, Json(serde_json::json!({ "status": "ok" }))),
         Err(error) => {
             tracing::error!(%error, "health check failed");

@@ -23,6 +23,10 @@ pub(crate) struct AppState {
     pub hub: Arc<Hub>,
     /// Cancelled when the server starts shutting down; sockets close on it.
     pub shutdown: CancellationToken,
+    /// Cancelled when a stop is asked for (SIGTERM): `/healthz` then answers `draining` until the
+    /// shutdown, `drain_secs` later. (Not an extractor of its own: `shutdown` is the token type's.)
+    #[from_ref(skip)]
+    pub draining: CancellationToken,
     /// Counts open sockets so shutdown can wait for them.
     pub tracker: TaskTracker,
     pub secret: Secret,
@@ -65,6 +69,7 @@ impl AppState {
             store,
             hub,
             shutdown: CancellationToken::new(),
+            draining: CancellationToken::new(),
             tracker: TaskTracker::new(),
             secret,
             sign_in_throttle: Arc::default(),

@@ -8,6 +8,7 @@ mod admin;
 mod changes;
 mod chat;
 mod delivery;
+mod drain;
 mod export;
 mod history;
 mod hostile;

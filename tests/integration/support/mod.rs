@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
 use natter::server::config::{Limits, Settings};
-use natter::server::Server;
+use natter::server::{Server, StopHandle};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -26,6 +26,7 @@ pub struct TestServer {
     pub db: PathBuf,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
+    signal: StopHandle,
 }
 
 impl TestServer {
@@ -56,6 +57,7 @@ impl TestServer {
         let db = db.as_path();
         let server = Server::bind(settings).await.expect("server starts");
         let addr = server.local_addr();
+        let signal = server.stop_handle();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             server
@@ -65,7 +67,13 @@ impl TestServer {
                 .await
                 .expect("server runs and stops cleanly");
         });
-        Self { addr, db: db.to_owned(), stop: Some(stop), task: Some(task) }
+        Self { addr, db: db.to_owned(), stop: Some(stop), task: Some(task), signal }
+    }
+
+    /// What one SIGTERM does (the same `StopHandle::stop` the signal calls), without waiting: the
+    /// first starts the drain (`drain_secs`), the next cuts it short.
+    pub fn terminate(&self) {
+        self.signal.stop();
     }
 
     /// Graceful shutdown, as on SIGTERM; returns once the server has finished.
