@@ -57,6 +57,16 @@ pub struct Cli {
     /// at once). [default: 0, shut down at once]
     #[arg(long, global = true, env = "NATTER_DRAIN_SECS", value_name = "SECONDS")]
     pub drain_secs: Option<u64>,
+    /// A Prometheus scraper (an address or a CIDR range) that may read /metrics besides loopback
+    /// and the trusted proxies. Repeat for several; replaces server.metrics_allow. [default: none]
+    #[arg(
+        long = "metrics-allow",
+        global = true,
+        env = "NATTER_METRICS_ALLOW",
+        value_delimiter = ',',
+        value_name = "ADDR[/BITS]"
+    )]
+    pub metrics_allow: Vec<IpRange>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -115,6 +125,8 @@ pub struct Settings {
     pub trusted_proxies: Vec<IpRange>,
     /// Seconds between a stop request and the shutdown, with /healthz answering `draining`.
     pub drain_secs: u64,
+    /// Who may read /metrics besides loopback and `trusted_proxies` (see `http::scrape`).
+    pub metrics_allow: Vec<IpRange>,
     pub limits: Limits,
 }
 
@@ -177,6 +189,7 @@ impl Default for Settings {
             site_root: "target/site".into(),
             trusted_proxies: Vec::new(),
             drain_secs: 0,
+            metrics_allow: Vec::new(),
             limits: Limits::default(),
         }
     }
@@ -199,6 +212,7 @@ struct FileServer {
     site_root: Option<String>,
     trusted_proxies: Option<Vec<IpRange>>,
     drain_secs: Option<u64>,
+    metrics_allow: Option<Vec<IpRange>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -241,11 +255,9 @@ impl Settings {
             db: cli.db.clone().or(file.server.db).unwrap_or(defaults.db),
             log: cli.log.clone().or(file.server.log).unwrap_or(defaults.log),
             site_root: cli.site_root.clone().or(file.server.site_root).unwrap_or(defaults.site_root),
-            trusted_proxies: match cli.trusted_proxies.as_slice() {
-                [] => file.server.trusted_proxies.unwrap_or(defaults.trusted_proxies),
-                flags => flags.to_vec(),
-            },
+            trusted_proxies: flags_or(&cli.trusted_proxies, file.server.trusted_proxies, defaults.trusted_proxies),
             drain_secs: cli.drain_secs.or(file.server.drain_secs).unwrap_or(defaults.drain_secs),
+            metrics_allow: flags_or(&cli.metrics_allow, file.server.metrics_allow, defaults.metrics_allow),
             limits: file.limits.unwrap_or_default(),
         };
         settings.check()?;
@@ -276,6 +288,16 @@ impl Settings {
             ));
         }
         Ok(())
+    }
+}
+
+/// A list setting: the flags' list when they name any (it replaces the file's rather than adding
+/// to it, so a flag can narrow what the file allows), else the file's, else the default.
+fn flags_or(flags: &[IpRange], file: Option<Vec<IpRange>>, default: Vec<IpRange>) -> Vec<IpRange> {
+    if flags.is_empty() {
+        file.unwrap_or(default)
+    } else {
+        flags.to_vec()
     }
 }
 
@@ -337,6 +359,16 @@ mod tests {
         );
         assert!(matches!(slip, Err(ConfigError::Parse { .. })));
         assert!(Cli::try_parse_from(["natter", "--trusted-proxy", "proxy.example"]).is_err());
+    }
+
+    #[test]
+    fn metrics_scrapers_come_from_the_file_unless_flags_name_some() {
+        let file = "[server]\nmetrics_allow = [\"10.0.5.0/24\"]\n";
+        let settings = Settings::resolve(Some(file), Path::new("x.toml"), &Cli::default()).unwrap();
+        assert!(settings.metrics_allow[0].contains("10.0.5.9".parse().unwrap()));
+        let cli = Cli::try_parse_from(["natter", "--metrics-allow", "192.0.2.9"]).unwrap();
+        let settings = Settings::resolve(Some(file), Path::new("x.toml"), &cli).unwrap();
+        assert_eq!(settings.metrics_allow, vec!["192.0.2.9".parse::<IpRange>().unwrap()]);
     }
 
     #[test]

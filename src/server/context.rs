@@ -94,12 +94,15 @@ pub(crate) fn set_cookie(value: axum::http::HeaderValue) {
 }
 
 /// Runs a server function body and gives its error the right HTTP status (400 for a refusal,
-/// 500 for a failure) instead of the framework's blanket 500.
+/// 500 for a failure) instead of the framework's blanket 500, counting it among the errors sent.
 pub(crate) async fn respond<T>(body: impl Future<Output = Result<T, AppError>>) -> Result<T, AppError> {
     let result = body.await;
     if let Err(error) = &result {
         if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
             response.set_status(error.status());
+        }
+        if let Some(state) = leptos::prelude::use_context::<AppState>() {
+            state.metrics.error_sent(error.code());
         }
     }
     result

@@ -15,6 +15,7 @@ pub mod identity;
 #[path = "../../bench/load.rs"]
 pub mod load;
 pub mod messages;
+pub mod metrics;
 pub mod rooms;
 pub mod router;
 pub mod run;

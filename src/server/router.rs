@@ -1,5 +1,6 @@
 //! The one axum `Router`: pages (SSR), server functions, `/ws`, the bot API, uploads, exports,
-//! `/healthz` and static files, with the body limits, compression, cache and security layers.
+//! `/healthz`, `/metrics` and static files, with the body limits, compression, cache and security
+//! layers, and the count of errors sent.
 
 use std::future::Future;
 
@@ -39,6 +40,7 @@ pub(crate) fn router(state: AppState) -> Router {
     let not_found = leptos_axum::render_app_to_stream_with_context(provide_state.clone(), render_shell.clone());
     let http = Router::new()
         .route("/healthz", get(healthz))
+        .route("/metrics", get(crate::server::http::scrape::metrics))
         .route("/api/bot/messages", axum::routing::post(crate::server::http::bot_api::post_message))
         .route("/api/announce", axum::routing::post(crate::server::http::bot_api::announce))
         .route("/api/export", get(crate::server::http::export::export_room))
@@ -54,6 +56,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/ws", get(crate::server::ws::upgrade))
         .merge(http)
         .layer(axum::middleware::from_fn(crate::server::http::guard::same_site_only))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::server::http::error::count_sent))
         .layer(axum::middleware::from_fn(crate::server::http::guard::security_headers))
         .layer(axum::middleware::from_fn(without_stale_reactive_owner))
         .with_state(state)

@@ -35,6 +35,8 @@ pub(crate) struct AppState {
     pub frame_limits: Arc<crate::server::throttle::FrameLimits>,
     /// The browser bundle's file names for this build.
     pub bundle: Arc<crate::server::http::assets::Bundle>,
+    /// What `GET /metrics` reports.
+    pub metrics: Arc<crate::server::metrics::Metrics>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +56,8 @@ pub enum StartError {
 impl AppState {
     /// Opens the database and wires the store's events (every commit's changes) to the hub.
     pub(crate) async fn open(settings: Settings) -> Result<Self, StartError> {
+        // Before the store, which may be handed it (the notify lag of issue 15).
+        let metrics = Arc::new(crate::server::metrics::Metrics::new());
         let hub = Arc::new(Hub::new(settings.limits.broadcast_buffer));
         let publisher = Arc::clone(&hub);
         let location = settings.store();
@@ -75,6 +79,7 @@ impl AppState {
             sign_in_throttle: Arc::default(),
             read_marks: Arc::default(),
             frame_limits,
+            metrics,
         })
     }
 }

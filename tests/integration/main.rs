@@ -16,6 +16,7 @@ mod http_surface;
 mod identity;
 mod load;
 mod mentions;
+mod metrics;
 mod pages;
 mod proxies;
 mod rooms;

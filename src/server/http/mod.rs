@@ -1,6 +1,7 @@
 //! The plain-HTTP edges of the server beside pages and server functions: error responses, who is
 //! signed in, security headers and same-site checks, static assets with their cache policy, the
-//! websocket handshake, the bot API, uploads and exports, and the client's address behind proxies.
+//! websocket handshake, the bot API, uploads and exports, the client's address behind proxies, and
+//! the metrics endpoint.
 
 pub mod assets;
 pub mod auth;
@@ -9,5 +10,6 @@ pub mod error;
 pub mod export;
 pub mod forwarded;
 pub mod guard;
+pub mod scrape;
 pub mod socket;
 pub mod uploads;

@@ -65,6 +65,7 @@ pub(crate) async fn upgrade(
     socket.on_upgrade(config, move |socket| async move {
         // Held while the connection lives so shutdown can wait for its close frame.
         let _alive = state.tracker.token();
+        let _counted = state.metrics.socket_opened();
         // A sign-out or ban between the check above and this registration found no socket to
         // close: look again now that it would, and end it as that would have (with its close frame).
         if !matches!(state.store.session_account(session).await, Ok(Some(_))) {
@@ -393,6 +394,7 @@ impl<S: Sink<Message> + Unpin> SocketSession<S> {
                 after = last.id;
             }
             self.send(&ServerFrame::History { messages: page, complete }).await?;
+            self.state.metrics.catch_up_page();
             if complete {
                 self.last_delivered = after;
                 return Ok(());
@@ -412,6 +414,7 @@ impl<S: Sink<Message> + Unpin> SocketSession<S> {
                 after = message.rev;
                 self.send(&ServerFrame::MessageUpdated { message }).await?;
             }
+            self.state.metrics.catch_up_page();
             if complete {
                 self.last_change_delivered = after;
                 return Ok(());
@@ -464,11 +467,11 @@ impl<S: Sink<Message> + Unpin> SocketSession<S> {
     /// Feeds `first` and up to `MAX_BURST` waiting batches, flushes, and says how many batches
     /// were missed if the channel ran past this connection meanwhile.
     async fn write_burst(&mut self, first: Batch, live: &mut broadcast::Receiver<Batch>) -> Result<Option<u64>, Gone> {
-        self.feed_batch(&first).await?;
+        let mut written = self.feed_batch(&first).await?;
         let mut lagged = None;
         for _ in 1..MAX_BURST {
             match live.try_recv() {
-                Ok(next) => self.feed_batch(&next).await?,
+                Ok(next) => written += self.feed_batch(&next).await?,
                 Err(TryRecvError::Lagged(missed)) => {
                     lagged = Some(missed);
                     break;
@@ -477,17 +480,22 @@ impl<S: Sink<Message> + Unpin> SocketSession<S> {
             }
         }
         self.sink.flush().await.map_err(|_| Gone)?;
+        // Once per burst, not per frame: every connection shares the one counter.
+        self.state.metrics.frames_delivered(written);
         Ok(lagged)
     }
 
-    async fn feed_batch(&mut self, batch: &Batch) -> Result<(), Gone> {
+    /// Feeds a batch's frames meant for this connection; how many that was.
+    async fn feed_batch(&mut self, batch: &Batch) -> Result<u64, Gone> {
+        let mut written = 0;
         for frame in batch.iter() {
-            self.feed(frame).await?;
+            written += u64::from(self.feed(frame).await?);
         }
-        Ok(())
+        Ok(written)
     }
 
-    async fn feed(&mut self, frame: &Broadcast) -> Result<(), Gone> {
+    /// Feeds one live frame if it is meant for this connection and new to it; whether it was.
+    async fn feed(&mut self, frame: &Broadcast) -> Result<bool, Gone> {
         let wanted = frame.is_for(self.account.id, |room| self.rooms.contains(&room));
         match frame.room_change {
             Some(RoomChange::Joined { user_id, room_id }) if user_id == self.account.id => {
@@ -502,7 +510,7 @@ impl<S: Sink<Message> + Unpin> SocketSession<S> {
             _ => {}
         }
         if !wanted {
-            return Ok(());
+            return Ok(false);
         }
         // Renamed in another tab: speak under the new name here too.
         if let Some((user_id, nickname)) = &frame.renamed {
@@ -512,23 +520,29 @@ impl<S: Sink<Message> + Unpin> SocketSession<S> {
         }
         if let Some(id) = frame.message_id {
             if id <= self.last_delivered {
-                return Ok(()); // already sent during catch-up
+                return Ok(false); // already sent during catch-up
             }
             self.last_delivered = id;
         }
         if let Some(rev) = frame.change_rev {
             if rev <= self.last_change_delivered {
-                return Ok(()); // already sent during catch-up
+                return Ok(false); // already sent during catch-up
             }
             self.last_change_delivered = rev;
         }
         // Within the burst's deadline (`deliver_burst`).
-        self.sink.feed(Message::Text(frame.text.clone())).await.map_err(|_| Gone)
+        self.sink.feed(Message::Text(frame.text.clone())).await.map_err(|_| Gone)?;
+        Ok(true)
     }
 
     async fn send(&mut self, frame: &ServerFrame) -> Result<(), Gone> {
+        if let ServerFrame::Error { code, .. } = frame {
+            self.state.metrics.error_sent(*code);
+        }
         let text: Utf8Bytes = frame.to_json().into();
-        within(self.write_deadline, self.sink.send(Message::Text(text))).await
+        within(self.write_deadline, self.sink.send(Message::Text(text))).await?;
+        self.state.metrics.frames_delivered(1);
+        Ok(())
     }
 
     /// Sends a close frame; the connection is over whether or not the peer still listens.
