@@ -24,7 +24,7 @@ pub async fn join_chat(nickname: String) -> Result<Account, AppError> {
     context::respond(async move {
         let state = context::app_state()?;
         let (account, session) = accounts::join(&state, &nickname).await?;
-        context::give_session(&session);
+        context::give_session(&state, &session);
         Ok(account)
     })
     .await
@@ -60,9 +60,9 @@ pub async fn set_password(password: String) -> Result<(), AppError> {
 pub async fn sign_in(nickname: String, password: String) -> Result<Account, AppError> {
     context::respond(async move {
         let state = context::app_state()?;
-        let address = context::client_address().map(|ip| ip.to_string()).unwrap_or_default();
+        let address = context::client_address(&state).map(|ip| ip.to_string()).unwrap_or_default();
         let (account, session) = accounts::sign_in(&state, &nickname, password, &address).await?;
-        context::give_session(&session);
+        context::give_session(&state, &session);
         Ok(account)
     })
     .await

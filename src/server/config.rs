@@ -7,7 +7,10 @@ use std::path::{Path, PathBuf};
 use clap::{Parser, Subcommand};
 use serde::Deserialize;
 
+use crate::server::http::forwarded::IpRange;
+
 const DEFAULT_CONFIG: &str = "Leptos.toml";
+const MAX_DRAIN_SECS: u64 = 3600;
 
 /// Natter: self-hosted real-time group chat.
 ///
@@ -43,6 +46,32 @@ pub struct Cli {
     /// apply); a file named here must exist. [default: Leptos.toml]
     #[arg(long, global = true, env = "NATTER_CONFIG", value_name = "PATH")]
     pub config: Option<PathBuf>,
+    /// A load balancer or reverse proxy (an address or a CIDR range) whose Forwarded or
+    /// X-Forwarded-For header names the client, for the per-address limits. Repeat for several;
+    /// replaces server.trusted_proxies. [default: none, so those headers are ignored]
+    #[arg(
+        long = "trusted-proxy",
+        global = true,
+        env = "NATTER_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        value_name = "ADDR[/BITS]"
+    )]
+    pub trusted_proxies: Vec<IpRange>,
+    /// On SIGTERM, answer /healthz with 503 "draining" for this many seconds while serving on, so a
+    /// load balancer sends new clients elsewhere; then shut down (a second SIGTERM or Ctrl-C stops
+    /// at once). [default: 0, shut down at once]
+    #[arg(long, global = true, env = "NATTER_DRAIN_SECS", value_name = "SECONDS")]
+    pub drain_secs: Option<u64>,
+    /// A Prometheus scraper (an address or a CIDR range) that may read /metrics besides loopback
+    /// and the trusted proxies. Repeat for several; replaces server.metrics_allow. [default: none]
+    #[arg(
+        long = "metrics-allow",
+        global = true,
+        env = "NATTER_METRICS_ALLOW",
+        value_delimiter = ',',
+        value_name = "ADDR[/BITS]"
+    )]
+    pub metrics_allow: Vec<IpRange>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -99,6 +128,12 @@ pub struct Settings {
     pub data_dir: Option<PathBuf>,
     pub log: String,
     pub site_root: String,
+    /// Peers whose forwarding headers are believed (see `http::forwarded`); empty: none.
+    pub trusted_proxies: Vec<IpRange>,
+    /// Seconds between a stop request and the shutdown, with /healthz answering `draining`.
+    pub drain_secs: u64,
+    /// Who may read /metrics besides loopback and `trusted_proxies` (see `http::scrape`).
+    pub metrics_allow: Vec<IpRange>,
     pub limits: Limits,
 }
 
@@ -160,6 +195,9 @@ impl Default for Settings {
             data_dir: None,
             log: "info".into(),
             site_root: "target/site".into(),
+            trusted_proxies: Vec::new(),
+            drain_secs: 0,
+            metrics_allow: Vec::new(),
             limits: Limits::default(),
         }
     }
@@ -181,6 +219,9 @@ struct FileServer {
     data_dir: Option<PathBuf>,
     log: Option<String>,
     site_root: Option<String>,
+    trusted_proxies: Option<Vec<IpRange>>,
+    drain_secs: Option<u64>,
+    metrics_allow: Option<Vec<IpRange>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -229,6 +270,9 @@ impl Settings {
             data_dir: cli.data_dir.clone().or(file.server.data_dir),
             log: cli.log.clone().or(file.server.log).unwrap_or(defaults.log),
             site_root: cli.site_root.clone().or(file.server.site_root).unwrap_or(defaults.site_root),
+            trusted_proxies: flags_or(&cli.trusted_proxies, file.server.trusted_proxies, defaults.trusted_proxies),
+            drain_secs: cli.drain_secs.or(file.server.drain_secs).unwrap_or(defaults.drain_secs),
+            metrics_allow: flags_or(&cli.metrics_allow, file.server.metrics_allow, defaults.metrics_allow),
             limits: file.limits.unwrap_or_default(),
         };
         settings.check()?;
@@ -236,6 +280,10 @@ impl Settings {
     }
 
     fn check(&self) -> Result<(), ConfigError> {
+        // An hour is far longer than any balancer's health check needs; more is likely milliseconds.
+        if self.drain_secs > MAX_DRAIN_SECS {
+            return Err(ConfigError::Invalid(format!("server.drain_secs must be at most {MAX_DRAIN_SECS} (seconds)")));
+        }
         let limits = &self.limits;
         if limits.max_ws_message_bytes < crate::protocol::MAX_FRAME_BYTES {
             return Err(ConfigError::Invalid(format!(
@@ -258,6 +306,16 @@ impl Settings {
     }
 }
 
+/// A list setting: the flags' list when they name any (it replaces the file's rather than adding
+/// to it, so a flag can narrow what the file allows), else the file's, else the default.
+fn flags_or(flags: &[IpRange], file: Option<Vec<IpRange>>, default: Vec<IpRange>) -> Vec<IpRange> {
+    if flags.is_empty() {
+        file.unwrap_or(default)
+    } else {
+        flags.to_vec()
+    }
+}
+
 fn read(path: &Path) -> Result<String, ConfigError> {
     std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })
 }
@@ -275,11 +333,12 @@ mod tests {
 
     #[test]
     fn flags_override_the_file_which_overrides_defaults() {
-        let file = "[server]\naddr = \"127.0.0.1:9000\"\ndb = \"/tmp/file.db\"\n[limits]\nping_interval_secs = 5\n";
-        let cli = Cli { db: Some("/tmp/flag.db".into()), ..Cli::default() };
+        let file = "[server]\naddr = \"127.0.0.1:9000\"\ndb = \"/tmp/file.db\"\ndrain_secs = 10\n[limits]\nping_interval_secs = 5\n";
+        let cli = Cli { db: Some("/tmp/flag.db".into()), drain_secs: Some(20), ..Cli::default() };
         let settings = Settings::resolve(Some(file), Path::new("x.toml"), &cli).unwrap();
         assert_eq!(settings.addr.port(), 9000);
         assert_eq!(settings.db, PathBuf::from("/tmp/flag.db"));
+        assert_eq!(settings.drain_secs, 20);
         assert_eq!(settings.limits.ping_interval_secs, 5);
         assert_eq!(settings.limits.hello_timeout_secs, Limits::default().hello_timeout_secs);
     }
@@ -293,6 +352,38 @@ mod tests {
         assert!(matches!(tiny, Err(ConfigError::Invalid(_))));
         let lazy = Settings::resolve(Some("[limits]\nwrite_linger_ms = 5000\n"), Path::new("x.toml"), &Cli::default());
         assert!(matches!(lazy, Err(ConfigError::Invalid(message)) if message.contains("write_linger_ms")));
+        let endless = Settings::resolve(Some("[server]\ndrain_secs = 30000\n"), Path::new("x.toml"), &Cli::default());
+        assert!(matches!(endless, Err(ConfigError::Invalid(message)) if message.contains("drain_secs")));
+    }
+
+    #[test]
+    fn trusted_proxies_come_from_the_file_unless_flags_name_some_and_bad_ranges_are_refused() {
+        let file = "[server]\ntrusted_proxies = [\"10.0.0.0/8\", \"fd00::1\"]\n";
+        let settings = Settings::resolve(Some(file), Path::new("x.toml"), &Cli::default()).unwrap();
+        let expected: Vec<IpRange> = vec!["10.0.0.0/8".parse().unwrap(), "fd00::1".parse().unwrap()];
+        assert_eq!(settings.trusted_proxies, expected);
+        let cli =
+            Cli::try_parse_from(["natter", "--trusted-proxy", "192.0.2.1", "--trusted-proxy", "192.0.2.2"]).unwrap();
+        let settings = Settings::resolve(Some(file), Path::new("x.toml"), &cli).unwrap();
+        assert_eq!(settings.trusted_proxies.len(), 2, "the flags replace the file's list");
+        assert!(settings.trusted_proxies[0].contains("192.0.2.1".parse().unwrap()));
+        let slip = Settings::resolve(
+            Some("[server]\ntrusted_proxies = [\"10.1.2.3/8\"]\n"),
+            Path::new("x.toml"),
+            &Cli::default(),
+        );
+        assert!(matches!(slip, Err(ConfigError::Parse { .. })));
+        assert!(Cli::try_parse_from(["natter", "--trusted-proxy", "proxy.example"]).is_err());
+    }
+
+    #[test]
+    fn metrics_scrapers_come_from_the_file_unless_flags_name_some() {
+        let file = "[server]\nmetrics_allow = [\"10.0.5.0/24\"]\n";
+        let settings = Settings::resolve(Some(file), Path::new("x.toml"), &Cli::default()).unwrap();
+        assert!(settings.metrics_allow[0].contains("10.0.5.9".parse().unwrap()));
+        let cli = Cli::try_parse_from(["natter", "--metrics-allow", "192.0.2.9"]).unwrap();
+        let settings = Settings::resolve(Some(file), Path::new("x.toml"), &cli).unwrap();
+        assert_eq!(settings.metrics_allow, vec!["192.0.2.9".parse::<IpRange>().unwrap()]);
     }
 
     #[test]

@@ -2,7 +2,6 @@
 //! context), who is signed in, cookies, form redirects, and the HTTP status of an error.
 
 use std::future::Future;
-use std::net::SocketAddr;
 
 use crate::error::AppError;
 use crate::protocol::Account;
@@ -41,21 +40,24 @@ pub(crate) fn reader_zone_minutes() -> i32 {
         .map_or(0, |minutes| minutes.clamp(-WIDEST, WIDEST))
 }
 
-/// The address the current request came from (the proxy's, behind a reverse proxy).
-pub(crate) fn client_address() -> Option<std::net::IpAddr> {
+/// The address the current request came from: the client a trusted proxy names, or the peer
+/// (`http::forwarded`, the same rule as for sockets and uploads).
+pub(crate) fn client_address(state: &AppState) -> Option<std::net::IpAddr> {
     let parts = leptos::prelude::use_context::<axum::http::request::Parts>()?;
-    parts.extensions.get::<axum::extract::ConnectInfo<SocketAddr>>().map(|info| info.0.ip())
+    crate::server::http::forwarded::of_request(&parts, &state.settings.trusted_proxies)
 }
 
 /// Whether the current request came over https (for the cookie's Secure flag).
-pub(crate) fn request_is_https() -> bool {
-    leptos::prelude::use_context::<axum::http::request::Parts>()
-        .is_some_and(|parts| crate::server::identity::is_https(&parts.headers))
+pub(crate) fn request_is_https(state: &AppState) -> bool {
+    leptos::prelude::use_context::<axum::http::request::Parts>().is_some_and(|parts| {
+        let peer = crate::server::http::forwarded::peer(&parts);
+        crate::server::identity::is_https(&parts.headers, peer, &state.settings.trusted_proxies)
+    })
 }
 
 /// Gives the browser the cookie of a session just stored.
-pub(crate) fn give_session(session: &crate::server::accounts::NewSession) {
-    set_cookie(session.cookie(request_is_https()));
+pub(crate) fn give_session(state: &AppState, session: &crate::server::accounts::NewSession) {
+    set_cookie(session.cookie(request_is_https(state)));
 }
 
 /// The state and the signed-in account for a server function that needs one (401 otherwise).
@@ -92,12 +94,15 @@ pub(crate) fn set_cookie(value: axum::http::HeaderValue) {
 }
 
 /// Runs a server function body and gives its error the right HTTP status (400 for a refusal,
-/// 500 for a failure) instead of the framework's blanket 500.
+/// 500 for a failure) instead of the framework's blanket 500, counting it among the errors sent.
 pub(crate) async fn respond<T>(body: impl Future<Output = Result<T, AppError>>) -> Result<T, AppError> {
     let result = body.await;
     if let Err(error) = &result {
         if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
             response.set_status(error.status());
+        }
+        if let Some(state) = leptos::prelude::use_context::<AppState>() {
+            state.metrics.error_sent(error.code());
         }
     }
     result

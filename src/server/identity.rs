@@ -215,9 +215,22 @@ pub(crate) fn expired_cookie() -> HeaderValue {
     HeaderValue::from_static("natter_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0")
 }
 
-/// Whether the request reached us over https, directly or through a proxy that says so.
-pub(crate) fn is_https(headers: &HeaderMap) -> bool {
-    headers.get("x-forwarded-proto").and_then(|value| value.to_str().ok()).is_some_and(|proto| proto == "https")
+/// Whether the request reached us over https, as the proxy in front says (`Forwarded: proto=`, or
+/// `X-Forwarded-Proto`): Natter itself speaks plain http, so nobody else could know. Once
+/// `trusted_proxies` are configured only they are believed, as for the client's address. With none
+/// configured (the default) anyone is, as before that setting existed: a false claim of https can
+/// only add the Secure flag to the claimant's own cookie, never take it off someone else's, and a
+/// proxy set up before the setting keeps its users' cookies Secure.
+pub(crate) fn is_https(
+    headers: &HeaderMap,
+    peer: Option<std::net::IpAddr>,
+    trusted_proxies: &[crate::server::http::forwarded::IpRange],
+) -> bool {
+    let believed = trusted_proxies.is_empty()
+        || peer.is_some_and(|peer| crate::server::http::forwarded::any_contains(trusted_proxies, peer));
+    believed
+        && crate::server::http::forwarded::forwarded_proto(headers)
+            .is_some_and(|proto| proto.eq_ignore_ascii_case("https"))
 }
 
 /// A browser's websocket must come from our own pages: its Origin must name the host it connects to.

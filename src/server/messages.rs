@@ -111,8 +111,15 @@ async fn store(
         members_only: kind == MessageKind::Chat,
         file,
     };
+    let handed_over = std::time::Instant::now();
     match state.store.insert(message).await {
-        Ok(inserted) => Ok(inserted.message),
+        Ok(inserted) => {
+            // A resend found its original: nothing was committed this time.
+            if !inserted.duplicate {
+                state.metrics.message_committed(handed_over.elapsed());
+            }
+            Ok(inserted.message)
+        }
         Err(DbError::NotAllowed) => Err(crate::server::rooms::why_not_postable(state, room_id).await),
         Err(error) => Err(error.into()),
     }

@@ -15,6 +15,7 @@ pub mod identity;
 #[path = "../../bench/load.rs"]
 pub mod load;
 pub mod messages;
+pub mod metrics;
 pub mod rooms;
 pub mod router;
 pub mod run;
@@ -24,6 +25,6 @@ pub mod store;
 pub mod throttle;
 pub mod ws;
 
-pub use run::{main, Server};
+pub use run::{main, Server, StopHandle};
 pub(crate) use state::AppState;
 pub use state::StartError;

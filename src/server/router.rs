@@ -1,8 +1,8 @@
 //! The one axum `Router`: pages (SSR), server functions, `/ws`, the bot API, uploads, exports,
-//! `/healthz` and static files, with the body limits, compression, cache and security layers.
+//! `/healthz`, `/metrics` and static files, with the body limits, compression, cache and security
+//! layers, and the count of errors sent.
 
 use std::future::Future;
-use std::sync::Arc;
 
 use axum::extract::State;
 use axum::handler::HandlerWithoutStateExt;
@@ -15,7 +15,6 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 
 use crate::app::{shell, App};
 use crate::server::state::AppState;
-use crate::server::store::Store;
 
 pub(crate) fn router(state: AppState) -> Router {
     let provide_state = {
@@ -41,6 +40,7 @@ pub(crate) fn router(state: AppState) -> Router {
     let not_found = leptos_axum::render_app_to_stream_with_context(provide_state.clone(), render_shell.clone());
     let http = Router::new()
         .route("/healthz", get(healthz))
+        .route("/metrics", get(crate::server::http::scrape::metrics))
         .route("/api/bot/messages", axum::routing::post(crate::server::http::bot_api::post_message))
         .route("/api/announce", axum::routing::post(crate::server::http::bot_api::announce))
         .route("/api/export", get(crate::server::http::export::export_room))
@@ -56,6 +56,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/ws", get(crate::server::ws::upgrade))
         .merge(http)
         .layer(axum::middleware::from_fn(crate::server::http::guard::same_site_only))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::server::http::error::count_sent))
         .layer(axum::middleware::from_fn(crate::server::http::guard::security_headers))
         .layer(axum::middleware::from_fn(without_stale_reactive_owner))
         .with_state(state)
@@ -86,9 +87,14 @@ async fn without_stale_reactive_owner(request: axum::extract::Request, next: axu
     .await
 }
 
-/// For load balancers and start-up scripts: 200 when the database answers, 503 when it does not.
-async fn healthz(State(store): State<Arc<dyn Store>>) -> (StatusCode, Json<serde_json::Value>) {
-    match store.last_id().await {
+/// For load balancers and start-up scripts: 200 when the database answers, 503 when it does not,
+/// and 503 `draining` from a stop request until the shutdown, so that a balancer moves new clients
+/// to other nodes while this one still serves those it has (`drain_secs`).
+async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<serde_json::Value>) {
+    if state.draining.is_cancelled() {
+        return (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({ "status": "draining" })));
+    }
+    match state.store.last_id().await {
         Ok(_) => (StatusCode::OK, Json(serde_json::json!({ "status": "ok" }))),
         Err(error) => {
             tracing::error!(%error, "health check failed");

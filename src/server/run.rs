@@ -1,10 +1,12 @@
 //! Starting and stopping: the `natter` binary's entry (serve or an admin command), a bound
 //! [`Server`] that `main` and the integration tests both run, background sweeps, and a graceful
-//! shutdown that closes every socket and finishes queued writes.
+//! stop: an optional drain for load balancers (`drain_secs`), then a shutdown that closes every
+//! socket and finishes queued writes.
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,10 +23,33 @@ use crate::server::state::{AppState, StartError};
 /// How long shutdown waits for open websockets to take their close frames.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
 
-/// A bound, ready server; `run` serves until the shutdown future completes.
+/// A bound, ready server; `run` serves until it is asked to stop.
 pub struct Server {
     listener: TcpListener,
     state: AppState,
+    stop: StopHandle,
+}
+
+/// Asks a server to stop, as SIGTERM and Ctrl-C do. The first request starts the drain (with
+/// `drain_secs` set, `/healthz` answers 503 `draining` for that long while everything else goes on,
+/// so a load balancer's health check sends new clients elsewhere) and the shutdown follows it; any
+/// later request cuts the drain short. Cheap to clone; every clone is the same handle.
+#[derive(Clone)]
+pub struct StopHandle {
+    draining: CancellationToken,
+    shutdown: CancellationToken,
+    requests: Arc<AtomicUsize>,
+}
+
+impl StopHandle {
+    pub fn stop(&self) {
+        // Counted, not read from the tokens: two signals at once are still two requests.
+        if self.requests.fetch_add(1, Ordering::SeqCst) == 0 {
+            self.draining.cancel();
+        } else {
+            self.shutdown.cancel();
+        }
+    }
 }
 
 impl Server {
@@ -32,17 +57,25 @@ impl Server {
         let addr = settings.addr;
         let listener = TcpListener::bind(addr).await.map_err(|source| StartError::Listen { addr, source })?;
         let state = AppState::open(settings).await?;
-        Ok(Self { listener, state })
+        let stop =
+            StopHandle { draining: state.draining.clone(), shutdown: state.shutdown.clone(), requests: Arc::default() };
+        Ok(Self { listener, state, stop })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
         self.listener.local_addr().unwrap_or(self.state.settings.addr)
     }
 
-    /// Serves until `stop` resolves, then stops accepting, sends every socket a close frame, and
-    /// finishes queued database writes before returning.
+    /// What stops this server once it runs: the same path as SIGTERM.
+    pub fn stop_handle(&self) -> StopHandle {
+        self.stop.clone()
+    }
+
+    /// Serves until asked to stop (`stop` resolving counts as one [`StopHandle::stop`]), drains for
+    /// `drain_secs`, then stops accepting, sends every socket a close frame, and finishes queued
+    /// database writes before returning.
     pub async fn run(self, stop: impl Future<Output = ()> + Send + 'static) -> Result<(), StartError> {
-        let Self { listener, state } = self;
+        let Self { listener, state, stop: handle } = self;
         let shutdown = state.shutdown.clone();
         let tracker = state.tracker.clone();
         let store = state.store.clone();
@@ -50,11 +83,13 @@ impl Server {
             let shutdown = shutdown.clone();
             async move {
                 tokio::select! {
-                    () = stop => shutdown.cancel(),
+                    () = stop => handle.stop(),
                     () = shutdown.cancelled() => {}
                 }
             }
         });
+        let drain = Duration::from_secs(state.settings.drain_secs);
+        tokio::spawn(drain_then_shut_down(state.draining.clone(), shutdown.clone(), drain));
         tokio::spawn(sweep_idle(Arc::clone(&state.hub), state.settings.limits.idle_after_secs, shutdown.clone()));
         let read_marks = tokio::spawn(store_read_marks(state.clone()));
         // Chat frames are small and latency matters more than packet count.
@@ -74,6 +109,27 @@ impl Server {
         store.shutdown().await;
         served.map_err(StartError::Serve)
     }
+}
+
+/// Once a stop is asked for, waits out the drain (unless another request or the server ends it
+/// first), then starts the shutdown.
+async fn drain_then_shut_down(draining: CancellationToken, shutdown: CancellationToken, drain: Duration) {
+    tokio::select! {
+        () = draining.cancelled() => {}
+        () = shutdown.cancelled() => return,
+    }
+    if !drain.is_zero() {
+        tracing::info!(
+            seconds = drain.as_secs(),
+            "draining: /healthz answers 503 so the load balancer sends new clients elsewhere; signal again to stop now"
+        );
+        tokio::select! {
+            () = tokio::time::sleep(drain) => {}
+            () = shutdown.cancelled() => {}
+        }
+    }
+    tracing::info!("shutting down: closing sockets and finishing writes");
+    shutdown.cancel();
 }
 
 /// Marks inactive users idle, checking four times per idle period, until shutdown.
@@ -105,27 +161,39 @@ async fn store_read_marks(state: AppState) {
     crate::server::rooms::flush_read_marks(&state).await;
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
-async fn termination() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Passes every Ctrl-C and SIGTERM on to `stop`: the first starts the drain, the next cuts it
+/// short. Never resolves; the server's shutdown drops it.
+async fn forward_signals(stop: StopHandle) {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|error| tracing::warn!(%error, "cannot listen for SIGTERM"))
+        .ok();
+    let mut ctrl_c_works = true;
+    loop {
+        #[cfg(unix)]
+        let sigterm = async {
+            match terminate.as_mut() {
+                Some(signal) => {
+                    signal.recv().await;
+                }
+                None => std::future::pending::<()>().await,
             }
-            Err(_) => std::future::pending::<()>().await,
+        };
+        #[cfg(not(unix))]
+        let sigterm = std::future::pending::<()>();
+        tokio::select! {
+            heard = tokio::signal::ctrl_c(), if ctrl_c_works => {
+                if let Err(error) = heard {
+                    // Listening again would fail again at once: go on with SIGTERM alone.
+                    tracing::warn!(%error, "cannot listen for Ctrl-C");
+                    ctrl_c_works = false;
+                    continue;
+                }
+            }
+            () = sigterm => {}
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = terminate => {}
+        stop.stop();
     }
-    tracing::info!("shutting down: closing sockets and finishing writes");
 }
 
 /// The `natter` binary: serve, or run an admin command.
@@ -196,7 +264,8 @@ async fn serve(settings: Settings) -> ExitCode {
         }
     };
     tracing::info!(addr = %server.local_addr(), db, "Natter is serving on http://{}", server.local_addr());
-    match server.run(termination()).await {
+    let signals = forward_signals(server.stop_handle());
+    match server.run(signals).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!(%error, "server failed");
@@ -211,4 +280,54 @@ fn init_logging(default_filter: &str) {
         .or_else(|_| EnvFilter::try_new(default_filter))
         .unwrap_or_else(|_| EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Long enough for a loaded machine; only waited for when something is broken.
+    const PATIENCE: Duration = Duration::from_secs(10);
+
+    fn handle() -> StopHandle {
+        StopHandle { draining: CancellationToken::new(), shutdown: CancellationToken::new(), requests: Arc::default() }
+    }
+
+    fn drain_for(stop: &StopHandle, drain: Duration) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(drain_then_shut_down(stop.draining.clone(), stop.shutdown.clone(), drain))
+    }
+
+    #[tokio::test]
+    async fn without_a_drain_the_first_stop_request_shuts_down() {
+        let stop = handle();
+        let drain = drain_for(&stop, Duration::ZERO);
+        stop.stop();
+        tokio::time::timeout(PATIENCE, stop.shutdown.cancelled()).await.expect("shut down");
+        assert!(stop.draining.is_cancelled());
+        drain.await.expect("the drain task ends");
+    }
+
+    #[tokio::test]
+    async fn the_first_stop_request_drains_and_a_second_cuts_the_drain_short() {
+        let stop = handle();
+        let drain = drain_for(&stop, Duration::from_secs(3600));
+        stop.stop();
+        assert!(stop.draining.is_cancelled(), "/healthz says draining at once");
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        assert!(!stop.shutdown.is_cancelled(), "still serving during the drain");
+        stop.clone().stop();
+        tokio::time::timeout(PATIENCE, stop.shutdown.cancelled()).await.expect("shut down");
+        drain.await.expect("the drain task ends");
+    }
+
+    #[tokio::test]
+    async fn a_server_shut_down_before_any_stop_request_never_drains() {
+        let stop = handle();
+        let drain = drain_for(&stop, Duration::from_secs(3600));
+        stop.shutdown.cancel();
+        tokio::time::timeout(PATIENCE, drain).await.expect("the drain task ends").expect("no panic");
+        assert!(!stop.draining.is_cancelled());
+    }
 }

@@ -23,6 +23,10 @@ pub(crate) struct AppState {
     pub hub: Arc<Hub>,
     /// Cancelled when the server starts shutting down; sockets close on it.
     pub shutdown: CancellationToken,
+    /// Cancelled when a stop is asked for (SIGTERM): `/healthz` then answers `draining` until the
+    /// shutdown, `drain_secs` later. (Not an extractor of its own: `shutdown` is the token type's.)
+    #[from_ref(skip)]
+    pub draining: CancellationToken,
     /// Counts open sockets so shutdown can wait for them.
     pub tracker: TaskTracker,
     pub secret: Secret,
@@ -31,6 +35,8 @@ pub(crate) struct AppState {
     pub frame_limits: Arc<crate::server::throttle::FrameLimits>,
     /// The browser bundle's file names for this build.
     pub bundle: Arc<crate::server::http::assets::Bundle>,
+    /// What `GET /metrics` reports.
+    pub metrics: Arc<crate::server::metrics::Metrics>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -50,10 +56,13 @@ pub enum StartError {
 impl AppState {
     /// Opens the database and wires the store's events (every commit's changes) to the hub.
     pub(crate) async fn open(settings: Settings) -> Result<Self, StartError> {
+        // Before the store, which reports how late other Natters' notifications arrive.
+        let metrics = Arc::new(crate::server::metrics::Metrics::new());
         let hub = Arc::new(Hub::new(settings.limits.broadcast_buffer));
         let publisher = Arc::clone(&hub);
         let location = settings.store();
-        let store = store::open(&location, Box::new(move |event| publisher.apply(event))).await?;
+        let events: store::EventSink = Box::new(move |event| publisher.apply(event));
+        let store = store::open_measured(&location, events, Some(Arc::clone(&metrics))).await?;
         let folder = settings.data_folder();
         let secret = tokio::task::spawn_blocking(move || Secret::load(&folder)).await.map_err(DbError::from)??;
         let frame_limits = Arc::new(crate::server::throttle::FrameLimits::new(&settings.limits));
@@ -65,11 +74,13 @@ impl AppState {
             store,
             hub,
             shutdown: CancellationToken::new(),
+            draining: CancellationToken::new(),
             tracker: TaskTracker::new(),
             secret,
             sign_in_throttle: Arc::default(),
             read_marks: Arc::default(),
             frame_limits,
+            metrics,
         })
     }
 }

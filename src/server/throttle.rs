@@ -86,7 +86,9 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
             *tokens -= 1.0;
             Ok(())
         } else {
-            Err(Duration::from_secs_f64((1.0 - *tokens) / self.per_second))
+            // A rate of 0 (allowed in the settings: a burst and nothing more) makes the wait
+            // longer than a Duration holds, which `from_secs_f64` would panic on.
+            Err(Duration::try_from_secs_f64((1.0 - *tokens) / self.per_second).unwrap_or(Duration::MAX))
         }
     }
 }
@@ -250,6 +252,14 @@ mod tests {
         std::thread::sleep(Duration::from_millis(60));
         assert!(limiter.try_take(&1).is_ok(), "a token came back");
         assert!(limiter.try_take(&1).is_err());
+    }
+
+    #[test]
+    fn a_bucket_with_no_rate_allows_its_burst_and_then_refuses_without_panicking() {
+        let limiter = RateLimiter::new(0.0, 1);
+        assert!(limiter.try_take(&1).is_ok());
+        assert!(limiter.try_take(&1).unwrap_err() > Duration::from_secs(3600));
+        assert_eq!(too_fast(Duration::MAX).code, ErrorCode::RateLimited);
     }
 
     #[test]

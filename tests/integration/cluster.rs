@@ -104,6 +104,16 @@ async fn fifty_senders_over_three_nodes_and_every_reader_on_every_node_sees_the_
         assert_eq!(seen, in_the_database, "the reader on node {n} sees the database's order");
         assert_no_more_messages(reader).await;
     }
+    // Every node heard the others' commits through notifications, and says how late they came.
+    for node in &nodes {
+        let (status, metrics) = node.get("/metrics").await;
+        assert_eq!(status, 200);
+        let heard = metrics
+            .lines()
+            .find_map(|line| line.strip_prefix("natter_notify_lag_seconds_count "))
+            .and_then(|count| count.trim().parse::<u64>().ok());
+        assert!(heard.is_some_and(|count| count > 0), "no notification lag recorded:\n{metrics}");
+    }
     for node in nodes {
         node.stop().await;
     }

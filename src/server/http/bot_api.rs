@@ -2,9 +2,9 @@
 //! post an announcement. Credentials as for `/ws`: `Authorization: Bearer <token>` or the session
 //! cookie. JSON bodies need `Content-Type: application/json`, which no cross-site form can send.
 
-use std::net::SocketAddr;
+use std::net::IpAddr;
 
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -14,6 +14,7 @@ use serde_json::json;
 use crate::error::AppError;
 use crate::protocol::{Account, ChatMessage, ErrorCode, MessageKind, Role, RoomId, GENERAL_ROOM_ID};
 use crate::server::http::auth::{authenticate, Authenticated};
+use crate::server::http::forwarded::ClientAddress;
 use crate::server::AppState;
 use crate::server::{messages, rooms};
 
@@ -37,10 +38,10 @@ pub(crate) struct Announcement {
 }
 
 /// Who is sending a message over HTTP (a bot's post, an upload), within their message rate: the
-/// same limits as a socket's `send`.
-pub(crate) async fn sender(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> Result<Account, AppError> {
+/// same limits as a socket's `send`, `address` being the client's ([`ClientAddress`]).
+pub(crate) async fn sender(state: &AppState, address: IpAddr, headers: &HeaderMap) -> Result<Account, AppError> {
     let Authenticated { account, .. } = authenticate(state, headers).await?;
-    state.frame_limits.message(account.id, Some(peer.ip()))?;
+    state.frame_limits.message(account.id, Some(address))?;
     Ok(account)
 }
 
@@ -52,11 +53,11 @@ fn ack(stored: &ChatMessage) -> Response {
 /// `POST /api/bot/messages`: like a socket's `send`; answers with the ack.
 pub(crate) async fn post_message(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddress(address): ClientAddress,
     headers: HeaderMap,
     Json(post): Json<PostMessage>,
 ) -> Result<Response, AppError> {
-    let account = sender(&state, peer, &headers).await?;
+    let account = sender(&state, address, &headers).await?;
     let room_id = post.room_id.unwrap_or(GENERAL_ROOM_ID);
     let stored = messages::post(&state, &account, room_id, &post.client_msg_id, &post.body, MessageKind::Chat).await?;
     Ok(ack(&stored))

@@ -33,6 +33,14 @@ impl AppError {
         Self::Internal { log_id }
     }
 
+    /// The code a client reads: the refusal's, or `internal` for a failure.
+    pub(crate) fn code(&self) -> ErrorCode {
+        match self {
+            Self::Invalid { code, .. } => *code,
+            Self::Internal { .. } | Self::Transport(_) => ErrorCode::Internal,
+        }
+    }
+
     pub(crate) fn status(&self) -> StatusCode {
         match self {
             Self::Invalid { code: ErrorCode::Unauthenticated | ErrorCode::SignInFailed, .. } => {
@@ -55,13 +63,35 @@ impl AppError {
     }
 }
 
-/// The bot API's error body, `{"code", "message"}`, under the error's status.
+/// The bot API's error body, `{"code", "message"}`, under the error's status. The response also
+/// carries its code as an extension, for [`count_sent`].
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = self.status();
         let Rejection { code, message, .. } = self.into_rejection();
-        (status, Json(json!({ "code": code, "message": message }))).into_response()
+        let mut response = (status, Json(json!({ "code": code, "message": message }))).into_response();
+        response.extensions_mut().insert(SentCode(code));
+        response
     }
+}
+
+/// The code of an error answer, left on the response by `into_response`.
+#[derive(Clone, Copy)]
+struct SentCode(ErrorCode);
+
+/// Middleware: counts every error answer (from handlers, extractors such as `Authenticated`, and
+/// the guards) in `natter_errors_sent_total` by code. Server functions answer through Leptos
+/// instead and are counted in `context::respond`; sockets count their error frames themselves.
+pub(crate) async fn count_sent(
+    axum::extract::State(state): axum::extract::State<crate::server::AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let response = next.run(request).await;
+    if let Some(SentCode(code)) = response.extensions().get::<SentCode>() {
+        state.metrics.error_sent(*code);
+    }
+    response
 }
 
 /// A store error through `?`: its refusals become the refusal a user reads, anything else a logged

@@ -4,11 +4,10 @@
 //! limit instead of being held in memory. The bytes decide the type (`files::sniff`); the user's file
 //! name is only metadata; the file on disk is named by a random id.
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -22,6 +21,7 @@ use crate::protocol::{Attachment, ErrorCode, RoomId, GENERAL_ROOM_ID};
 use crate::server::config::Settings;
 use crate::server::files::{clean_name, content_disposition, image_size, sniff, Sniffed, HEAD_BYTES};
 use crate::server::http::auth::Authenticated;
+use crate::server::http::forwarded::ClientAddress;
 use crate::server::AppState;
 
 /// Where uploaded files live: `files/` beside the database (for PostgreSQL, in `data/`: the bytes
@@ -60,12 +60,12 @@ pub(crate) struct UploadQuery {
 /// Answers like a message's ack, with the stored file.
 pub(crate) async fn upload(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddress(address): ClientAddress,
     headers: HeaderMap,
     Query(query): Query<UploadQuery>,
     body: Body,
 ) -> Result<Response, AppError> {
-    let account = crate::server::http::bot_api::sender(&state, peer, &headers).await?;
+    let account = crate::server::http::bot_api::sender(&state, address, &headers).await?;
     crate::protocol::validate_client_msg_id(&query.client_msg_id)?;
     let max = state.settings.limits.max_upload_bytes;
     let declared =

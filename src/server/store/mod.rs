@@ -81,13 +81,23 @@ impl std::fmt::Display for StoreLocation {
 /// Opens the store the settings name, with migrations applied and the writer started; `events`
 /// hears every commit's changes.
 pub async fn open(location: &StoreLocation, events: EventSink) -> Result<Arc<dyn Store>, DbError> {
+    open_measured(location, events, None).await
+}
+
+/// `open`, with the store's own figures (how late notifications from other Natters arrive) going
+/// to `metrics`.
+pub async fn open_measured(
+    location: &StoreLocation,
+    events: EventSink,
+    metrics: Option<Arc<crate::server::metrics::Metrics>>,
+) -> Result<Arc<dyn Store>, DbError> {
     match location {
         StoreLocation::Sqlite(path) => {
             // Opening a SQLite file blocks (and may migrate it): off the async runtime.
             let path = path.clone();
             Ok(Arc::new(tokio::task::spawn_blocking(move || SqliteStore::open(&path, events)).await??))
         }
-        StoreLocation::Postgres(url) => Ok(Arc::new(PostgresStore::open(url, events).await?)),
+        StoreLocation::Postgres(url) => Ok(Arc::new(PostgresStore::open(url, events, metrics).await?)),
     }
 }
 

@@ -6,10 +6,10 @@
 //! catch-up page and live is delivered once, and none committed in between is missed.
 
 use std::collections::HashSet;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::time::Duration;
 
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use futures::{Sink, SinkExt, Stream, StreamExt};
@@ -26,6 +26,7 @@ use crate::protocol::{
     RoomId, ServerFrame, SERVER_NAME,
 };
 use crate::server::http::auth::{authenticate, Authenticated};
+use crate::server::http::forwarded::ClientAddress;
 use crate::server::hub::{Batch, Broadcast, ConnectionCaps, RoomChange};
 use crate::server::store::{DbError, Sidebar};
 use crate::server::AppState;
@@ -40,7 +41,7 @@ const MAX_BURST: usize = 64;
 pub(crate) async fn upgrade(
     socket: crate::server::http::socket::Upgrade,
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddress(address): ClientAddress,
     headers: HeaderMap,
 ) -> Response {
     let Authenticated { account, session } = match authenticate(&state, &headers).await {
@@ -50,7 +51,7 @@ pub(crate) async fn upgrade(
     let limits = &state.settings.limits;
     let caps = ConnectionCaps { per_user: limits.connections_per_user, per_address: limits.connections_per_address };
     // Registered before the upgrade, so the cap holds however many arrive at once.
-    let Some(registration) = state.hub.register(session.clone(), account.id, Some(peer.ip()), caps) else {
+    let Some(registration) = state.hub.register(session.clone(), account.id, Some(address), caps) else {
         let too_many = "too many open connections for this user or address; close some tabs";
         return AppError::refused(ErrorCode::RateLimited, too_many).into_response();
     };
@@ -64,13 +65,14 @@ pub(crate) async fn upgrade(
     socket.on_upgrade(config, move |socket| async move {
         // Held while the connection lives so shutdown can wait for its close frame.
         let _alive = state.tracker.token();
+        let _counted = state.metrics.socket_opened();
         // A sign-out or ban between the check above and this registration found no socket to
         // close: look again now that it would, and end it as that would have (with its close frame).
         if !matches!(state.store.session_account(session).await, Ok(Some(_))) {
             registration.closed.cancel();
         }
         let (sink, stream) = socket.split();
-        serve(state, account, Some(peer.ip()), registration.closed.clone(), sink, stream).await;
+        serve(state, account, Some(address), registration.closed.clone(), sink, stream).await;
     })
 }
 
@@ -395,6 +397,7 @@ impl<S: Sink<Message> + Unpin> SocketSession<S> {
                 after = last.id;
             }
             self.send(&ServerFrame::History { messages: page, complete }).await?;
+            self.state.metrics.catch_up_page();
             if complete {
                 self.last_delivered = after;
                 return Ok(());
@@ -414,6 +417,7 @@ impl<S: Sink<Message> + Unpin> SocketSession<S> {
                 after = message.rev;
                 self.send(&ServerFrame::MessageUpdated { message }).await?;
             }
+            self.state.metrics.catch_up_page();
             if complete {
                 self.last_change_delivered = after;
                 return Ok(());
@@ -467,11 +471,11 @@ impl<S: Sink<Message> + Unpin> SocketSession<S> {
     /// Feeds `first` and up to `MAX_BURST` waiting batches, flushes, and says how many batches
     /// were missed if the channel ran past this connection meanwhile.
     async fn write_burst(&mut self, first: Batch, live: &mut broadcast::Receiver<Batch>) -> Result<Option<u64>, Gone> {
-        self.feed_batch(&first).await?;
+        let mut written = self.feed_batch(&first).await?;
         let mut lagged = None;
         for _ in 1..MAX_BURST {
             match live.try_recv() {
-                Ok(next) => self.feed_batch(&next).await?,
+                Ok(next) => written += self.feed_batch(&next).await?,
                 Err(TryRecvError::Lagged(missed)) => {
                     lagged = Some(missed);
                     break;
@@ -480,21 +484,26 @@ impl<S: Sink<Message> + Unpin> SocketSession<S> {
             }
         }
         self.sink.flush().await.map_err(|_| Gone)?;
+        // Once per burst, not per frame: every connection shares the one counter.
+        self.state.metrics.frames_delivered(written);
         Ok(lagged)
     }
 
-    async fn feed_batch(&mut self, batch: &Batch) -> Result<(), Gone> {
+    /// Feeds a batch's frames meant for this connection; how many that was.
+    async fn feed_batch(&mut self, batch: &Batch) -> Result<u64, Gone> {
+        let mut written = 0;
         for frame in batch.iter() {
-            self.feed(frame).await?;
+            written += u64::from(self.feed(frame).await?);
         }
-        Ok(())
+        Ok(written)
     }
 
-    async fn feed(&mut self, frame: &Broadcast) -> Result<(), Gone> {
+    /// Feeds one live frame if it is meant for this connection and new to it; whether it was.
+    async fn feed(&mut self, frame: &Broadcast) -> Result<bool, Gone> {
         if frame.resync {
             // After this burst's flush (`deliver_burst`), so what came before goes out first.
             self.must_resync = true;
-            return Ok(());
+            return Ok(false);
         }
         let wanted = frame.is_for(self.account.id, |room| self.rooms.contains(&room));
         match frame.room_change {
@@ -510,7 +519,7 @@ impl<S: Sink<Message> + Unpin> SocketSession<S> {
             _ => {}
         }
         if !wanted {
-            return Ok(());
+            return Ok(false);
         }
         // Renamed in another tab: speak under the new name here too.
         if let Some((user_id, nickname)) = &frame.renamed {
@@ -520,23 +529,29 @@ impl<S: Sink<Message> + Unpin> SocketSession<S> {
         }
         if let Some(id) = frame.message_id {
             if id <= self.last_delivered {
-                return Ok(()); // already sent during catch-up
+                return Ok(false); // already sent during catch-up
             }
             self.last_delivered = id;
         }
         if let Some(rev) = frame.change_rev {
             if rev <= self.last_change_delivered {
-                return Ok(()); // already sent during catch-up
+                return Ok(false); // already sent during catch-up
             }
             self.last_change_delivered = rev;
         }
         // Within the burst's deadline (`deliver_burst`).
-        self.sink.feed(Message::Text(frame.text.clone())).await.map_err(|_| Gone)
+        self.sink.feed(Message::Text(frame.text.clone())).await.map_err(|_| Gone)?;
+        Ok(true)
     }
 
     async fn send(&mut self, frame: &ServerFrame) -> Result<(), Gone> {
+        if let ServerFrame::Error { code, .. } = frame {
+            self.state.metrics.error_sent(*code);
+        }
         let text: Utf8Bytes = frame.to_json().into();
-        within(self.write_deadline, self.sink.send(Message::Text(text))).await
+        within(self.write_deadline, self.sink.send(Message::Text(text))).await?;
+        self.state.metrics.frames_delivered(1);
+        Ok(())
     }
 
     /// Sends a close frame; the connection is over whether or not the peer still listens.

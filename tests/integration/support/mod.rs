@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
 use natter::server::config::{Limits, Settings};
-use natter::server::Server;
+use natter::server::{Server, StopHandle};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -28,6 +28,7 @@ pub struct TestServer {
     pub db: PathBuf,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
+    signal: StopHandle,
 }
 
 impl TestServer {
@@ -58,6 +59,7 @@ impl TestServer {
         let db = db.as_path();
         let server = Server::bind(settings).await.expect("server starts");
         let addr = server.local_addr();
+        let signal = server.stop_handle();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             server
@@ -67,7 +69,13 @@ impl TestServer {
                 .await
                 .expect("server runs and stops cleanly");
         });
-        Self { addr, db: db.to_owned(), stop: Some(stop), task: Some(task) }
+        Self { addr, db: db.to_owned(), stop: Some(stop), task: Some(task), signal }
+    }
+
+    /// What one SIGTERM does (the same `StopHandle::stop` the signal calls), without waiting: the
+    /// first starts the drain (`drain_secs`), the next cuts it short.
+    pub fn terminate(&self) {
+        self.signal.stop();
     }
 
     /// Graceful shutdown, as on SIGTERM; returns once the server has finished.
@@ -237,6 +245,11 @@ pub async fn get_bytes(addr: SocketAddr, path: &str, token: Option<&str>) -> (Ht
     exchange_bytes(addr, format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\n{cookie}\r\n").as_bytes()).await
 }
 
+/// Sends a raw request from a chosen loopback address (any of 127.0.0.0/8) and reads the response.
+pub async fn exchange_from(from: std::net::IpAddr, addr: SocketAddr, request: &str) -> HttpResponse {
+    exchange_bytes_from(Some(from), addr, request.as_bytes()).await.0
+}
+
 async fn exchange_bytes(addr: SocketAddr, request: &[u8]) -> (HttpResponse, Vec<u8>) {
     exchange_bytes_from(None, addr, request).await
 }
@@ -246,14 +259,7 @@ async fn exchange_bytes_from(
     addr: SocketAddr,
     request: &[u8],
 ) -> (HttpResponse, Vec<u8>) {
-    let mut stream = match from {
-        None => TcpStream::connect(addr).await.expect("connect"),
-        Some(from) => {
-            let socket = tokio::net::TcpSocket::new_v4().expect("socket");
-            socket.bind(SocketAddr::new(from, 0)).expect("bind a loopback source address");
-            socket.connect(addr).await.expect("connect")
-        }
-    };
+    let mut stream = connect_tcp(from, addr).await;
     // A server may answer (413) before reading the whole body and close: that is not a failure here.
     let _ = stream.write_all(request).await;
     let mut response = Vec::new();
@@ -264,6 +270,18 @@ async fn exchange_bytes_from(
     let status = response.split(' ').nth(1).and_then(|code| code.parse().ok()).expect("status line");
     let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
     (HttpResponse { status, head: head.to_owned(), body: body.to_owned() }, raw_body)
+}
+
+/// A TCP connection to `addr`, from the loopback address `from` when given.
+async fn connect_tcp(from: Option<std::net::IpAddr>, addr: SocketAddr) -> TcpStream {
+    match from {
+        None => TcpStream::connect(addr).await.expect("connect"),
+        Some(from) => {
+            let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+            socket.bind(SocketAddr::new(from, 0)).expect("bind a loopback source address");
+            socket.connect(addr).await.expect("connect")
+        }
+    }
 }
 
 pub fn form_encode(text: &str) -> String {
@@ -293,11 +311,22 @@ impl Client {
     }
 
     async fn connect_with(addr: SocketAddr, headers: &[(&'static str, String)]) -> Result<Self, u16> {
+        Self::connect_from(None, addr, headers).await
+    }
+
+    /// Opens `/ws` from the loopback address `from` (when given) with these headers, as a proxy
+    /// would connect for a client; `Err` carries the refusal's HTTP status.
+    pub async fn connect_from(
+        from: Option<std::net::IpAddr>,
+        addr: SocketAddr,
+        headers: &[(&'static str, String)],
+    ) -> Result<Self, u16> {
         let mut request = format!("ws://{addr}/ws").into_client_request().expect("request");
         for (name, value) in headers {
-            request.headers_mut().insert(*name, value.parse().expect("header"));
+            request.headers_mut().append(*name, value.parse().expect("header"));
         }
-        match tokio_tungstenite::connect_async(request).await {
+        let tcp = connect_tcp(from, addr).await;
+        match tokio_tungstenite::client_async(request, MaybeTlsStream::Plain(tcp)).await {
             Ok((socket, _)) => Ok(Self { socket }),
             Err(tokio_tungstenite::tungstenite::Error::Http(response)) => Err(response.status().as_u16()),
             Err(other) => panic!("websocket failed: {other}"),

@@ -23,6 +23,7 @@ use tokio_postgres::NoTls;
 use tokio_util::sync::CancellationToken;
 
 use crate::server::identity::Nickname;
+use crate::server::metrics::Metrics;
 use crate::server::store::*;
 
 mod changes;
@@ -90,12 +91,16 @@ pub struct PostgresStore {
 impl PostgresStore {
     /// Connects to the database `url` names (`postgres://…`), applies migrations and starts the
     /// writer task.
-    pub(crate) async fn open(url: &str, events: EventSink) -> Result<Self, DbError> {
+    pub(crate) async fn open(url: &str, events: EventSink, metrics: Option<Arc<Metrics>>) -> Result<Self, DbError> {
         let config: tokio_postgres::Config = url.parse()?;
-        Self::open_config(config, events).await
+        Self::open_config(config, events, metrics).await
     }
 
-    pub(crate) async fn open_config(config: tokio_postgres::Config, events: EventSink) -> Result<Self, DbError> {
+    pub(crate) async fn open_config(
+        config: tokio_postgres::Config,
+        events: EventSink,
+        metrics: Option<Arc<Metrics>>,
+    ) -> Result<Self, DbError> {
         // Fast recycling: a connection back from a read is reused without a test query; a broken
         // one is found by its closed flag and replaced.
         let manager =
@@ -105,7 +110,7 @@ impl PostgresStore {
         let mut conn = readers.get().await?;
         migrate::migrate(&mut conn).await?;
         let from = stream::newest(&conn).await?;
-        let sequencer = Arc::new(Sequencer::new(from, events, readers.clone()));
+        let sequencer = Arc::new(Sequencer::new(from, events, readers.clone(), metrics));
         let stop = CancellationToken::new();
         tokio::spawn(stream::follow(Arc::clone(&sequencer), stop.clone()));
         tokio::spawn(stream::announce(Arc::clone(&sequencer), stop.clone()));

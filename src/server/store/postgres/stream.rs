@@ -24,6 +24,7 @@ use tokio_postgres::AsyncMessage;
 use tokio_util::sync::CancellationToken;
 
 use crate::protocol::{Member, Room};
+use crate::server::metrics::Metrics;
 
 use super::messages::attach_reactions;
 use super::rooms::{member, member_room};
@@ -133,6 +134,8 @@ pub(super) struct Sequencer {
     committed: watch::Sender<Position>,
     /// Wakes the tail: a notification arrived, or the `LISTEN` connection came back.
     wake: Notify,
+    /// Where notification lag goes (`natter_notify_lag_seconds`), if anywhere.
+    metrics: Option<Arc<Metrics>>,
     /// `heard.told_up_to`, readable without the lock, so a notification of what was told already
     /// (this Natter's own, mostly) wakes nobody.
     told: AtomicI64,
@@ -141,13 +144,14 @@ pub(super) struct Sequencer {
 impl Sequencer {
     /// Starts telling after `from` (the stream's newest position when this Natter opened the
     /// database: screens that connect later catch up from the tables, not the stream).
-    pub(super) fn new(from: Position, events: EventSink, readers: Pool) -> Self {
+    pub(super) fn new(from: Position, events: EventSink, readers: Pool, metrics: Option<Arc<Metrics>>) -> Self {
         Self {
             heard: Mutex::new(Heard { told_up_to: from, events }),
             readers,
             committed: watch::Sender::new(from),
             wake: Notify::new(),
             told: AtomicI64::new(from.0),
+            metrics,
         }
     }
 
@@ -418,8 +422,8 @@ async fn listen_once(
     *backoff = Duration::from_millis(100);
     sequencer.wake.notify_one();
     while let Some(payload) = hearing.recv().await {
-        if let Some(lag) = notify_lag(&payload) {
-            tracing::trace!(lag_ms = lag.as_millis(), "stream notification");
+        if let (Some(lag), Some(metrics)) = (notify_lag(&payload), &sequencer.metrics) {
+            metrics.record_notify_lag(lag.as_secs_f64());
         }
         sequencer.hint(&payload);
     }

@@ -67,5 +67,5 @@ pub(crate) fn hearing_stored() -> (EventSink, std_mpsc::Receiver<Vec<ChatMessage
 /// Opens a store on the database `config` names, its writer on the shared runtime.
 pub(crate) fn open(config: &tokio_postgres::Config, events: EventSink) -> PostgresStore {
     let config = config.clone();
-    on_runtime(PostgresStore::open_config(config, events)).expect("open the PostgreSQL store")
+    on_runtime(PostgresStore::open_config(config, events, None)).expect("open the PostgreSQL store")
 }

@@ -231,7 +231,7 @@ async fn reopening_keeps_the_data_and_applies_no_migration_twice() {
     }
     sql(&db, "UPDATE schema_version SET version = 99");
     let config = db.clone();
-    let refused = on_runtime(PostgresStore::open_config(config, Box::new(|_| {}))).err();
+    let refused = on_runtime(PostgresStore::open_config(config, Box::new(|_| {}), None)).err();
     assert!(matches!(refused, Some(DbError::TooNew { found: 99, .. })), "{refused:?}");
 }
 
