@@ -750,6 +750,39 @@ struct Outbox {
     acked: Vec<(String, i64)>,
 }
 
+impl Outbox {
+    /// Signs `nickname` up through `addr`: an empty outbox with its session.
+    async fn sign_up(addr: SocketAddr, nickname: &str) -> Self {
+        let joined = crate::support::http(addr, "POST", "/api/join", None, &format!("nickname={nickname}")).await;
+        assert_eq!(joined.status, 200, "{}", joined.body);
+        let token = joined.session_token().expect("join sets the session cookie");
+        Self { name: nickname.to_owned(), token, next: 0, pending: Vec::new(), acked: Vec::new() }
+    }
+
+    /// An ack arrived: that message is no longer pending.
+    fn take_ack(&mut self, frame: &Value) {
+        let client_msg_id = frame["client_msg_id"].as_str().expect("client_msg_id").to_owned();
+        self.pending.retain(|pending| *pending != client_msg_id);
+        self.acked.push((client_msg_id, frame["id"].as_i64().expect("id")));
+    }
+}
+
+/// A config file in `dir` with the message rate limits out of the way (every client shares one
+/// address and sends as fast as it can).
+fn config_without_rate_limits(dir: &Path) -> PathBuf {
+    let config = dir.join("natter.toml");
+    let plenty = 1_000_000;
+    std::fs::write(
+        &config,
+        format!(
+            "[limits]\nmessages_per_second = {plenty}\nmessage_burst = {plenty}\n\
+             address_messages_per_second = {plenty}\naddress_message_burst = {plenty}\n"
+        ),
+    )
+    .expect("write the config");
+    config
+}
+
 /// Resends what is pending, then sends 10 new messages every 40 ms (about 250 a second), each batch
 /// awaited before the next, until the server dies.
 async fn send_until_killed(addr: SocketAddr, mut outbox: Outbox, acked: Arc<AtomicUsize>) -> Outbox {
@@ -775,9 +808,7 @@ async fn send_until_killed(addr: SocketAddr, mut outbox: Outbox, acked: Arc<Atom
         while !outbox.pending.is_empty() {
             match next_event(&mut socket).await {
                 Event::Frame(frame) if frame["type"] == "ack" => {
-                    let client_msg_id = frame["client_msg_id"].as_str().expect("client_msg_id").to_owned();
-                    outbox.pending.retain(|pending| *pending != client_msg_id);
-                    outbox.acked.push((client_msg_id, frame["id"].as_i64().expect("id")));
+                    outbox.take_ack(&frame);
                     acked.fetch_add(1, Ordering::Relaxed);
                 }
                 Event::Frame(frame) if frame["type"] == "error" => panic!("{}: refused: {frame}", outbox.name),
@@ -794,16 +825,7 @@ async fn crash_by_sigkill_under_load_loses_no_acked_message_and_stores_none_twic
     let rounds: usize = std::env::var("NATTER_CRASH_ROUNDS").ok().and_then(|n| n.parse().ok()).unwrap_or(3);
     let mut rng = Rng::new("crash");
     let dir = tempfile::tempdir().expect("temp dir");
-    let config = dir.path().join("natter.toml");
-    let plenty = 1_000_000;
-    std::fs::write(
-        &config,
-        format!(
-            "[limits]\nmessages_per_second = {plenty}\nmessage_burst = {plenty}\n\
-             address_messages_per_second = {plenty}\naddress_message_burst = {plenty}\n"
-        ),
-    )
-    .expect("write the config");
+    let config = config_without_rate_limits(dir.path());
 
     let mut outboxes = Vec::new();
     let (mut under_load, mut acked_in_rounds) = (Duration::ZERO, 0);
@@ -811,12 +833,7 @@ async fn crash_by_sigkill_under_load_loses_no_acked_message_and_stores_none_twic
         let mut natter = Natter::start(dir.path(), &config).await;
         if round == 0 {
             for c in 0..CLIENTS {
-                let joined =
-                    crate::support::http(natter.addr, "POST", "/api/join", None, &format!("nickname=crash{c}")).await;
-                assert_eq!(joined.status, 200, "{}", joined.body);
-                let token = joined.session_token().expect("join sets the session cookie");
-                let outbox = Outbox { name: format!("c{c}"), token, next: 0, pending: Vec::new(), acked: Vec::new() };
-                outboxes.push(outbox);
+                outboxes.push(Outbox::sign_up(natter.addr, &format!("crash{c}")).await);
             }
         }
         let acked = Arc::new(AtomicUsize::new(0));
@@ -874,11 +891,7 @@ async fn resend_pending(addr: SocketAddr, outbox: &mut Outbox) {
     }
     while !outbox.pending.is_empty() {
         match next_event(&mut socket).await {
-            Event::Frame(frame) if frame["type"] == "ack" => {
-                let client_msg_id = frame["client_msg_id"].as_str().expect("client_msg_id").to_owned();
-                outbox.pending.retain(|pending| *pending != client_msg_id);
-                outbox.acked.push((client_msg_id, frame["id"].as_i64().expect("id")));
-            }
+            Event::Frame(frame) if frame["type"] == "ack" => outbox.take_ack(&frame),
             Event::Frame(frame) if frame["type"] == "error" => panic!("{}: refused: {frame}", outbox.name),
             Event::Frame(_) => {}
             Event::Closed(code) => panic!("{}: closed while resending ({code:?})", outbox.name),
@@ -906,29 +919,16 @@ async fn a_cluster_node_killed_under_load_loses_no_acked_message_and_its_readers
     const CLIENTS: usize = 4;
     let url = crate::support::postgres::new_database().await;
     let dir = tempfile::tempdir().expect("temp dir");
-    let config = dir.path().join("natter.toml");
-    let plenty = 1_000_000;
-    std::fs::write(
-        &config,
-        format!(
-            "[limits]\nmessages_per_second = {plenty}\nmessage_burst = {plenty}\n\
-             address_messages_per_second = {plenty}\naddress_message_burst = {plenty}\n"
-        ),
-    )
-    .expect("write the config");
+    let config = config_without_rate_limits(dir.path());
     let db = std::ffi::OsString::from(&url);
     let mut doomed = Natter::start_on(&db, dir.path(), &config).await;
     let other = Natter::start_on(&db, dir.path(), &config).await;
     let mut outboxes = Vec::new();
     for c in 0..CLIENTS {
-        let joined = crate::support::http(other.addr, "POST", "/api/join", None, &format!("nickname=node{c}")).await;
-        assert_eq!(joined.status, 200, "{}", joined.body);
-        let token = joined.session_token().expect("join sets the session cookie");
-        outboxes.push(Outbox { name: format!("n{c}"), token, next: 0, pending: Vec::new(), acked: Vec::new() });
+        outboxes.push(Outbox::sign_up(other.addr, &format!("node{c}")).await);
     }
     // Two readers: one on the node that dies (it resumes on the other), one on the node that lives.
-    let reader = crate::support::http(other.addr, "POST", "/api/join", None, "nickname=reader").await;
-    let reader_token = reader.session_token().expect("a session");
+    let reader_token = Outbox::sign_up(other.addr, "reader").await.token;
     let mut moving = joined(doomed.addr, &reader_token, None).await;
     // Read as it arrives: once the node is killed, what was not read yet may be lost with the socket.
     let mover = tokio::spawn(async move {
@@ -936,8 +936,7 @@ async fn a_cluster_node_killed_under_load_loses_no_acked_message_and_its_readers
         read_ids(&mut moving, &mut seen, usize::MAX).await;
         seen
     });
-    let watcher = crate::support::http(other.addr, "POST", "/api/join", None, "nickname=watcher").await;
-    let mut staying = joined(other.addr, &watcher.session_token().expect("a session"), None).await;
+    let mut staying = joined(other.addr, &Outbox::sign_up(other.addr, "watcher").await.token, None).await;
 
     let acked = Arc::new(AtomicUsize::new(0));
     let senders: Vec<_> = outboxes
