@@ -819,6 +819,25 @@ async fn send_until_killed(addr: SocketAddr, mut outbox: Outbox, acked: Arc<Atom
     }
 }
 
+/// Starts `send_until_killed` for each outbox against `addr` and returns once `at_least` messages
+/// are acknowledged: the senders, and the count of acks so far (it keeps growing).
+async fn load(
+    addr: SocketAddr,
+    outboxes: impl Iterator<Item = Outbox>,
+    at_least: usize,
+) -> (Vec<JoinHandle<Outbox>>, Arc<AtomicUsize>) {
+    let acked = Arc::new(AtomicUsize::new(0));
+    let senders = outboxes.map(|outbox| tokio::spawn(send_until_killed(addr, outbox, Arc::clone(&acked)))).collect();
+    tokio::time::timeout(PATIENCE, async {
+        while acked.load(Ordering::Relaxed) < at_least {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("the senders get going");
+    (senders, acked)
+}
+
 #[tokio::test]
 async fn crash_by_sigkill_under_load_loses_no_acked_message_and_stores_none_twice() {
     const CLIENTS: usize = 4;
@@ -836,20 +855,9 @@ async fn crash_by_sigkill_under_load_loses_no_acked_message_and_stores_none_twic
                 outboxes.push(Outbox::sign_up(natter.addr, &format!("crash{c}")).await);
             }
         }
-        let acked = Arc::new(AtomicUsize::new(0));
         let started = Instant::now();
-        let clients: Vec<_> = outboxes
-            .drain(..)
-            .map(|outbox| tokio::spawn(send_until_killed(natter.addr, outbox, Arc::clone(&acked))))
-            .collect();
         // Killed at a random moment once the load is flowing.
-        tokio::time::timeout(PATIENCE, async {
-            while acked.load(Ordering::Relaxed) < 100 {
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-        })
-        .await
-        .expect("round {round}: the clients get going");
+        let (clients, acked) = load(natter.addr, outboxes.drain(..), 100).await;
         tokio::time::sleep(rng.millis(0, 1_000)).await;
         natter.sigkill();
         under_load += started.elapsed();
@@ -938,18 +946,7 @@ async fn a_cluster_node_killed_under_load_loses_no_acked_message_and_its_readers
     });
     let mut staying = joined(other.addr, &Outbox::sign_up(other.addr, "watcher").await.token, None).await;
 
-    let acked = Arc::new(AtomicUsize::new(0));
-    let senders: Vec<_> = outboxes
-        .drain(..)
-        .map(|outbox| tokio::spawn(send_until_killed(doomed.addr, outbox, Arc::clone(&acked))))
-        .collect();
-    tokio::time::timeout(PATIENCE, async {
-        while acked.load(Ordering::Relaxed) < 200 {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    })
-    .await
-    .expect("the senders get going");
+    let (senders, _) = load(doomed.addr, outboxes.drain(..), 200).await;
     doomed.sigkill();
     for sender in senders {
         outboxes.push(sender.await.expect("sender"));
