@@ -75,9 +75,8 @@ pub(crate) async fn sign_in(
 
 /// Ends a session and closes the sockets opened with it.
 pub(crate) async fn sign_out(state: &AppState, session: Vec<u8>) -> Result<(), AppError> {
-    state.store.end_session(session.clone()).await?;
-    state.hub.end_session(&session);
-    Ok(())
+    // The store tells every Natter's hub to close the session's sockets.
+    Ok(state.store.end_session(session).await?)
 }
 
 /// Sets (or replaces) an account's password, so its owner can sign in on other devices.
@@ -87,8 +86,8 @@ pub(crate) async fn set_password(state: &AppState, account: &Account, password: 
     Ok(state.store.set_password_hash(account.id, hash).await?)
 }
 
-/// Renames an account everywhere (its other tabs and every reader learn it from the hub); returns
-/// the name as it will be shown.
+/// Renames an account everywhere (its other tabs and every reader learn it from the store's
+/// `UserRenamed`, on every Natter); returns the name as it will be shown.
 pub(crate) async fn rename(state: &AppState, account: &Account, requested: &str) -> Result<String, AppError> {
     let nickname = identity::nickname(requested)?;
     if nickname.display == account.nickname {
@@ -96,7 +95,6 @@ pub(crate) async fn rename(state: &AppState, account: &Account, requested: &str)
     }
     let display = nickname.display.clone();
     state.store.rename(account.id, nickname).await?;
-    state.hub.rename(account.id, &account.nickname, &display);
     Ok(display)
 }
 
@@ -114,7 +112,6 @@ pub(crate) async fn ban(state: &AppState, admin: &Account, user_id: UserId) -> R
     let Some(banned) = state.store.ban(user_id).await? else {
         return Err(AppError::refused(ErrorCode::InvalidRequest, "There is no such user."));
     };
-    state.hub.end_user(user_id);
     tracing::info!(user_id = user_id.get(), nickname = %banned.nickname, by = %admin.nickname, "user banned");
     Ok(())
 }

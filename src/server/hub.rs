@@ -199,6 +199,10 @@ impl Hub {
             StoreEvent::MemberJoined { room, member } => self.member_joined(room, member),
             StoreEvent::MemberLeft { room_id, user_id } => self.member_left(room_id, user_id),
             StoreEvent::RoomArchived { room_id } => self.room_archived(room_id),
+            StoreEvent::UserRenamed { user_id, from, to } => self.rename(user_id, from, to),
+            StoreEvent::UserBanned { user_id } => self.end_user(user_id),
+            StoreEvent::SessionEnded { session_hash } => self.end_session(session_hash),
+            StoreEvent::ReadMarked(mark) => self.read(mark.user_id, mark.room_id, mark.last_read_id),
             StoreEvent::Resync => self.resync_everyone(),
         }
     }

@@ -630,6 +630,24 @@ pub enum StoreEvent<'a> {
     RoomArchived {
         room_id: RoomId,
     },
+    /// A user's new nickname: they are shown under it from now on, online or not.
+    UserRenamed {
+        user_id: UserId,
+        from: &'a str,
+        to: &'a str,
+    },
+    /// A user was banned: every socket of theirs closes.
+    UserBanned {
+        user_id: UserId,
+    },
+    /// A session ended (its user signed out): the sockets opened with it close.
+    SessionEnded {
+        session_hash: &'a [u8],
+    },
+    /// How far a user has read a room, as another Natter on this database stored it: this
+    /// Natter's own read marks reach its screens as they are made, before they are stored, so a
+    /// one-machine store never tells this.
+    ReadMarked(&'a ReadMark),
     /// Some changes could not be told: this Natter fell further behind the other Natters on its
     /// database than the database keeps their changes for. Every screen refills from the tables,
     /// which hold everything. A one-machine store never tells this.

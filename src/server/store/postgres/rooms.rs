@@ -235,18 +235,28 @@ impl PostgresStore {
     /// Moves members' read marks forward, never back and never past the newest message, in one
     /// transaction; marks of non-members change nothing.
     pub(super) async fn save_read_marks(&self, marks: Vec<ReadMark>) -> Result<(), DbError> {
-        self.write(move |tx| {
-            Box::pin(async move {
-                let sql = "UPDATE memberships
-                     SET last_read_id = greatest(last_read_id, least($3, (SELECT coalesce(max(id), 0) FROM messages)))
-                     WHERE room_id = $1 AND user_id = $2";
-                for ReadMark { room_id, user_id, last_read_id } in marks {
-                    execute(tx, sql, &[&room_id, &user_id, &last_read_id]).await?;
-                }
-                Ok(())
-            })
-        })
+        self.write_telling(
+            move |tx| {
+                Box::pin(async move {
+                    let sql = "UPDATE memberships
+                         SET last_read_id = greatest(last_read_id, least($3, (SELECT coalesce(max(id), 0) FROM messages)))
+                         WHERE room_id = $1 AND user_id = $2
+                         RETURNING last_read_id";
+                    let mut saved = Vec::with_capacity(marks.len());
+                    for ReadMark { room_id, user_id, last_read_id } in marks {
+                        let Some(row) = query_opt(tx, sql, &[&room_id, &user_id, &last_read_id]).await? else {
+                            continue;
+                        };
+                        saved.push(ReadMark { room_id, user_id, last_read_id: row.try_get(0)? });
+                    }
+                    Ok(saved)
+                })
+            },
+            // The other Natters' screens hear them; this one's heard them as they were made.
+            |saved| saved.iter().copied().map(Told::Read).collect(),
+        )
         .await
+        .map(drop)
     }
 
     /// Sets when `user_id` is notified about a room they are in; `false` if they are not in it.

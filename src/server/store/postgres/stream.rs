@@ -63,19 +63,67 @@ pub(super) enum Told {
     Joined(Room, Member),
     Left(RoomId, UserId),
     Archived(RoomId),
+    Renamed {
+        user_id: UserId,
+        from: String,
+        to: String,
+    },
+    Banned(UserId),
+    /// The session token's hash.
+    SessionEnded(Vec<u8>),
+    /// Told to the other Natters only: the one that stored it told its screens as it was made.
+    Read(ReadMark),
 }
 
-/// A stream row's columns: kind, room, user, message, revision.
-type RowValues = (&'static str, RoomId, Option<UserId>, Option<MessageId>, Option<Revision>);
+/// A stream row's columns: kind, room, user, message, revision, detail.
+struct RowValues {
+    kind: &'static str,
+    room_id: Option<RoomId>,
+    user_id: Option<UserId>,
+    message_id: Option<MessageId>,
+    rev: Option<Revision>,
+    detail: Option<String>,
+}
+
+impl RowValues {
+    fn of(kind: &'static str) -> Self {
+        Self { kind, room_id: None, user_id: None, message_id: None, rev: None, detail: None }
+    }
+}
 
 impl Told {
     fn row(&self) -> RowValues {
+        let row = RowValues::of;
         match self {
-            Told::Stored(message) => ("stored", message.room_id, None, Some(message.id), None),
-            Told::Updated(message) => ("updated", message.room_id, None, Some(message.id), Some(message.rev)),
-            Told::Joined(room, member) => ("joined", room.id, Some(member.user_id), None, None),
-            Told::Left(room_id, user_id) => ("left", *room_id, Some(*user_id), None, None),
-            Told::Archived(room_id) => ("archived", *room_id, None, None, None),
+            Told::Stored(message) => {
+                RowValues { room_id: Some(message.room_id), message_id: Some(message.id), ..row("stored") }
+            }
+            Told::Updated(message) => RowValues {
+                room_id: Some(message.room_id),
+                message_id: Some(message.id),
+                rev: Some(message.rev),
+                ..row("updated")
+            },
+            Told::Joined(room, member) => {
+                RowValues { room_id: Some(room.id), user_id: Some(member.user_id), ..row("joined") }
+            }
+            Told::Left(room_id, user_id) => {
+                RowValues { room_id: Some(*room_id), user_id: Some(*user_id), ..row("left") }
+            }
+            Told::Archived(room_id) => RowValues { room_id: Some(*room_id), ..row("archived") },
+            Told::Renamed { user_id, from, to } => {
+                RowValues { user_id: Some(*user_id), detail: serde_json::to_string(&[from, to]).ok(), ..row("renamed") }
+            }
+            Told::Banned(user_id) => RowValues { user_id: Some(*user_id), ..row("banned") },
+            Told::SessionEnded(hash) => {
+                RowValues { detail: Some(crate::server::identity::encode_hex(hash)), ..row("session_ended") }
+            }
+            Told::Read(mark) => RowValues {
+                room_id: Some(mark.room_id),
+                user_id: Some(mark.user_id),
+                message_id: Some(mark.last_read_id),
+                ..row("read")
+            },
         }
     }
 }
@@ -86,22 +134,23 @@ impl Told {
 pub(super) async fn append(tx: &Transaction<'_>, told: &[Told]) -> Result<Position, DbError> {
     execute_lock(tx).await?;
     let rows: Vec<RowValues> = told.iter().map(Told::row).collect();
-    let kinds: Vec<&str> = rows.iter().map(|row| row.0).collect();
-    let rooms: Vec<i64> = rows.iter().map(|row| row.1.get()).collect();
-    let users: Vec<Option<i64>> = rows.iter().map(|row| row.2.map(UserId::get)).collect();
-    let messages: Vec<Option<i64>> = rows.iter().map(|row| row.3.map(MessageId::get)).collect();
-    let revs: Vec<Option<i64>> = rows.iter().map(|row| row.4.map(Revision::get)).collect();
+    let kinds: Vec<&str> = rows.iter().map(|row| row.kind).collect();
+    let rooms: Vec<Option<i64>> = rows.iter().map(|row| row.room_id.map(RoomId::get)).collect();
+    let users: Vec<Option<i64>> = rows.iter().map(|row| row.user_id.map(UserId::get)).collect();
+    let messages: Vec<Option<i64>> = rows.iter().map(|row| row.message_id.map(MessageId::get)).collect();
+    let revs: Vec<Option<i64>> = rows.iter().map(|row| row.rev.map(Revision::get)).collect();
+    let details: Vec<Option<&str>> = rows.iter().map(|row| row.detail.as_deref()).collect();
     let first = query_one(
         tx,
         "WITH added AS (
-             INSERT INTO stream (pos, kind, room_id, user_id, message_id, rev, at)
-             SELECT base.last + e.n, e.kind, e.room_id, e.user_id, e.message_id, e.rev, $6
+             INSERT INTO stream (pos, kind, room_id, user_id, message_id, rev, detail, at)
+             SELECT base.last + e.n, e.kind, e.room_id, e.user_id, e.message_id, e.rev, e.detail, $7
              FROM (SELECT coalesce(max(pos), 0) AS last FROM stream) AS base,
-                  unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[])
-                      WITH ORDINALITY AS e(kind, room_id, user_id, message_id, rev, n)
+                  unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[])
+                      WITH ORDINALITY AS e(kind, room_id, user_id, message_id, rev, detail, n)
              RETURNING pos)
          SELECT min(pos) FROM added",
-        &[&kinds, &rooms, &users, &messages, &revs, &now_millis()],
+        &[&kinds, &rooms, &users, &messages, &revs, &details, &now_millis()],
     )
     .await?
     .try_get(0)?;
@@ -181,12 +230,17 @@ impl Sequencer {
                 tracing::warn!(%error, "cannot read other servers' changes now; the stream tail will tell them");
             }
         }
-        if heard.told_up_to == Position(first.0 - 1) {
-            tell(&heard.events, told);
-            self.told_up_to(&mut heard, last);
+        let untold = if heard.told_up_to == Position(first.0 - 1) {
+            Some(0)
         } else if heard.told_up_to < last && heard.told_up_to >= first {
-            let skip = usize::try_from(heard.told_up_to.0 - first.0 + 1).unwrap_or(usize::MAX);
-            tell(&heard.events, told.into_iter().skip(skip));
+            Some(usize::try_from(heard.told_up_to.0 - first.0 + 1).unwrap_or(usize::MAX))
+        } else {
+            None
+        };
+        if let Some(skip) = untold {
+            // This Natter's screens heard its read marks as they were made.
+            let fresh = told.into_iter().skip(skip).filter(|told| !matches!(told, Told::Read(_)));
+            tell(&heard.events, fresh);
             self.told_up_to(&mut heard, last);
         }
         drop(heard);
@@ -207,7 +261,7 @@ impl Sequencer {
             let conn = self.readers.get().await?;
             let rows = query(
                 &conn,
-                "SELECT pos, kind, room_id, user_id, message_id, rev FROM stream
+                "SELECT pos, kind, room_id, user_id, message_id, rev, detail FROM stream
                  WHERE pos > $1 AND pos <= $2 ORDER BY pos LIMIT $3",
                 &[&heard.told_up_to.0, &up_to.0, &PAGE],
             )
@@ -237,10 +291,11 @@ impl Sequencer {
 /// A stream row as read back.
 struct StreamRow {
     kind: String,
-    room_id: RoomId,
+    room_id: Option<RoomId>,
     user_id: Option<UserId>,
     message_id: Option<MessageId>,
     rev: Option<Revision>,
+    detail: Option<String>,
 }
 
 /// What the screens are told for `rows`, read from the tables in their current state. A change
@@ -255,6 +310,7 @@ async fn materialise<C: GenericClient>(conn: &C, rows: &[tokio_postgres::Row]) -
                 user_id: row.try_get(3)?,
                 message_id: row.try_get(4)?,
                 rev: row.try_get(5)?,
+                detail: row.try_get(6)?,
             })
         })
         .collect::<Result<Vec<_>, DbError>>()?;
@@ -262,22 +318,38 @@ async fn materialise<C: GenericClient>(conn: &C, rows: &[tokio_postgres::Row]) -
     let mut told = Vec::with_capacity(rows.len());
     for row in rows {
         let message = row.message_id.and_then(|id| messages.get(&id));
-        match (row.kind.as_str(), row.user_id) {
-            ("stored", _) => told.extend(message.cloned().map(Told::Stored)),
-            ("updated", _) => {
+        match (row.kind.as_str(), row.room_id, row.user_id) {
+            ("stored", _, _) => told.extend(message.cloned().map(Told::Stored)),
+            ("updated", _, _) => {
                 if let Some(message) = message.filter(|message| Some(message.rev) <= row.rev) {
                     told.push(Told::Updated(message.clone()));
                 }
             }
             // Left since: the row that says so follows.
-            ("joined", Some(user_id)) => {
-                if let Some(room) = member_room(conn, row.room_id, user_id).await? {
+            ("joined", Some(room_id), Some(user_id)) => {
+                if let Some(room) = member_room(conn, room_id, user_id).await? {
                     told.push(Told::Joined(room, member(conn, user_id).await?));
                 }
             }
-            ("left", Some(user_id)) => told.push(Told::Left(row.room_id, user_id)),
-            ("archived", _) => told.push(Told::Archived(row.room_id)),
-            (kind, user) => tracing::error!(kind, ?user, "a stream row this server cannot read"),
+            ("left", Some(room_id), Some(user_id)) => told.push(Told::Left(room_id, user_id)),
+            ("archived", Some(room_id), _) => told.push(Told::Archived(room_id)),
+            ("renamed", _, Some(user_id)) => {
+                let names = row.detail.as_deref().and_then(|names| serde_json::from_str::<[String; 2]>(names).ok());
+                match names {
+                    Some([from, to]) => told.push(Told::Renamed { user_id, from, to }),
+                    None => tracing::error!(detail = ?row.detail, "a rename in the stream without its names"),
+                }
+            }
+            ("banned", _, Some(user_id)) => told.push(Told::Banned(user_id)),
+            ("session_ended", _, _) => match row.detail.as_deref().and_then(crate::server::identity::decode_hex) {
+                Some(hash) => told.push(Told::SessionEnded(hash)),
+                None => tracing::error!(detail = ?row.detail, "an ended session in the stream without its hash"),
+            },
+            ("read", Some(room_id), Some(user_id)) => {
+                let last_read_id = row.message_id.unwrap_or_default();
+                told.push(Told::Read(ReadMark { room_id, user_id, last_read_id }));
+            }
+            (kind, room, user) => tracing::error!(kind, ?room, ?user, "a stream row this server cannot read"),
         }
     }
     Ok(told)
@@ -316,6 +388,10 @@ fn tell(events: &EventSink, told: impl IntoIterator<Item = Told>) {
             Told::Joined(room, member) => events(StoreEvent::MemberJoined { room, member }),
             Told::Left(room_id, user_id) => events(StoreEvent::MemberLeft { room_id: *room_id, user_id: *user_id }),
             Told::Archived(room_id) => events(StoreEvent::RoomArchived { room_id: *room_id }),
+            Told::Renamed { user_id, from, to } => events(StoreEvent::UserRenamed { user_id: *user_id, from, to }),
+            Told::Banned(user_id) => events(StoreEvent::UserBanned { user_id: *user_id }),
+            Told::SessionEnded(hash) => events(StoreEvent::SessionEnded { session_hash: hash }),
+            Told::Read(mark) => events(StoreEvent::ReadMarked(mark)),
             Told::Stored(_) => {}
         }
     }

@@ -331,6 +331,14 @@ fn open_hearing_all(config: &tokio_postgres::Config) -> (PostgresStore, std_mpsc
                 StoreEvent::MemberJoined { room, member } => vec![format!("joined {} {}", room.id, member.user_id)],
                 StoreEvent::MemberLeft { room_id, user_id } => vec![format!("left {room_id} {user_id}")],
                 StoreEvent::RoomArchived { room_id } => vec![format!("archived {room_id}")],
+                StoreEvent::UserRenamed { user_id, from, to } => vec![format!("renamed {user_id} {from} {to}")],
+                StoreEvent::UserBanned { user_id } => vec![format!("banned {user_id}")],
+                StoreEvent::SessionEnded { session_hash } => {
+                    vec![format!("session ended {}", String::from_utf8_lossy(session_hash))]
+                }
+                StoreEvent::ReadMarked(mark) => {
+                    vec![format!("read {} {} {}", mark.room_id, mark.user_id, mark.last_read_id)]
+                }
                 StoreEvent::Resync => vec!["resync".to_owned()],
             };
             for line in lines {
@@ -343,13 +351,14 @@ fn open_hearing_all(config: &tokio_postgres::Config) -> (PostgresStore, std_mpsc
 
 /// The next `count` lines heard, waiting as long as a loaded machine may need.
 fn next_lines(hearing: &std_mpsc::Receiver<String>, count: usize) -> Vec<String> {
-    (0..count)
-        .map(|n| {
-            hearing
-                .recv_timeout(std::time::Duration::from_secs(10))
-                .unwrap_or_else(|_| panic!("heard only {n} of {count} events"))
-        })
-        .collect()
+    let mut lines = Vec::with_capacity(count);
+    while lines.len() < count {
+        match hearing.recv_timeout(std::time::Duration::from_secs(10)) {
+            Ok(line) => lines.push(line),
+            Err(_) => panic!("heard only {} of {count} events: {lines:?}", lines.len()),
+        }
+    }
+    lines
 }
 
 #[tokio::test]
@@ -394,6 +403,40 @@ async fn two_servers_on_one_database_hear_every_change_once_in_the_databases_ord
             format!("left {} {}", lounge.id, bob.id),
             format!("archived {}", lounge.id),
         ]
+    );
+    std::thread::sleep(std::time::Duration::from_millis(1_500));
+    assert!(heard_by_a.try_recv().is_err() && heard_by_b.try_recv().is_err(), "nothing is told twice");
+}
+
+#[tokio::test]
+async fn renames_bans_ended_sessions_and_read_marks_reach_the_other_servers() {
+    let db = new_database();
+    let (a, heard_by_a) = open_hearing_all(&db);
+    let (_b, heard_by_b) = open_hearing_all(&db);
+    let (alice, bob) = (user(&a, "alice").await, user(&a, "bob").await);
+    let said = a.insert(message(&alice, "1", "hello")).await.unwrap();
+    a.rename(alice.id, crate::server::identity::nickname("Alicia").unwrap()).await.unwrap();
+    // `user()` makes each session's hash its nickname key.
+    a.end_session(b"alice".to_vec()).await.unwrap();
+    a.save_read_marks(vec![mark(GENERAL_ROOM_ID, bob.id, said.message.id)]).await.unwrap();
+    assert!(a.ban(bob.id).await.unwrap().is_some());
+    a.save_read_marks(vec![mark(GENERAL_ROOM_ID, alice.id, MessageId(999))]).await.unwrap();
+
+    let changes = [
+        format!("renamed {} alice Alicia", alice.id),
+        "session ended alice".to_owned(),
+        format!("read {GENERAL_ROOM_ID} {} {}", bob.id, said.message.id),
+        format!("banned {}", bob.id),
+        // Never past the newest message, as stored.
+        format!("read {GENERAL_ROOM_ID} {} {}", alice.id, said.message.id),
+    ];
+    let told_by_b = next_lines(&heard_by_b, 1 + changes.len());
+    assert_eq!(told_by_b[1..], changes, "after the message, in order");
+    let told_by_a = next_lines(&heard_by_a, 1 + 3);
+    assert_eq!(
+        told_by_a[1..],
+        changes[..4].iter().filter(|line| !line.starts_with("read")).cloned().collect::<Vec<_>>(),
+        "a server's own read marks were told as they were made, not again when stored"
     );
     std::thread::sleep(std::time::Duration::from_millis(1_500));
     assert!(heard_by_a.try_recv().is_err() && heard_by_b.try_recv().is_err(), "nothing is told twice");

@@ -111,15 +111,18 @@ impl PostgresStore {
     /// Bans a user: they can no longer sign in, and every session of theirs ends. Their nickname stays
     /// taken. `None` if there is no such user.
     pub(super) async fn ban(&self, user_id: UserId) -> Result<Option<Account>, DbError> {
-        self.write(move |tx| {
-            Box::pin(async move {
-                let sql = "UPDATE users SET banned_at = coalesce(banned_at, $2) WHERE id = $1";
-                execute(tx, sql, &[&user_id, &now_millis()]).await?;
-                execute(tx, "DELETE FROM sessions WHERE user_id = $1", &[&user_id]).await?;
-                let sql = format!("{ACCOUNT_COLUMNS} WHERE id = $1");
-                query_opt(tx, &sql, &[&user_id]).await?.map(|row| account_from_row(&row)).transpose()
-            })
-        })
+        self.write_telling(
+            move |tx| {
+                Box::pin(async move {
+                    let sql = "UPDATE users SET banned_at = coalesce(banned_at, $2) WHERE id = $1";
+                    execute(tx, sql, &[&user_id, &now_millis()]).await?;
+                    execute(tx, "DELETE FROM sessions WHERE user_id = $1", &[&user_id]).await?;
+                    let sql = format!("{ACCOUNT_COLUMNS} WHERE id = $1");
+                    query_opt(tx, &sql, &[&user_id]).await?.map(|row| account_from_row(&row)).transpose()
+                })
+            },
+            move |account| account.iter().map(|_| Told::Banned(user_id)).collect(),
+        )
         .await
     }
 
@@ -184,29 +187,41 @@ impl PostgresStore {
     }
 
     pub(super) async fn end_session(&self, session_hash: Vec<u8>) -> Result<(), DbError> {
-        self.write(move |tx| {
-            Box::pin(async move {
-                execute(tx, "DELETE FROM sessions WHERE token_hash = $1", &[&session_hash]).await?;
-                Ok(())
-            })
-        })
+        self.write_telling(
+            move |tx| {
+                Box::pin(async move {
+                    execute(tx, "DELETE FROM sessions WHERE token_hash = $1", &[&session_hash]).await?;
+                    Ok(session_hash)
+                })
+            },
+            |session_hash| vec![Told::SessionEnded(session_hash.clone())],
+        )
         .await
+        .map(drop)
     }
 
     /// Renames a user; `NicknameTaken` if another user's nickname looks the same.
     pub(super) async fn rename(&self, user_id: UserId, nickname: Nickname) -> Result<(), DbError> {
-        self.write(move |tx| {
-            Box::pin(async move {
-                execute(
-                    tx,
-                    "UPDATE users SET nickname = $1, nickname_key = $2 WHERE id = $3",
-                    &[&nickname.display, &nickname.key, &user_id],
-                )
-                .await
-                .map_err(taken_if_unique)?;
-                Ok(())
-            })
-        })
+        self.write_telling(
+            move |tx| {
+                Box::pin(async move {
+                    let from: String =
+                        query_one(tx, "SELECT nickname FROM users WHERE id = $1 FOR UPDATE", &[&user_id])
+                            .await?
+                            .try_get(0)?;
+                    execute(
+                        tx,
+                        "UPDATE users SET nickname = $1, nickname_key = $2 WHERE id = $3",
+                        &[&nickname.display, &nickname.key, &user_id],
+                    )
+                    .await
+                    .map_err(taken_if_unique)?;
+                    Ok((from, nickname.display))
+                })
+            },
+            move |(from, to)| vec![Told::Renamed { user_id, from: from.clone(), to: to.clone() }],
+        )
         .await
+        .map(drop)
     }
 }

@@ -113,13 +113,24 @@ impl SqliteStore {
     /// Bans a user: they can no longer sign in, and every session of theirs ends. Their nickname stays
     /// taken. `None` if there is no such user.
     pub(super) async fn ban(&self, user_id: UserId) -> Result<Option<Account>, DbError> {
-        self.write(move |tx| {
-            tx.execute("UPDATE users SET banned_at = coalesce(banned_at, ?2) WHERE id = ?1", (user_id, now_millis()))?;
-            tx.execute("DELETE FROM sessions WHERE user_id = ?1", [user_id])?;
-            let account =
-                tx.query_row(&format!("{ACCOUNT_COLUMNS} WHERE id = ?1"), [user_id], account_from_row).optional()?;
-            Ok(account)
-        })
+        self.write_telling(
+            move |tx| {
+                tx.execute(
+                    "UPDATE users SET banned_at = coalesce(banned_at, ?2) WHERE id = ?1",
+                    (user_id, now_millis()),
+                )?;
+                tx.execute("DELETE FROM sessions WHERE user_id = ?1", [user_id])?;
+                let account = tx
+                    .query_row(&format!("{ACCOUNT_COLUMNS} WHERE id = ?1"), [user_id], account_from_row)
+                    .optional()?;
+                Ok(account)
+            },
+            move |account, events| {
+                if account.is_some() {
+                    events(StoreEvent::UserBanned { user_id });
+                }
+            },
+        )
         .await
     }
 
@@ -168,23 +179,33 @@ impl SqliteStore {
     }
 
     pub(super) async fn end_session(&self, session_hash: Vec<u8>) -> Result<(), DbError> {
-        self.write(move |tx| {
-            tx.execute("DELETE FROM sessions WHERE token_hash = ?1", [&session_hash])?;
-            Ok(())
-        })
+        self.write_telling(
+            move |tx| {
+                tx.execute("DELETE FROM sessions WHERE token_hash = ?1", [&session_hash])?;
+                Ok(session_hash)
+            },
+            |session_hash, events| events(StoreEvent::SessionEnded { session_hash }),
+        )
         .await
+        .map(drop)
     }
 
     /// Renames a user; `NicknameTaken` if another user's nickname looks the same.
     pub(super) async fn rename(&self, user_id: UserId, nickname: Nickname) -> Result<(), DbError> {
-        self.write(move |tx| {
-            tx.execute(
-                "UPDATE users SET nickname = ?1, nickname_key = ?2 WHERE id = ?3",
-                (&nickname.display, &nickname.key, user_id),
-            )
-            .map_err(taken_if_unique)?;
-            Ok(())
-        })
+        self.write_telling(
+            move |tx| {
+                let from: String =
+                    tx.query_row("SELECT nickname FROM users WHERE id = ?1", [user_id], |row| row.get(0))?;
+                tx.execute(
+                    "UPDATE users SET nickname = ?1, nickname_key = ?2 WHERE id = ?3",
+                    (&nickname.display, &nickname.key, user_id),
+                )
+                .map_err(taken_if_unique)?;
+                Ok((from, nickname.display))
+            },
+            move |(from, to), events| events(StoreEvent::UserRenamed { user_id, from, to }),
+        )
         .await
+        .map(drop)
     }
 }
