@@ -43,17 +43,18 @@ type Rows = Vec<Vec<Option<String>>>;
 
 /// A table's rows from the SQLite file, each value as text (blobs as hex, booleans as 0/1).
 fn sqlite_rows(db: &Path, table: &str, columns: &[&str], order: &str) -> Rows {
-    let conn = rusqlite::Connection::open(db).unwrap();
+    let conn = rusqlite::Connection::open(db).expect("open the SQLite file");
     let shown: Vec<String> = columns
         .iter()
         .map(|c| if *c == "token_hash" { format!("hex({c})") } else { format!("CAST({c} AS TEXT)") })
         .collect();
-    let mut statement = conn.prepare(&format!("SELECT {} FROM {table} ORDER BY {order}", shown.join(", "))).unwrap();
+    let mut statement =
+        conn.prepare(&format!("SELECT {} FROM {table} ORDER BY {order}", shown.join(", "))).expect("a SQLite query");
     statement
         .query_map([], |row| (0..columns.len()).map(|i| row.get::<_, Option<String>>(i)).collect())
-        .unwrap()
+        .expect("SQLite rows")
         .collect::<Result<_, _>>()
-        .unwrap()
+        .expect("SQLite values")
 }
 
 /// The same from PostgreSQL, shown the same way.
@@ -76,7 +77,7 @@ async fn postgres_rows(client: &tokio_postgres::Client, table: &str, columns: &[
         })
         .collect();
     let sql = format!("SELECT {} FROM {table} ORDER BY {}", shown.join(", "), order.join(", "));
-    let rows = client.query(&sql, &[]).await.unwrap();
+    let rows = client.query(&sql, &[]).await.expect("a PostgreSQL query");
     rows.iter().map(|row| (0..columns.len()).map(|i| row.get::<_, Option<String>>(i)).collect()).collect()
 }
 
@@ -100,7 +101,7 @@ async fn person(server: &TestServer, nickname: &str) -> Person {
     let token = server.register(nickname).await;
     let (client, welcome) = server.join_as(&token, None).await;
     client.close().await;
-    Person { token, id: welcome["you"]["id"].as_i64().unwrap() }
+    Person { token, id: welcome["you"]["id"].as_i64().expect("an id") }
 }
 
 /// Every message a client is sent after `hello` with `since`, until the last history page.
@@ -109,8 +110,8 @@ async fn catch_up(server: &TestServer, token: &str, since: i64) -> Vec<(i64, i64
     let mut seen = Vec::new();
     loop {
         let page = client.expect("history").await;
-        for message in page["messages"].as_array().unwrap() {
-            seen.push((message["id"].as_i64().unwrap(), message["rev"].as_i64().unwrap_or(0)));
+        for message in page["messages"].as_array().expect("messages") {
+            seen.push((message["id"].as_i64().expect("an id"), message["rev"].as_i64().unwrap_or(0)));
         }
         if page["complete"] == true {
             client.close().await;
