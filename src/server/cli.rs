@@ -12,7 +12,7 @@ use tokio::net::TcpStream;
 use crate::protocol::{Account, MessageId, Rejection};
 use crate::server::config::Settings;
 use crate::server::identity::{self, Secret, SecretError};
-use crate::server::store::{self, now_millis, DbError, Store, StoreLocation};
+use crate::server::store::{self, now_millis, DbError, MoveError, Moved, Progress, Store, StoreLocation};
 
 /// An announcement's admin token lives only this long.
 const ANNOUNCE_TOKEN_LIFETIME: Duration = Duration::from_secs(300);
@@ -38,6 +38,10 @@ pub enum CliError {
     /// A command that works on a SQLite file, given a PostgreSQL `--db`.
     #[error("`natter {command}` works on a SQLite database only; for PostgreSQL use {instead}")]
     SqliteOnly { command: &'static str, instead: &'static str },
+    #[error("`natter move-to` needs a postgres:// (or postgresql://) URL, not {0:?}")]
+    NotPostgres(String),
+    #[error("{0}")]
+    Move(#[from] MoveError),
 }
 
 async fn open_store(settings: &Settings) -> Result<Arc<dyn Store>, CliError> {
@@ -80,6 +84,56 @@ pub async fn backup(settings: &Settings, to: &std::path::Path) -> Result<u64, Cl
     let target = to.to_owned();
     tokio::task::spawn_blocking(move || store::backup(&db, &target)).await.map_err(DbError::from)??;
     Ok(std::fs::metadata(to).map(|meta| meta.len()).unwrap_or(0))
+}
+
+/// `natter move-to URL`: moves the SQLite database `--db` names into the empty PostgreSQL
+/// database `url` names (see `store::move_to_postgres`), telling `progress` as it goes.
+pub async fn move_to(
+    settings: &Settings,
+    url: &str,
+    progress: &mut (dyn FnMut(Progress) + Send),
+) -> Result<Moved, CliError> {
+    let StoreLocation::Sqlite(db) = settings.store() else {
+        return Err(CliError::SqliteOnly { command: "move-to", instead: "pg_dump and pg_restore" });
+    };
+    if !matches!(StoreLocation::parse(std::path::Path::new(url)), StoreLocation::Postgres(_)) {
+        return Err(CliError::NotPostgres(url.to_owned()));
+    }
+    Ok(store::move_to_postgres(&db, url, progress).await?)
+}
+
+/// How `natter move-to` shows a step on stderr: the source's sizes, then `messages 50000/120000`.
+pub fn progress_line(step: &Progress) -> String {
+    match step {
+        Progress::Counted { tables, upgraded_from } => {
+            let upgraded = upgraded_from
+                .map(|version| format!(" (its schema was brought up to date from version {version} first)"))
+                .unwrap_or_default();
+            format!("Read one snapshot of the SQLite database{upgraded}: {}", counts(tables))
+        }
+        Progress::TargetReady => "The PostgreSQL database is migrated, locked and empty; copying.".into(),
+        Progress::Copied { table, copied, total } => format!("{table} {copied}/{total}"),
+        Progress::Committing => "Every row is copied; setting the id counters and committing.".into(),
+    }
+}
+
+/// What `natter move-to` says once the move has committed, including what the operator still moves.
+pub fn moved_report(settings: &Settings, url: &str, moved: &Moved) -> String {
+    let target = StoreLocation::parse(std::path::Path::new(url));
+    format!(
+        "Moved {} to {target} in {:.1} s: {}.\n\
+         Uploaded files and the key file are not in the database: copy (or mount) the data folder {} \
+         (files/ and natter.key) as the new nodes' data_dir, or sessions end and files are missing. \
+         Then start the nodes with --db {target}.",
+        settings.db.display(),
+        moved.elapsed.as_secs_f64(),
+        counts(&moved.tables),
+        settings.data_folder().display(),
+    )
+}
+
+fn counts(tables: &[(&str, u64)]) -> String {
+    tables.iter().map(|(table, rows)| format!("{table} {rows}")).collect::<Vec<_>>().join(", ")
 }
 
 /// Where an announcement goes.

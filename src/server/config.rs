@@ -106,6 +106,17 @@ pub enum Command {
         /// The new file to write (it must not exist yet).
         path: PathBuf,
     },
+    /// Move this SQLite install (the --db file) into an empty PostgreSQL database, to run Natter on
+    /// several machines: every account, password hash, session, bot token, room, membership, read
+    /// mark, message (same ids and revisions), reaction, mention and file record, in one
+    /// transaction. Stop the server first. File bytes and natter.key stay in the data folder:
+    /// copy or mount it for the new nodes yourself.
+    MoveTo {
+        /// The PostgreSQL database, as a postgres:// URL. Natter creates its tables there; a
+        /// database that already holds Natter data is refused and left untouched.
+        #[arg(value_name = "POSTGRES_URL")]
+        url: String,
+    },
     /// Load a running server with many websocket clients and report loss, throughput and latency
     /// (a benchmark tool; targets loopback unless --target names another address).
     Load(crate::server::load::LoadArgs),

@@ -229,6 +229,12 @@ pub async fn main() -> ExitCode {
         Some(Command::Backup { path }) => crate::server::cli::backup(&settings, path)
             .await
             .map(|bytes| format!("Backed up {} to {} ({bytes} bytes).", settings.db.display(), path.display())),
+        Some(Command::MoveTo { url }) => {
+            let mut progress = |step| eprintln!("{}", crate::server::cli::progress_line(&step));
+            crate::server::cli::move_to(&settings, url, &mut progress)
+                .await
+                .map(|moved| crate::server::cli::moved_report(&settings, url, &moved))
+        }
         Some(Command::Announce { room, user, text }) => {
             let to = crate::server::cli::AnnounceTo::from_flags(room.as_deref(), user.as_deref());
             crate::server::cli::announce(&settings, to, text).await.map(|id| format!("Announced (message {id})."))

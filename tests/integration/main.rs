@@ -18,6 +18,7 @@ mod identity;
 mod load;
 mod mentions;
 mod metrics;
+mod moving;
 mod pages;
 mod proxies;
 mod rooms;

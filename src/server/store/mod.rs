@@ -16,9 +16,11 @@ use crate::server::identity::Nickname;
 pub(crate) mod conformance;
 mod postgres;
 mod sqlite;
+mod transfer;
 
 pub use postgres::PostgresStore;
 pub use sqlite::{backup, SqliteStore};
+pub use transfer::{move_to_postgres, MoveError, Moved, Progress};
 
 /// A boxed future, so that `Store` can be used as `dyn Store` whatever engine is behind it.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;

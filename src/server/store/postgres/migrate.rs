@@ -17,6 +17,14 @@ const MIGRATE_LOCK: i64 = ID_LOCK + 1;
 /// transactional, so a failed start leaves the schema as it was.
 pub(super) async fn migrate(conn: &mut deadpool_postgres::Client) -> Result<(), DbError> {
     let tx = conn.transaction().await?;
+    migrate_in(&tx).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// `migrate` inside the caller's transaction, which holds the migration lock from here to its end
+/// (`natter move-to` migrates and fills the target in one transaction).
+pub(super) async fn migrate_in(tx: &Transaction<'_>) -> Result<(), DbError> {
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATE_LOCK]).await?;
     // Looked up rather than `CREATE TABLE IF NOT EXISTS`, whose notice would be logged at every start.
     let known: bool = tx.query_one("SELECT to_regclass('schema_version') IS NOT NULL", &[]).await?.try_get(0)?;
@@ -36,6 +44,5 @@ pub(super) async fn migrate(conn: &mut deadpool_postgres::Client) -> Result<(), 
     }
     let version = MIGRATIONS.len() as i64;
     tx.execute("UPDATE schema_version SET version = $1", &[&version]).await?;
-    tx.commit().await?;
     Ok(())
 }

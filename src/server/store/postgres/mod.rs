@@ -40,6 +40,7 @@ pub(crate) mod test_support;
 mod tests;
 #[cfg(test)]
 pub(crate) mod throwaway;
+pub(super) mod transfer;
 mod users;
 mod writer;
 

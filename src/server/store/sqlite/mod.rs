@@ -26,6 +26,7 @@ mod rooms;
 mod search;
 #[cfg(test)]
 mod tests;
+pub(super) mod transfer;
 mod users;
 mod writer;
 
