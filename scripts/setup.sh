@@ -6,7 +6,8 @@
 #   scripts/setup.sh            tools to build and run (wasm target, cargo-leptos, wasm-bindgen-cli,
 #                               and the npm packages in end2end/, whose `binaryen` is the wasm-opt a
 #                               release build needs)
-#   scripts/setup.sh --test     also what the test suite needs (Chromium, cargo-deny)
+#   scripts/setup.sh --test     also what the test suite needs (Chromium, HAProxy for the cluster
+#                               end-to-end test, cargo-deny)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -74,6 +75,20 @@ ensure_chromium() {
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
 }
 
+# The cluster end-to-end test (end2end/tests/cluster.spec.ts) puts its three nodes behind Debian's
+# HAProxy. Its PostgreSQL 15 is not installed here: it is on our machines already, and the test says
+# so plainly when it is missing.
+ensure_haproxy() {
+    if [ -x /usr/sbin/haproxy ] || command -v haproxy >/dev/null; then
+        return
+    fi
+    say "installing Debian's haproxy for the cluster end-to-end test"
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq haproxy >/dev/null
+}
+
 ensure_end2end_packages() {
     if [ -d end2end/node_modules/@playwright/test ] &&
         [ end2end/node_modules/.package-lock.json -nt end2end/package-lock.json ]; then
@@ -97,5 +112,6 @@ ensure_wasm_bindgen
 ensure_end2end_packages
 if [ "${1:-}" = "--test" ]; then
     ensure_chromium
+    ensure_haproxy
     ensure_cargo_deny
 fi
