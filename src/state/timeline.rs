@@ -42,6 +42,10 @@ pub struct Line {
     /// Stored lines sort by id; pending ones after all stored ones; notices after the stored line
     /// that was newest when they arrived.
     order: (MessageId, u64),
+    /// The stored message itself reached the page (live, in catch-up or in a page of history), not
+    /// only its ack: an ack can overtake the live copies of messages stored before it, so an id
+    /// known from an ack alone says nothing about what came before it.
+    heard: bool,
 }
 
 impl Line {
@@ -107,9 +111,10 @@ impl Timeline {
         }
     }
 
-    /// The newest stored id: what to resume from after a reconnect.
+    /// The newest stored id the page has heard (not only seen acknowledged): what to resume from
+    /// after a reconnect.
     pub fn last_id(&self) -> MessageId {
-        self.lines.iter().filter_map(|line| line.id).max().unwrap_or(MessageId(0))
+        self.lines.iter().filter(|line| line.heard).filter_map(|line| line.id).max().unwrap_or(MessageId(0))
     }
 
     /// Messages the server has not acknowledged, oldest first: resent after every reconnect (the
@@ -141,12 +146,14 @@ impl Timeline {
             file: None,
             status: LineStatus::Pending,
             order,
+            heard: false,
         });
     }
 
     /// A stored message, from history, catch-up or live: added once, or confirms the pending copy.
     pub fn apply_message(&mut self, message: ChatMessage) {
-        if self.has(message.id) {
+        if let Some(line) = self.lines.iter_mut().find(|line| line.id == Some(message.id)) {
+            line.heard = true;
             // Catch-up may bring a newer state of a message already shown.
             self.apply_update(message);
             return;
@@ -158,6 +165,7 @@ impl Timeline {
                 line.sent_at = Some(message.sent_at);
                 line.status = LineStatus::Stored;
                 line.order = (message.id, 0);
+                line.heard = true;
                 line.take_changes(message);
             }
             None => self.lines.push(Line {
@@ -165,6 +173,7 @@ impl Timeline {
                 id: Some(message.id),
                 author_id: Some(message.author_id),
                 order: (message.id, 0),
+                heard: true,
                 nickname: message.nickname,
                 body: message.body,
                 sent_at: Some(message.sent_at),
@@ -237,6 +246,7 @@ impl Timeline {
             file: None,
             status: LineStatus::Notice,
             order: (after, sequence),
+            heard: false,
         });
         self.sort();
     }

@@ -249,9 +249,32 @@ fn a_message_written_offline_goes_behind_the_next_hello_once_and_its_ack_stores_
     assert_eq!(page.ids(), [1, 7], "the pending line became the stored one, not a second line");
     assert_eq!(
         page.connect(),
-        [ClientFrame::Hello { since: Some(MessageId(7)), changes_since: Some(Revision(0)) }],
-        "acked: not resent"
+        [ClientFrame::Hello { since: Some(MessageId(1)), changes_since: Some(Revision(0)) }],
+        "acked: not resent; and resumed after what was heard, not after the ack"
     );
+}
+
+#[test]
+fn an_ack_that_overtakes_earlier_messages_does_not_move_the_resume_point_past_them() {
+    let mut page = page();
+    page.connect();
+    page.apply(ServerFrame::Message { message: message(5, GENERAL, BOB, "heard") });
+    let send = write(&mut page, "mine");
+    let Command::Send { client_msg_id, .. } = send.clone() else { unreachable!() };
+    page.chat.carry_out(&mut page.link, send);
+    // 6 to 9 are still on their way when the ack of 10 arrives, and then the socket drops.
+    page.apply(ServerFrame::Ack { client_msg_id, id: MessageId(10), sent_at: 10_000 });
+    assert_eq!(page.chat.resume_from(), MessageId(5), "6 to 9 would be lost for good");
+    let caught_up: Vec<ChatMessage> = (6..=9)
+        .map(|id| message(id, GENERAL, BOB, "missed"))
+        .chain([ChatMessage {
+            client_msg_id: page.line(10).client_msg_id.clone().unwrap(),
+            ..message(10, GENERAL, ME, "mine")
+        }])
+        .collect();
+    page.apply(ServerFrame::History { messages: caught_up, complete: true });
+    assert_eq!(page.ids(), [1, 5, 6, 7, 8, 9, 10], "each once, the acked line not doubled");
+    assert_eq!(page.chat.resume_from(), MessageId(10));
 }
 
 #[test]
