@@ -64,15 +64,20 @@ ensure_wasm_bindgen() {
     install_crate_with_lock_fix wasm-bindgen-cli "$version" webpki-roots 1.0.10
 }
 
+# Debian packages, as root or through sudo.
+apt_install() {
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
+}
+
 ensure_chromium() {
     if [ -x /usr/bin/chromium ]; then
         return
     fi
     say "installing Debian's chromium for the end-to-end tests"
-    local sudo=""
-    [ "$(id -u)" -eq 0 ] || sudo="sudo"
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
+    apt_install chromium
 }
 
 # The cluster end-to-end test (end2end/tests/cluster.spec.ts) puts its three nodes behind Debian's
@@ -83,10 +88,7 @@ ensure_haproxy() {
         return
     fi
     say "installing Debian's haproxy for the cluster end-to-end test"
-    local sudo=""
-    [ "$(id -u)" -eq 0 ] || sudo="sudo"
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq haproxy >/dev/null
+    apt_install haproxy
 }
 
 ensure_end2end_packages() {
