@@ -201,7 +201,8 @@ pub trait Store: Send + Sync + 'static {
     fn open_direct(&self, user_id: UserId, peer_id: UserId) -> BoxFuture<'_, Result<RoomId, DbError>>;
 
     /// Moves members' read marks (room, user, last read id) forward, never back and never past the
-    /// newest message, in one transaction; marks of non-members change nothing.
+    /// newest message, in one transaction; marks of non-members change nothing. Told as
+    /// `ReadMarked` to other Natters on the same database only.
     fn save_read_marks(&self, marks: Vec<ReadMark>) -> BoxFuture<'_, Result<(), DbError>>;
 
     /// Sets when `user_id` is notified about a room they are in; `false` if they are not in it.
@@ -238,8 +239,8 @@ pub trait Store: Send + Sync + 'static {
     /// The account with this nickname key and its password hash, unless banned or a bot.
     fn credentials(&self, nickname_key: String) -> BoxFuture<'_, Result<Option<Credentials>, DbError>>;
 
-    /// Bans a user: they can no longer sign in, and every session of theirs ends. Their nickname stays
-    /// taken. `None` if there is no such user.
+    /// Bans a user: they can no longer sign in, and every session of theirs ends (told as
+    /// `UserBanned`). Their nickname stays taken. `None` if there is no such user.
     fn ban(&self, user_id: UserId) -> BoxFuture<'_, Result<Option<Account>, DbError>>;
 
     /// Makes the user with this nickname key an admin; `None` if there is no such user.
@@ -252,9 +253,10 @@ pub trait Store: Send + Sync + 'static {
     /// take its nickname (it is reserved) or sign in as it with a password.
     fn system_account(&self) -> BoxFuture<'_, Result<Account, DbError>>;
 
+    /// Ends a session (told as `SessionEnded`, so its sockets close on every Natter).
     fn end_session(&self, session_hash: Vec<u8>) -> BoxFuture<'_, Result<(), DbError>>;
 
-    /// Renames a user; `NicknameTaken` if another user's nickname looks the same.
+    /// Renames a user (told as `UserRenamed`); `NicknameTaken` if another user's nickname looks the same.
     fn rename(&self, user_id: UserId, nickname: Nickname) -> BoxFuture<'_, Result<(), DbError>>;
 
     // Search and files.
@@ -496,6 +498,7 @@ macro_rules! store_answered_by_inherent_methods {
                 Box::pin($engine::system_account(self))
             }
 
+            /// Ends a session (told as `SessionEnded`, so its sockets close on every Natter).
             fn end_session(&self, session_hash: Vec<u8>) -> BoxFuture<'_, Result<(), DbError>> {
                 Box::pin($engine::end_session(self, session_hash))
             }
