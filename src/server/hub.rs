@@ -18,7 +18,7 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 use tokio_util::sync::CancellationToken;
 
 use crate::protocol::{ChatMessage, Member, MessageId, OnlineUser, Revision, Room, RoomId, ServerFrame, UserId};
-use crate::server::store::StoreEvent;
+use crate::server::store::{Present, StoreEvent, TypingSignal};
 
 /// Who a frame is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -98,11 +98,78 @@ impl Broadcast {
 /// A user's typing signals are passed on at most this often, however fast a client sends them.
 const TYPING_INTERVAL: Duration = Duration::from_millis(1_500);
 
+/// A user's sockets on this Natter.
 struct Online {
     nickname: String,
     connections: usize,
     last_active: Instant,
     idle: bool,
+}
+
+/// What the screens were told about an online user: online under this nickname, idle or not.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Shown {
+    nickname: String,
+    idle: bool,
+}
+
+/// Who is online: here (counted from this Natter's sockets), elsewhere (as the other Natters on
+/// the database last said), and what the screens were told of the two together. Every change
+/// to either side is followed by `settle`, which announces only what changed in the union, so a
+/// person on three Natters is online once and leaves when their last socket anywhere closes.
+#[derive(Default)]
+struct Presence {
+    here: BTreeMap<UserId, Online>,
+    elsewhere: HashMap<UserId, Present>,
+    shown: BTreeMap<UserId, Shown>,
+}
+
+impl Presence {
+    /// What the screens should show of `user_id` now.
+    fn union(&self, user_id: UserId) -> Option<Shown> {
+        match (self.here.get(&user_id), self.elsewhere.get(&user_id)) {
+            (Some(here), elsewhere) => Some(Shown {
+                nickname: here.nickname.clone(),
+                idle: here.idle && elsewhere.is_none_or(|elsewhere| elsewhere.idle),
+            }),
+            (None, Some(elsewhere)) => Some(Shown { nickname: elsewhere.nickname.clone(), idle: elsewhere.idle }),
+            (None, None) => None,
+        }
+    }
+
+    /// Announces what changed for `user_id` since the screens were last told; returns whether
+    /// anything did.
+    fn settle(&mut self, user_id: UserId, publish: &impl Fn(Broadcast)) -> bool {
+        let before = self.shown.get(&user_id);
+        let mut now = self.union(user_id);
+        if let (Some(before), Some(now)) = (before, now.as_mut()) {
+            // A nickname changes only by a rename, which `Hub::rename` tells; another server's
+            // view of it may lag.
+            now.nickname.clone_from(&before.nickname);
+        }
+        if before == now.as_ref() {
+            return false;
+        }
+        let announce = |frame: &ServerFrame| publish(Broadcast::new(Audience::Everyone, frame));
+        match (before, &now) {
+            (None, Some(shown)) => {
+                announce(&ServerFrame::UserJoined { user_id, nickname: shown.nickname.clone() });
+                if shown.idle {
+                    announce(&ServerFrame::UserIdle { user_id, idle: true });
+                }
+            }
+            (Some(gone), None) => announce(&ServerFrame::UserLeft { user_id, nickname: gone.nickname.clone() }),
+            (Some(was), Some(shown)) if was.idle != shown.idle => {
+                announce(&ServerFrame::UserIdle { user_id, idle: shown.idle });
+            }
+            _ => {}
+        }
+        match now {
+            Some(shown) => self.shown.insert(user_id, shown),
+            None => self.shown.remove(&user_id),
+        };
+        true
+    }
 }
 
 /// An open socket, so it can be closed from elsewhere (sign-out).
@@ -150,8 +217,10 @@ fn uncount<K: std::hash::Hash + Eq>(counts: &mut HashMap<K, usize>, key: K) {
 
 pub struct Hub {
     sender: broadcast::Sender<Batch>,
-    /// Open connections per user: a person with three tabs is online once.
-    online: Mutex<BTreeMap<UserId, Online>>,
+    /// Open connections per user, here and on other Natters: a person with three tabs is online once.
+    presence: Mutex<Presence>,
+    /// Woken when who is online here changes in a way the other Natters should hear at once.
+    presence_changed: tokio::sync::Notify,
     connections: Mutex<Registry>,
     next_connection: AtomicU64,
     /// When each user's last typing signal was passed on.
@@ -178,7 +247,8 @@ impl Hub {
         let (sender, _) = broadcast::channel(capacity);
         Self {
             sender,
-            online: Mutex::new(BTreeMap::new()),
+            presence: Mutex::default(),
+            presence_changed: tokio::sync::Notify::new(),
             connections: Mutex::default(),
             next_connection: AtomicU64::new(0),
             typing: Mutex::new(HashMap::new()),
@@ -203,6 +273,10 @@ impl Hub {
             StoreEvent::UserBanned { user_id } => self.end_user(user_id),
             StoreEvent::SessionEnded { session_hash } => self.end_session(session_hash),
             StoreEvent::ReadMarked(mark) => self.read(mark.user_id, mark.room_id, mark.last_read_id),
+            StoreEvent::PresenceElsewhere(present) => self.elsewhere(present),
+            StoreEvent::TypingElsewhere(signal) => self.typing_elsewhere(signal),
+            // Limits, not screens: see `FrameLimits::posted_elsewhere`.
+            StoreEvent::PostedElsewhere(_) => {}
             StoreEvent::Resync => self.resync_everyone(),
         }
     }
@@ -231,38 +305,52 @@ impl Hub {
 
     /// Counts a connection of a user; announces the user when they were not online before.
     pub fn join(&self, user_id: UserId, nickname: &str) {
-        let mut online = lock(&self.online);
-        let entry = online.entry(user_id).or_insert_with(|| Online {
+        let mut presence = lock(&self.presence);
+        let entry = presence.here.entry(user_id).or_insert_with(|| Online {
             nickname: nickname.to_owned(),
             connections: 0,
             last_active: Instant::now(),
             idle: false,
         });
         entry.connections += 1;
-        if entry.connections == 1 {
-            // Published under the lock so join and leave announcements keep the order of the counts.
-            let frame = ServerFrame::UserJoined { user_id, nickname: nickname.to_owned() };
-            self.publish(Broadcast::new(Audience::Everyone, &frame));
-        } else {
-            Self::mark_active(entry, user_id, |frame| self.publish(frame));
-        }
+        let first_here = entry.connections == 1;
+        let woke = std::mem::replace(&mut entry.idle, false);
+        entry.last_active = Instant::now();
+        // Published under the lock so join and leave announcements keep the order of the counts.
+        self.settle_here(&mut presence, user_id, first_here || woke);
     }
 
-    /// Uncounts a connection; announces the user's departure when it was their last one.
+    /// Uncounts a connection; announces the user's departure when it was their last one anywhere.
     pub fn leave(&self, user_id: UserId) {
-        let mut online = lock(&self.online);
-        let Some(entry) = online.get_mut(&user_id) else { return };
+        let mut presence = lock(&self.presence);
+        let Some(entry) = presence.here.get_mut(&user_id) else { return };
         entry.connections -= 1;
-        if entry.connections == 0 {
-            let nickname = online.remove(&user_id).map(|entry| entry.nickname).unwrap_or_default();
-            self.publish(Broadcast::new(Audience::Everyone, &ServerFrame::UserLeft { user_id, nickname }));
+        let last_here = entry.connections == 0;
+        if last_here {
+            presence.here.remove(&user_id);
+        }
+        self.settle_here(&mut presence, user_id, last_here);
+    }
+
+    /// Announces a change here to the screens; the other Natters hear it at once when it changed
+    /// what they show, or `here_changed` (the user came, went or changed idleness here, which
+    /// matters to them even when this Natter's screens see no difference).
+    fn settle_here(&self, presence: &mut Presence, user_id: UserId, here_changed: bool) {
+        if presence.settle(user_id, &|frame| self.publish(frame)) || here_changed {
+            self.presence_changed.notify_one();
         }
     }
 
     /// Tells everyone a user's new nickname (they are shown under it from now on, online or not).
     pub fn rename(&self, user_id: UserId, from: &str, to: &str) {
-        let mut online = lock(&self.online);
-        if let Some(entry) = online.get_mut(&user_id) {
+        let mut presence = lock(&self.presence);
+        if let Some(entry) = presence.here.get_mut(&user_id) {
+            entry.nickname = to.to_owned();
+        }
+        if let Some(entry) = presence.elsewhere.get_mut(&user_id) {
+            entry.nickname = to.to_owned();
+        }
+        if let Some(entry) = presence.shown.get_mut(&user_id) {
             entry.nickname = to.to_owned();
         }
         let frame = ServerFrame::UserRenamed { user_id, from: from.to_owned(), to: to.to_owned() };
@@ -272,38 +360,85 @@ impl Hub {
         });
     }
 
-    /// Everyone online now, sorted by nickname.
+    /// Everyone online now, here or on another Natter, sorted by nickname: what the screens were told.
     pub fn online(&self) -> Vec<OnlineUser> {
-        let mut everyone: Vec<OnlineUser> = lock(&self.online)
+        let mut everyone: Vec<OnlineUser> = lock(&self.presence)
+            .shown
             .iter()
-            .map(|(&user_id, entry)| OnlineUser { user_id, nickname: entry.nickname.clone(), idle: entry.idle })
+            .map(|(&user_id, shown)| OnlineUser { user_id, nickname: shown.nickname.clone(), idle: shown.idle })
             .collect();
         everyone.sort_by_key(|user| user.nickname.to_lowercase());
         everyone
     }
 
+    /// Who is online on this Natter's own sockets, for the other Natters (`Store::share_presence`).
+    pub fn here(&self) -> Vec<Present> {
+        lock(&self.presence)
+            .here
+            .iter()
+            .map(|(&user_id, online)| Present {
+                user_id,
+                nickname: online.nickname.clone(),
+                idle: online.idle,
+                connections: u32::try_from(online.connections).unwrap_or(u32::MAX),
+            })
+            .collect()
+    }
+
+    /// Resolves when who is online here changed in a way other Natters should hear before the
+    /// next heartbeat (someone came, went, or went idle or active).
+    pub async fn presence_changed(&self) {
+        self.presence_changed.notified().await;
+    }
+
+    /// Takes who the other Natters say is online (all of them, replacing what they said before)
+    /// and announces whoever came, went, or changed idleness in the union.
+    pub fn elsewhere(&self, present: &[Present]) {
+        let mut merged: HashMap<UserId, Present> = HashMap::with_capacity(present.len());
+        for one in present {
+            merged
+                .entry(one.user_id)
+                .and_modify(|seen| {
+                    seen.connections = seen.connections.saturating_add(one.connections);
+                    seen.idle &= one.idle;
+                })
+                .or_insert_with(|| one.clone());
+        }
+        let mut presence = lock(&self.presence);
+        let old = std::mem::replace(&mut presence.elsewhere, merged);
+        let concerned: std::collections::BTreeSet<UserId> =
+            old.keys().chain(presence.elsewhere.keys()).copied().collect();
+        for user_id in concerned {
+            presence.settle(user_id, &|frame| self.publish(frame));
+        }
+    }
+
     /// The user did something (sent, typed, renamed): they are active, and no longer idle.
     pub fn touch(&self, user_id: UserId) {
-        let mut online = lock(&self.online);
-        if let Some(entry) = online.get_mut(&user_id) {
-            Self::mark_active(entry, user_id, |frame| self.publish(frame));
+        let mut presence = lock(&self.presence);
+        if let Some(entry) = presence.here.get_mut(&user_id) {
+            entry.last_active = Instant::now();
+            if entry.idle {
+                entry.idle = false;
+                self.settle_here(&mut presence, user_id, true);
+            }
         }
     }
 
-    fn mark_active(entry: &mut Online, user_id: UserId, publish: impl FnOnce(Broadcast)) {
-        entry.last_active = Instant::now();
-        if entry.idle {
-            entry.idle = false;
-            publish(Broadcast::new(Audience::Everyone, &ServerFrame::UserIdle { user_id, idle: false }));
-        }
-    }
-
-    /// Marks everyone inactive for `after` as idle, announcing each; run periodically.
+    /// Marks everyone inactive here for `after` as idle, announcing each; run periodically.
     pub fn sweep_idle(&self, after: Duration) {
-        let mut online = lock(&self.online);
-        for (&user_id, entry) in online.iter_mut().filter(|(_, e)| !e.idle && e.last_active.elapsed() >= after) {
-            entry.idle = true;
-            self.publish(Broadcast::new(Audience::Everyone, &ServerFrame::UserIdle { user_id, idle: true }));
+        let mut presence = lock(&self.presence);
+        let tired: Vec<UserId> = presence
+            .here
+            .iter_mut()
+            .filter(|(_, entry)| !entry.idle && entry.last_active.elapsed() >= after)
+            .map(|(&user_id, entry)| {
+                entry.idle = true;
+                user_id
+            })
+            .collect();
+        for user_id in tired {
+            self.settle_here(&mut presence, user_id, true);
         }
     }
 
@@ -316,8 +451,11 @@ impl Hub {
         address: Option<IpAddr>,
         caps: ConnectionCaps,
     ) -> Option<ConnectionGuard> {
+        // Sockets on other Natters count too, as they last said (within a heartbeat).
+        let elsewhere = lock(&self.presence).elsewhere.get(&user_id).map_or(0, |present| present.connections);
         let mut registry = lock(&self.connections);
-        let by_user = registry.per_user.get(&user_id).copied().unwrap_or(0);
+        let by_user =
+            registry.per_user.get(&user_id).copied().unwrap_or(0) + usize::try_from(elsewhere).unwrap_or(usize::MAX);
         let by_address = address.and_then(|address| registry.per_address.get(&address).copied()).unwrap_or(0);
         if by_user >= caps.per_user || by_address >= caps.per_address {
             return None;
@@ -353,6 +491,13 @@ impl Hub {
         let frame = ServerFrame::Typing { room_id, user_id, nickname: nickname.to_owned() };
         self.publish(Broadcast::new(Audience::RoomExcept(room_id, user_id), &frame));
         true
+    }
+
+    /// Passes on a typing signal another Natter let through (it did the thinning).
+    pub fn typing_elsewhere(&self, signal: &TypingSignal) {
+        let TypingSignal { room_id, user_id, nickname } = signal.clone();
+        let frame = ServerFrame::Typing { room_id, user_id, nickname };
+        self.publish(Broadcast::new(Audience::RoomExcept(room_id, user_id), &frame));
     }
 
     /// Tells the message's room that it changed (edited, deleted, reactions). Called on the writer
@@ -503,6 +648,103 @@ mod tests {
                 ServerFrame::UserRenamed { user_id: UserId(2), from: "bob".into(), to: "Bobby".into() },
             ]
         );
+    }
+
+    fn present(user_id: i64, nickname: &str, idle: bool, connections: u32) -> Present {
+        Present { user_id: UserId(user_id), nickname: nickname.into(), idle, connections }
+    }
+
+    fn frames(receiver: &mut broadcast::Receiver<Batch>) -> Vec<ServerFrame> {
+        drain(receiver).iter().map(|f| serde_json::from_str(f.text.as_str()).unwrap()).collect()
+    }
+
+    #[test]
+    fn a_user_here_and_on_other_servers_is_online_once_and_leaves_with_their_last_socket_anywhere() {
+        let hub = Hub::new(64);
+        let mut watcher = hub.subscribe();
+        let (alice, bob) = (UserId(1), UserId(2));
+        hub.elsewhere(&[present(1, "alice", false, 1)]);
+        hub.join(alice, "alice");
+        hub.elsewhere(&[]);
+        assert_eq!(hub.online().len(), 1, "still here");
+        hub.leave(alice);
+        // Two other servers: idle on one, active on the other is active.
+        hub.elsewhere(&[present(2, "bob", true, 1), present(2, "bob", false, 2)]);
+        assert_eq!(hub.online(), [OnlineUser { user_id: bob, nickname: "bob".into(), idle: false }]);
+        hub.elsewhere(&[present(2, "bob", true, 1)]);
+        hub.elsewhere(&[present(2, "bob", true, 1)]);
+        hub.elsewhere(&[]);
+        assert!(hub.online().is_empty());
+        assert_eq!(
+            frames(&mut watcher),
+            [
+                ServerFrame::UserJoined { user_id: alice, nickname: "alice".into() },
+                ServerFrame::UserLeft { user_id: alice, nickname: "alice".into() },
+                ServerFrame::UserJoined { user_id: bob, nickname: "bob".into() },
+                ServerFrame::UserIdle { user_id: bob, idle: true },
+                ServerFrame::UserLeft { user_id: bob, nickname: "bob".into() },
+            ],
+            "each change once, whichever server it happened on"
+        );
+    }
+
+    #[test]
+    fn someone_idle_everywhere_arrives_idle_and_is_idle_here_only_when_idle_there_too() {
+        let hub = Hub::new(64);
+        let mut watcher = hub.subscribe();
+        hub.elsewhere(&[present(3, "carol", true, 1)]);
+        hub.join(UserId(3), "carol");
+        hub.sweep_idle(Duration::ZERO);
+        assert!(hub.online()[0].idle);
+        assert_eq!(
+            frames(&mut watcher),
+            [
+                ServerFrame::UserJoined { user_id: UserId(3), nickname: "carol".into() },
+                ServerFrame::UserIdle { user_id: UserId(3), idle: true },
+                ServerFrame::UserIdle { user_id: UserId(3), idle: false },
+                ServerFrame::UserIdle { user_id: UserId(3), idle: true },
+            ]
+        );
+        assert_eq!(hub.here(), [present(3, "carol", true, 1)], "what the other servers are told");
+    }
+
+    #[test]
+    fn a_rename_renames_a_user_online_elsewhere_without_a_second_arrival() {
+        let hub = Hub::new(64);
+        hub.elsewhere(&[present(4, "dave", false, 1)]);
+        let mut watcher = hub.subscribe();
+        hub.rename(UserId(4), "dave", "David");
+        // The other server still says "dave" until its next heartbeat.
+        hub.elsewhere(&[present(4, "dave", false, 1)]);
+        assert_eq!(hub.online()[0].nickname, "David");
+        assert_eq!(
+            frames(&mut watcher),
+            [ServerFrame::UserRenamed { user_id: UserId(4), from: "dave".into(), to: "David".into() }]
+        );
+    }
+
+    #[test]
+    fn the_cap_per_user_counts_their_sockets_on_other_servers() {
+        let hub = Arc::new(Hub::new(4));
+        let caps = ConnectionCaps { per_user: 3, per_address: 10 };
+        hub.elsewhere(&[present(1, "alice", false, 1), present(1, "alice", false, 1)]);
+        let here = hub.register(vec![1], UserId(1), None, caps);
+        assert!(here.is_some());
+        assert!(hub.register(vec![1], UserId(1), None, caps).is_none(), "two elsewhere and one here");
+        hub.elsewhere(&[present(1, "alice", false, 1)]);
+        assert!(hub.register(vec![1], UserId(1), None, caps).is_some());
+    }
+
+    #[test]
+    fn typing_elsewhere_reaches_the_room_but_not_the_typist_and_is_not_thinned_again() {
+        let hub = Hub::new(16);
+        let mut watcher = hub.subscribe();
+        let signal = TypingSignal { room_id: RoomId(5), user_id: UserId(7), nickname: "alice".into() };
+        hub.typing_elsewhere(&signal);
+        hub.apply(StoreEvent::TypingElsewhere(&signal));
+        let heard = drain(&mut watcher);
+        assert_eq!(heard.len(), 2, "the other server thinned them");
+        assert_eq!(heard[0].audience, Audience::RoomExcept(RoomId(5), UserId(7)));
     }
 
     #[test]

@@ -19,6 +19,7 @@ use crate::server::config::{BotCommand, Cli, Command, Settings};
 use crate::server::hub::Hub;
 use crate::server::router::router;
 use crate::server::state::{AppState, StartError};
+use crate::server::store::{Store, PRESENCE_HEARTBEAT};
 
 /// How long shutdown waits for open websockets to take their close frames.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
@@ -91,6 +92,7 @@ impl Server {
         let drain = Duration::from_secs(state.settings.drain_secs);
         tokio::spawn(drain_then_shut_down(state.draining.clone(), shutdown.clone(), drain));
         tokio::spawn(sweep_idle(Arc::clone(&state.hub), state.settings.limits.idle_after_secs, shutdown.clone()));
+        tokio::spawn(share_presence(Arc::clone(&state.hub), Arc::clone(&state.store), shutdown.clone()));
         let read_marks = tokio::spawn(store_read_marks(state.clone()));
         // Chat frames are small and latency matters more than packet count.
         let listener = listener.tap_io(|tcp| {
@@ -140,6 +142,31 @@ async fn sweep_idle(hub: Arc<Hub>, idle_after_secs: u64, shutdown: CancellationT
         tokio::select! {
             () = shutdown.cancelled() => return,
             _ = every.tick() => hub.sweep_idle(idle_after),
+        }
+    }
+}
+
+/// Tells the other Natters on the database who is online here: at once when someone comes, goes
+/// or changes idleness, and every heartbeat anyway, until shutdown (when the store tells them
+/// this Natter's users are gone).
+async fn share_presence(hub: Arc<Hub>, store: Arc<dyn Store>, shutdown: CancellationToken) {
+    let mut heartbeat = tokio::time::interval(PRESENCE_HEARTBEAT);
+    heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut failing = false;
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            _ = heartbeat.tick() => {}
+            () = hub.presence_changed() => {}
+        }
+        match store.share_presence(hub.here()).await {
+            Ok(()) => failing = false,
+            // Once per outage: the heartbeat keeps trying every two seconds.
+            Err(error) if !failing => {
+                failing = true;
+                tracing::warn!(%error, "cannot tell the other servers who is online here");
+            }
+            Err(_) => {}
         }
     }
 }

@@ -59,13 +59,18 @@ impl AppState {
         // Before the store, which reports how late other Natters' notifications arrive.
         let metrics = Arc::new(crate::server::metrics::Metrics::new());
         let hub = Arc::new(Hub::new(settings.limits.broadcast_buffer));
-        let publisher = Arc::clone(&hub);
+        let frame_limits = Arc::new(crate::server::throttle::FrameLimits::new(&settings.limits));
+        let (publisher, limits) = (Arc::clone(&hub), Arc::clone(&frame_limits));
         let location = settings.store();
-        let events: store::EventSink = Box::new(move |event| publisher.apply(event));
+        let events: store::EventSink = Box::new(move |event| {
+            if let store::StoreEvent::PostedElsewhere(authors) = event {
+                limits.posted_elsewhere(authors);
+            }
+            publisher.apply(event);
+        });
         let store = store::open_measured(&location, events, Some(Arc::clone(&metrics))).await?;
         let folder = settings.data_folder();
         let secret = tokio::task::spawn_blocking(move || Secret::load(&folder)).await.map_err(DbError::from)??;
-        let frame_limits = Arc::new(crate::server::throttle::FrameLimits::new(&settings.limits));
         let bundle = crate::server::http::assets::Bundle::of_this_build(env!("CARGO_CRATE_NAME"));
         Ok(Self {
             leptos_options: leptos_options(&settings, &bundle),

@@ -72,6 +72,35 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
 
     /// Takes one token for `key`; `Err(wait)` (until the next token) when there is none.
     pub(crate) fn try_take(&self, key: &K) -> Result<(), Duration> {
+        self.with_bucket(key, |tokens| {
+            if *tokens >= 1.0 {
+                *tokens -= 1.0;
+                Ok(())
+            } else {
+                Err(())
+            }
+        })
+        .map_err(|tokens| {
+            // A rate of 0 (allowed in the settings: a burst and nothing more) makes the wait
+            // longer than a Duration holds, which `from_secs_f64` would panic on.
+            Duration::try_from_secs_f64((1.0 - tokens) / self.per_second).unwrap_or(Duration::MAX)
+        })
+    }
+
+    /// Takes a token for `key` for something done elsewhere (on another Natter), which could not
+    /// be refused here: the bucket may go into debt, down to a burst's worth, which later actions
+    /// here wait out.
+    pub(crate) fn charge(&self, key: &K) {
+        let floor = -self.burst;
+        let _ = self.with_bucket(key, |tokens| {
+            *tokens = (*tokens - 1.0).max(floor);
+            Ok::<(), ()>(())
+        });
+    }
+
+    /// Runs `act` on `key`'s bucket, refilled for the time since it was last used; on `Err`, the
+    /// tokens left.
+    fn with_bucket<T>(&self, key: &K, act: impl FnOnce(&mut f64) -> Result<T, ()>) -> Result<T, f64> {
         let now = Instant::now();
         let mut buckets = self.buckets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if buckets.len() > PRUNE_ABOVE {
@@ -82,14 +111,7 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
         let (tokens, at) = buckets.entry(key.clone()).or_insert((self.burst, now));
         *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * self.per_second).min(self.burst);
         *at = now;
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
-            Ok(())
-        } else {
-            // A rate of 0 (allowed in the settings: a burst and nothing more) makes the wait
-            // longer than a Duration holds, which `from_secs_f64` would panic on.
-            Err(Duration::try_from_secs_f64((1.0 - *tokens) / self.per_second).unwrap_or(Duration::MAX))
-        }
+        act(tokens).map_err(|()| *tokens)
     }
 }
 
@@ -116,6 +138,15 @@ impl FrameLimits {
     pub(crate) fn message(&self, user_id: UserId, address: Option<IpAddr>) -> Result<(), Rejection> {
         let by_address = || address.map_or(Ok(()), |address| self.messages_by_address.try_take(&address));
         self.messages_by_user.try_take(&user_id).and_then(|()| by_address()).map_err(too_fast)
+    }
+
+    /// Messages other Natters on the database stored, by author: they count against the same
+    /// per-user budget, so one person posting through three Natters gets one person's rate (as
+    /// far as the stream has told this Natter: within its lag, a burst on each is possible).
+    pub(crate) fn posted_elsewhere(&self, authors: &[UserId]) {
+        for author in authors {
+            self.messages_by_user.charge(author);
+        }
     }
 
     /// Any other frame (typing, read, nick) by `user_id`.
@@ -238,6 +269,27 @@ mod tests {
         assert!(throttle.check("bob").is_ok(), "other keys are unaffected");
         std::thread::sleep(Duration::from_millis(250));
         assert!(throttle.check("alice").is_ok());
+    }
+
+    #[test]
+    fn what_was_posted_elsewhere_uses_the_same_budget_and_can_leave_it_in_debt() {
+        let limits = RateLimiter::new(0.0, 3);
+        limits.charge(&1);
+        limits.charge(&1);
+        assert!(limits.try_take(&1).is_ok(), "one of three left");
+        assert!(limits.try_take(&1).is_err());
+        for _ in 0..10 {
+            limits.charge(&1);
+        }
+        let refill = RateLimiter::new(10.0, 2);
+        for _ in 0..10 {
+            refill.charge(&1);
+        }
+        assert!(refill.try_take(&1).is_err(), "in debt");
+        // Debt is at most a burst: two tokens' debt plus the one to take, at 10 per second.
+        std::thread::sleep(Duration::from_millis(350));
+        assert!(refill.try_take(&1).is_ok());
+        assert!(limits.try_take(&2).is_ok(), "other users are unaffected");
     }
 
     #[test]

@@ -2,14 +2,23 @@
 //! client, every screen on every node sees one order (the database's), and a client that moves to
 //! another node resumes with exactly what it missed.
 
+use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
+use crate::delivery::{config_without_rate_limits, Natter};
 use crate::support::postgres::{new_database, numbers};
-use crate::support::{relaxed_limits, Client, TestServer};
-use natter::server::config::Settings;
+use crate::support::{relaxed_limits, Client, TestServer, PATIENCE};
+use natter::server::config::{Limits, Settings};
+use natter::server::store::{PRESENCE_EXPIRY, PRESENCE_HEARTBEAT};
+use serde_json::{json, Value};
 
 /// `count` nodes on one new database, sharing one data folder (the key file, uploads).
 async fn cluster(count: usize) -> (tempfile::TempDir, String, Vec<TestServer>) {
+    cluster_with(count, relaxed_limits()).await
+}
+
+async fn cluster_with(count: usize, limits: Limits) -> (tempfile::TempDir, String, Vec<TestServer>) {
     let url = new_database().await;
     let data = tempfile::tempdir().expect("temp dir");
     let mut nodes = Vec::new();
@@ -18,7 +27,7 @@ async fn cluster(count: usize) -> (tempfile::TempDir, String, Vec<TestServer>) {
             addr: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
             db: PathBuf::from(&url),
             data_dir: Some(data.path().to_owned()),
-            limits: relaxed_limits(),
+            limits: limits.clone(),
             ..Settings::default()
         };
         nodes.push(TestServer::start_with_settings(settings).await);
@@ -156,4 +165,135 @@ async fn a_reader_whose_node_stops_mid_stream_resumes_on_another_with_no_gap_and
     for node in nodes {
         node.stop().await;
     }
+}
+
+/// Who one client sees online: its welcome's list, then every arrival and departure announced.
+struct Roster {
+    online: BTreeSet<String>,
+    arrivals: HashMap<String, usize>,
+    departures: HashMap<String, usize>,
+}
+
+impl Roster {
+    fn from_welcome(welcome: &Value) -> Self {
+        let online = welcome["online"].as_array().expect("online").iter();
+        let online = online.map(|user| user["nickname"].as_str().expect("a nickname").to_owned()).collect();
+        Self { online, arrivals: HashMap::new(), departures: HashMap::new() }
+    }
+
+    fn hear(&mut self, frame: &Value) {
+        let nickname = || frame["nickname"].as_str().expect("a nickname").to_owned();
+        match frame["type"].as_str() {
+            Some("user_joined") => {
+                self.online.insert(nickname());
+                *self.arrivals.entry(nickname()).or_default() += 1;
+            }
+            Some("user_left") => {
+                self.online.remove(&nickname());
+                *self.departures.entry(nickname()).or_default() += 1;
+            }
+            _ => {}
+        }
+    }
+
+    /// Reads `client`'s frames until it sees exactly `expected` online; the other frames read.
+    async fn until(&mut self, client: &mut Client, expected: &[&str], within: Duration) -> Vec<Value> {
+        let expected: BTreeSet<String> = expected.iter().map(|name| (*name).to_owned()).collect();
+        let mut others = Vec::new();
+        let waited = tokio::time::timeout(within, async {
+            while self.online != expected {
+                let frame = client.next().await;
+                self.hear(&frame);
+                others.push(frame);
+            }
+        })
+        .await;
+        assert!(waited.is_ok(), "saw {:?} online, waiting for {expected:?}", self.online);
+        others
+    }
+}
+
+/// Connects with `token` to the node at `addr` and says hello: the client and its welcome.
+async fn join_at(addr: std::net::SocketAddr, token: &str) -> (Client, Value) {
+    let mut client = Client::connect(addr, Some(token), None).await.expect("websocket connects");
+    client.send(json!({ "type": "hello" })).await;
+    let welcome = client.expect("welcome").await;
+    (client, welcome)
+}
+
+#[tokio::test]
+async fn a_node_that_dies_takes_its_users_offline_everywhere_but_not_those_online_on_another() {
+    let (data, url, mut nodes) = cluster(2).await;
+    let config = config_without_rate_limits(data.path());
+    let mut doomed = Natter::start_on(std::ffi::OsStr::new(&url), data.path(), &config).await;
+    let (alice, carol) = (nodes[0].register("alice").await, nodes[0].register("carol").await);
+    // Bob watches from node 0; alice is only on the doomed node; carol on it and on node 1.
+    let (mut bob, welcome) = nodes[0].join("bob", None).await;
+    let mut roster = Roster::from_welcome(&welcome);
+    let (mut alice_on_doomed, _) = join_at(doomed.addr, &alice).await;
+    let (_carol_on_doomed, _) = join_at(doomed.addr, &carol).await;
+    let (_carol_on_1, _) = nodes[1].join_as(&carol, None).await;
+    roster.until(&mut bob, &["alice", "bob", "carol"], PATIENCE).await;
+    assert_eq!(roster.arrivals["carol"], 1, "online on two nodes, announced once");
+
+    // Typing on one node reaches the room on another. A signal is a hint and may be lost (say,
+    // before a node's `LISTEN` connection is up), so alice keeps typing as a person would.
+    let typing = tokio::time::timeout(PATIENCE, async {
+        let mut keystrokes = tokio::time::interval(Duration::from_millis(1_600));
+        loop {
+            tokio::select! {
+                _ = keystrokes.tick() => alice_on_doomed.send(json!({ "type": "typing" })).await,
+                frame = bob.next() => {
+                    roster.hear(&frame);
+                    if frame["type"] == "typing" {
+                        return frame;
+                    }
+                }
+            }
+        }
+    })
+    .await
+    .expect("alice's typing reaches bob's node");
+    assert_eq!(typing["nickname"], "alice");
+
+    let killed = Instant::now();
+    doomed.sigkill();
+    // Nobody said goodbye: the others notice when its heartbeats stop.
+    roster.until(&mut bob, &["bob", "carol"], PRESENCE_EXPIRY + PRESENCE_HEARTBEAT * 2 + PATIENCE).await;
+    assert!(killed.elapsed() >= PRESENCE_EXPIRY - PRESENCE_HEARTBEAT, "not before its heartbeats expired");
+    // Carol's sockets on the dead node went with it, but she is still on node 1: she stays.
+    let settle = tokio::time::sleep(PRESENCE_HEARTBEAT * 2);
+    tokio::pin!(settle);
+    loop {
+        tokio::select! {
+            () = &mut settle => break,
+            frame = bob.next() => roster.hear(&frame),
+        }
+    }
+    assert_eq!(roster.online, BTreeSet::from(["bob".to_owned(), "carol".to_owned()]));
+    assert_eq!(roster.departures.get("carol"), None, "carol never looked gone");
+    assert_eq!(roster.departures["alice"], 1);
+    // A node that stops properly takes its users along at once, without waiting for the expiry.
+    let stopping = Instant::now();
+    nodes.remove(1).stop().await;
+    roster.until(&mut bob, &["bob"], PATIENCE).await;
+    assert!(stopping.elapsed() < PRESENCE_EXPIRY, "told, not expired");
+}
+
+#[tokio::test]
+async fn one_persons_message_budget_is_shared_by_every_node() {
+    let limits = Limits { messages_per_second: 0, message_burst: 3, ..relaxed_limits() };
+    let (_data, _url, nodes) = cluster_with(2, limits).await;
+    let token = nodes[0].register("alice").await;
+    let (mut on_0, _) = nodes[0].join_as(&token, None).await;
+    let (mut on_1, _) = nodes[1].join_as(&token, None).await;
+    for m in 0..3 {
+        let ack = on_0.post(&format!("m{m}"), "through node 0").await;
+        assert!(ack["id"].as_i64().is_some(), "{ack}");
+    }
+    // Once node 1 has the three messages, it has counted them too.
+    message_ids(&mut on_1, 3).await;
+    on_1.send_message("m3", "through node 1").await;
+    let refused = on_1.expect("error").await;
+    assert_eq!(refused["code"], "rate_limited", "{refused}");
 }

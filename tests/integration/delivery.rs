@@ -664,9 +664,9 @@ async fn a_graceful_stop_under_load_keeps_every_acked_message_and_says_going_awa
 
 /// The real `natter` binary serving a database in `dir`. Dropping it kills it with SIGKILL, so a
 /// failing test leaves no server behind.
-struct Natter {
+pub(crate) struct Natter {
     child: Child,
-    addr: SocketAddr,
+    pub(crate) addr: SocketAddr,
 }
 
 impl Natter {
@@ -677,7 +677,7 @@ impl Natter {
 
     /// Starts the binary on the database `db` (a SQLite file or a `postgres://` URL), with `dir` as
     /// its data folder and site root, and waits until `/healthz` answers 200.
-    async fn start_on(db: &std::ffi::OsStr, dir: &Path, config: &Path) -> Self {
+    pub(crate) async fn start_on(db: &std::ffi::OsStr, dir: &Path, config: &Path) -> Self {
         // The port is free when chosen but could be taken before natter binds it: then try another.
         for _ in 0..5 {
             let addr = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port");
@@ -718,7 +718,7 @@ impl Natter {
         panic!("natter exited at start five times");
     }
 
-    fn sigkill(&mut self) {
+    pub(crate) fn sigkill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -769,7 +769,7 @@ impl Outbox {
 
 /// A config file in `dir` with the message rate limits out of the way (every client shares one
 /// address and sends as fast as it can).
-fn config_without_rate_limits(dir: &Path) -> PathBuf {
+pub(crate) fn config_without_rate_limits(dir: &Path) -> PathBuf {
     let config = dir.join("natter.toml");
     let plenty = 1_000_000;
     std::fs::write(

@@ -199,10 +199,16 @@ async fn a_moved_install_keeps_every_row_and_its_clients_catch_up_sign_in_and_se
         .iter()
         .map(|row| row.get(0))
         .collect();
-    let mut expected: Vec<String> =
-        TABLES.iter().map(|(t, _, _)| t.to_string()).chain(["schema_version".into(), "stream".into()]).collect();
+    let mut expected: Vec<String> = TABLES
+        .iter()
+        .map(|(t, _, _)| t.to_string())
+        .chain(["presence", "schema_version", "stream"].map(String::from))
+        .collect();
     expected.sort();
-    assert_eq!(pg_tables, expected, "every table is compared (stream and schema_version are PostgreSQL's own)");
+    assert_eq!(
+        pg_tables, expected,
+        "every table is compared (presence, stream and schema_version are PostgreSQL's own)"
+    );
 
     // A Natter on PostgreSQL, with the old data folder (the key file and files/) mounted.
     let node = TestServer::start_with_settings(Settings {

@@ -278,10 +278,49 @@ pub trait Store: Send + Sync + 'static {
     /// A file with the room of its message, for serving it to that room's members.
     fn file(&self, id: String) -> BoxFuture<'_, Result<Option<(Attachment, RoomId)>, DbError>>;
 
+    // Presence and typing: what other Natters on the same database need to hear at once, and
+    // may miss (nothing here is stored for long or replayed).
+
+    /// Tells the other Natters on this database who is online here, replacing what this Natter
+    /// said before. It is also this Natter's heartbeat: say it every [`PRESENCE_HEARTBEAT`] at
+    /// least, or the others forget it (as they do when it dies) after [`PRESENCE_EXPIRY`]. They
+    /// hear it as `PresenceElsewhere`. A store only one Natter uses (SQLite) has nobody to tell.
+    fn share_presence(&self, here: Vec<Present>) -> BoxFuture<'_, Result<(), DbError>>;
+
+    /// Passes a typing signal on to the other Natters on this database (`TypingElsewhere`): at
+    /// most once, and not at all while the database is away; it is only a hint.
+    fn share_typing(&self, signal: TypingSignal);
+
     // The store itself.
 
     /// Finishes every write queued so far, then stops the writer. Later inserts fail with `Closed`.
+    /// Other Natters forget who was online here at once.
     fn shutdown(&self) -> BoxFuture<'_, ()>;
+}
+
+/// How often a Natter tells the others on its database who is online on it (`share_presence`).
+pub const PRESENCE_HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(2);
+/// How long after its last heartbeat a Natter's users are taken for gone: it died, or cannot reach
+/// the database. Three missed heartbeats, so one slow write does not flap everyone offline.
+pub const PRESENCE_EXPIRY: std::time::Duration = std::time::Duration::from_secs(7);
+
+/// A user online on one Natter, as it tells the others.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Present {
+    pub user_id: UserId,
+    pub nickname: String,
+    /// Idle on every socket there.
+    pub idle: bool,
+    /// Their open sockets there, so caps per user hold across Natters.
+    pub connections: u32,
+}
+
+/// Someone is typing in a room.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TypingSignal {
+    pub room_id: RoomId,
+    pub user_id: UserId,
+    pub nickname: String,
 }
 
 /// The `Store` impl of an engine whose inherent async methods have the trait's names and
@@ -507,6 +546,14 @@ macro_rules! store_answered_by_inherent_methods {
                 Box::pin($engine::rename(self, user_id, nickname))
             }
 
+            fn share_presence(&self, here: Vec<Present>) -> BoxFuture<'_, Result<(), DbError>> {
+                Box::pin($engine::share_presence(self, here))
+            }
+
+            fn share_typing(&self, signal: TypingSignal) {
+                $engine::share_typing(self, signal)
+            }
+
             fn shutdown(&self) -> BoxFuture<'_, ()> {
                 Box::pin($engine::shutdown(self))
             }
@@ -529,6 +576,8 @@ pub enum DbError {
     CreateDir { path: PathBuf, source: std::io::Error },
     #[error("the database is at schema version {found}, newer than this Natter knows ({known})")]
     TooNew { found: usize, known: usize },
+    #[error("no randomness for this server's id: {0}")]
+    Random(getrandom::Error),
     #[error("cannot start the writer thread: {0}")]
     Thread(std::io::Error),
     #[error("the store is shut down")]
@@ -547,6 +596,9 @@ pub enum DbError {
     Task(#[from] tokio::task::JoinError),
     #[error("the path is not valid UTF-8")]
     NotUtf8Path,
+    /// What Natters tell each other through the database (presence, typing) as JSON.
+    #[error("cannot encode or decode JSON for the database: {0}")]
+    Json(#[from] serde_json::Error),
     /// A change to a stored message was refused, checked in the changing transaction.
     #[error("change refused: {0:?}")]
     ChangeRefused(ChangeRefused),
@@ -653,6 +705,15 @@ pub enum StoreEvent<'a> {
     /// Natter's own read marks reach its screens as they are made, before they are stored, so a
     /// one-machine store never tells this.
     ReadMarked(&'a ReadMark),
+    /// Who is online on the other Natters on this database, all of them together (one entry per
+    /// user and Natter), replacing what was told before: told when it changes, and when a Natter
+    /// falls silent (its users are then gone). A one-machine store never tells this.
+    PresenceElsewhere(&'a [Present]),
+    /// A typing signal passed on by another Natter on this database.
+    TypingElsewhere(&'a TypingSignal),
+    /// Messages other Natters on this database stored, by author, told just before they are told
+    /// as `MessagesStored`: so limits on how fast one person posts hold across Natters.
+    PostedElsewhere(&'a [UserId]),
     /// Some changes could not be told: this Natter fell further behind the other Natters on its
     /// database than the database keeps their changes for. Every screen refills from the tables,
     /// which hold everything. A one-machine store never tells this.

@@ -28,7 +28,7 @@ use crate::protocol::{
 use crate::server::http::auth::{authenticate, Authenticated};
 use crate::server::http::forwarded::ClientAddress;
 use crate::server::hub::{Batch, Broadcast, ConnectionCaps, RoomChange};
-use crate::server::store::{DbError, Sidebar};
+use crate::server::store::{DbError, Sidebar, TypingSignal};
 use crate::server::AppState;
 use crate::server::{accounts, messages, rooms};
 
@@ -341,7 +341,11 @@ impl<S: Sink<Message> + Unpin> SocketSession<S> {
                 // The room set may lag a join that committed a moment ago (see `send`): when it
                 // does not know the room, the store decides.
                 if self.rooms.contains(&room_id) || self.may_post(room_id).await {
-                    self.state.hub.typing(room_id, self.account.id, &self.account.nickname);
+                    let (user_id, nickname) = (self.account.id, &self.account.nickname);
+                    if self.state.hub.typing(room_id, user_id, nickname) {
+                        let signal = TypingSignal { room_id, user_id, nickname: nickname.clone() };
+                        self.state.store.share_typing(signal);
+                    }
                     Ok(())
                 } else {
                     let refused = Rejection::from(rooms::why_not_postable(&self.state, room_id).await);

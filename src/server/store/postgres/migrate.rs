@@ -8,6 +8,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("../../../../migrations/postgres/0001_schema.sql"),
     include_str!("../../../../migrations/postgres/0002_stream.sql"),
     include_str!("../../../../migrations/postgres/0003_stream_accounts.sql"),
+    include_str!("../../../../migrations/postgres/0004_presence.sql"),
 ];
 
 /// Held while migrating, so two Natters starting at once do not both apply the same migration.

@@ -30,6 +30,7 @@ mod changes;
 mod files;
 mod messages;
 mod migrate;
+mod presence;
 mod rooms;
 mod rows;
 mod search;
@@ -44,6 +45,7 @@ pub(super) mod transfer;
 mod users;
 mod writer;
 
+use presence::Presence;
 use stream::{Sequencer, Told};
 use writer::Writer;
 
@@ -85,6 +87,7 @@ enum Job {
 pub struct PostgresStore {
     writer: mpsc::Sender<Job>,
     readers: Pool,
+    presence: Arc<Presence>,
     /// Stops the stream's tail, notifier and listener at shutdown.
     stop: CancellationToken,
 }
@@ -111,14 +114,19 @@ impl PostgresStore {
         let mut conn = readers.get().await?;
         migrate::migrate(&mut conn).await?;
         let from = stream::newest(&conn).await?;
-        let sequencer = Arc::new(Sequencer::new(from, events, readers.clone(), metrics));
+        let node = new_node_id()?;
+        tracing::info!(node = &*node, "this server's id among those on the database");
+        let sequencer = Arc::new(Sequencer::new(Arc::clone(&node), from, events, readers.clone(), metrics));
+        let (presence, typing) = Presence::new(node, readers.clone(), Arc::clone(&sequencer));
         let stop = CancellationToken::new();
         tokio::spawn(stream::follow(Arc::clone(&sequencer), stop.clone()));
         tokio::spawn(stream::announce(Arc::clone(&sequencer), stop.clone()));
-        tokio::spawn(stream::listen(config, Arc::clone(&sequencer), stop.clone()));
+        tokio::spawn(stream::listen(config, Arc::clone(&sequencer), Arc::clone(&presence), stop.clone()));
+        tokio::spawn(presence::follow(Arc::clone(&presence), stop.clone()));
+        tokio::spawn(presence::announce_typing(Arc::clone(&presence), typing, stop.clone()));
         let (writer, jobs) = mpsc::channel(WRITE_QUEUE);
         tokio::spawn(Writer::new(conn, readers.clone(), sequencer).run(jobs));
-        Ok(Self { writer, readers, stop })
+        Ok(Self { writer, readers, presence, stop })
     }
 
     /// Runs `change` in its own transaction on the writer task, after every write queued before it.
@@ -148,7 +156,7 @@ impl PostgresStore {
                     let told = tell(&value);
                     let first = match told.is_empty() {
                         true => None,
-                        false => Some(stream::append(&tx, &told).await?),
+                        false => Some(stream::append(&tx, &told, sequencer.node()).await?),
                     };
                     tx.commit().await?;
                     Ok((value, first.map(|first| (first, told))))
@@ -170,18 +178,35 @@ impl PostgresStore {
     }
 
     /// Finishes every write queued so far, then stops the writer. Later inserts fail with `Closed`.
+    /// The other Natters hear at once that this one's users are gone.
     async fn shutdown(&self) {
         let (done, finished) = oneshot::channel();
         if self.writer.send(Job::Shutdown(done)).await.is_ok() {
             let _ = finished.await;
         }
         self.stop.cancel();
+        self.presence.leave().await;
+    }
+
+    async fn share_presence(&self, here: Vec<Present>) -> Result<(), DbError> {
+        self.presence.share(here).await
+    }
+
+    fn share_typing(&self, signal: TypingSignal) {
+        self.presence.share_typing(signal);
     }
 
     /// A pooled connection for reads.
     async fn reader(&self) -> Result<deadpool_postgres::Client, DbError> {
         Ok(self.readers.get().await?)
     }
+}
+
+/// A random id for this Natter among those on the database, new at every start: 16 hex digits.
+fn new_node_id() -> Result<Arc<str>, DbError> {
+    let mut bytes = [0u8; 8];
+    getrandom::fill(&mut bytes).map_err(DbError::Random)?;
+    Ok(crate::server::identity::encode_hex(&bytes).into())
 }
 
 // The store's interface, answered by the methods of this folder's `impl PostgresStore` blocks.

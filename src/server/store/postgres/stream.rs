@@ -27,6 +27,7 @@ use crate::protocol::{Member, Room};
 use crate::server::metrics::Metrics;
 
 use super::messages::attach_reactions;
+use super::presence::{Presence, PRESENCE_CHANNEL, TYPING_CHANNEL};
 use super::rooms::{member, member_room};
 use super::rows::{message_from_row, message_select, query, query_one};
 use super::*;
@@ -128,10 +129,10 @@ impl Told {
     }
 }
 
-/// Appends `told` (not empty) to the stream inside the caller's transaction, and returns the
+/// Appends `told` (not empty), by the Natter `origin`, to the stream inside the caller's transaction, and returns the
 /// position of its first row. Takes the id lock (again, if the transaction holds it already:
 /// advisory locks nest), so positions commit in the order they are handed out.
-pub(super) async fn append(tx: &Transaction<'_>, told: &[Told]) -> Result<Position, DbError> {
+pub(super) async fn append(tx: &Transaction<'_>, told: &[Told], origin: &str) -> Result<Position, DbError> {
     execute_lock(tx).await?;
     let rows: Vec<RowValues> = told.iter().map(Told::row).collect();
     let kinds: Vec<&str> = rows.iter().map(|row| row.kind).collect();
@@ -143,14 +144,14 @@ pub(super) async fn append(tx: &Transaction<'_>, told: &[Told]) -> Result<Positi
     let first = query_one(
         tx,
         "WITH added AS (
-             INSERT INTO stream (pos, kind, room_id, user_id, message_id, rev, detail, at)
-             SELECT base.last + e.n, e.kind, e.room_id, e.user_id, e.message_id, e.rev, e.detail, $7
+             INSERT INTO stream (pos, kind, room_id, user_id, message_id, rev, detail, at, origin)
+             SELECT base.last + e.n, e.kind, e.room_id, e.user_id, e.message_id, e.rev, e.detail, $7, $8
              FROM (SELECT coalesce(max(pos), 0) AS last FROM stream) AS base,
                   unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[])
                       WITH ORDINALITY AS e(kind, room_id, user_id, message_id, rev, detail, n)
              RETURNING pos)
          SELECT min(pos) FROM added",
-        &[&kinds, &rooms, &users, &messages, &revs, &details, &now_millis()],
+        &[&kinds, &rooms, &users, &messages, &revs, &details, &now_millis(), &origin],
     )
     .await?
     .try_get(0)?;
@@ -177,6 +178,8 @@ struct Heard {
 /// Tells the hub every stream row once, in position order: this Natter's own commits from the
 /// writer task, everyone else's from the tail.
 pub(super) struct Sequencer {
+    /// This Natter's id among those on the database (random at each start).
+    node: Arc<str>,
     heard: Mutex<Heard>,
     readers: Pool,
     /// The newest position this Natter committed, for the notifier.
@@ -193,8 +196,15 @@ pub(super) struct Sequencer {
 impl Sequencer {
     /// Starts telling after `from` (the stream's newest position when this Natter opened the
     /// database: screens that connect later catch up from the tables, not the stream).
-    pub(super) fn new(from: Position, events: EventSink, readers: Pool, metrics: Option<Arc<Metrics>>) -> Self {
+    pub(super) fn new(
+        node: Arc<str>,
+        from: Position,
+        events: EventSink,
+        readers: Pool,
+        metrics: Option<Arc<Metrics>>,
+    ) -> Self {
         Self {
+            node,
             heard: Mutex::new(Heard { told_up_to: from, events }),
             readers,
             committed: watch::Sender::new(from),
@@ -202,6 +212,18 @@ impl Sequencer {
             told: AtomicI64::new(from.0),
             metrics,
         }
+    }
+
+    /// This Natter's id, which its stream rows carry as their origin.
+    pub(super) fn node(&self) -> &str {
+        &self.node
+    }
+
+    /// Tells the hub something that is not in the stream (presence, typing): whenever it comes,
+    /// between two of the stream's events, never inside one.
+    pub(super) async fn tell_aside(&self, event: StoreEvent<'_>) {
+        let heard = self.heard.lock().await;
+        (heard.events)(event);
     }
 
     /// Wakes the tail for a notification, unless it names a position told already.
@@ -261,7 +283,7 @@ impl Sequencer {
             let conn = self.readers.get().await?;
             let rows = query(
                 &conn,
-                "SELECT pos, kind, room_id, user_id, message_id, rev, detail FROM stream
+                "SELECT pos, kind, room_id, user_id, message_id, rev, detail, origin FROM stream
                  WHERE pos > $1 AND pos <= $2 ORDER BY pos LIMIT $3",
                 &[&heard.told_up_to.0, &up_to.0, &PAGE],
             )
@@ -278,13 +300,41 @@ impl Sequencer {
                 );
                 (heard.events)(StoreEvent::Resync);
             }
+            let posted_elsewhere = self.stored_elsewhere(&rows)?;
             let told = materialise(&conn, &rows).await?;
+            let authors: Vec<UserId> = told
+                .iter()
+                .filter_map(|told| match told {
+                    Told::Stored(message) if posted_elsewhere.contains(&message.id) => Some(message.author_id),
+                    _ => None,
+                })
+                .collect();
+            // Before the messages: a screen that sees them can rely on their authors' limits
+            // here having counted them.
+            if !authors.is_empty() {
+                (heard.events)(StoreEvent::PostedElsewhere(&authors));
+            }
             tell(&heard.events, told);
             self.told_up_to(heard, last);
             if i64::try_from(rows.len()).unwrap_or(i64::MAX) < PAGE {
                 return Ok(());
             }
         }
+    }
+}
+
+impl Sequencer {
+    /// The messages among `rows` that another Natter stored.
+    fn stored_elsewhere(&self, rows: &[tokio_postgres::Row]) -> Result<std::collections::HashSet<MessageId>, DbError> {
+        let mut ids = std::collections::HashSet::new();
+        for row in rows {
+            let (kind, message_id, origin): (&str, Option<MessageId>, Option<&str>) =
+                (row.try_get(1)?, row.try_get(4)?, row.try_get(7)?);
+            if kind == "stored" && origin != Some(self.node()) {
+                ids.extend(message_id);
+            }
+        }
+        Ok(ids)
     }
 }
 
@@ -456,13 +506,19 @@ pub(super) async fn announce(sequencer: Arc<Sequencer>, stop: CancellationToken)
 }
 
 /// Holds a `LISTEN` connection of its own, waking the tail on every notification and whenever the
-/// connection comes back (what was committed while it was away is read then), until `stop`.
-pub(super) async fn listen(config: tokio_postgres::Config, sequencer: Arc<Sequencer>, stop: CancellationToken) {
+/// connection comes back (what was committed while it was away is read then), until `stop`. The
+/// same connection hears presence changes and typing signals (`presence.rs`).
+pub(super) async fn listen(
+    config: tokio_postgres::Config,
+    sequencer: Arc<Sequencer>,
+    presence: Arc<Presence>,
+    stop: CancellationToken,
+) {
     let mut backoff = Duration::from_millis(100);
     loop {
         tokio::select! {
             () = stop.cancelled() => return,
-            ended = listen_once(&config, &sequencer, &mut backoff) => match ended {
+            ended = listen_once(&config, &sequencer, &presence, &mut backoff) => match ended {
                 Ok(()) => tracing::warn!("the database ended the LISTEN connection; listening again"),
                 Err(error) => tracing::warn!(%error, "no LISTEN connection to the database; trying again"),
             },
@@ -479,6 +535,7 @@ pub(super) async fn listen(config: tokio_postgres::Config, sequencer: Arc<Sequen
 async fn listen_once(
     config: &tokio_postgres::Config,
     sequencer: &Sequencer,
+    presence: &Presence,
     backoff: &mut Duration,
 ) -> Result<(), DbError> {
     let (client, mut connection) = config.connect(tokio_postgres::NoTls).await?;
@@ -488,20 +545,30 @@ async fn listen_once(
         let mut messages = futures::stream::poll_fn(move |cx| connection.poll_message(cx));
         while let Some(Ok(message)) = messages.next().await {
             if let AsyncMessage::Notification(notification) = message {
-                if heard.send(notification.payload().to_owned()).is_err() {
+                let heard_now = (notification.channel().to_owned(), notification.payload().to_owned());
+                if heard.send(heard_now).is_err() {
                     return;
                 }
             }
         }
     });
-    client.batch_execute(&format!("LISTEN {CHANNEL}")).await?;
+    client.batch_execute(&format!("LISTEN {CHANNEL}; LISTEN {PRESENCE_CHANNEL}; LISTEN {TYPING_CHANNEL}")).await?;
     *backoff = Duration::from_millis(100);
+    // Whatever happened while nobody listened is read now.
     sequencer.wake.notify_one();
-    while let Some(payload) = hearing.recv().await {
-        if let (Some(lag), Some(metrics)) = (notify_lag(&payload), &sequencer.metrics) {
-            metrics.record_notify_lag(lag.as_secs_f64());
+    presence.wake.notify_one();
+    while let Some((channel, payload)) = hearing.recv().await {
+        match channel.as_str() {
+            CHANNEL => {
+                if let (Some(lag), Some(metrics)) = (notify_lag(&payload), &sequencer.metrics) {
+                    metrics.record_notify_lag(lag.as_secs_f64());
+                }
+                sequencer.hint(&payload);
+            }
+            PRESENCE_CHANNEL => presence.wake.notify_one(),
+            TYPING_CHANNEL => presence.heard_typing(&payload).await,
+            _ => {}
         }
-        sequencer.hint(&payload);
     }
     driver.abort();
     Ok(())

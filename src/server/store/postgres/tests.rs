@@ -340,6 +340,10 @@ fn open_hearing_all(config: &tokio_postgres::Config) -> (PostgresStore, std_mpsc
                     vec![format!("read {} {} {}", mark.room_id, mark.user_id, mark.last_read_id)]
                 }
                 StoreEvent::Resync => vec!["resync".to_owned()],
+                // Not the stream's: see `open_hearing_aside`.
+                StoreEvent::PresenceElsewhere(_) | StoreEvent::TypingElsewhere(_) | StoreEvent::PostedElsewhere(_) => {
+                    vec![]
+                }
             };
             for line in lines {
                 let _ = heard.send(line);
@@ -516,4 +520,98 @@ async fn a_postgresql_restart_under_load_loses_nothing_and_every_server_hears_ev
         std::thread::sleep(std::time::Duration::from_millis(300));
         assert!(heard.try_recv().is_err(), "nothing told twice");
     }
+}
+
+/// A store whose events are recorded as lines, but only what is not the stream: who is online
+/// elsewhere, typing, and whose messages other servers stored.
+fn open_hearing_aside(config: &tokio_postgres::Config) -> (PostgresStore, std_mpsc::Receiver<String>) {
+    let (heard, hearing) = std_mpsc::channel();
+    let store = test_support::open(
+        config,
+        Box::new(move |event| {
+            let line = match event {
+                StoreEvent::PresenceElsewhere(present) => {
+                    let mut users: Vec<String> = present
+                        .iter()
+                        .map(|p| format!("{}{}×{}", p.nickname, if p.idle { " (idle)" } else { "" }, p.connections))
+                        .collect();
+                    users.sort();
+                    format!("online: {}", users.join(", "))
+                }
+                StoreEvent::TypingElsewhere(signal) => format!("typing in {}: {}", signal.room_id, signal.nickname),
+                StoreEvent::PostedElsewhere(authors) => {
+                    format!("posted by {}", authors.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(" "))
+                }
+                _ => return,
+            };
+            let _ = heard.send(line);
+        }),
+    );
+    (store, hearing)
+}
+
+fn present(user_id: UserId, nickname: &str, idle: bool, connections: u32) -> Present {
+    Present { user_id, nickname: nickname.into(), idle, connections }
+}
+
+#[test]
+fn who_is_online_on_one_server_reaches_the_others_until_it_falls_silent_or_stops() {
+    let db = new_database();
+    let (a, heard_by_a) = open_hearing_aside(&db);
+    let (b, heard_by_b) = open_hearing_aside(&db);
+    let alice = vec![present(UserId(1), "alice", false, 2)];
+    // On the stores' runtime: a connection the pool opens is driven where it was opened, and this
+    // test's runtime stops while it waits for what the stores hear.
+    let share = |store: &PostgresStore, here: Vec<Present>| on_runtime(store.share_presence(here)).unwrap();
+    share(&a, alice.clone());
+    share(&b, vec![present(UserId(2), "bob", true, 1)]);
+    assert_eq!(next_lines(&heard_by_b, 1), ["online: alice×2"]);
+    assert_eq!(next_lines(&heard_by_a, 1), ["online: bob (idle)×1"], "each hears the other, not itself");
+    // A heartbeat with nothing new tells nobody anything.
+    share(&a, alice.clone());
+    // `a` falls silent (as if it died): after the expiry, its users are gone.
+    let silent = std::time::Instant::now();
+    let gone = heard_by_b.recv_timeout(PRESENCE_EXPIRY * 3).expect("alice is forgotten");
+    assert_eq!(gone, "online: ");
+    assert!(silent.elapsed() >= PRESENCE_EXPIRY - PRESENCE_HEARTBEAT, "not before the expiry");
+    // It comes back, then stops: its users leave at once, not after the expiry.
+    share(&a, alice);
+    assert_eq!(next_lines(&heard_by_b, 1), ["online: alice×2"]);
+    let stopping = std::time::Instant::now();
+    on_runtime(a.shutdown());
+    assert_eq!(next_lines(&heard_by_b, 1), ["online: "]);
+    assert!(stopping.elapsed() < PRESENCE_EXPIRY, "told, not expired");
+}
+
+#[tokio::test]
+async fn typing_and_who_posted_reach_the_other_servers_only() {
+    let db = new_database();
+    let (a, heard_by_a) = open_hearing_aside(&db);
+    let (_b, heard_by_b) = open_hearing_aside(&db);
+    let alice = user(&a, "alice").await;
+    // A signal sent before `b`'s `LISTEN` connection is up is lost, as it may be: send until heard.
+    let typing = |store: &PostgresStore| {
+        store.share_typing(TypingSignal { room_id: GENERAL_ROOM_ID, user_id: alice.id, nickname: "alice".into() });
+    };
+    let waiting = std::time::Instant::now();
+    let heard = loop {
+        typing(&a);
+        match heard_by_b.recv_timeout(std::time::Duration::from_millis(200)) {
+            Ok(line) => break line,
+            Err(_) => assert!(waiting.elapsed() < std::time::Duration::from_secs(10), "typing never arrives"),
+        }
+    };
+    assert_eq!(heard, format!("typing in {GENERAL_ROOM_ID}: alice"));
+    while heard_by_b.recv_timeout(std::time::Duration::from_millis(300)).is_ok() {}
+    a.insert(message(&alice, "1", "one")).await.unwrap();
+    a.insert(message(&alice, "2", "two")).await.unwrap();
+    let mut posted = Vec::new();
+    while posted.len() < 2 {
+        let line = next_lines(&heard_by_b, 1).remove(0);
+        posted.extend(line.strip_prefix("posted by ").expect("a post").split(' ').map(str::to_owned));
+    }
+    assert_eq!(posted, [alice.id.to_string(), alice.id.to_string()]);
+    std::thread::sleep(std::time::Duration::from_millis(1_500));
+    assert!(heard_by_a.try_recv().is_err(), "a server does not hear its own typing or count its own posts twice");
+    assert!(heard_by_b.try_recv().is_err());
 }

@@ -191,7 +191,7 @@ impl Writer {
             results.iter().flatten().filter(|r| !r.duplicate).map(|r| Told::Stored(r.message.clone())).collect();
         let told = match fresh.is_empty() {
             true => None,
-            false => Some((stream::append(&tx, &fresh).await?, fresh)),
+            false => Some((stream::append(&tx, &fresh, self.stream.node()).await?, fresh)),
         };
         tx.commit().await?;
         Ok(Committed { results, told })

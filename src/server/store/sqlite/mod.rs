@@ -120,6 +120,14 @@ impl SqliteStore {
         answer.await.map_err(|_| DbError::Closed)?
     }
 
+    /// Nobody else opens this file while this Natter has it: there is no one to tell.
+    async fn share_presence(&self, _here: Vec<Present>) -> Result<(), DbError> {
+        Ok(())
+    }
+
+    /// As for presence: no other Natter to pass it to.
+    fn share_typing(&self, _signal: TypingSignal) {}
+
     /// Finishes every write queued so far, then stops the writer. Later inserts fail with `Closed`.
     async fn shutdown(&self) {
         let (done, finished) = oneshot::channel();
