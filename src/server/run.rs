@@ -188,13 +188,24 @@ async fn store_read_marks(state: AppState) {
     crate::server::rooms::flush_read_marks(&state).await;
 }
 
-/// Passes every Ctrl-C and SIGTERM on to `stop`: the first starts the drain, the next cuts it
-/// short. Never resolves; the server's shutdown drops it.
-async fn forward_signals(stop: StopHandle) {
+/// SIGTERM, listened for from now on: a signal that arrives before the server runs waits here
+/// instead of killing the process the default way (no drain, no clean exit).
+#[cfg(unix)]
+type Terminate = Option<tokio::signal::unix::Signal>;
+#[cfg(not(unix))]
+type Terminate = ();
+
+fn listen_for_sigterm() -> Terminate {
     #[cfg(unix)]
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+    return tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(|error| tracing::warn!(%error, "cannot listen for SIGTERM"))
         .ok();
+}
+
+/// Passes every Ctrl-C and SIGTERM on to `stop`: the first starts the drain, the next cuts it
+/// short. Never resolves; the server's shutdown drops it.
+#[cfg_attr(not(unix), allow(unused_mut, unused_variables))]
+async fn forward_signals(stop: StopHandle, mut terminate: Terminate) {
     let mut ctrl_c_works = true;
     loop {
         #[cfg(unix)]
@@ -289,6 +300,7 @@ async fn serve(settings: Settings) -> ExitCode {
     }
     // Without a PostgreSQL URL's password.
     let db = settings.store().to_string();
+    let terminate = listen_for_sigterm();
     let server = match Server::bind(settings).await {
         Ok(server) => server,
         Err(error) => {
@@ -297,7 +309,7 @@ async fn serve(settings: Settings) -> ExitCode {
         }
     };
     tracing::info!(addr = %server.local_addr(), db, "Natter is serving on http://{}", server.local_addr());
-    let signals = forward_signals(server.stop_handle());
+    let signals = forward_signals(server.stop_handle(), terminate);
     match server.run(signals).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
