@@ -97,8 +97,12 @@ impl Secret {
                 if let Some(dir) = path.parent() {
                     std::fs::create_dir_all(dir).map_err(key_file_error)?;
                 }
-                write_private(&path, &encode_hex(&key)).map_err(key_file_error)?;
-                Ok(Self(key.to_vec()))
+                match publish_private(&path, &encode_hex(&key)) {
+                    Ok(()) => Ok(Self(key.to_vec())),
+                    // Another Natter on the same folder made it first: everyone uses theirs.
+                    Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Self::load(folder),
+                    Err(error) => Err(key_file_error(error)),
+                }
             }
             Err(error) => Err(key_file_error(error)),
         }
@@ -154,12 +158,27 @@ fn random_bytes<const N: usize>() -> Result<[u8; N], SecretError> {
     Ok(bytes)
 }
 
+/// Creates `path` holding `contents`, readable by its owner only, whole or not at all: written and
+/// synced under a name of its own, then linked into place, which fails with `AlreadyExists` when
+/// another process got there first. Nodes starting at once on one empty shared folder must not
+/// read a half-written key, nor each keep a key of its own.
+fn publish_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    let suffix = random_hex::<8>().map_err(std::io::Error::other)?;
+    let mut draft = path.as_os_str().to_owned();
+    draft.push(format!(".{suffix}.tmp"));
+    let draft = std::path::PathBuf::from(draft);
+    let linked = write_private(&draft, contents).and_then(|()| std::fs::hard_link(&draft, path));
+    let _ = std::fs::remove_file(&draft);
+    linked
+}
+
 #[cfg(unix)]
 fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
-    file.write_all(contents.as_bytes())
+    file.write_all(contents.as_bytes())?;
+    file.sync_all()
 }
 
 #[cfg(not(unix))]
@@ -314,6 +333,21 @@ mod tests {
         assert_eq!(first.token_hash("t"), again.token_hash("t"));
         std::fs::write(dir.path().join(KEY_FILE), "nonsense").unwrap();
         assert!(matches!(Secret::load(db), Err(SecretError::Damaged(_))));
+    }
+
+    #[test]
+    fn nodes_starting_at_once_on_an_empty_folder_agree_on_one_key() {
+        for _ in 0..20 {
+            let dir = tempfile::tempdir().unwrap();
+            let hashes: Vec<Vec<u8>> = std::thread::scope(|scope| {
+                let starts: Vec<_> =
+                    (0..6).map(|_| scope.spawn(|| Secret::load(dir.path()).unwrap().token_hash("t"))).collect();
+                starts.into_iter().map(|start| start.join().unwrap()).collect()
+            });
+            assert!(hashes.windows(2).all(|pair| pair[0] == pair[1]), "one key for all");
+            let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|entry| entry.unwrap().file_name()).collect();
+            assert_eq!(left, [std::ffi::OsString::from(KEY_FILE)], "no drafts left behind");
+        }
     }
 
     #[test]
