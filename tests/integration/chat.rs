@@ -32,7 +32,9 @@ async fn a_message_reaches_every_client_and_its_sender_gets_an_ack() {
     assert!(welcome["text"].as_str().unwrap().contains("alice"), "{welcome}");
     let (mut bob, _) = server.join("bob", None).await;
 
-    let ack = alice.post("c-1", "hello bob").await;
+    alice.send_message("c-1", "hello bob").await;
+    let mut frames = alice.frames_until(|frame| frame["type"] == "ack").await;
+    let ack = frames.pop().expect("the ack");
     let id = ack["id"].as_i64().expect("ack carries the stored id");
     assert_eq!(ack["client_msg_id"], "c-1");
 
@@ -42,8 +44,10 @@ async fn a_message_reaches_every_client_and_its_sender_gets_an_ack() {
     assert_eq!(received["body"], "hello bob");
     assert_eq!(received["client_msg_id"], "c-1");
     assert_eq!(received["sent_at"], ack["sent_at"]);
-    // The sender gets the same copy and recognises it by its client_msg_id.
-    assert_eq!(alice.expect("message").await["message"], received);
+    // The sender gets the same copy, before the ack, and recognises it by its client_msg_id.
+    let own: Vec<&Value> = frames.iter().filter(|frame| frame["type"] == "message").collect();
+    assert_eq!(own.len(), 1, "{frames:?}");
+    assert_eq!(own[0]["message"], received);
     server.stop().await;
 }
 
@@ -397,7 +401,9 @@ async fn typing_reaches_everyone_but_the_typist_and_is_thinned() {
     // A typing frame without room_id means general, and says so on the way out.
     assert_eq!(typing, json!({ "type": "typing", "room_id": 1, "user_id": welcome["you"]["id"], "nickname": "alice" }));
     // A message marks where the flood of typing frames ended: exactly one typing frame came before it.
-    let ack = typist.post("t-1", "done typing").await;
+    typist.send_message("t-1", "done typing").await;
+    let typists_frames = typist.frames_until(|frame| frame["type"] == "ack").await;
+    let ack = typists_frames.last().expect("the ack").clone();
     loop {
         let frame = reader.next().await;
         assert_ne!(frame["type"], "typing", "ten quick signals are passed on once");
@@ -405,13 +411,13 @@ async fn typing_reaches_everyone_but_the_typist_and_is_thinned() {
             break;
         }
     }
-    for own in [&mut typist, &mut typists_other_tab] {
-        loop {
-            let frame = own.next().await;
-            assert_ne!(frame["type"], "typing", "nobody sees their own typing");
-            if frame["type"] == "message" {
-                break;
-            }
+    assert!(typists_frames.iter().all(|frame| frame["type"] != "typing"), "nobody sees their own typing");
+    assert!(typists_frames.iter().any(|frame| frame["type"] == "message"), "its own message, before the ack");
+    loop {
+        let frame = typists_other_tab.next().await;
+        assert_ne!(frame["type"], "typing", "nobody sees their own typing");
+        if frame["type"] == "message" {
+            break;
         }
     }
     server.stop().await;
@@ -441,4 +447,39 @@ async fn people_without_activity_go_idle_and_come_back_when_they_act() {
     dozer.post("z-1", "I'm back").await;
     assert_eq!(watcher.expect("user_idle").await, json!({ "type": "user_idle", "user_id": dozer_id, "idle": false }));
     server.stop().await;
+}
+
+#[tokio::test]
+async fn an_ack_comes_after_every_message_stored_before_it() {
+    let (_dir, db) = temp_db();
+    let server = TestServer::start(&db).await;
+    let (mut bot, _) = server.join("bot", None).await;
+    let (mut chatter, _) = server.join("chatter", None).await;
+    let chatting = tokio::spawn(async move {
+        for m in 0..400 {
+            chatter.send_message(&format!("c{m}"), "meanwhile").await;
+        }
+        chatter
+    });
+    let mut seen = std::collections::BTreeSet::new();
+    for m in 0..100 {
+        bot.send_message(&format!("b{m}"), "beep").await;
+        loop {
+            let frame = bot.next().await;
+            match frame["type"].as_str() {
+                Some("message") => {
+                    seen.insert(frame["message"]["id"].as_i64().expect("an id"));
+                }
+                Some("ack") => {
+                    let acked = frame["id"].as_i64().expect("an id");
+                    let first = *seen.first().expect("its own message came first");
+                    let missing: Vec<i64> = (first..=acked).filter(|id| !seen.contains(id)).collect();
+                    assert!(missing.is_empty(), "the ack of {acked} overtook {missing:?}");
+                    break;
+                }
+                _ => {}
+            }
+        }
+    }
+    chatting.await.expect("chatter");
 }

@@ -259,7 +259,7 @@ impl<S: Sink<Message> + Unpin> SocketSession<S> {
                 () = &mut session_ended => return Err(self.session_over().await),
                 incoming = stream.next() => {
                     if let Some(frame) = self.read(incoming).await? {
-                        self.handle(frame).await?;
+                        self.handle(frame, live).await?;
                     }
                 }
                 received = live.recv() => match received {
@@ -307,7 +307,7 @@ impl<S: Sink<Message> + Unpin> SocketSession<S> {
         }
     }
 
-    async fn handle(&mut self, frame: ClientFrame) -> Result<(), Gone> {
+    async fn handle(&mut self, frame: ClientFrame, live: &mut broadcast::Receiver<Batch>) -> Result<(), Gone> {
         // Anything the user does (not what the browser does for them, like pings) counts as activity.
         if !matches!(frame, ClientFrame::Hello { .. }) {
             self.state.hub.touch(self.account.id);
@@ -360,7 +360,13 @@ impl<S: Sink<Message> + Unpin> SocketSession<S> {
                 let posted =
                     messages::post(&self.state, &self.account, room_id, &client_msg_id, &body, MessageKind::Chat).await;
                 let answer = match posted {
-                    Ok(stored) => ServerFrame::Ack { client_msg_id, id: stored.id, sent_at: stored.sent_at },
+                    Ok(stored) => {
+                        // The store told every message committed up to this one before answering:
+                        // pass them on first, so an ack never overtakes the live copy of a message
+                        // stored before it (a client may resume from the newest id it has).
+                        self.deliver_waiting(live).await?;
+                        ServerFrame::Ack { client_msg_id, id: stored.id, sent_at: stored.sent_at }
+                    }
                     Err(refused) => Rejection::from(refused).into_frame(Some(client_msg_id)),
                 };
                 self.send(&answer).await
@@ -470,6 +476,25 @@ impl<S: Sink<Message> + Unpin> SocketSession<S> {
             None if std::mem::take(&mut self.must_resync) => self.resync(0).await,
             None => Ok(()),
         }
+    }
+
+    /// Writes every live batch already waiting, without lingering for more.
+    async fn deliver_waiting(&mut self, live: &mut broadcast::Receiver<Batch>) -> Result<(), Gone> {
+        loop {
+            match live.try_recv() {
+                Ok(first) => {
+                    if let Some(missed) = within(self.write_deadline, self.write_burst(first, live)).await? {
+                        return self.resync(missed).await;
+                    }
+                }
+                Err(TryRecvError::Lagged(missed)) => return self.resync(missed).await,
+                Err(TryRecvError::Empty | TryRecvError::Closed) => break,
+            }
+        }
+        if std::mem::take(&mut self.must_resync) {
+            return self.resync(0).await;
+        }
+        Ok(())
     }
 
     /// Feeds `first` and up to `MAX_BURST` waiting batches, flushes, and says how many batches
