@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::delivery::{config_without_rate_limits, Natter};
 use crate::support::postgres::{new_database, numbers};
-use crate::support::{relaxed_limits, Client, TestServer, PATIENCE};
+use crate::support::{join_at, relaxed_limits, Client, TestServer, PATIENCE};
 use natter::server::config::{Limits, Settings};
 use natter::server::store::{PRESENCE_EXPIRY, PRESENCE_HEARTBEAT};
 use serde_json::{json, Value};
@@ -213,14 +213,6 @@ impl Roster {
     }
 }
 
-/// Connects with `token` to the node at `addr` and says hello: the client and its welcome.
-async fn join_at(addr: std::net::SocketAddr, token: &str) -> (Client, Value) {
-    let mut client = Client::connect(addr, Some(token), None).await.expect("websocket connects");
-    client.send(json!({ "type": "hello" })).await;
-    let welcome = client.expect("welcome").await;
-    (client, welcome)
-}
-
 #[tokio::test]
 async fn a_node_that_dies_takes_its_users_offline_everywhere_but_not_those_online_on_another() {
     let (data, url, mut nodes) = cluster(2).await;
@@ -230,8 +222,8 @@ async fn a_node_that_dies_takes_its_users_offline_everywhere_but_not_those_onlin
     // Bob watches from node 0; alice is only on the doomed node; carol on it and on node 1.
     let (mut bob, welcome) = nodes[0].join("bob", None).await;
     let mut roster = Roster::from_welcome(&welcome);
-    let (mut alice_on_doomed, _) = join_at(doomed.addr, &alice).await;
-    let (_carol_on_doomed, _) = join_at(doomed.addr, &carol).await;
+    let (mut alice_on_doomed, _) = join_at(doomed.addr, &alice, None).await;
+    let (_carol_on_doomed, _) = join_at(doomed.addr, &carol, None).await;
     let (_carol_on_1, _) = nodes[1].join_as(&carol, None).await;
     roster.until(&mut bob, &["alice", "bob", "carol"], PATIENCE).await;
     assert_eq!(roster.arrivals["carol"], 1, "online on two nodes, announced once");

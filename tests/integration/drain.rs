@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::{http, relaxed_limits, Client, TestServer, PATIENCE};
+use crate::support::{join_at, register_at, relaxed_limits, TestServer, PATIENCE};
 use natter::server::config::Settings;
-use serde_json::{json, Value};
+use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
@@ -199,29 +199,10 @@ async fn health_or_none(addr: SocketAddr) -> Option<(u16, String)> {
     Some((status, body["status"].as_str().unwrap_or_default().to_owned()))
 }
 
-/// Signs `nickname` up through `addr` and returns the session token.
-async fn register(addr: SocketAddr, nickname: &str) -> String {
-    let joined = http(addr, "POST", "/api/join", None, &format!("nickname={nickname}")).await;
-    assert_eq!(joined.status, 200, "joining as {nickname}: {}", joined.body);
-    joined.session_token().expect("join sets the session cookie")
-}
-
-/// Opens `/ws` with the session `token`, says hello and reads the welcome.
-async fn join(addr: SocketAddr, token: &str, since: Option<i64>) -> (Client, Value) {
-    let mut client = Client::connect(addr, Some(token), None).await.expect("websocket connects");
-    let mut hello = json!({ "type": "hello" });
-    if let Some(since) = since {
-        hello["since"] = json!(since);
-    }
-    client.send(hello).await;
-    let welcome = client.expect("welcome").await;
-    (client, welcome)
-}
-
 /// Every message `token`'s rooms hold, through the protocol's catch-up: `hello` with `"since": 0`,
 /// then `history` pages until `complete`.
 async fn catch_up(addr: SocketAddr, token: &str) -> Vec<Value> {
-    let (mut client, _) = join(addr, token, Some(0)).await;
+    let (mut client, _) = join_at(addr, token, Some(0)).await;
     let mut messages = Vec::new();
     loop {
         let page = client.expect("history").await;
@@ -249,8 +230,8 @@ async fn the_binary_on_sigterm_drains_then_closes_sockets_going_away_exits_0_and
     let dir = tempfile::tempdir().expect("temp dir");
     let mut natter = Binary::start(dir.path(), DRAIN.as_secs(), "draining").await;
     let addr = natter.addr;
-    let alice_token = register(addr, "alice").await;
-    let (mut alice, _) = join(addr, &alice_token, None).await;
+    let alice_token = register_at(addr, "alice").await;
+    let (mut alice, _) = join_at(addr, &alice_token, None).await;
     let mut acks = vec![alice.post("alice-before", "before the signal").await];
     assert_eq!(health_or_none(addr).await, Some((200, "ok".to_owned())), "healthy before the signal");
 
@@ -260,8 +241,8 @@ async fn the_binary_on_sigterm_drains_then_closes_sockets_going_away_exits_0_and
     // The socket opened before the signal still posts and is acknowledged.
     acks.push(alice.post("alice-draining", "still here").await);
     // A new client still signs up, connects and joins, and posts.
-    let bob_token = register(addr, "bob").await;
-    let (mut bob, welcome) = join(addr, &bob_token, None).await;
+    let bob_token = register_at(addr, "bob").await;
+    let (mut bob, welcome) = join_at(addr, &bob_token, None).await;
     assert_eq!(welcome["you"]["nickname"], "bob", "{welcome}");
     acks.push(bob.post("bob-draining", "me too").await);
     for ack in &acks {
@@ -296,8 +277,8 @@ async fn a_second_sigterm_to_the_binary_ends_the_drain_at_once_and_it_exits_0() 
     let dir = tempfile::tempdir().expect("temp dir");
     let mut natter = Binary::start(dir.path(), 3600, "second-signal").await;
     let addr = natter.addr;
-    let alice_token = register(addr, "alice").await;
-    let (mut alice, _) = join(addr, &alice_token, None).await;
+    let alice_token = register_at(addr, "alice").await;
+    let (mut alice, _) = join_at(addr, &alice_token, None).await;
 
     natter.sigterm();
     natter.until_draining().await;

@@ -95,9 +95,7 @@ impl TestServer {
 
     /// Creates an account through the join server function; returns its session token.
     pub async fn register(&self, nickname: &str) -> String {
-        let response = self.try_register(nickname).await;
-        assert_eq!(response.status, 200, "joining as {nickname}: {}", response.body);
-        response.session_token().expect("join sets the session cookie")
+        register_at(self.addr, nickname).await
     }
 
     /// A server function call as the holder of `token` (or as a visitor): its status and JSON answer.
@@ -127,15 +125,28 @@ impl TestServer {
 
     /// Connects with an existing session, says hello and reads the welcome.
     pub async fn join_as(&self, token: &str, since: Option<i64>) -> (Client, Value) {
-        let mut client = self.client(token).await;
-        let mut hello = json!({ "type": "hello" });
-        if let Some(since) = since {
-            hello["since"] = json!(since);
-        }
-        client.send(hello).await;
-        let welcome = client.expect("welcome").await;
-        (client, welcome)
+        join_at(self.addr, token, since).await
     }
+}
+
+/// Creates an account through the join server function of the server at `addr` (in this process
+/// or not); returns its session token.
+pub async fn register_at(addr: SocketAddr, nickname: &str) -> String {
+    let response = http(addr, "POST", "/api/join", None, &format!("nickname={}", form_encode(nickname))).await;
+    assert_eq!(response.status, 200, "joining as {nickname}: {}", response.body);
+    response.session_token().expect("join sets the session cookie")
+}
+
+/// Connects to the server at `addr` with an existing session, says hello and reads the welcome.
+pub async fn join_at(addr: SocketAddr, token: &str, since: Option<i64>) -> (Client, Value) {
+    let mut client = Client::connect(addr, Some(token), None).await.expect("websocket connects");
+    let mut hello = json!({ "type": "hello" });
+    if let Some(since) = since {
+        hello["since"] = json!(since);
+    }
+    client.send(hello).await;
+    let welcome = client.expect("welcome").await;
+    (client, welcome)
 }
 
 /// Limits for tests that are not about limits: a short hello timeout, and rate limits out of the way
