@@ -29,9 +29,12 @@ export class OwnServer {
       writeFileSync(path, this.config);
       args.push('--config', path);
     }
-    // Its log joins the others that the suite's teardown reads for panics.
+    // Its log (stdout) and any panic (stderr) join the others that the suite's teardown reads.
     const log = openSync('../target/e2e-own-servers.log', 'a');
-    this.process = spawn('../target/release/natter', args, { stdio: ['ignore', 'ignore', log] });
+    this.process = spawn('../target/release/natter', args, {
+      stdio: ['ignore', log, log],
+      env: { ...process.env, NO_COLOR: '1' },
+    });
     await expect
       .poll(async () => (await fetch(`${this.url}/healthz`).catch(() => null))?.status, { timeout: 20_000 })
       .toBe(200);
