@@ -168,8 +168,17 @@ async fn share_presence(hub: Arc<Hub>, store: Arc<dyn Store>, shutdown: Cancella
             }
             Err(_) => {}
         }
+        // Arrivals and departures in a burst (a node's clients coming back after a restart) are
+        // told together: the whole row is rewritten and re-read each time.
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(PRESENCE_COALESCE) => {}
+        }
     }
 }
+
+/// The least time between two presence rows this node writes.
+const PRESENCE_COALESCE: Duration = Duration::from_millis(250);
 
 /// How often collected read marks are written.
 const READ_MARKS_EVERY: Duration = Duration::from_millis(250);
