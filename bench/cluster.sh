@@ -102,6 +102,20 @@ run() {
     echo "# load average before: $(cut -d " " -f 1-3 /proc/loadavg)"
     printf '%s: ' "$name"
     "$bin" load --target "$targets" --server-pid "$pids" "${extra[@]}" "$@" | tail -n 1
+    # Each node's own view (its /metrics): how long its messages took from the store's queue to
+    # committed (the queue, the id lock on PostgreSQL, the flush) and how late it heard commits.
+    local target
+    for target in ${targets//,/ }; do
+        curl -sf "http://$target/metrics" | awk -v node="$target" '
+            /^natter_message_commit_seconds_(sum|count) / { v[$1] = $2 }
+            /^natter_notify_lag_seconds_(sum|count) / { v[$1] = $2 }
+            END {
+                c = v["natter_message_commit_seconds_count"]; n = v["natter_notify_lag_seconds_count"]
+                printf "  node %s: %d messages committed, mean time to commit %.2f ms", node, c, c ? 1000 * v["natter_message_commit_seconds_sum"] / c : 0
+                if (n) printf "; %d notifications heard, mean lag %.2f ms", n, 1000 * v["natter_notify_lag_seconds_sum"] / n
+                printf "\n"
+            }'
+    done
     stop_nodes
 }
 
