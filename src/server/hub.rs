@@ -488,12 +488,12 @@ impl Hub {
         if last.len() > 10_000 {
             last.retain(|_, at| at.elapsed() < TYPING_INTERVAL);
         }
-        let frame = ServerFrame::Typing { room_id, user_id, nickname: nickname.to_owned() };
-        self.publish(Broadcast::new(Audience::RoomExcept(room_id, user_id), &frame));
+        drop(last);
+        self.typing_elsewhere(&TypingSignal { room_id, user_id, nickname: nickname.to_owned() });
         true
     }
 
-    /// Passes on a typing signal another Natter let through (it did the thinning).
+    /// Passes on a typing signal already thinned: here by `typing`, or by another Natter.
     pub fn typing_elsewhere(&self, signal: &TypingSignal) {
         let TypingSignal { room_id, user_id, nickname } = signal.clone();
         let frame = ServerFrame::Typing { room_id, user_id, nickname };

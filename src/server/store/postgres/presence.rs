@@ -148,18 +148,7 @@ pub(super) async fn follow(presence: Arc<Presence>, stop: CancellationToken) {
             () = presence.wake.notified() => {}
             _ = every.tick() => {}
             _ = forget.tick() => {
-                let conn = presence.readers.get().await;
-                let deleted = match conn {
-                    Ok(conn) => execute(
-                        &conn,
-                        "DELETE FROM presence WHERE seen_at < now() - make_interval(secs => $1)",
-                        &[&FORGET_AFTER_SECS],
-                    )
-                    .await
-                    .map(drop),
-                    Err(error) => Err(error.into()),
-                };
-                if let Err(error) = deleted {
+                if let Err(error) = forget_long_gone(&presence.readers).await {
                     tracing::warn!(%error, "cannot delete the presence of servers long gone");
                 }
                 continue;
@@ -183,6 +172,14 @@ pub(super) async fn follow(presence: Arc<Presence>, stop: CancellationToken) {
             }
         }
     }
+}
+
+/// Deletes the rows of Natters silent for `FORGET_AFTER_SECS`: they are dead.
+async fn forget_long_gone(readers: &Pool) -> Result<(), DbError> {
+    let conn = readers.get().await?;
+    let sql = "DELETE FROM presence WHERE seen_at < now() - make_interval(secs => $1)";
+    execute(&conn, sql, &[&FORGET_AFTER_SECS]).await?;
+    Ok(())
 }
 
 /// The other Natters' live rows, or `None` when nothing changed since `known`. Only rows whose
