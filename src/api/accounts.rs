@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 
 use crate::error::AppError;
-use crate::protocol::{Account, UserId};
+use crate::protocol::{Account, FirstSend, RoomId, UserId};
 #[cfg(feature = "ssr")]
 use crate::server::{accounts, context};
 
@@ -26,6 +26,27 @@ pub async fn join_chat(nickname: String) -> Result<Account, AppError> {
         let (account, session) = accounts::join(&state, &nickname).await?;
         context::give_session(&state, &session);
         Ok(account)
+    })
+    .await
+}
+
+/// A visitor's first send: creates the account, signs the browser in and posts the message, in one
+/// request (see `accounts::join_and_send`). A resend with the same `client_msg_id` cannot repeat it:
+/// the nickname is taken by then.
+#[server(endpoint = "join_and_send")]
+pub async fn join_and_send(
+    nickname: String,
+    room_id: RoomId,
+    client_msg_id: String,
+    body: String,
+) -> Result<FirstSend, AppError> {
+    context::respond(async move {
+        let state = context::app_state()?;
+        let first = accounts::FirstMessage { room_id, client_msg_id: &client_msg_id, body: &body };
+        let address = context::client_address(&state);
+        let (sent, session) = accounts::join_and_send(&state, &nickname, first, address).await?;
+        context::give_session(&state, &session);
+        Ok(sent)
     })
     .await
 }

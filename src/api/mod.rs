@@ -8,7 +8,7 @@ mod accounts;
 mod messages;
 mod rooms;
 
-pub use accounts::{ban_user, get_me, join_chat, set_password, sign_in, sign_out};
+pub use accounts::{ban_user, get_me, join_and_send, join_chat, set_password, sign_in, sign_out};
 pub use messages::{delete_message, edit_message, get_history, react, search};
 pub use rooms::{
     archive_room, create_room, get_members, get_online, get_public_rooms, get_room_page, invite, join_room, leave_room,

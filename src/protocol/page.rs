@@ -45,3 +45,16 @@ pub struct DirectoryRoom {
     pub name: String,
     pub members: u32,
 }
+
+/// What a visitor's first send answers: the account made for them, and what became of the message
+/// they typed with it. Joining and posting in one request spares a phone the round trips of opening
+/// a socket before its first message is stored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FirstSend {
+    pub account: Account,
+    /// The public room they joined to post there; `None` in general, where everyone is.
+    pub room: Option<Room>,
+    /// The message as stored, or why it was not: the account exists either way (the browser is
+    /// signed in), and the text stays in the message box to send again.
+    pub posted: Result<ChatMessage, String>,
+}

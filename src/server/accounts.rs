@@ -4,10 +4,15 @@
 //! the caller's job: this module only decides and stores.
 
 use crate::error::AppError;
-use crate::protocol::{validate_password, Account, ErrorCode, Role, UserId};
-use crate::server::identity;
+use std::net::IpAddr;
+
+use crate::protocol::{
+    validate_body, validate_client_msg_id, validate_password, Account, ChatMessage, ErrorCode, FirstSend, MessageKind,
+    Role, Room, RoomId, UserId, GENERAL_ROOM_ID,
+};
 use crate::server::store::Credentials;
 use crate::server::AppState;
+use crate::server::{identity, messages, rooms};
 
 /// A session about to be stored: the token goes to the browser, its hash to the database.
 pub(crate) struct NewSession {
@@ -36,6 +41,61 @@ pub(crate) async fn join(state: &AppState, nickname: &str) -> Result<(Account, N
     let account = state.store.create_user(nickname, session.hash.clone(), session.expires_at).await?;
     tracing::info!(user_id = account.id.get(), nickname = %account.nickname, "new user");
     Ok((account, session))
+}
+
+/// A visitor's first message, typed with the nickname that makes their account.
+pub(crate) struct FirstMessage<'a> {
+    pub room_id: RoomId,
+    pub client_msg_id: &'a str,
+    pub body: &'a str,
+}
+
+/// Creates an account and posts its first message in one step, the gesture of the page Natter grew
+/// from. What can be refused without an account is checked first, so a refused message makes no
+/// account; once the account exists the answer carries it even if posting then fails, because the
+/// browser is signed in by then and must know as whom.
+pub(crate) async fn join_and_send(
+    state: &AppState,
+    nickname: &str,
+    first: FirstMessage<'_>,
+    address: Option<IpAddr>,
+) -> Result<(FirstSend, NewSession), AppError> {
+    validate_body(first.body)?;
+    validate_client_msg_id(first.client_msg_id)?;
+    // Everyone is in general from the start; any other room must be one a visitor may join.
+    let joins_room = first.room_id != GENERAL_ROOM_ID;
+    if joins_room {
+        rooms::joinable(state, first.room_id).await?;
+    }
+    let (account, session) = join(state, nickname).await?;
+    let (room, posted) = post_first(state, &account, &first, joins_room, address).await;
+    let posted = posted.map_err(|refused| refused.to_string());
+    Ok((FirstSend { account, room, posted }, session))
+}
+
+/// Joins the room if it must and posts there, within the same message limits as a socket's `send`.
+async fn post_first(
+    state: &AppState,
+    account: &Account,
+    first: &FirstMessage<'_>,
+    joins_room: bool,
+    address: Option<IpAddr>,
+) -> (Option<Room>, Result<ChatMessage, AppError>) {
+    let room = if joins_room {
+        match rooms::join(state, account, first.room_id).await {
+            Ok(room) => Some(room),
+            Err(refused) => return (None, Err(refused)),
+        }
+    } else {
+        None
+    };
+    let posted = match state.frame_limits.message(account.id, address) {
+        Ok(()) => {
+            messages::post(state, account, first.room_id, first.client_msg_id, first.body, MessageKind::Chat).await
+        }
+        Err(too_fast) => Err(too_fast.into()),
+    };
+    (room, posted)
 }
 
 /// Checks a nickname and password and opens a session. Failed attempts slow further tries of that

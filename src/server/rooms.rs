@@ -92,6 +92,13 @@ pub(crate) async fn create(state: &AppState, creator: &Account, name: &str, priv
 
 /// Joins a public room (private rooms need an invitation).
 pub(crate) async fn join(state: &AppState, account: &Account, room_id: RoomId) -> Result<Room, AppError> {
+    joinable(state, room_id).await?;
+    add(state, room_id, account.id).await?;
+    state.store.member_room(room_id, account.id).await?.ok_or_else(no_such_room)
+}
+
+/// The room, if anyone may join it: public and not archived.
+pub(crate) async fn joinable(state: &AppState, room_id: RoomId) -> Result<RoomRecord, AppError> {
     let room = state.store.room_by_id(room_id).await?.ok_or_else(no_such_room)?;
     if room.kind != RoomKind::Public {
         return Err(AppError::refused(ErrorCode::NotAMember, "This room is private: a member must invite you."));
@@ -99,8 +106,7 @@ pub(crate) async fn join(state: &AppState, account: &Account, room_id: RoomId) -
     if room.archived {
         return Err(AppError::refused(ErrorCode::RoomArchived, "This room is archived: nobody can join it."));
     }
-    add(state, room_id, account.id).await?;
-    state.store.member_room(room_id, account.id).await?.ok_or_else(no_such_room)
+    Ok(room)
 }
 
 /// Adds a member and tells their sockets and the room; `false` if they already were one.

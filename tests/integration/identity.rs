@@ -1,6 +1,6 @@
 //! Nobody speaks as someone else: accounts, sessions, lookalike nicknames, authenticated sockets.
 
-use crate::support::{http, http_from, start, Client, TestServer};
+use crate::support::{form_encode, http, http_from, start, Client, TestServer};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
@@ -251,5 +251,75 @@ async fn joining_works_as_a_plain_form_post_before_the_page_has_hydrated() {
     let cookie = response.lines().find(|line| line.to_lowercase().starts_with("set-cookie: natter_session=")).unwrap();
     let token = cookie.split_once('=').unwrap().1.split(';').next().unwrap();
     assert_eq!(me(&server, Some(token)).await["nickname"], "early");
+    server.stop().await;
+}
+
+/// POSTs a visitor's first send, as the composer does.
+async fn join_and_send(
+    server: &TestServer,
+    nickname: &str,
+    room_id: i64,
+    client_msg_id: &str,
+    body: &str,
+) -> (u16, Value, Option<String>) {
+    let form = format!(
+        "nickname={}&room_id={room_id}&client_msg_id={client_msg_id}&body={}",
+        form_encode(nickname),
+        form_encode(body)
+    );
+    let response = http(server.addr, "POST", "/api/join_and_send", None, &form).await;
+    let answer = serde_json::from_str(&response.body).expect("JSON");
+    (response.status, answer, response.session_token())
+}
+
+#[tokio::test]
+async fn a_visitors_first_send_joins_and_posts_in_one_request_and_the_socket_never_repeats_it() {
+    let (_dir, server) = start().await;
+    let (mut watcher, _) = server.join("watcher", None).await;
+    let (status, sent, token) = join_and_send(&server, "newcomer", 1, "first-1", "hello from a phone").await;
+    assert_eq!(status, 200, "{sent}");
+    assert_eq!(sent["account"]["nickname"], "newcomer");
+    assert_eq!(sent["room"], Value::Null, "everyone is in general already");
+    let id = sent["posted"]["Ok"]["id"].as_i64().expect("stored, with its id");
+    let live = watcher.expect("message").await["message"].clone();
+    assert_eq!((live["id"].as_i64(), live["body"].as_str()), (Some(id), Some("hello from a phone")));
+    // Signed in by the same answer: the socket catches up with the message once, and a resend of
+    // it from the outbox (same client id) is answered with the original, not stored again.
+    let token = token.expect("the answer signs the browser in");
+    assert_eq!(me(&server, Some(&token)).await["nickname"], "newcomer");
+    let (mut newcomer, _) = server.join_as(&token, Some(0)).await;
+    let caught_up = newcomer.expect("history").await;
+    let ids: Vec<i64> = caught_up["messages"].as_array().unwrap().iter().filter_map(|m| m["id"].as_i64()).collect();
+    assert_eq!(ids, vec![id]);
+    let ack = newcomer.post("first-1", "hello from a phone").await;
+    assert_eq!(ack["id"].as_i64(), Some(id));
+    let (_, body) = server.get("/api/history").await;
+    let history: Vec<Value> = serde_json::from_str(&body).unwrap();
+    assert_eq!(history.iter().filter(|message| message["client_msg_id"] == "first-1").count(), 1);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_first_send_that_would_be_refused_makes_no_account() {
+    let (_dir, server) = start().await;
+    let owner = server.register("owner").await;
+    let private = crate::support::create_room(&server, &owner, "hidden", true).await;
+    for (room_id, client_msg_id, body, expected) in [
+        (1, "c-1", "   ", "empty_message"),
+        (1, "", "hello", "invalid_client_msg_id"),
+        (private, "c-2", "hello", "not_a_member"),
+        (9999, "c-3", "hello", "no_such_room"),
+    ] {
+        let (status, answer, token) = join_and_send(&server, "hopeful", room_id, client_msg_id, body).await;
+        assert!((400..500).contains(&status), "{status} {answer}");
+        assert_eq!(crate::support::code(&answer), expected, "{answer}");
+        assert!(token.is_none(), "a refused first send signs nobody in");
+    }
+    // The nickname is still free, and the public room path joins as it posts.
+    let public = crate::support::create_room(&server, &owner, "open", false).await;
+    let (status, sent, _) = join_and_send(&server, "hopeful", public, "c-4", "made it").await;
+    assert_eq!(status, 200, "{sent}");
+    assert_eq!(sent["room"]["id"].as_i64(), Some(public));
+    assert_eq!(sent["posted"]["Ok"]["room_id"].as_i64(), Some(public));
     server.stop().await;
 }

@@ -58,11 +58,10 @@ pub fn Composer() -> impl IntoView {
             return;
         }
         sending.set(true);
-        // Joining makes the account (and with it the page's socket); only then has the message an
-        // author to be queued under. A failed join leaves the text in the box and says why by the
-        // nickname field.
+        // One request makes the account (and with it the page's socket) and stores the message. A
+        // failed join or post leaves the text in the box and says why.
         leptos::task::spawn_local(async move {
-            if chat.join().await && chat.submit(&body.get_untracked()) {
+            if chat.join_and_send(&body.get_untracked()).await {
                 body.set(String::new());
             }
             sending.set(false);
