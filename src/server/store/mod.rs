@@ -1,12 +1,16 @@
-//! The store: everything Natter keeps on disk, behind the [`Store`] trait. The types here are what
-//! the services hand to the store and get back (domain types, never SQL), and the [`StoreEvent`]s
-//! it tells after each commit. `sqlite` is the embedded engine (the default); `postgres` keeps the
-//! same data in a PostgreSQL database. Both pass the same conformance suite.
+//! The store: everything Natter keeps on disk, behind the [`Store`] trait, which takes and
+//! returns domain types (never SQL). `sqlite` is the embedded engine (the default); `postgres`
+//! keeps the same data in a PostgreSQL database. Both pass the same conformance suite.
+//!
+//! This file is the contract: the trait, its error, and the small records it passes. The larger
+//! families of types sit beside it, each with its own reason to change: `messages` (what a write
+//! hands in and gets back), `search` (what to look for, what was found), `events` (what a commit
+//! tells, and what Natters tell each other), `location` (which engine, where), and `inherent`
+//! (the one `Store` impl every engine gets from its own methods).
 
 use std::future::Future;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::protocol::*;
@@ -14,94 +18,26 @@ use crate::server::identity::Nickname;
 
 #[cfg(test)]
 pub(crate) mod conformance;
+mod events;
+mod inherent;
+mod location;
+mod messages;
 mod postgres;
+mod search;
 mod sqlite;
 mod transfer;
 
+pub use events::{EventSink, Present, StoreEvent, TypingSignal, PRESENCE_EXPIRY, PRESENCE_HEARTBEAT};
+pub(crate) use inherent::store_answered_by_inherent_methods;
+pub use location::{open, open_measured, StoreLocation};
+pub use messages::{Actor, ChangeRefused, Inserted, MessageChange, NewMessage};
 pub use postgres::PostgresStore;
+pub use search::{Found, SearchFilter, SearchTerm};
 pub use sqlite::{backup, SqliteStore};
 pub use transfer::{move_to_postgres, MoveError, Moved, Progress};
 
 /// A boxed future, so that `Store` can be used as `dyn Store` whatever engine is behind it.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
-
-/// Where the store keeps its data, as the `--db` setting names it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum StoreLocation {
-    /// A SQLite file, created with its folder when missing.
-    Sqlite(PathBuf),
-    /// A PostgreSQL database, by its `postgres://` (or `postgresql://`) URL.
-    Postgres(String),
-}
-
-impl StoreLocation {
-    /// A `postgres://` or `postgresql://` URL selects PostgreSQL; anything else is a SQLite path, so
-    /// every `--db` that worked before still means the same file.
-    pub fn parse(setting: &Path) -> Self {
-        match setting.to_str() {
-            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-                Self::Postgres(url.to_owned())
-            }
-            _ => Self::Sqlite(setting.to_owned()),
-        }
-    }
-
-    /// The folder Natter keeps its other files in (the key file, uploads): the SQLite file's
-    /// folder, or for PostgreSQL `data/` in the working folder (the default database's folder), as
-    /// uploads stay on local disk for now.
-    pub fn folder(&self) -> PathBuf {
-        match self {
-            Self::Sqlite(path) => {
-                path.parent().filter(|dir| !dir.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_owned()
-            }
-            Self::Postgres(_) => PathBuf::from("data"),
-        }
-    }
-}
-
-/// For logs and messages: a PostgreSQL URL without its password or parameters, which may hold
-/// secrets.
-impl std::fmt::Display for StoreLocation {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Sqlite(path) => path.display().fmt(f),
-            Self::Postgres(url) => {
-                let url = url.split('?').next().unwrap_or_default();
-                let (scheme, rest) = url.split_once("://").unwrap_or(("postgres", url));
-                match rest.rsplit_once('@') {
-                    Some((user, host)) => {
-                        let user = user.split(':').next().unwrap_or_default();
-                        write!(f, "{scheme}://{user}@{host}")
-                    }
-                    None => write!(f, "{scheme}://{rest}"),
-                }
-            }
-        }
-    }
-}
-
-/// Opens the store the settings name, with migrations applied and the writer started; `events`
-/// hears every commit's changes.
-pub async fn open(location: &StoreLocation, events: EventSink) -> Result<Arc<dyn Store>, DbError> {
-    open_measured(location, events, None).await
-}
-
-/// `open`, with the store's own figures (how late notifications from other Natters arrive) going
-/// to `metrics`.
-pub async fn open_measured(
-    location: &StoreLocation,
-    events: EventSink,
-    metrics: Option<Arc<crate::server::metrics::Metrics>>,
-) -> Result<Arc<dyn Store>, DbError> {
-    match location {
-        StoreLocation::Sqlite(path) => {
-            // Opening a SQLite file blocks (and may migrate it): off the async runtime.
-            let path = path.clone();
-            Ok(Arc::new(tokio::task::spawn_blocking(move || SqliteStore::open(&path, events)).await??))
-        }
-        StoreLocation::Postgres(url) => Ok(Arc::new(PostgresStore::open(url, events, metrics).await?)),
-    }
-}
 
 /// Everything the services ask of the store, in domain types (never SQL or driver types), so a
 /// second engine is a second implementation of this trait. Writes commit before their future
@@ -298,270 +234,6 @@ pub trait Store: Send + Sync + 'static {
     fn shutdown(&self) -> BoxFuture<'_, ()>;
 }
 
-/// How often a Natter tells the others on its database who is online on it (`share_presence`).
-pub const PRESENCE_HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(2);
-/// How long after its last heartbeat a Natter's users are taken for gone: it died, or cannot reach
-/// the database. Three missed heartbeats, so one slow write does not flap everyone offline.
-pub const PRESENCE_EXPIRY: std::time::Duration = std::time::Duration::from_secs(7);
-
-/// A user online on one Natter, as it tells the others.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Present {
-    pub user_id: UserId,
-    pub nickname: String,
-    /// Idle on every socket there.
-    pub idle: bool,
-    /// Their open sockets there, so caps per user hold across Natters.
-    pub connections: u32,
-}
-
-/// Someone is typing in a room.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct TypingSignal {
-    pub room_id: RoomId,
-    pub user_id: UserId,
-    pub nickname: String,
-}
-
-/// The `Store` impl of an engine whose inherent async methods have the trait's names and
-/// arguments: each trait method boxes the engine's own. One list for every engine, so a new
-/// method is written here once and the compiler asks each engine for its inherent method.
-/// The engine's module must have the trait's argument and result types in scope.
-macro_rules! store_answered_by_inherent_methods {
-    ($engine:ident) => {
-        impl $crate::server::store::Store for $engine {
-            fn changed_since(
-                &self,
-                user_id: UserId,
-                after: Revision,
-                limit: u32,
-            ) -> BoxFuture<'_, Result<Vec<ChatMessage>, DbError>> {
-                Box::pin($engine::changed_since(self, user_id, after, limit))
-            }
-
-            fn last_change(&self) -> BoxFuture<'_, Result<Revision, DbError>> {
-                Box::pin($engine::last_change(self))
-            }
-
-            fn change_message(
-                &self,
-                id: MessageId,
-                change: MessageChange,
-                actor: Actor,
-            ) -> BoxFuture<'_, Result<Option<ChatMessage>, DbError>> {
-                Box::pin($engine::change_message(self, id, change, actor))
-            }
-
-            fn message_file(&self, id: MessageId) -> BoxFuture<'_, Result<Option<String>, DbError>> {
-                Box::pin($engine::message_file(self, id))
-            }
-
-            fn file(&self, id: String) -> BoxFuture<'_, Result<Option<(Attachment, RoomId)>, DbError>> {
-                Box::pin($engine::file(self, id))
-            }
-
-            fn insert(&self, message: NewMessage) -> BoxFuture<'_, Result<Inserted, DbError>> {
-                Box::pin($engine::insert(self, message))
-            }
-
-            fn history(
-                &self,
-                room_id: RoomId,
-                before: Option<MessageId>,
-                limit: u32,
-            ) -> BoxFuture<'_, Result<Vec<ChatMessage>, DbError>> {
-                Box::pin($engine::history(self, room_id, before, limit))
-            }
-
-            fn newer(
-                &self,
-                room_id: RoomId,
-                after: MessageId,
-                limit: u32,
-            ) -> BoxFuture<'_, Result<Vec<ChatMessage>, DbError>> {
-                Box::pin($engine::newer(self, room_id, after, limit))
-            }
-
-            fn since(
-                &self,
-                user_id: UserId,
-                after: MessageId,
-                limit: u32,
-            ) -> BoxFuture<'_, Result<Vec<ChatMessage>, DbError>> {
-                Box::pin($engine::since(self, user_id, after, limit))
-            }
-
-            fn last_id(&self) -> BoxFuture<'_, Result<MessageId, DbError>> {
-                Box::pin($engine::last_id(self))
-            }
-
-            fn message_room(&self, id: MessageId) -> BoxFuture<'_, Result<Option<RoomId>, DbError>> {
-                Box::pin($engine::message_room(self, id))
-            }
-
-            fn sidebar(&self, user_id: UserId) -> BoxFuture<'_, Result<Sidebar, DbError>> {
-                Box::pin($engine::sidebar(self, user_id))
-            }
-
-            fn member_room(&self, room_id: RoomId, user_id: UserId) -> BoxFuture<'_, Result<Option<Room>, DbError>> {
-                Box::pin($engine::member_room(self, room_id, user_id))
-            }
-
-            fn room_by_id(&self, room_id: RoomId) -> BoxFuture<'_, Result<Option<RoomRecord>, DbError>> {
-                Box::pin($engine::room_by_id(self, room_id))
-            }
-
-            fn room_by_name(&self, name: String) -> BoxFuture<'_, Result<Option<RoomRecord>, DbError>> {
-                Box::pin($engine::room_by_name(self, name))
-            }
-
-            fn direct_room_of(
-                &self,
-                user_id: UserId,
-                peer_id: UserId,
-            ) -> BoxFuture<'_, Result<Option<RoomId>, DbError>> {
-                Box::pin($engine::direct_room_of(self, user_id, peer_id))
-            }
-
-            fn members(&self, room_id: RoomId) -> BoxFuture<'_, Result<Vec<Member>, DbError>> {
-                Box::pin($engine::members(self, room_id))
-            }
-
-            fn public_rooms(&self) -> BoxFuture<'_, Result<Vec<(RoomRecord, u32)>, DbError>> {
-                Box::pin($engine::public_rooms(self))
-            }
-
-            fn create_room(
-                &self,
-                name: String,
-                kind: RoomKind,
-                creator: UserId,
-            ) -> BoxFuture<'_, Result<Room, DbError>> {
-                Box::pin($engine::create_room(self, name, kind, creator))
-            }
-
-            fn add_member(
-                &self,
-                room_id: RoomId,
-                user_id: UserId,
-            ) -> BoxFuture<'_, Result<Option<(Room, Member)>, DbError>> {
-                Box::pin($engine::add_member(self, room_id, user_id))
-            }
-
-            fn remove_member(&self, room_id: RoomId, user_id: UserId) -> BoxFuture<'_, Result<bool, DbError>> {
-                Box::pin($engine::remove_member(self, room_id, user_id))
-            }
-
-            fn archive_room(&self, room_id: RoomId) -> BoxFuture<'_, Result<bool, DbError>> {
-                Box::pin($engine::archive_room(self, room_id))
-            }
-
-            fn open_direct(&self, user_id: UserId, peer_id: UserId) -> BoxFuture<'_, Result<RoomId, DbError>> {
-                Box::pin($engine::open_direct(self, user_id, peer_id))
-            }
-
-            fn save_read_marks(&self, marks: Vec<ReadMark>) -> BoxFuture<'_, Result<(), DbError>> {
-                Box::pin($engine::save_read_marks(self, marks))
-            }
-
-            fn set_notify(
-                &self,
-                room_id: RoomId,
-                user_id: UserId,
-                level: NotifyLevel,
-            ) -> BoxFuture<'_, Result<bool, DbError>> {
-                Box::pin($engine::set_notify(self, room_id, user_id, level))
-            }
-
-            fn search(
-                &self,
-                viewer: Option<UserId>,
-                filter: SearchFilter,
-                before: Option<MessageId>,
-                limit: u32,
-            ) -> BoxFuture<'_, Result<Vec<Found>, DbError>> {
-                Box::pin($engine::search(self, viewer, filter, before, limit))
-            }
-
-            fn user_by_key(&self, nickname_key: String) -> BoxFuture<'_, Result<Option<Account>, DbError>> {
-                Box::pin($engine::user_by_key(self, nickname_key))
-            }
-
-            fn user_by_id(&self, user_id: UserId) -> BoxFuture<'_, Result<Option<Account>, DbError>> {
-                Box::pin($engine::user_by_id(self, user_id))
-            }
-
-            fn create_user(
-                &self,
-                nickname: Nickname,
-                session_hash: Vec<u8>,
-                expires_at: i64,
-            ) -> BoxFuture<'_, Result<Account, DbError>> {
-                Box::pin($engine::create_user(self, nickname, session_hash, expires_at))
-            }
-
-            fn session_account(&self, session_hash: Vec<u8>) -> BoxFuture<'_, Result<Option<Account>, DbError>> {
-                Box::pin($engine::session_account(self, session_hash))
-            }
-
-            fn create_session(
-                &self,
-                user_id: UserId,
-                session_hash: Vec<u8>,
-                expires_at: i64,
-            ) -> BoxFuture<'_, Result<(), DbError>> {
-                Box::pin($engine::create_session(self, user_id, session_hash, expires_at))
-            }
-
-            fn set_password_hash(&self, user_id: UserId, password_hash: String) -> BoxFuture<'_, Result<(), DbError>> {
-                Box::pin($engine::set_password_hash(self, user_id, password_hash))
-            }
-
-            fn credentials(&self, nickname_key: String) -> BoxFuture<'_, Result<Option<Credentials>, DbError>> {
-                Box::pin($engine::credentials(self, nickname_key))
-            }
-
-            fn ban(&self, user_id: UserId) -> BoxFuture<'_, Result<Option<Account>, DbError>> {
-                Box::pin($engine::ban(self, user_id))
-            }
-
-            fn make_admin(&self, nickname_key: String) -> BoxFuture<'_, Result<Option<Account>, DbError>> {
-                Box::pin($engine::make_admin(self, nickname_key))
-            }
-
-            fn create_bot(&self, nickname: Nickname, token_hash: Vec<u8>) -> BoxFuture<'_, Result<Account, DbError>> {
-                Box::pin($engine::create_bot(self, nickname, token_hash))
-            }
-
-            fn system_account(&self) -> BoxFuture<'_, Result<Account, DbError>> {
-                Box::pin($engine::system_account(self))
-            }
-
-            /// Ends a session (told as `SessionEnded`, so its sockets close on every Natter).
-            fn end_session(&self, session_hash: Vec<u8>) -> BoxFuture<'_, Result<(), DbError>> {
-                Box::pin($engine::end_session(self, session_hash))
-            }
-
-            fn rename(&self, user_id: UserId, nickname: Nickname) -> BoxFuture<'_, Result<(), DbError>> {
-                Box::pin($engine::rename(self, user_id, nickname))
-            }
-
-            fn share_presence(&self, here: Vec<Present>) -> BoxFuture<'_, Result<(), DbError>> {
-                Box::pin($engine::share_presence(self, here))
-            }
-
-            fn share_typing(&self, signal: TypingSignal) {
-                $engine::share_typing(self, signal)
-            }
-
-            fn shutdown(&self) -> BoxFuture<'_, ()> {
-                Box::pin($engine::shutdown(self))
-            }
-        }
-    };
-}
-pub(crate) use store_answered_by_inherent_methods;
-
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
     #[error("sqlite: {0}")]
@@ -604,125 +276,6 @@ pub enum DbError {
     ChangeRefused(ChangeRefused),
 }
 
-/// A change to a stored message, by `actor`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum MessageChange {
-    /// New body, already validated, with whom it mentions (nickname keys, as for a new message).
-    Edit {
-        body: String,
-        mentions: Vec<String>,
-    },
-    Delete,
-    /// Add (`true`) or take back (`false`) a reaction, already validated.
-    React(String, bool),
-}
-
-/// Why a change to a message was refused.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ChangeRefused {
-    /// No such message, or it is deleted.
-    NoSuchMessage,
-    /// Only the author or an admin may edit or delete it.
-    NotAuthor,
-    /// Reacting (and editing) needs membership of the message's room.
-    NotAMember,
-    /// The room is archived: its messages no longer change, except deletion by moderators.
-    Archived,
-    TooManyReactions,
-}
-
-/// Who is changing a message.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Actor {
-    pub user_id: UserId,
-    pub admin: bool,
-}
-
-/// A message to store, already validated.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NewMessage {
-    pub room_id: RoomId,
-    pub author_id: UserId,
-    /// The author's nickname now; kept with the message as a record of the name it was sent under.
-    pub nickname: String,
-    pub body: String,
-    /// Whom the body mentions, as nickname keys (see `messages::mention_keys`); the store records
-    /// those naming members of the room, never the author.
-    pub mentions: Vec<String>,
-    pub client_msg_id: String,
-    pub kind: MessageKind,
-    /// Whether the author must be a member of the room; only Natter's own announcements skip this.
-    pub members_only: bool,
-    /// A file sent as this message, already on disk under `file.id`.
-    pub file: Option<Attachment>,
-}
-
-/// The outcome of an insert: the stored message, and whether it was stored earlier under the same
-/// `(author_id, client_msg_id)` (a resend).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Inserted {
-    pub message: ChatMessage,
-    pub duplicate: bool,
-}
-
-/// What one commit changed. The store tells each event on its writer thread right after the commit
-/// and before it takes the next job, so a listener sees changes in commit order, and new messages
-/// before any sender hears its ack: that is what keeps broadcast order equal to commit order. The
-/// hub is the listener (`Hub::apply`); this type is the one link from the disk to every screen.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StoreEvent<'a> {
-    /// Newly stored messages, in id order (a resend of a stored message is not told again).
-    MessagesStored(&'a [ChatMessage]),
-    /// A message edited, deleted or reacted to, whole, at its new revision.
-    MessageUpdated(&'a ChatMessage),
-    /// Someone became a member of a room; the room as they see it.
-    MemberJoined {
-        room: &'a Room,
-        member: &'a Member,
-    },
-    MemberLeft {
-        room_id: RoomId,
-        user_id: UserId,
-    },
-    RoomArchived {
-        room_id: RoomId,
-    },
-    /// A user's new nickname: they are shown under it from now on, online or not.
-    UserRenamed {
-        user_id: UserId,
-        from: &'a str,
-        to: &'a str,
-    },
-    /// A user was banned: every socket of theirs closes.
-    UserBanned {
-        user_id: UserId,
-    },
-    /// A session ended (its user signed out): the sockets opened with it close.
-    SessionEnded {
-        session_hash: &'a [u8],
-    },
-    /// How far a user has read a room, as another Natter on this database stored it: this
-    /// Natter's own read marks reach its screens as they are made, before they are stored, so a
-    /// one-machine store never tells this.
-    ReadMarked(&'a ReadMark),
-    /// Who is online on the other Natters on this database, all of them together (one entry per
-    /// user and Natter), replacing what was told before: told when it changes, and when a Natter
-    /// falls silent (its users are then gone). A one-machine store never tells this.
-    PresenceElsewhere(&'a [Present]),
-    /// A typing signal passed on by another Natter on this database.
-    TypingElsewhere(&'a TypingSignal),
-    /// Messages other Natters on this database stored, by author, told just before they are told
-    /// as `MessagesStored`: so limits on how fast one person posts hold across Natters.
-    PostedElsewhere(&'a [UserId]),
-    /// Some changes could not be told: this Natter fell further behind the other Natters on its
-    /// database than the database keeps their changes for. Every screen refills from the tables,
-    /// which hold everything. A one-machine store never tells this.
-    Resync,
-}
-
-/// Where the store tells its events (see [`StoreEvent`]).
-pub type EventSink = Box<dyn Fn(StoreEvent<'_>) + Send + 'static>;
-
 /// What signing in checks: an account that may sign in with a password, and its hash (none until
 /// the user sets a password).
 #[derive(Clone, Debug)]
@@ -750,33 +303,6 @@ pub struct Sidebar {
     pub last_change: Revision,
 }
 
-/// What to look for, as the store needs it.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct SearchFilter {
-    /// The words, prefixes and phrases, all of which must match; none when the search is filters only.
-    pub terms: Vec<SearchTerm>,
-    /// The author's nickname key (`from:`).
-    pub author_key: Option<String>,
-    /// A room's name (`in:`).
-    pub room: Option<String>,
-    /// Only messages with a file (`has:file`).
-    pub has_file: bool,
-    /// Only messages stored before this instant (`before:`, midnight UTC starting that day).
-    pub sent_before: Option<i64>,
-    /// Only messages stored from this instant on (`after:`, midnight UTC ending that day).
-    pub sent_from: Option<i64>,
-}
-
-/// One thing a search looks for in a message's text, as the user typed it (never query syntax).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum SearchTerm {
-    Word(String),
-    /// `deplo*`: words starting with this.
-    Prefix(String),
-    /// `"ship it"`: these words, in this order.
-    Phrase(String),
-}
-
 /// How far a member has read a room: every message up to `last_read_id`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct ReadMark {
@@ -785,41 +311,6 @@ pub struct ReadMark {
     pub last_read_id: MessageId,
 }
 
-/// A search result as stored: the message, its room as the searcher sees it, and the marked snippet.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Found {
-    pub message: ChatMessage,
-    pub room: Room,
-    pub marked: String,
-}
-
 pub fn now_millis() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_postgres_url_selects_postgres_and_anything_else_is_a_sqlite_file() {
-        let url = "postgres://natter:secret@db.example:5432/natter?sslmode=disable";
-        assert_eq!(StoreLocation::parse(Path::new(url)), StoreLocation::Postgres(url.into()));
-        let other = "postgresql://natter@localhost/natter";
-        assert_eq!(StoreLocation::parse(Path::new(other)), StoreLocation::Postgres(other.into()));
-        for path in ["data/natter.db", "natter.db", "/var/lib/natter/postgres.db", "postgres:/x"] {
-            assert_eq!(StoreLocation::parse(Path::new(path)), StoreLocation::Sqlite(path.into()));
-        }
-        assert_eq!(StoreLocation::parse(Path::new("natter.db")).folder(), PathBuf::from("."));
-        assert_eq!(StoreLocation::parse(Path::new("data/natter.db")).folder(), PathBuf::from("data"));
-        assert_eq!(StoreLocation::parse(Path::new(url)).folder(), PathBuf::from("data"));
-    }
-
-    #[test]
-    fn a_postgres_url_is_shown_without_its_password_or_parameters() {
-        let shown = StoreLocation::Postgres("postgres://natter:secret@db.example:5432/natter?password=x".into());
-        assert_eq!(shown.to_string(), "postgres://natter@db.example:5432/natter");
-        let plain = StoreLocation::Postgres("postgresql://localhost/natter".into());
-        assert_eq!(plain.to_string(), "postgresql://localhost/natter");
-    }
 }
